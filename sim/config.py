@@ -1,0 +1,602 @@
+"""The configuration schema: the one source of every key, its unit, range and meaning.
+
+Values live in the YAML files under ``configs/``; this module says what they may be.
+Every field carries a description and a unit, which ``python -m sim.docs`` turns into
+``docs/config.md``. Models are frozen: a run never mutates its config, and a timeline
+event produces a new validated config.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+YEAR_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def field(description: str, unit: str = "", **limits: Any) -> Any:
+    """A documented, required schema field with its unit and numeric limits."""
+    return Field(description=description, json_schema_extra={"unit": unit}, **limits)
+
+
+class Schema(BaseModel):
+    """Base of every config section: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def month_index(start: str, month: str) -> int:
+    """Months from ``start`` to ``month``, both ``YYYY-MM``."""
+    y0, m0 = map(int, start.split("-"))
+    y1, m1 = map(int, month.split("-"))
+    return (y1 - y0) * 12 + (m1 - m0)
+
+
+def _check_year_month(value: str) -> str:
+    if not YEAR_MONTH.match(value):
+        raise ValueError(f"expected a month as YYYY-MM, got {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------- world
+
+
+class Hub(Schema):
+    """A third country where chips are bought, servers rented and fronts registered."""
+
+    tier: int = field("Diffusion-rule country tier: 1 no cap, 2 capped, 3 embargoed.", "", ge=1, le=3)
+    import_cap_h100e_per_year: float | None = field(
+        "The hub's own annual import cap on advanced chips; null for none.", "H100e/year", ge=0
+    )
+    rental_capacity_h100e: float = field(
+        "GPU capacity leasable to third parties at the start.", "H100e", ge=0
+    )
+    rental_price_usd_per_h100e_month: float = field(
+        "Price of leasing one H100e for one month.", "USD/H100e-month", ge=0
+    )
+    cargo_inspection_rate: float = field(
+        "Share of outbound cargo physically inspected by customs.", "probability", ge=0, le=1
+    )
+    passenger_inspection_rate: float = field(
+        "Share of travellers whose luggage is searched.", "probability", ge=0, le=1
+    )
+    cooperation: float = field(
+        "Probability that the local authority acts on a US request or end-use check.",
+        "probability",
+        ge=0,
+        le=1,
+    )
+    travel_cost_usd: float = field("Round trip for one engineer, with stay.", "USD", ge=0)
+    kyc_baseline: float = field(
+        "Default probability that its operators screen out a customer with red flags.",
+        "probability",
+        ge=0,
+        le=1,
+    )
+    operators: int = field("Data-centre operators leasing capacity in the hub.", "count", ge=1, le=20)
+    resellers: int = field("Chip resellers registered at the start.", "count", ge=0, le=50)
+    front_companies: int = field(
+        "Front companies that lease servers for restricted firms, at the start.", "count", ge=0, le=50
+    )
+    logistics_brokers: int = field(
+        "Local entities that arrange data-transport trips and lease servers, at the start.",
+        "count",
+        ge=0,
+        le=50,
+    )
+
+
+class Domestic(Schema):
+    """China's own accelerator supply."""
+
+    chip: str = field("Domestic chip sold, a key of world.chips.")
+    supply_h100e_per_month: float = field(
+        "National supply of domestic accelerators open to the modelled firms.", "H100e/month", ge=0
+    )
+    growth_per_month: float = field("Monthly growth of domestic supply.", "share/month", ge=-0.5, le=1)
+    price_usd_per_chip: float = field("Price of one domestic chip.", "USD/chip", ge=0)
+
+
+class Market(Schema):
+    """Prices and accounting shared by every channel."""
+
+    h100_price_usd: float = field("List price of one H100 outside China.", "USD/H100e", gt=0)
+    gray_premium: float = field(
+        "Gray-market price over list price, with no scarcity and no seizures.", "ratio", ge=1, le=10
+    )
+    scarcity_elasticity: float = field(
+        "Rise of the gray-market price per unit of last month's unmet demand share.", "ratio", ge=0, le=10
+    )
+    seizure_elasticity: float = field(
+        "Rise of the gray-market price per unit of last month's seized share.", "ratio", ge=0, le=10
+    )
+    amortisation_months: int = field(
+        "Straight-line amortisation of a bought chip.", "months", ge=1, le=120
+    )
+    opex_usd_per_h100e_month: float = field(
+        "Power, hosting and staff for one owned H100e.", "USD/H100e-month", ge=0
+    )
+    lease_months: int = field("Length of one server lease.", "months", ge=1, le=60)
+    smuggling_lead_time_months: int = field(
+        "Months from a smuggling order to delivery in China.", "months", ge=0, le=24
+    )
+    compliant_lead_time_months: int = field(
+        "Months from a compliant-chip order to delivery.", "months", ge=0, le=24
+    )
+    domestic_lead_time_months: int = field(
+        "Months from a domestic-chip order to delivery.", "months", ge=0, le=24
+    )
+
+
+class FirmClass(Schema):
+    """One size class of restricted AI firms (every firm in a class starts alike)."""
+
+    count: int = field("Firms of this class.", "count", ge=0, le=200)
+    demand_h100e_months: float = field(
+        "Compute one firm wants per month at the start.", "H100e-months/month", ge=0
+    )
+    demand_growth_per_month: float = field(
+        "Monthly growth of demand.", "share/month", ge=-0.5, le=1
+    )
+    budget_usd_per_month: float = field(
+        "Money a firm can commit to new compute each month (chip prices, whole leases).",
+        "USD/month",
+        ge=0,
+    )
+    value_usd_per_h100e_month: float = field(
+        "What one H100e-month of compute is worth to the firm.", "USD/H100e-month", ge=0
+    )
+    risk_aversion: float = field(
+        "Weight lambda on expected losses and fines (1 = risk neutral).", "ratio", ge=1, le=100
+    )
+    dataset_tb: float = field("Training data a data-transport run must carry.", "TB", ge=0)
+    stock_h100e: float = field("Chips stockpiled before the rules.", "H100e", ge=0)
+
+
+class Firms(Schema):
+    """Restricted AI firms."""
+
+    classes: dict[str, FirmClass] = field("Size classes (frontier lab, big tech, startup).")
+    stock_depreciation_per_month: float = field(
+        "Share of owned chips retired each month.", "share/month", ge=0, le=1
+    )
+
+
+class Ownership(StrEnum):
+    """Who owns an intermediary."""
+
+    SUBSIDIARY = "subsidiary"
+    LOCAL_FRONT = "local_front"
+
+
+class Intermediaries(Schema):
+    """Resellers, front companies and logistics brokers in the hubs."""
+
+    capacity_h100e_per_month: float = field(
+        "Volume one intermediary can handle in a month.", "H100e/month", ge=0
+    )
+    fee_share: float = field(
+        "Fee of a subsidiary intermediary as a share of the goods' or lease's price.", "share", ge=0, le=5
+    )
+    local_front_fee_premium: float = field(
+        "Extra fee share charged by a local front over a subsidiary.", "share", ge=0, le=5
+    )
+    local_front_share: float = field(
+        "Probability that an intermediary is a local front (local directors).", "probability", ge=0, le=1
+    )
+    owner_groups: int = field(
+        "Owner groups per kind of owner: a subsidiary's Chinese parent spans hubs, a local "
+        "front's director network is local to its hub; affiliates share an owner.",
+        "count",
+        ge=1,
+        le=100,
+    )
+    registration_rate_per_month: float = field(
+        "Expected new intermediaries registering per hub per month (Poisson).", "1/month", ge=0, le=20
+    )
+    registration_delay_months: int = field(
+        "Months before a new intermediary, or a listed firm's new front, is usable.", "months", ge=0, le=24
+    )
+    red_flag_rate: float = field(
+        "Probability that a subsidiary intermediary with no history shows red flags to a screener.",
+        "probability",
+        ge=0,
+        le=1,
+    )
+    exposure_per_kh100e: float = field(
+        "Rise of an intermediary's detection multiplier per 1,000 H100e it has handled.",
+        "1/kH100e",
+        ge=0,
+        le=10,
+    )
+
+
+class Operators(Schema):
+    """Data-centre operators."""
+
+    legit_demand_share: float = field(
+        "Share of an operator's capacity that legitimate customers want.", "share", ge=0, le=1
+    )
+    risk_appetite: float = field(
+        "How much high prices lower an operator's KYC strictness (0 never).", "ratio", ge=0, le=1
+    )
+    capacity_cut_share: float = field(
+        "Share of capacity an operator loses when caught serving a restricted firm.", "share", ge=0, le=1
+    )
+    capacity_growth_per_month: float = field(
+        "Monthly capacity growth an operator seeks, within the hub's import quota.", "share/month", ge=0, le=1
+    )
+    kyc_false_positive_rate: float = field(
+        "Probability that screening refuses a legitimate customer, per unit of strictness.",
+        "probability",
+        ge=0,
+        le=1,
+    )
+
+
+class DataTransport(Schema):
+    """Flying training data to a hub and weights back (WSJ, June 2025)."""
+
+    persons_per_trip: int = field("Engineers flying per trip.", "persons", ge=1, le=50)
+    drives_per_person: int = field("Hard drives one engineer carries.", "drives", ge=1, le=100)
+    drive_tb: float = field("Capacity of one drive.", "TB", gt=0)
+    prep_months: int = field("Preparation before the lease starts.", "months", ge=0, le=24)
+    red_flag_factor: float = field(
+        "KYC red flags of a local entity relative to a front company.", "ratio", ge=0, le=1
+    )
+
+
+class World(Schema):
+    """The 2025 world: hubs, supply, markets and the populations of agents."""
+
+    chips: dict[str, float] = field("Performance of each chip relative to an H100 (by TPP).", "H100e/chip")
+    hubs: dict[str, Hub] = field("Third countries, by name.")
+    domestic: Domestic = field("China's domestic accelerator supply.")
+    market: Market = field("Prices and accounting.")
+    firms: Firms = field("Restricted AI firms.")
+    intermediaries: Intermediaries = field("Intermediaries in the hubs.")
+    operators: Operators = field("Data-centre operators.")
+    data_transport: DataTransport = field("The data-transport channel.")
+
+    @field_validator("hubs")
+    @classmethod
+    def _some_hubs(cls, hubs: dict[str, Hub]) -> dict[str, Hub]:
+        if not hubs:
+            raise ValueError("at least one hub is needed")
+        return hubs
+
+    @model_validator(mode="after")
+    def _chips_known(self) -> World:
+        if self.domestic.chip not in self.chips:
+            raise ValueError(
+                f"domestic.chip {self.domestic.chip!r} is not in world.chips "
+                f"(allowed: {', '.join(self.chips)})"
+            )
+        return self
+
+
+# -------------------------------------------------------------------------- policy
+
+
+class CountryCaps(Schema):
+    """Annual import caps per country tier (the AI Diffusion Rule)."""
+
+    enabled: bool = field("Whether tier caps apply.")
+    tier2_cap_h100e_per_year: float | None = field(
+        "Annual cap for a tier-2 hub; null for none.", "H100e/year", ge=0
+    )
+    tier3_cap_h100e_per_year: float | None = field(
+        "Annual cap for a tier-3 hub; null for none.", "H100e/year", ge=0
+    )
+    hubs: list[str] = field("Hubs the caps apply to; empty for every hub.")
+    small_order_exemption_h100e: float = field(
+        "Volume each reseller may import a year without counting against the cap.", "H100e/year", ge=0
+    )
+
+
+class EndUserAudits(Schema):
+    """Vendor end-user audits of resellers."""
+
+    audit_rate: float = field("Probability that a reseller's order is audited by the vendor.", "probability", ge=0, le=1)
+    detection_given_audit: float = field(
+        "Probability that an audit uncovers a diversion.", "probability", ge=0, le=1
+    )
+    local_front_discount: float = field(
+        "Reduction of red flags (audit and KYC detection) for a local front.", "share", ge=0, le=1
+    )
+
+
+class RemoteAccess(Schema):
+    """Know-your-customer rules for cloud providers."""
+
+    kyc_required: bool = field("Whether operators must screen foreign customers.")
+    kyc_min_strictness: float = field(
+        "Screening strictness every operator must reach when KYC is required.", "probability", ge=0, le=1
+    )
+    operator_audits: bool = field("Whether the regulator audits operators for remote access.")
+
+
+class Customs(Schema):
+    """Customs in the hubs."""
+
+    cargo_multiplier: float = field("Multiplier on every hub's cargo inspection rate.", "ratio", ge=0, le=100)
+    passenger_multiplier: float = field(
+        "Multiplier on every hub's passenger inspection rate.", "ratio", ge=0, le=100
+    )
+    detection_given_cargo_inspection: float = field(
+        "Probability that inspecting a smuggled shipment detects it.", "probability", ge=0, le=1
+    )
+    detection_given_drive_inspection: float = field(
+        "Probability that searching a traveller with drives stops the trip.", "probability", ge=0, le=1
+    )
+    detection_given_weights_inspection: float = field(
+        "Probability that searching the returning traveller finds the weights.", "probability", ge=0, le=1
+    )
+
+
+class EntityList(Schema):
+    """Listing of detected parties."""
+
+    list_on_detection: bool = field("List the intermediary and the firm of a detected transaction.")
+    include_affiliates: bool = field("Also list every intermediary with the same owner.")
+    listed_cost_multiplier: float = field(
+        "Cost multiplier on a listed firm's offshore options until its new fronts register.",
+        "ratio",
+        ge=1,
+        le=10,
+    )
+
+
+class Penalties(Schema):
+    """Fines and seizures."""
+
+    fine_usd_per_h100e_month: float = field(
+        "Fine per unit of compute the detected transaction would have delivered.", "USD/H100e-month", ge=0
+    )
+    seizure: bool = field("Whether detected goods and leases are lost to the firm.")
+    operator_fine_usd: float = field("Fine on an operator caught serving a restricted firm.", "USD", ge=0)
+
+
+class CompliantChips(Schema):
+    """Export-compliant chips sold legally to China."""
+
+    allowed: bool = field("Whether compliant chips may be sold to China.")
+    chip: str = field("Best chip legally sold, a key of world.chips (H20; H100 with no controls).")
+    price_usd_per_chip: float = field("Price of one compliant chip before surcharge.", "USD/chip", ge=0)
+    surcharge_share: float = field("Surcharge (e.g. revenue share to the US).", "share", ge=0, le=5)
+    supply_h100e_per_month: float | None = field(
+        "Vendor supply open to China; null for unlimited.", "H100e/month", ge=0
+    )
+
+
+class Allocation(StrEnum):
+    """How the regulator spreads its audits."""
+
+    UNIFORM = "uniform"
+    VOLUME = "volume"
+    ADAPTIVE = "adaptive"
+
+
+class Escalation(Schema):
+    """The regulator tightening a hub's rules on its own."""
+
+    enabled: bool = field("Whether the regulator escalates.")
+    threshold_detections: int = field(
+        "Detections in a hub in one month that trigger escalation.", "count", ge=1
+    )
+    customs_multiplier: float = field(
+        "Multiplier on the hub's inspection rates at each escalation.", "ratio", ge=1, le=10
+    )
+
+
+class Enforcement(Schema):
+    """The US regulator's end-use checks."""
+
+    audit_budget_per_month: float = field("End-use checks a month across the hubs.", "checks/month", ge=0)
+    allocation: Allocation = field("Allocation rule: uniform, volume or adaptive.")
+    detection_given_audit: float = field(
+        "Probability that an end-use check on a party involved detects it.", "probability", ge=0, le=1
+    )
+    exploration: float = field(
+        "Share of audits the adaptive rule spreads uniformly.", "share", ge=0, le=1
+    )
+    memory: float = field(
+        "Monthly retention of past detections (adaptive) and trade (volume).", "share/month", ge=0, le=1
+    )
+    escalation: Escalation = field("Self-escalation of the regulator.")
+
+
+class Policy(Schema):
+    """The rules in force; any of them can change on the scenario's timeline."""
+
+    country_caps: CountryCaps = field("Import caps per tier.")
+    end_user_audits: EndUserAudits = field("Vendor end-user audits.")
+    remote_access: RemoteAccess = field("Cloud KYC rules.")
+    customs: Customs = field("Customs inspections.")
+    entity_list: EntityList = field("Entity listing.")
+    penalties: Penalties = field("Fines and seizures.")
+    compliant_chips: CompliantChips = field("Legal sales of compliant chips.")
+    enforcement: Enforcement = field("End-use checks.")
+
+
+# ------------------------------------------------------------------------ behaviour
+
+
+class BeliefInit(StrEnum):
+    """How firms' detection beliefs start."""
+
+    PRIOR = "prior"
+    TRUE = "true"
+
+
+class Behaviour(Schema):
+    """How firms decide and learn."""
+
+    temperature: float = field(
+        "Logit temperature relative to the firm's value of compute (0: all to the best option).",
+        "ratio",
+        ge=0,
+        le=10,
+    )
+    learning: bool = field("Whether beliefs update from outcomes and news.")
+    beliefs: BeliefInit = field(
+        "'prior': Beta(prior_a, prior_b) per channel and hub; 'true': beliefs equal the true "
+        "detection probabilities every month (an oracle, for checks)."
+    )
+    prior_a: float = field("Prior Beta pseudo-count of detections.", "count", gt=0)
+    prior_b: float = field("Prior Beta pseudo-count of passed transactions.", "count", gt=0)
+    belief_decay: float = field(
+        "Monthly retention of evidence; the rest reverts to the prior (1 never forgets).",
+        "share/month",
+        ge=0,
+        le=1,
+    )
+    news_weight: float = field(
+        "Pseudo-detections a firm adds per public detection in a channel and hub.", "count", ge=0, le=10
+    )
+    news_trials: float = field(
+        "Pseudo-transactions a firm adds per public detection (detections plus passes).",
+        "count",
+        ge=0,
+        le=100,
+    )
+    min_order_share: float = field(
+        "Options with a smaller logit share of unmet demand are not ordered.", "share", ge=0, le=1
+    )
+    max_rounds: int = field("Re-splits of demand left over when capacities fill.", "count", ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _news_trials_cover_detections(self) -> Behaviour:
+        if self.news_trials < self.news_weight:
+            raise ValueError(
+                f"behaviour.news_trials ({self.news_trials}) must be >= behaviour.news_weight "
+                f"({self.news_weight}): a public detection adds news_weight detections out of news_trials"
+            )
+        return self
+
+
+# ------------------------------------------------------------------------- timeline
+
+#: Hub fields read every month, which a timeline event may therefore change.
+HUB_TIMELINE_FIELDS = (
+    "tier",
+    "import_cap_h100e_per_year",
+    "rental_price_usd_per_h100e_month",
+    "cargo_inspection_rate",
+    "passenger_inspection_rate",
+    "cooperation",
+    "travel_cost_usd",
+    "kyc_baseline",
+)
+
+
+class Event(Schema):
+    """A dated change of policy or hub values."""
+
+    month: str = field("Month the change takes effect, YYYY-MM.")
+    set: dict[str, Any] = field("Dotted config paths under policy or world.hubs and their new values.")
+    note: str = field("What happened, with its source.")
+
+    _month = field_validator("month")(classmethod(lambda cls, v: _check_year_month(v)))
+
+
+class Paths(Schema):
+    """Where a run writes."""
+
+    results: str = field("Folder for results, relative to the working directory or absolute.")
+
+
+class Config(Schema):
+    """A complete, validated run configuration."""
+
+    name: str = field("Scenario name; results go under results/runs/<name>/.")
+    description: str = field("What the scenario represents.")
+    seed: int = field("Seed of the run's one random generator.", "", ge=0, le=2**63 - 1)
+    start: str = field("First month, YYYY-MM.")
+    months: int = field("Months simulated.", "months", ge=1, le=600)
+    world: World = field("The world.")
+    policy: Policy = field("The rules in force at the start.")
+    behaviour: Behaviour = field("Firm behaviour.")
+    timeline: list[Event] = field("Dated policy and hub changes.")
+    paths: Paths = field("Output paths.")
+
+    _start = field_validator("start")(classmethod(lambda cls, v: _check_year_month(v)))
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Config:
+        if self.policy.compliant_chips.chip not in self.world.chips:
+            raise ValueError(
+                f"policy.compliant_chips.chip {self.policy.compliant_chips.chip!r} is not in "
+                f"world.chips (allowed: {', '.join(self.world.chips)})"
+            )
+        unknown = sorted(set(self.policy.country_caps.hubs) - set(self.world.hubs))
+        if unknown:
+            raise ValueError(
+                f"policy.country_caps.hubs names unknown hubs {unknown} "
+                f"(allowed: {', '.join(self.world.hubs)})"
+            )
+        for i, event in enumerate(self.timeline):
+            t = month_index(self.start, event.month)
+            if not 0 <= t < self.months:
+                raise ValueError(
+                    f"timeline[{i}].month {event.month} is outside the run "
+                    f"({self.start} plus {self.months} months)"
+                )
+            for path in event.set:
+                _check_timeline_path(self, i, path)
+        return self
+
+    def config_hash(self) -> str:
+        """A short stable hash of the whole config."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _check_timeline_path(cfg: Config, i: int, path: str) -> None:
+    """Raise if a timeline event sets a key that does not exist or is read only at start."""
+    parts = path.split(".")
+    if parts[0] == "world":
+        hubs = cfg.world.hubs
+        if len(parts) != 4 or parts[1] != "hubs":
+            raise ValueError(
+                f"timeline[{i}] sets {path!r}: only policy.* and world.hubs.<hub>.<field> can change"
+            )
+        if parts[2] not in hubs:
+            raise ValueError(f"timeline[{i}] sets {path!r}: unknown hub; allowed: {', '.join(hubs)}")
+        if parts[3] not in HUB_TIMELINE_FIELDS:
+            raise ValueError(
+                f"timeline[{i}] sets {path!r}: this hub field is fixed at start; "
+                f"allowed: {', '.join(HUB_TIMELINE_FIELDS)}"
+            )
+        return
+    if parts[0] != "policy":
+        raise ValueError(f"timeline[{i}] sets {path!r}: only policy.* and world.hubs.<hub>.<field> can change")
+    node: BaseModel = cfg.policy
+    for depth, key in enumerate(parts[1:], start=1):
+        fields = type(node).model_fields
+        if key not in fields:
+            where = ".".join(parts[:depth])
+            raise ValueError(
+                f"timeline[{i}] sets {path!r}: unknown key {key!r} under {where}; "
+                f"allowed: {', '.join(fields)}"
+            )
+        node = getattr(node, key)
+        if not isinstance(node, BaseModel) and depth < len(parts) - 1:
+            raise ValueError(f"timeline[{i}] sets {path!r}: {'.'.join(parts[: depth + 1])} has no sub-keys")
+
+
+def with_settings(cfg: Config, settings: dict[str, Any]) -> Config:
+    """Return a new validated config with dotted ``path: value`` settings applied."""
+    data = cfg.model_dump(mode="python")
+    for path, value in settings.items():
+        *parents, leaf = path.split(".")
+        node = data
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return Config.model_validate(data)

@@ -1,0 +1,187 @@
+"""What a run measures: the monthly tally, the monthly row and the per-run summary.
+
+Column names follow DESIGN section 9; ``COLUMN_DOCS`` describes each pattern.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.channels import CHANNEL_NAMES, ILLICIT_CHANNELS
+
+if TYPE_CHECKING:
+    from sim.model import ExportControlModel
+    from sim.transactions import Shipment, Transaction
+
+COLUMN_DOCS: dict[str, str] = {
+    "month": "Month, YYYY-MM.",
+    "demand_h100e_months": "Compute the firms wanted this month.",
+    "access_h100e_months": "Compute the firms used this month (stock and leases, up to demand).",
+    "access_ratio": "access / demand, in [0, 1].",
+    "access_<source>": "Compute used by where it came from: stockpile or a channel.",
+    "access_hub_<hub>": "Compute used that came through a hub (smuggled stock and leases).",
+    "orders_hub_<hub>_h100e": "Volume ordered through a hub this month, all offshore channels.",
+    "attempts_<channel>": "Transactions placed through a channel.",
+    "detections_<channel>": "Transactions detected (illicit channels).",
+    "detection_rate": "Detections / attempts over the illicit channels (NaN with no attempt).",
+    "detection_rate_<channel>": "Detections / attempts of an illicit channel (NaN with no attempt).",
+    "smuggled_h100e": "Chips shipped by smugglers this month (seized or not).",
+    "seized_h100e": "Smuggled chips seized this month.",
+    "delivered_smuggled_h100e": "Smuggled chips that reached a firm this month.",
+    "listed_entities": "Intermediaries and firms entity-listed so far.",
+    "active_intermediaries": "Intermediaries registered, unlisted and usable.",
+    "price_<channel>_usd_per_h100e_month": "Mean offered cost of a channel's options (NaN when closed).",
+    "legit_denied_h100e_months": "Legitimate demand refused by KYC or lost to capacity cuts.",
+    "audits": "End-use checks carried out by the regulator.",
+    "fines_usd": "Fines levied this month on firms and operators.",
+}
+
+
+class MonthTally:
+    """Counters of one month, filled while the month's phases run."""
+
+    def __init__(self, model: ExportControlModel) -> None:
+        n_firms, n_cells = model.beliefs.a.shape
+        self.model = model
+        self.attempts = dict.fromkeys(CHANNEL_NAMES, 0)
+        self.detections = dict.fromkeys(CHANNEL_NAMES, 0)
+        self.orders_hub_h100e = dict.fromkeys(model.hub_names, 0.0)
+        self.own_detected = np.zeros((n_firms, n_cells))
+        self.own_passed = np.zeros((n_firms, n_cells))
+        self.public_detections = np.zeros(n_cells)
+        self.smuggled_h100e = 0.0
+        self.seized_h100e = 0.0
+        self.delivered_smuggled_h100e = 0.0
+        self.fines_usd = 0.0
+        self.demand_h100e_months = 0.0
+        self.access_by_source = np.zeros(len(model.sources))
+
+    def record_attempt(self, t: Transaction, detected: bool) -> None:
+        """Count a transaction that passed, or failed, its checkpoints."""
+        channel = t.option.channel.name
+        self.attempts[channel] += 1
+        if t.option.hub is None:
+            return
+        self.detections[channel] += int(detected)
+        self.orders_hub_h100e[t.option.hub] += t.quantity_h100e
+        if channel == "smuggling":
+            self.smuggled_h100e += t.quantity_h100e
+        cell = self.model.cell_index(channel, t.option.hub)
+        if detected:
+            self.own_detected[t.firm.index, cell] += 1
+            self.public_detections[cell] += 1
+        else:
+            self.own_passed[t.firm.index, cell] += 1
+
+    def record_seizure(self, t: Transaction) -> None:
+        """Count chips seized (stock channels only; a lost lease seizes no chips)."""
+        if t.option.channel.name == "smuggling":
+            self.seized_h100e += t.quantity_h100e
+
+    def record_arrival(self, shipment: Shipment) -> None:
+        """Count chips arriving in a firm's stock."""
+        if self.model.sources[shipment.source].startswith("smuggling:"):
+            self.delivered_smuggled_h100e += shipment.quantity_h100e
+
+    def record_use(self, demand: np.ndarray, used: np.ndarray) -> None:
+        """Record demand and the compute used, by firm and source."""
+        self.demand_h100e_months = float(demand.sum())
+        self.access_by_source = used.sum(axis=0)
+
+    def access_ratio(self) -> float:
+        """Compute used over compute wanted (1 when nothing is wanted)."""
+        if self.demand_h100e_months <= 0:
+            return 1.0
+        return min(1.0, float(self.access_by_source.sum()) / self.demand_h100e_months)
+
+    def seized_share(self) -> float:
+        """Share of this month's smuggled chips that were seized."""
+        return self.seized_h100e / self.smuggled_h100e if self.smuggled_h100e > 0 else 0.0
+
+
+def _rate(detections: int, attempts: int) -> float:
+    return detections / attempts if attempts else float("nan")
+
+
+def month_row(model: ExportControlModel) -> dict[str, float]:
+    """The month's row of the time series (DESIGN section 9)."""
+    tally = model.tally
+    row: dict[str, float] = {
+        "demand_h100e_months": tally.demand_h100e_months,
+        "access_h100e_months": float(tally.access_by_source.sum()),
+        "access_ratio": tally.access_ratio(),
+    }
+    by_source = dict(zip(model.sources, tally.access_by_source, strict=True))
+    row["access_stockpile"] = float(by_source["stockpile"])
+    for channel in CHANNEL_NAMES:
+        row[f"access_{channel}"] = float(sum(v for s, v in by_source.items() if s.split(":")[0] == channel))
+    for hub in model.hub_names:
+        row[f"access_hub_{hub}"] = float(sum(v for s, v in by_source.items() if s.endswith(f":{hub}")))
+    for hub in model.hub_names:
+        row[f"orders_hub_{hub}_h100e"] = tally.orders_hub_h100e[hub]
+    for channel in CHANNEL_NAMES:
+        row[f"attempts_{channel}"] = tally.attempts[channel]
+    for channel in ILLICIT_CHANNELS:
+        row[f"detections_{channel}"] = tally.detections[channel]
+    row["detection_rate"] = _rate(
+        sum(tally.detections[c] for c in ILLICIT_CHANNELS), sum(tally.attempts[c] for c in ILLICIT_CHANNELS)
+    )
+    for channel in ILLICIT_CHANNELS:
+        row[f"detection_rate_{channel}"] = _rate(tally.detections[channel], tally.attempts[channel])
+    row["smuggled_h100e"] = tally.smuggled_h100e
+    row["seized_h100e"] = tally.seized_h100e
+    row["delivered_smuggled_h100e"] = tally.delivered_smuggled_h100e
+    row["listed_entities"] = model.listed_entities
+    row["active_intermediaries"] = sum(
+        len(model.usable_intermediaries(c, h)) for c in ILLICIT_CHANNELS for h in model.hub_names
+    )
+    for channel in CHANNEL_NAMES:
+        row[f"price_{channel}_usd_per_h100e_month"] = model.market.mean_cost_usd_per_h100e_month(channel)
+    row["legit_denied_h100e_months"] = sum(
+        o.legit_denied_h100e_months for h in model.hub_names for o in model.operators_in(h)
+    )
+    row["audits"] = model.regulator.audits
+    row["fines_usd"] = tally.fines_usd
+    return row
+
+
+def summarise(timeseries: pd.DataFrame, seed: int, first_detection_month: int) -> dict[str, float | int]:
+    """Per-run metrics: totals and means of the monthly series, shares and rates.
+
+    Args:
+        timeseries: The run's monthly rows.
+        seed: The run's seed.
+        first_detection_month: Month index of the first detection, -1 if none.
+    """
+    ts = timeseries
+    total = {c: float(ts[c].sum()) for c in ts.columns if c != "month" and not c.startswith(("price_", "detection_rate"))}
+    summary: dict[str, float | int] = {"seed": seed, "months": len(ts)}
+    for column in ("demand_h100e_months", "access_h100e_months", "smuggled_h100e", "seized_h100e"):
+        summary[f"{column}_total"] = total[column]
+    summary["access_ratio"] = total["access_h100e_months"] / total["demand_h100e_months"] if total[
+        "demand_h100e_months"
+    ] > 0 else 1.0
+    summary["access_ratio_mean"] = float(ts["access_ratio"].mean())
+    summary["access_ratio_final"] = float(ts["access_ratio"].iloc[-1])
+    access = total["access_h100e_months"]
+    for source in ("stockpile", *CHANNEL_NAMES):
+        summary[f"access_{source}_total"] = total[f"access_{source}"]
+        summary[f"channel_share_{source}"] = total[f"access_{source}"] / access if access > 0 else 0.0
+    illicit_attempts = sum(total[f"attempts_{c}"] for c in ILLICIT_CHANNELS)
+    illicit_detections = sum(total[f"detections_{c}"] for c in ILLICIT_CHANNELS)
+    summary["attempts_illicit_total"] = int(illicit_attempts)
+    summary["detections_total"] = int(illicit_detections)
+    summary["detection_rate"] = _rate(illicit_detections, illicit_attempts)
+    for channel in ILLICIT_CHANNELS:
+        summary[f"attempts_{channel}_total"] = int(total[f"attempts_{channel}"])
+        summary[f"detections_{channel}_total"] = int(total[f"detections_{channel}"])
+        summary[f"detection_rate_{channel}"] = _rate(total[f"detections_{channel}"], total[f"attempts_{channel}"])
+    summary["listed_entities_final"] = int(ts["listed_entities"].iloc[-1])
+    summary["legit_denied_h100e_months_total"] = total["legit_denied_h100e_months"]
+    summary["audits_total"] = total["audits"]
+    summary["fines_usd_total"] = total["fines_usd"]
+    summary["first_detection_month"] = first_detection_month
+    return summary
