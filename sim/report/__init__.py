@@ -1,0 +1,1 @@
+"""Reporting: one figure style, figure functions over tidy tables, the report command."""

@@ -1,0 +1,76 @@
+"""The one figure style: palette, fixed colours per channel and hub, sizes for papers and slides."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+import matplotlib as mpl
+
+#: Okabe-Ito, safe for the common colour-vision deficiencies.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+
+SOURCE_COLOURS = {
+    "stockpile": "#BBBBBB",
+    "domestic": "#009E73",
+    "compliant": "#56B4E9",
+    "smuggling": "#D55E00",
+    "remote_rental": "#0072B2",
+    "data_transport": "#CC79A7",
+}
+HUB_COLOURS = {
+    "singapore": "#D55E00",
+    "malaysia": "#0072B2",
+    "thailand": "#009E73",
+    "indonesia": "#E69F00",
+    "vietnam": "#CC79A7",
+    "uae": "#56B4E9",
+    "saudi_arabia": "#000000",
+}
+
+#: Figure widths in inches: one and two columns of a paper, and a slide.
+WIDTHS_IN = {"one_column": 3.5, "two_column": 7.2, "slide": 10.0}
+
+_THEMES = {
+    "paper": {
+        "font.size": 8,
+        "axes.titlesize": 9,
+        "axes.labelsize": 8,
+        "legend.fontsize": 7,
+        "xtick.labelsize": 7,
+        "ytick.labelsize": 7,
+        "lines.linewidth": 1.2,
+    },
+    "slides": {
+        "font.size": 14,
+        "axes.titlesize": 16,
+        "axes.labelsize": 14,
+        "legend.fontsize": 12,
+        "xtick.labelsize": 12,
+        "ytick.labelsize": 12,
+        "lines.linewidth": 2.0,
+    },
+}
+_COMMON = {
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "legend.frameon": False,
+    "savefig.bbox": "tight",
+    "pdf.fonttype": 42,
+    "axes.prop_cycle": mpl.cycler(color=OKABE_ITO),
+}
+
+
+def colour(name: str) -> str:
+    """The fixed colour of a channel, source or hub."""
+    return SOURCE_COLOURS.get(name) or HUB_COLOURS.get(name) or OKABE_ITO[hash(name) % len(OKABE_ITO)]
+
+
+@contextmanager
+def theme(name: str = "paper") -> Iterator[None]:
+    """Apply a theme ('paper' or 'slides') to the figures made inside the block."""
+    if name not in _THEMES:
+        raise ValueError(f"unknown theme {name!r}; allowed: {', '.join(_THEMES)}")
+    with mpl.rc_context({**_COMMON, **_THEMES[name]}):
+        yield

@@ -1,0 +1,91 @@
+"""Writing a run's files and reading them back."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from sim.config import Config
+from sim.run import RunResult
+
+PACKAGES = ("exportsim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "hydra-core", "matplotlib")
+REPO_DIR = Path(__file__).resolve().parent.parent
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a result depends on."""
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_commit() -> str | None:
+    """The project's git commit, with ``-dirty`` if the work tree has changes; None outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO_DIR), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO_DIR), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("-dirty" if dirty else "")
+
+
+def manifest(config: Config, wall_time_s: float) -> dict[str, Any]:
+    """Provenance of one run: versions, commit, seed, config hash and wall time."""
+    return {
+        "scenario": config.name,
+        "seed": config.seed,
+        "config_hash": config.config_hash(),
+        "git_commit": git_commit(),
+        "packages": package_versions(),
+        "wall_time_s": round(wall_time_s, 4),
+        "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def new_run_dir(results_root: Path, scenario: str) -> Path:
+    """A fresh ``runs/<scenario>/<timestamp>`` folder (suffixed if one exists this second)."""
+    stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
+    base = results_root / "runs" / scenario
+    path = base / stamp
+    n = 1
+    while path.exists():
+        path = base / f"{stamp}_{n}"
+        n += 1
+    path.mkdir(parents=True)
+    return path
+
+
+def write_run(result: RunResult, results_root: Path | str) -> Path:
+    """Write config.yaml, timeseries.parquet, summary.json and manifest.json; return the folder."""
+    folder = new_run_dir(Path(results_root), result.config.name)
+    (folder / "config.yaml").write_text(yaml.safe_dump(result.config.model_dump(mode="json"), sort_keys=False))
+    result.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
+    summary = {**result.summary, "config_hash": result.config.config_hash()}
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=True))
+    (folder / "manifest.json").write_text(json.dumps(manifest(result.config, result.wall_time_s), indent=2))
+    return folder
+
+
+def read_run(folder: Path | str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The time series and summary of a written run."""
+    folder = Path(folder)
+    return pd.read_parquet(folder / "timeseries.parquet"), json.loads((folder / "summary.json").read_text())
