@@ -1,8 +1,8 @@
 """exportsim: an agent-based simulation of export-control enforcement on AI chips.
 
-    from sim import load_config, run
-    result = run(load_config(["scenario=crackdown_singapore", "seed=7"]))
-    result.timeseries, result.summary
+from sim import load_config, run
+result = run(load_config(["scenario=crackdown_singapore", "seed=7"]))
+result.timeseries, result.summary
 """
 
 from sim.config import Config

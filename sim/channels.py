@@ -172,7 +172,14 @@ class Smuggling(Channel):
                 )
                 pools = (reseller.pool, quota) if quota is not None else (reseller.pool,)
                 yield Option(
-                    self, hub, reseller, None, _chip_cost(model, price), price, checkpoints, pools,
+                    self,
+                    hub,
+                    reseller,
+                    None,
+                    _chip_cost(model, price),
+                    price,
+                    checkpoints,
+                    pools,
                     reseller.believed_risk_factor(),
                 )
 
@@ -183,13 +190,13 @@ class Smuggling(Channel):
 def _lease_options(
     channel: Channel, model: ExportControlModel
 ) -> Iterator[tuple[str, Intermediary, Operator, float, float]]:
-    """(hub, intermediary, operator, KYC probability, monthly price) for every lease pairing."""
+    """(hub, intermediary, its operator, KYC probability, monthly price) of every lease option."""
     for hub in model.hubs:
         price = model.cfg.world.hubs[hub].rental_price_usd_per_h100e_month
         for intermediary in model.usable_intermediaries(channel.name, hub):
-            for operator in model.operators_in(hub):
-                kyc = operator.kyc_strictness() * intermediary.red_flag_probability()
-                yield hub, intermediary, operator, kyc, price * (1 + intermediary.fee_share())
+            operator = intermediary.operator
+            kyc = operator.kyc_strictness() * intermediary.red_flag_probability()
+            yield hub, intermediary, operator, kyc, price * (1 + intermediary.fee_share())
 
 
 class RemoteRental(Channel):
@@ -214,8 +221,15 @@ class RemoteRental(Channel):
                 Checkpoint("regulator_audit", min(1.0, regulator * front.red_flags())),
             )
             yield Option(
-                self, hub, front, operator, rent, rent * lease_months, checkpoints,
-                (front.pool, operator.pool), front.believed_risk_factor(),
+                self,
+                hub,
+                front,
+                operator,
+                rent,
+                rent * lease_months,
+                checkpoints,
+                (front.pool, operator.pool),
+                front.believed_risk_factor(),
             )
 
     def lead_time_months(self, model: ExportControlModel) -> int:
@@ -248,8 +262,16 @@ class DataTransport(Channel):
             )
             trip_cost = transport.persons_per_trip * cfg.world.hubs[hub].travel_cost_usd
             yield Option(
-                self, hub, broker, operator, rent, rent * lease_months, checkpoints,
-                (broker.pool, operator.pool), broker.believed_risk_factor(), trip_cost,
+                self,
+                hub,
+                broker,
+                operator,
+                rent,
+                rent * lease_months,
+                checkpoints,
+                (broker.pool, operator.pool),
+                broker.believed_risk_factor(),
+                trip_cost,
             )
 
     def lead_time_months(self, model: ExportControlModel) -> int:

@@ -53,9 +53,7 @@ class Hub(Schema):
     import_cap_h100e_per_year: float | None = field(
         "The hub's own annual import cap on advanced chips; null for none.", "H100e/year", ge=0
     )
-    rental_capacity_h100e: float = field(
-        "GPU capacity leasable to third parties at the start.", "H100e", ge=0
-    )
+    rental_capacity_h100e: float = field("GPU capacity leasable to third parties at the start.", "H100e", ge=0)
     rental_price_usd_per_h100e_month: float = field(
         "Price of leasing one H100e for one month.", "USD/H100e-month", ge=0
     )
@@ -115,34 +113,29 @@ class Market(Schema):
     seizure_elasticity: float = field(
         "Rise of the gray-market price per unit of last month's seized share.", "ratio", ge=0, le=10
     )
-    amortisation_months: int = field(
-        "Straight-line amortisation of a bought chip.", "months", ge=1, le=120
+    price_adjustment: float = field(
+        "Share of the gap to last month's scarcity and seizure signals that the gray-market "
+        "price (and operators' risk appetite) closes each month.",
+        "share/month",
+        gt=0,
+        le=1,
     )
-    opex_usd_per_h100e_month: float = field(
-        "Power, hosting and staff for one owned H100e.", "USD/H100e-month", ge=0
-    )
+    amortisation_months: int = field("Straight-line amortisation of a bought chip.", "months", ge=1, le=120)
+    opex_usd_per_h100e_month: float = field("Power, hosting and staff for one owned H100e.", "USD/H100e-month", ge=0)
     lease_months: int = field("Length of one server lease.", "months", ge=1, le=60)
     smuggling_lead_time_months: int = field(
         "Months from a smuggling order to delivery in China.", "months", ge=0, le=24
     )
-    compliant_lead_time_months: int = field(
-        "Months from a compliant-chip order to delivery.", "months", ge=0, le=24
-    )
-    domestic_lead_time_months: int = field(
-        "Months from a domestic-chip order to delivery.", "months", ge=0, le=24
-    )
+    compliant_lead_time_months: int = field("Months from a compliant-chip order to delivery.", "months", ge=0, le=24)
+    domestic_lead_time_months: int = field("Months from a domestic-chip order to delivery.", "months", ge=0, le=24)
 
 
 class FirmClass(Schema):
     """One size class of restricted AI firms (every firm in a class starts alike)."""
 
     count: int = field("Firms of this class.", "count", ge=0, le=200)
-    demand_h100e_months: float = field(
-        "Compute one firm wants per month at the start.", "H100e-months/month", ge=0
-    )
-    demand_growth_per_month: float = field(
-        "Monthly growth of demand.", "share/month", ge=-0.5, le=1
-    )
+    demand_h100e_months: float = field("Compute one firm wants per month at the start.", "H100e-months/month", ge=0)
+    demand_growth_per_month: float = field("Monthly growth of demand.", "share/month", ge=-0.5, le=1)
     budget_usd_per_month: float = field(
         "Money a firm can commit to new compute each month (chip prices, whole leases).",
         "USD/month",
@@ -162,9 +155,7 @@ class Firms(Schema):
     """Restricted AI firms."""
 
     classes: dict[str, FirmClass] = field("Size classes (frontier lab, big tech, startup).")
-    stock_depreciation_per_month: float = field(
-        "Share of owned chips retired each month.", "share/month", ge=0, le=1
-    )
+    stock_depreciation_per_month: float = field("Share of owned chips retired each month.", "share/month", ge=0, le=1)
 
 
 class Ownership(StrEnum):
@@ -177,9 +168,7 @@ class Ownership(StrEnum):
 class Intermediaries(Schema):
     """Resellers, front companies and logistics brokers in the hubs."""
 
-    capacity_h100e_per_month: float = field(
-        "Volume one intermediary can handle in a month.", "H100e/month", ge=0
-    )
+    capacity_h100e_per_month: float = field("Volume one intermediary can handle in a month.", "H100e/month", ge=0)
     fee_share: float = field(
         "Fee of a subsidiary intermediary as a share of the goods' or lease's price.", "share", ge=0, le=5
     )
@@ -208,6 +197,7 @@ class Intermediaries(Schema):
         ge=0,
         le=1,
     )
+    idle_exit_months: int = field("Months without business after which an intermediary closes.", "months", ge=1, le=120)
     exposure_per_kh100e: float = field(
         "Rise of an intermediary's detection multiplier per 1,000 H100e it has handled.",
         "1/kH100e",
@@ -246,9 +236,7 @@ class DataTransport(Schema):
     drives_per_person: int = field("Hard drives one engineer carries.", "drives", ge=1, le=100)
     drive_tb: float = field("Capacity of one drive.", "TB", gt=0)
     prep_months: int = field("Preparation before the lease starts.", "months", ge=0, le=24)
-    red_flag_factor: float = field(
-        "KYC red flags of a local entity relative to a front company.", "ratio", ge=0, le=1
-    )
+    red_flag_factor: float = field("KYC red flags of a local entity relative to a front company.", "ratio", ge=0, le=1)
 
 
 class World(Schema):
@@ -274,8 +262,7 @@ class World(Schema):
     def _chips_known(self) -> World:
         if self.domestic.chip not in self.chips:
             raise ValueError(
-                f"domestic.chip {self.domestic.chip!r} is not in world.chips "
-                f"(allowed: {', '.join(self.chips)})"
+                f"domestic.chip {self.domestic.chip!r} is not in world.chips (allowed: {', '.join(self.chips)})"
             )
         return self
 
@@ -287,12 +274,8 @@ class CountryCaps(Schema):
     """Annual import caps per country tier (the AI Diffusion Rule)."""
 
     enabled: bool = field("Whether tier caps apply.")
-    tier2_cap_h100e_per_year: float | None = field(
-        "Annual cap for a tier-2 hub; null for none.", "H100e/year", ge=0
-    )
-    tier3_cap_h100e_per_year: float | None = field(
-        "Annual cap for a tier-3 hub; null for none.", "H100e/year", ge=0
-    )
+    tier2_cap_h100e_per_year: float | None = field("Annual cap for a tier-2 hub; null for none.", "H100e/year", ge=0)
+    tier3_cap_h100e_per_year: float | None = field("Annual cap for a tier-3 hub; null for none.", "H100e/year", ge=0)
     hubs: list[str] = field("Hubs the caps apply to; empty for every hub.")
     small_order_exemption_h100e: float = field(
         "Volume each reseller may import a year without counting against the cap.", "H100e/year", ge=0
@@ -302,10 +285,10 @@ class CountryCaps(Schema):
 class EndUserAudits(Schema):
     """Vendor end-user audits of resellers."""
 
-    audit_rate: float = field("Probability that a reseller's order is audited by the vendor.", "probability", ge=0, le=1)
-    detection_given_audit: float = field(
-        "Probability that an audit uncovers a diversion.", "probability", ge=0, le=1
+    audit_rate: float = field(
+        "Probability that a reseller's order is audited by the vendor.", "probability", ge=0, le=1
     )
+    detection_given_audit: float = field("Probability that an audit uncovers a diversion.", "probability", ge=0, le=1)
     local_front_discount: float = field(
         "Reduction of red flags (audit and KYC detection) for a local front.", "share", ge=0, le=1
     )
@@ -325,9 +308,7 @@ class Customs(Schema):
     """Customs in the hubs."""
 
     cargo_multiplier: float = field("Multiplier on every hub's cargo inspection rate.", "ratio", ge=0, le=100)
-    passenger_multiplier: float = field(
-        "Multiplier on every hub's passenger inspection rate.", "ratio", ge=0, le=100
-    )
+    passenger_multiplier: float = field("Multiplier on every hub's passenger inspection rate.", "ratio", ge=0, le=100)
     detection_given_cargo_inspection: float = field(
         "Probability that inspecting a smuggled shipment detects it.", "probability", ge=0, le=1
     )
@@ -386,9 +367,7 @@ class Escalation(Schema):
     """The regulator tightening a hub's rules on its own."""
 
     enabled: bool = field("Whether the regulator escalates.")
-    threshold_detections: int = field(
-        "Detections in a hub in one month that trigger escalation.", "count", ge=1
-    )
+    threshold_detections: int = field("Detections in a hub in one month that trigger escalation.", "count", ge=1)
     customs_multiplier: float = field(
         "Multiplier on the hub's inspection rates at each escalation.", "ratio", ge=1, le=10
     )
@@ -402,9 +381,7 @@ class Enforcement(Schema):
     detection_given_audit: float = field(
         "Probability that an end-use check on a party involved detects it.", "probability", ge=0, le=1
     )
-    exploration: float = field(
-        "Share of audits the adaptive rule spreads uniformly.", "share", ge=0, le=1
-    )
+    exploration: float = field("Share of audits the adaptive rule spreads uniformly.", "share", ge=0, le=1)
     memory: float = field(
         "Monthly retention of past detections (adaptive) and trade (volume).", "share/month", ge=0, le=1
     )
@@ -537,15 +514,13 @@ class Config(Schema):
         unknown = sorted(set(self.policy.country_caps.hubs) - set(self.world.hubs))
         if unknown:
             raise ValueError(
-                f"policy.country_caps.hubs names unknown hubs {unknown} "
-                f"(allowed: {', '.join(self.world.hubs)})"
+                f"policy.country_caps.hubs names unknown hubs {unknown} (allowed: {', '.join(self.world.hubs)})"
             )
         for i, event in enumerate(self.timeline):
             t = month_index(self.start, event.month)
             if not 0 <= t < self.months:
                 raise ValueError(
-                    f"timeline[{i}].month {event.month} is outside the run "
-                    f"({self.start} plus {self.months} months)"
+                    f"timeline[{i}].month {event.month} is outside the run ({self.start} plus {self.months} months)"
                 )
             for path in event.set:
                 _check_timeline_path(self, i, path)
@@ -563,9 +538,7 @@ def _check_timeline_path(cfg: Config, i: int, path: str) -> None:
     if parts[0] == "world":
         hubs = cfg.world.hubs
         if len(parts) != 4 or parts[1] != "hubs":
-            raise ValueError(
-                f"timeline[{i}] sets {path!r}: only policy.* and world.hubs.<hub>.<field> can change"
-            )
+            raise ValueError(f"timeline[{i}] sets {path!r}: only policy.* and world.hubs.<hub>.<field> can change")
         if parts[2] not in hubs:
             raise ValueError(f"timeline[{i}] sets {path!r}: unknown hub; allowed: {', '.join(hubs)}")
         if parts[3] not in HUB_TIMELINE_FIELDS:
@@ -582,8 +555,7 @@ def _check_timeline_path(cfg: Config, i: int, path: str) -> None:
         if key not in fields:
             where = ".".join(parts[:depth])
             raise ValueError(
-                f"timeline[{i}] sets {path!r}: unknown key {key!r} under {where}; "
-                f"allowed: {', '.join(fields)}"
+                f"timeline[{i}] sets {path!r}: unknown key {key!r} under {where}; allowed: {', '.join(fields)}"
             )
         node = getattr(node, key)
         if not isinstance(node, BaseModel) and depth < len(parts) - 1:

@@ -38,14 +38,19 @@ def logit_shares(u: np.ndarray, temperature: float, scale_usd: float) -> np.ndar
         scale_usd: The firm's value of compute, which makes the temperature unitless.
     """
     shares = np.zeros_like(u, dtype=float)
-    positive = u > 0
-    if not positive.any():
-        return shares
+    positive = np.flatnonzero(u > 0)
+    if positive.size:
+        shares[positive] = _logit(u[positive], temperature, scale_usd)
+    return shares
+
+
+def _logit(u: np.ndarray, temperature: float, scale_usd: float) -> np.ndarray:
+    """Logit shares over options that are all worth taking (first best on ties at 0)."""
     if temperature == 0 or scale_usd <= 0:
-        shares[int(np.argmax(np.where(positive, u, -np.inf)))] = 1.0
+        shares = np.zeros_like(u)
+        shares[int(np.argmax(u))] = 1.0
         return shares
-    z = np.where(positive, (u - u[positive].max()) / (temperature * scale_usd), -np.inf)
-    weights = np.exp(z)
+    weights = np.exp((u - u.max()) / (temperature * scale_usd))
     return weights / weights.sum()
 
 
@@ -73,34 +78,32 @@ def allocate(
     """
     orders: dict[int, float] = {}
     open_ = u > 0
+    first, second = pool_index[:, 0], pool_index[:, 1]
     for _ in range(max_rounds):
         if need_h100e <= EPS_H100E or budget_usd <= 0:
             break
-        available = np.minimum(pool_left[pool_index[:, 0]], pool_left[pool_index[:, 1]])
-        open_ &= available > EPS_H100E
-        if not open_.any():
+        open_ &= np.minimum(pool_left[first], pool_left[second]) > EPS_H100E
+        candidates = np.flatnonzero(open_)
+        if candidates.size == 0:
             break
-        shares = logit_shares(np.where(open_, u, -1.0), temperature, scale_usd)
-        shares[shares < min(min_share, shares.max())] = 0.0
-        shares /= shares.sum()
+        shares = _logit(u[candidates], temperature, scale_usd)
+        keep = shares >= min(min_share, shares.max())
+        candidates, shares = candidates[keep], shares[keep] / shares[keep].sum()
+        order = np.argsort(-shares, kind="stable")
         round_need = need_h100e
-        for o in np.flatnonzero(shares)[np.argsort(-shares[np.flatnonzero(shares)], kind="stable")]:
-            pools = pool_index[o]
-            q = min(
-                shares[o] * round_need,
-                pool_left[pools[0]],
-                pool_left[pools[1]],
-                budget_usd / upfront_usd_per_h100e[o] if upfront_usd_per_h100e[o] > 0 else np.inf,
-                need_h100e,
-            )
+        for o, share in zip(candidates[order].tolist(), shares[order].tolist(), strict=True):
+            a, b = pool_index[o].tolist()
+            upfront = float(upfront_usd_per_h100e[o])
+            affordable = budget_usd / upfront if upfront > 0 else np.inf
+            q = min(share * round_need, float(pool_left[a]), float(pool_left[b]), affordable, need_h100e)
             if q <= EPS_H100E:
                 continue
-            pool_left[pools[0]] -= q
-            if pools[1] != pools[0]:
-                pool_left[pools[1]] -= q
-            budget_usd -= q * upfront_usd_per_h100e[o]
+            pool_left[a] -= q
+            if b != a:
+                pool_left[b] -= q
+            budget_usd -= q * upfront
             need_h100e -= q
-            orders[int(o)] = orders.get(int(o), 0.0) + q
+            orders[o] = orders.get(o, 0.0) + q
     return orders
 
 

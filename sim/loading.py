@@ -116,9 +116,7 @@ def compile_timeline(cfg: Config) -> dict[int, Config]:
         try:
             current = with_settings(current, event.set)
         except ValidationError as exc:
-            raise ConfigError(
-                f"timeline event {event.month} ({event.note}): {format_validation_error(exc)}"
-            ) from None
+            raise ConfigError(f"timeline event {event.month} ({event.note}): {format_validation_error(exc)}") from None
         compiled[month_index(cfg.start, event.month)] = current
     return compiled
 
@@ -132,8 +130,7 @@ def format_validation_error(exc: ValidationError) -> str:
         if err["type"] == "extra_forbidden":
             allowed = _allowed_keys(err["loc"][:-1])
             lines.append(
-                f"unknown key {path!r}; valid keys there: {', '.join(allowed)}."
-                f"{_suggest(str(err['loc'][-1]), allowed)}"
+                f"unknown key {path!r}; valid keys there: {', '.join(allowed)}.{_suggest(str(err['loc'][-1]), allowed)}"
             )
         elif not err["loc"]:
             lines.append(err["msg"].removeprefix("Value error, ") + ".")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,6 +13,15 @@ from sim.decision import utilities
 
 if TYPE_CHECKING:
     from sim.model import ExportControlModel
+
+
+def _log_pass(option: Option, per_trip: bool) -> float:
+    """Log of the probability to pass an option's once-only (or per-trip) checkpoints."""
+    total = 0.0
+    for c in option.checkpoints:
+        if c.per_trip is per_trip:
+            total += math.log1p(-c.p) if c.p < 1.0 else -math.inf
+    return total
 
 
 class OptionTable:
@@ -31,16 +41,31 @@ class OptionTable:
         model.pools.freeze()
         opts = self.options
         self.pool_index = model.pools.index_matrix([o.pools for o in opts])
-        base_cost = np.array([o.cost_usd_per_h100e_month for o in opts])
-        upfront = np.array([o.upfront_usd_per_h100e for o in opts])
-        offshore = np.array([o.channel.offshore for o in opts])
-        illicit = np.array([o.channel.illicit for o in opts])
-        trip_cost = np.array([o.trip_cost_usd for o in opts])
-        self.cell = np.array([model.cell_index(o.channel.name, o.hub) if o.channel.illicit else -1 for o in opts])
-
-        with np.errstate(divide="ignore"):
-            log_pass_once = np.array([sum(np.log1p(-c.p) for c in o.checkpoints if not c.per_trip) for o in opts])
-            log_pass_trip = np.array([sum(np.log1p(-c.p) for c in o.checkpoints if c.per_trip) for o in opts])
+        columns = np.array(
+            [
+                (
+                    o.cost_usd_per_h100e_month,
+                    o.upfront_usd_per_h100e,
+                    o.channel.offshore,
+                    o.channel.illicit,
+                    o.trip_cost_usd,
+                    o.believed_risk_factor,
+                    model.cell_index(o.channel.name, o.hub) if o.channel.illicit else -1,
+                    _log_pass(o, per_trip=False),
+                    _log_pass(o, per_trip=True),
+                )
+                for o in opts
+            ]
+        ).reshape(len(opts), 9)
+        base_cost, upfront, trip_cost, risk_factor = (
+            columns[:, 0],
+            columns[:, 1],
+            columns[:, 4],
+            columns[:, 5],
+        )
+        offshore, illicit = columns[:, 2].astype(bool), columns[:, 3].astype(bool)
+        self.cell = columns[:, 6].astype(int)
+        log_pass_once, log_pass_trip = columns[:, 7], columns[:, 8]
         trips = model.firm_trips[:, None]
         self.true_pi = 1.0 - np.exp(log_pass_once[None, :] + trips * log_pass_trip[None, :])
 
@@ -54,17 +79,20 @@ class OptionTable:
         if cfg.behaviour.beliefs is BeliefInit.TRUE:
             pi_hat = self.true_pi
         else:
-            risk_factor = np.array([o.believed_risk_factor for o in opts])
             believed = model.beliefs.mean()[:, np.maximum(self.cell, 0)] * risk_factor
             pi_hat = np.where(illicit, np.minimum(believed, 1.0), 0.0)
         value = model.firm_value_usd[:, None]
         loss = value * cfg.policy.penalties.seizure
         self.u = utilities(
-            value, cost, model.firm_risk_aversion[:, None], pi_hat, loss, cfg.policy.penalties.fine_usd_per_h100e_month
+            value,
+            cost,
+            model.firm_risk_aversion[:, None],
+            pi_hat,
+            loss,
+            cfg.policy.penalties.fine_usd_per_h100e_month,
         )
 
     def mean_cost_usd_per_h100e_month(self, channel: str) -> float:
         """Mean offered cost of a channel's options (before firm terms); NaN when none is open."""
         costs = [o.cost_usd_per_h100e_month for o in self.options if o.channel.name == channel]
         return float(np.mean(costs)) if costs else float("nan")
-

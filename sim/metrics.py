@@ -24,6 +24,7 @@ COLUMN_DOCS: dict[str, str] = {
     "access_<source>": "Compute used by where it came from: stockpile or a channel.",
     "access_hub_<hub>": "Compute used that came through a hub (smuggled stock and leases).",
     "orders_hub_<hub>_h100e": "Volume ordered through a hub this month, all offshore channels.",
+    "smuggled_hub_<hub>_h100e": "Chips shipped by smugglers through a hub this month.",
     "attempts_<channel>": "Transactions placed through a channel.",
     "detections_<channel>": "Transactions detected (illicit channels).",
     "detection_rate": "Detections / attempts over the illicit channels (NaN with no attempt).",
@@ -49,6 +50,7 @@ class MonthTally:
         self.attempts = dict.fromkeys(CHANNEL_NAMES, 0)
         self.detections = dict.fromkeys(CHANNEL_NAMES, 0)
         self.orders_hub_h100e = dict.fromkeys(model.hub_names, 0.0)
+        self.smuggled_hub_h100e = dict.fromkeys(model.hub_names, 0.0)
         self.own_detected = np.zeros((n_firms, n_cells))
         self.own_passed = np.zeros((n_firms, n_cells))
         self.public_detections = np.zeros(n_cells)
@@ -69,6 +71,7 @@ class MonthTally:
         self.orders_hub_h100e[t.option.hub] += t.quantity_h100e
         if channel == "smuggling":
             self.smuggled_h100e += t.quantity_h100e
+            self.smuggled_hub_h100e[t.option.hub] += t.quantity_h100e
         cell = self.model.cell_index(channel, t.option.hub)
         if detected:
             self.own_detected[t.firm.index, cell] += 1
@@ -122,6 +125,8 @@ def month_row(model: ExportControlModel) -> dict[str, float]:
         row[f"access_hub_{hub}"] = float(sum(v for s, v in by_source.items() if s.endswith(f":{hub}")))
     for hub in model.hub_names:
         row[f"orders_hub_{hub}_h100e"] = tally.orders_hub_h100e[hub]
+    for hub in model.hub_names:
+        row[f"smuggled_hub_{hub}_h100e"] = tally.smuggled_hub_h100e[hub]
     for channel in CHANNEL_NAMES:
         row[f"attempts_{channel}"] = tally.attempts[channel]
     for channel in ILLICIT_CHANNELS:
@@ -157,13 +162,15 @@ def summarise(timeseries: pd.DataFrame, seed: int, first_detection_month: int) -
         first_detection_month: Month index of the first detection, -1 if none.
     """
     ts = timeseries
-    total = {c: float(ts[c].sum()) for c in ts.columns if c != "month" and not c.startswith(("price_", "detection_rate"))}
+    total = {
+        c: float(ts[c].sum()) for c in ts.columns if c != "month" and not c.startswith(("price_", "detection_rate"))
+    }
     summary: dict[str, float | int] = {"seed": seed, "months": len(ts)}
     for column in ("demand_h100e_months", "access_h100e_months", "smuggled_h100e", "seized_h100e"):
         summary[f"{column}_total"] = total[column]
-    summary["access_ratio"] = total["access_h100e_months"] / total["demand_h100e_months"] if total[
-        "demand_h100e_months"
-    ] > 0 else 1.0
+    summary["access_ratio"] = (
+        total["access_h100e_months"] / total["demand_h100e_months"] if total["demand_h100e_months"] > 0 else 1.0
+    )
     summary["access_ratio_mean"] = float(ts["access_ratio"].mean())
     summary["access_ratio_final"] = float(ts["access_ratio"].iloc[-1])
     access = total["access_h100e_months"]

@@ -137,6 +137,7 @@ class ExportControlModel(Model):
         if self.month > 0 and (month_of_year(cfg.start, self.month) == 1):
             for hub in self.hubs.values():
                 hub.imported_this_year_h100e = 0.0
+        self._close_idle_intermediaries()
         self._register_new_intermediaries()
         for name, hub in self.hubs.items():
             hub.cap_h100e = annual_cap_h100e(cfg, name, len(self.usable_intermediaries("smuggling", name)))
@@ -151,6 +152,12 @@ class ExportControlModel(Model):
         for intermediaries in self._intermediaries.values():
             for intermediary in intermediaries:
                 intermediary.refresh_capacity()
+
+    def _close_idle_intermediaries(self) -> None:
+        for group in self._intermediaries.values():
+            for intermediary in [i for i in group if i.is_idle_too_long()]:
+                group.remove(intermediary)
+                intermediary.remove()
 
     def _register_new_intermediaries(self) -> None:
         rate = self.cfg.world.intermediaries.registration_rate_per_month
@@ -168,7 +175,11 @@ class ExportControlModel(Model):
             ownership, owner = Ownership.LOCAL_FRONT, ("local", hub, group)
         else:
             ownership, owner = Ownership.SUBSIDIARY, ("parent", group)
-        agent = Intermediary(self, kind, hub, ownership, owner, usable_from_month)
+        operators = self._operators[hub]
+        operator = None
+        if kind is not IntermediaryKind.RESELLER:
+            operator = operators[int(self.rng.integers(len(operators)))]
+        agent = Intermediary(self, kind, hub, ownership, owner, usable_from_month, operator)
         self._intermediaries[(kind.value, hub)].append(agent)
 
     def _trade(self) -> None:
@@ -197,6 +208,7 @@ class ExportControlModel(Model):
         self.transactions.append(Transaction(firm, option, quantity_h100e, checkpoints))
         if option.intermediary is not None:
             option.intermediary.handled_h100e += quantity_h100e
+            option.intermediary.last_active_month = self.month
         if option.operator is not None:
             option.operator.leased_h100e += quantity_h100e
         if option.channel.name == "smuggling":
@@ -281,8 +293,9 @@ class ExportControlModel(Model):
         total = available.sum(axis=1)
         used_share = np.divide(np.minimum(demand, total), total, out=np.zeros_like(total), where=total > 0)
         self.tally.record_use(demand, available * used_share[:, None])
-        self.scarcity = 1.0 - self.tally.access_ratio()
-        self.seized_share = self.tally.seized_share()
+        adjustment = self.cfg.world.market.price_adjustment
+        self.scarcity += adjustment * (1.0 - self.tally.access_ratio() - self.scarcity)
+        self.seized_share += adjustment * (self.tally.seized_share() - self.seized_share)
 
     def _learn(self) -> None:
         """Phase 6: beliefs forget, then learn from own outcomes and public detections."""

@@ -51,6 +51,3 @@ def run(config: Config) -> RunResult:
     timeseries.insert(0, "month", month_labels(config.start, config.months))
     summary = summarise(timeseries, config.seed, model.first_detection_month)
     return RunResult(config, timeseries, summary, time.perf_counter() - began)
-
-
-

@@ -47,9 +47,9 @@ class Lease:
 
 def with_trips(checkpoints: tuple[Checkpoint, ...], trips: int) -> tuple[Checkpoint, ...]:
     """Checkpoints of one transaction: a per-trip check passed ``trips`` times becomes one check."""
-    return tuple(
-        Checkpoint(c.name, 1.0 - (1.0 - c.p) ** trips) if c.per_trip else c for c in checkpoints
-    )
+    if not any(c.per_trip for c in checkpoints):
+        return checkpoints
+    return tuple(Checkpoint(c.name, 1.0 - (1.0 - c.p) ** trips) if c.per_trip else c for c in checkpoints)
 
 
 def first_detection(checkpoints: tuple[Checkpoint, ...], rng: np.random.Generator) -> Checkpoint | None:

@@ -10,6 +10,7 @@ from mesa import Agent
 from sim.config import Ownership
 
 if TYPE_CHECKING:
+    from sim.agents.operator import Operator
     from sim.model import ExportControlModel
 
 
@@ -23,6 +24,9 @@ class IntermediaryKind(StrEnum):
 
 class Intermediary(Agent):
     """A reseller, front company or logistics broker in one hub.
+
+    A front company or broker leases from one operator of its hub, drawn at registration.
+    An intermediary with no business for ``idle_exit_months`` closes.
 
     Its detection probability at the checkpoints that involve it is scaled by its red flags:
     a local front shows fewer (``local_front_discount``), and every intermediary shows more
@@ -40,6 +44,7 @@ class Intermediary(Agent):
         ownership: Ownership,
         owner: tuple,
         usable_from_month: int,
+        operator: Operator | None,
     ) -> None:
         super().__init__(model)
         self.kind = kind
@@ -47,6 +52,8 @@ class Intermediary(Agent):
         self.ownership = ownership
         self.owner = owner
         self.usable_from_month = usable_from_month
+        self.operator = operator
+        self.last_active_month = usable_from_month
         self.handled_h100e = 0.0
         self.listed = False
         self.pool = 0
@@ -66,6 +73,10 @@ class Intermediary(Agent):
         if self.ownership is Ownership.LOCAL_FRONT:
             return 1.0 - self.model.cfg.policy.end_user_audits.local_front_discount
         return 1.0
+
+    def is_idle_too_long(self) -> bool:
+        """No business for ``idle_exit_months`` months."""
+        return self.model.month - self.last_active_month >= self.model.cfg.world.intermediaries.idle_exit_months
 
     def red_flags(self) -> float:
         """Multiplier on the detection probability of audits that involve it."""

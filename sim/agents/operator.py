@@ -54,5 +54,10 @@ class Operator(Agent):
         self.pool = self.model.pools.add(("operator", self.unique_id), self.free_h100e)
 
     def penalise(self) -> None:
-        """Caught serving a restricted firm: the vendor cuts part of its supply."""
-        self.capacity_h100e *= 1.0 - self.model.cfg.world.operators.capacity_cut_share
+        """Caught serving a restricted firm: the vendor cuts part of its supply.
+
+        Running leases are honoured, so the cut never takes capacity below what is leased;
+        legitimate customers bear the rest of it.
+        """
+        cut = self.model.cfg.world.operators.capacity_cut_share
+        self.capacity_h100e = max(self.leased_h100e, self.capacity_h100e * (1.0 - cut))

@@ -10,11 +10,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
 
-from sim.report.style import WIDTHS_IN, colour  # noqa: E402
+from sim.report.style import WIDTHS_IN, colour
 
 SOURCE_ORDER = ("stockpile", "domestic", "compliant", "smuggling", "remote_rental", "data_transport")
 
