@@ -473,7 +473,11 @@ HUB_TIMELINE_FIELDS = (
 
 
 class Event(Schema):
-    """A dated change of policy or hub values."""
+    """A dated change of policy or hub values.
+
+    An event dated before the run's start is in force from the first month; one dated
+    after its end is never reached.
+    """
 
     month: str = field("Month the change takes effect, YYYY-MM.")
     set: dict[str, Any] = field("Dotted config paths under policy or world.hubs and their new values.")
@@ -517,11 +521,6 @@ class Config(Schema):
                 f"policy.country_caps.hubs names unknown hubs {unknown} (allowed: {', '.join(self.world.hubs)})"
             )
         for i, event in enumerate(self.timeline):
-            t = month_index(self.start, event.month)
-            if not 0 <= t < self.months:
-                raise ValueError(
-                    f"timeline[{i}].month {event.month} is outside the run ({self.start} plus {self.months} months)"
-                )
             for path in event.set:
                 _check_timeline_path(self, i, path)
         return self

@@ -107,6 +107,8 @@ def validate(data: dict[str, Any]) -> Config:
 def compile_timeline(cfg: Config) -> dict[int, Config]:
     """The config in force from each event month on, keyed by month index.
 
+    Events before the start take effect in month 0; events after the end are left out.
+
     Raises:
         ConfigError: An event sets a value the schema does not allow.
     """
@@ -117,7 +119,9 @@ def compile_timeline(cfg: Config) -> dict[int, Config]:
             current = with_settings(current, event.set)
         except ValidationError as exc:
             raise ConfigError(f"timeline event {event.month} ({event.note}): {format_validation_error(exc)}") from None
-        compiled[month_index(cfg.start, event.month)] = current
+        month = max(0, month_index(cfg.start, event.month))
+        if month < cfg.months:
+            compiled[month] = current
     return compiled
 
 

@@ -137,6 +137,7 @@ class ExportControlModel(Model):
         if self.month > 0 and (month_of_year(cfg.start, self.month) == 1):
             for hub in self.hubs.values():
                 hub.imported_this_year_h100e = 0.0
+        self._end_leases()
         self._close_idle_intermediaries()
         self._register_new_intermediaries()
         for name, hub in self.hubs.items():
@@ -152,6 +153,13 @@ class ExportControlModel(Model):
         for intermediaries in self._intermediaries.values():
             for intermediary in intermediaries:
                 intermediary.refresh_capacity()
+
+    def _end_leases(self) -> None:
+        """Leases that ran their term free their operators' capacity."""
+        for lease in self.leases:
+            if lease.end_month <= self.month:
+                lease.operator.leased_h100e -= lease.quantity_h100e
+        self.leases = [lease for lease in self.leases if lease.end_month > self.month]
 
     def _close_idle_intermediaries(self) -> None:
         for group in self._intermediaries.values():
@@ -284,10 +292,6 @@ class ExportControlModel(Model):
         for lease in self.leases:
             if lease.start_month <= self.month:
                 flow[lease.firm_index, lease.source] += lease.quantity_h100e
-        for lease in self.leases:
-            if lease.end_month <= self.month + 1:
-                lease.operator.leased_h100e -= lease.quantity_h100e
-        self.leases = [lease for lease in self.leases if lease.end_month > self.month + 1]
         available = self.stock_h100e + flow
         demand = np.array([f.demand_h100e_months(self.month) for f in self.firms])
         total = available.sum(axis=1)

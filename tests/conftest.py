@@ -1,0 +1,87 @@
+"""Shared fixtures: the default config, composed once, and tiny hand-checkable worlds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sim import Config, load_config
+from sim.config import with_settings
+
+
+@pytest.fixture(scope="session")
+def baseline() -> Config:
+    """The default config (scenario baseline)."""
+    return load_config()
+
+
+def one_hub(**overrides: Any) -> dict[str, Any]:
+    """Parameters of a single hub with every check switched off unless overridden."""
+    hub = {
+        "tier": 2,
+        "import_cap_h100e_per_year": None,
+        "rental_capacity_h100e": 1.0e9,
+        "rental_price_usd_per_h100e_month": 2000.0,
+        "cargo_inspection_rate": 0.0,
+        "passenger_inspection_rate": 0.0,
+        "cooperation": 1.0,
+        "travel_cost_usd": 0.0,
+        "kyc_baseline": 0.0,
+        "operators": 1,
+        "resellers": 1,
+        "front_companies": 0,
+        "logistics_brokers": 0,
+    }
+    return hub | overrides
+
+
+def one_firm(**overrides: Any) -> dict[str, Any]:
+    """Parameters of a single firm class of one firm."""
+    firm = {
+        "count": 1,
+        "demand_h100e_months": 100.0,
+        "demand_growth_per_month": 0.0,
+        "budget_usd_per_month": 1.0e12,
+        "value_usd_per_h100e_month": 4000.0,
+        "risk_aversion": 1.0,
+        "dataset_tb": 10.0,
+        "stock_h100e": 0.0,
+    }
+    return firm | overrides
+
+
+def tiny_world(
+    base: Config, hub: dict[str, Any] | None = None, firm: dict[str, Any] | None = None, **settings: Any
+) -> Config:
+    """A one-hub, one-firm-class world with static markets, no entry or exit, no learning.
+
+    ``settings`` are dotted config paths (with ``__`` for dots) applied last.
+    """
+    world = {
+        "world.hubs": {"hubland": hub or one_hub()},
+        "world.firms.classes": {"lab": firm or one_firm()},
+        "world.domestic.supply_h100e_per_month": 0.0,
+        "world.market.scarcity_elasticity": 0.0,
+        "world.market.seizure_elasticity": 0.0,
+        "world.intermediaries.registration_rate_per_month": 0.0,
+        "world.intermediaries.exposure_per_kh100e": 0.0,
+        "world.intermediaries.local_front_share": 0.0,
+        "world.intermediaries.idle_exit_months": 120,
+        "world.intermediaries.capacity_h100e_per_month": 1.0e9,
+        "world.operators.risk_appetite": 0.0,
+        "world.operators.legit_demand_share": 0.0,
+        "world.operators.capacity_growth_per_month": 0.0,
+        "policy.country_caps.enabled": False,
+        "policy.country_caps.hubs": [],
+        "policy.end_user_audits.audit_rate": 0.0,
+        "policy.remote_access.kyc_required": False,
+        "policy.remote_access.operator_audits": False,
+        "policy.enforcement.audit_budget_per_month": 0.0,
+        "policy.enforcement.allocation": "uniform",
+        "policy.enforcement.escalation.enabled": False,
+        "behaviour.learning": False,
+        "timeline": [],
+    }
+    world |= {k.replace("__", "."): v for k, v in settings.items()}
+    return with_settings(base, world)

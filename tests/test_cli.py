@@ -1,0 +1,66 @@
+"""The command line: a run writes its files from any folder; bad input exits 2 with a message."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sim.run import month_labels
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_run_writes_results_where_it_is_called(tmp_path: Path) -> None:
+    done = run_cli("scenario=crackdown_singapore", "policy.end_user_audits.audit_rate=0.2", "seed=7", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = Path(done.stdout.strip().splitlines()[-1])
+    assert folder.parent.parent == (tmp_path / "results" / "runs").resolve()
+    assert folder.parent.name == "crackdown_singapore"
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    assert config["seed"] == 7 and config["policy"]["end_user_audits"]["audit_rate"] == 0.2
+    ts = pd.read_parquet(folder / "timeseries.parquet")
+    assert list(ts["month"]) == month_labels("2025-01", 36)
+    summary = json.loads((folder / "summary.json").read_text())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert summary["seed"] == manifest["seed"] == 7
+    assert summary["config_hash"] == manifest["config_hash"]
+    assert {"mesa", "numpy", "pydantic"} <= set(manifest["packages"])
+    assert (folder / "access_by_source.png").stat().st_size > 10_000
+    assert "compute access / demand" in done.stdout
+
+
+def test_paths_results_moves_the_output(tmp_path: Path) -> None:
+    done = run_cli("months=3", f"paths.results={tmp_path / 'elsewhere'}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip().splitlines()[-1]).is_relative_to(tmp_path / "elsewhere")
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ("policy.end_user_audit.rate=0.1", "Did you mean 'end_user_audits'?"),
+        ("seed=-1", "seed = -1"),
+        ("world.hubs.malaysia.cargo_inspection_rate=1.5", "value <= 1"),
+        ("scenario=atlantis", "allowed: baseline"),
+    ],
+)
+def test_bad_input_exits_2_with_one_message(tmp_path: Path, override: str, fragment: str) -> None:
+    done = run_cli(override, cwd=tmp_path)
+    assert done.returncode == 2
+    assert fragment in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_multirun_writes_one_run_per_job(tmp_path: Path) -> None:
+    done = run_cli("-m", "months=2", "seed=0,1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "results" / "runs" / "baseline").iterdir())) == 2

@@ -1,0 +1,108 @@
+"""Every config composes and validates; every bad input gets one clear message."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from sim import ConfigError, load_config
+from sim.config import HUB_TIMELINE_FIELDS
+from sim.docs import DOC_PATH, render
+from sim.loading import compile_timeline, group_options
+
+
+@pytest.mark.parametrize("scenario", group_options("scenario"))
+def test_every_scenario_composes_and_validates(scenario: str) -> None:
+    cfg = load_config([f"scenario={scenario}"])
+    assert cfg.name == scenario
+    compile_timeline(cfg)
+
+
+@pytest.mark.parametrize(("world", "policy"), list(itertools.product(group_options("world"), group_options("policy"))))
+def test_every_world_and_policy_composes(world: str, policy: str) -> None:
+    cfg = load_config([f"world={world}", f"policy={policy}"])
+    assert cfg.world.hubs
+
+
+def test_scenarios_pick_their_policy() -> None:
+    assert load_config(["scenario=no_controls"]).policy.compliant_chips.chip == "H100"
+    assert load_config(["scenario=baseline"]).policy.country_caps.enabled
+    assert load_config(["scenario=baseline", "policy=strict"]).policy.enforcement.escalation.enabled
+
+
+def test_overrides_reach_the_config() -> None:
+    cfg = load_config(["scenario=crackdown_singapore", "policy.end_user_audits.audit_rate=0.2", "seed=7"])
+    assert (cfg.name, cfg.policy.end_user_audits.audit_rate, cfg.seed) == ("crackdown_singapore", 0.2, 7)
+
+
+def test_timeline_changes_the_rules_at_its_month() -> None:
+    cfg = load_config()
+    compiled = compile_timeline(cfg)
+    may = compiled[4]  # 2025-05: the Diffusion Rule is rescinded
+    assert cfg.policy.country_caps.enabled and not may.policy.country_caps.enabled
+
+
+def test_events_before_start_apply_from_the_start_and_after_end_are_not_reached() -> None:
+    cfg = load_config(["start=2025-06", "months=1"])
+    compiled = compile_timeline(cfg)
+    assert list(compiled) == [0]  # April and May apply at the start; July and August are not reached
+    assert not compiled[0].policy.compliant_chips.allowed
+    assert not compiled[0].policy.country_caps.enabled
+    late = compile_timeline(load_config(["start=2025-09", "months=3"]))
+    assert list(late) == [0] and late[0].policy.compliant_chips.surcharge_share == 0.15
+
+
+BAD_INPUTS = [
+    (["policy.end_user_audit.rate=0.1"], ["policy.end_user_audit", "end_user_audits"]),
+    (["seed=-1"], ["seed", "-1", "0 <= value"]),
+    (["world.hubs.malaysia.cargo_inspection_rate=1.5"], ["cargo_inspection_rate", "1.5", "value <= 1"]),
+    (["scenario=atlantis"], ["scenario=atlantis", "baseline", "no_controls"]),
+    (["policy.enforcement.allocation=random"], ["allocation", "random", "uniform"]),
+    (
+        ['+timeline=[{month: "2025-02", note: x, set: {policy.end_user_audits.rate: 1}}]'],
+        ["timeline", "policy.end_user_audits.rate", "audit_rate"],
+    ),
+    (
+        ['+timeline=[{month: "2025-02", note: x, set: {world.hubs.atlantis.cooperation: 1}}]'],
+        ["world.hubs.atlantis.cooperation", "unknown hub", "singapore"],
+    ),
+    (
+        ['+timeline=[{month: "2025-02", note: x, set: {world.hubs.malaysia.operators: 9}}]'],
+        ["world.hubs.malaysia.operators", "fixed at start", HUB_TIMELINE_FIELDS[0]],
+    ),
+    (
+        ['+timeline=[{month: "2025-02", note: x, set: {policy.penalties.fine_usd_per_h100e_month: -5}}]'],
+        ["fine_usd_per_h100e_month", "-5", "0 <= value"],
+    ),
+    (['+timeline=[{month: "2031-13", note: x, set: {}}]'], ["2031-13", "YYYY-MM"]),
+]
+
+
+@pytest.mark.parametrize(("overrides", "fragments"), BAD_INPUTS)
+def test_bad_input_names_key_value_and_what_is_allowed(overrides: list[str], fragments: list[str]) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(overrides)
+    message = str(error.value)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    assert "Traceback" not in message
+
+
+def test_config_reference_is_up_to_date() -> None:
+    assert DOC_PATH.read_text() == render(), "docs/config.md is stale: run python -m sim.docs"
+
+
+def test_every_schema_field_is_documented() -> None:
+    from pydantic import BaseModel
+
+    from sim.config import Config
+
+    def walk(model: type[BaseModel]) -> None:
+        for name, info in model.model_fields.items():
+            assert info.description, f"{model.__name__}.{name} has no description"
+            inner = getattr(info.annotation, "model_fields", None)
+            if inner is not None:
+                walk(info.annotation)
+
+    walk(Config)

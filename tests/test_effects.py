@@ -1,0 +1,70 @@
+"""Directions of policy effects, averaged over seeds (DESIGN sections 11 and 12)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import load_config, run
+
+SEEDS = range(6)
+HUBS = ["singapore", "malaysia", "thailand", "indonesia", "vietnam", "uae", "saudi_arabia"]
+
+
+def summaries(*overrides: str) -> pd.DataFrame:
+    return pd.DataFrame([run(load_config([*overrides, f"seed={s}"])).summary for s in SEEDS])
+
+
+def pooled_rate(table: pd.DataFrame, channel: str) -> float:
+    return table[f"detections_{channel}_total"].sum() / table[f"attempts_{channel}_total"].sum()
+
+
+def test_more_audits_raise_smuggling_detection_and_lower_smuggled_volume() -> None:
+    few, many = (summaries(f"policy.enforcement.audit_budget_per_month={b}") for b in (2, 20))
+    assert pooled_rate(many, "smuggling") > pooled_rate(few, "smuggling")
+    assert many["smuggled_h100e_total"].mean() < 0.8 * few["smuggled_h100e_total"].mean()
+
+
+def test_audits_have_diminishing_returns() -> None:
+    rates = [pooled_rate(summaries(f"policy.enforcement.audit_budget_per_month={b}"), "smuggling") for b in (2, 8, 50)]
+    gain_per_check = np.diff(rates) / np.diff([2, 8, 50])
+    assert rates[0] < rates[1] < rates[2]
+    assert gain_per_check[1] < gain_per_check[0]
+
+
+def smuggled_through(hubs: list[str], *overrides: str) -> float:
+    columns = [f"smuggled_hub_{h}_h100e" for h in hubs]
+    return float(np.mean([run(load_config([*overrides, f"seed={s}"])).timeseries[columns].sum().sum() for s in SEEDS]))
+
+
+def test_caps_lower_smuggling_through_capped_hubs() -> None:
+    capped = ["singapore", "malaysia"]
+    scenario = "scenario=diffusion_rule_kept"
+    with_caps = smuggled_through(
+        capped,
+        scenario,
+        "policy.country_caps.hubs=[singapore,malaysia]",
+        "policy.country_caps.tier2_cap_h100e_per_year=2000",
+    )
+    without = smuggled_through(capped, scenario, "policy.country_caps.enabled=false")
+    assert with_caps < 0.6 * without
+
+
+def orders_after_crackdown(scenario: str) -> pd.Series:
+    """Mean volume ordered through each hub from the crackdown (2025-03) on."""
+    frames = [run(load_config([f"scenario={scenario}", f"seed={s}"])).timeseries.iloc[2:] for s in SEEDS]
+    return pd.Series({h: np.mean([f[f"orders_hub_{h}_h100e"].sum() for f in frames]) for h in HUBS})
+
+
+def test_singapore_crackdown_displaces_flows_to_other_hubs() -> None:
+    before, after = orders_after_crackdown("baseline"), orders_after_crackdown("crackdown_singapore")
+    assert after["singapore"] < 0.7 * before["singapore"]
+    others = [h for h in HUBS if h != "singapore"]
+    assert after[others].sum() > before[others].sum()
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "crackdown_singapore", "diffusion_rule_kept"])
+def test_no_controls_gives_the_highest_access(scenario: str) -> None:
+    free = summaries("scenario=no_controls")["access_ratio"].mean()
+    assert free > summaries(f"scenario={scenario}")["access_ratio"].mean()

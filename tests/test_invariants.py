@@ -1,0 +1,98 @@
+"""Invariants: nothing created or lost, capacities respected, ratios bounded, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import Config, run
+from sim.config import with_settings
+from sim.model import ExportControlModel
+
+SCENARIOS = ["baseline", "crackdown_singapore", "diffusion_rule_kept", "no_controls"]
+
+
+@pytest.fixture(scope="module", params=[0, 1, 2])
+def stepped(request: pytest.FixtureRequest, baseline: Config) -> tuple[ExportControlModel, list[dict]]:
+    """The baseline stepped month by month, with the state checked after each month."""
+    cfg = with_settings(baseline, {"seed": request.param, "policy.enforcement.audit_budget_per_month": 10.0})
+    model = ExportControlModel(cfg)
+    checks = []
+    for _ in range(cfg.months):
+        model.step()
+        leased = np.zeros_like(model.stock_h100e)
+        for lease in model.leases:
+            if lease.start_month <= model.month:
+                leased[lease.firm_index, lease.source] += lease.quantity_h100e
+        checks.append(
+            {
+                "operators": [
+                    (o.leased_h100e, o.capacity_h100e) for h in model.hub_names for o in model.operators_in(h)
+                ],
+                "access": model.rows[-1]["access_h100e_months"],
+                "stock_plus_leased": model.stock_h100e.sum() + leased.sum(),
+            }
+        )
+    return model, checks
+
+
+def test_chips_shipped_equal_delivered_plus_seized_plus_in_transit(stepped) -> None:
+    model, _ = stepped
+    ts = pd.DataFrame(model.rows)
+    smuggling_sources = {i for i, s in enumerate(model.sources) if s.startswith("smuggling:")}
+    in_transit = sum(s.quantity_h100e for s in model.shipments if s.source in smuggling_sources)
+    shipped = ts["smuggled_h100e"].sum()
+    assert shipped > 0 and ts["seized_h100e"].sum() > 0
+    assert shipped == pytest.approx(ts["delivered_smuggled_h100e"].sum() + ts["seized_h100e"].sum() + in_transit)
+
+
+def test_no_operator_leases_beyond_capacity(stepped) -> None:
+    _, checks = stepped
+    for month in checks:
+        for leased, capacity in month["operators"]:
+            assert -1e-6 <= leased <= capacity + 1e-6
+
+
+def test_compute_used_never_exceeds_stock_and_leases(stepped) -> None:
+    model, checks = stepped
+    for month in checks:
+        assert month["access"] <= month["stock_plus_leased"] + 1e-6
+    ts = pd.DataFrame(model.rows)
+    assert (ts["access_h100e_months"] <= ts["demand_h100e_months"] + 1e-6).all()
+
+
+def test_access_is_the_sum_of_its_sources(stepped) -> None:
+    model, _ = stepped
+    ts = pd.DataFrame(model.rows)
+    sources = ["stockpile", "domestic", "compliant", "smuggling", "remote_rental", "data_transport"]
+    np.testing.assert_allclose(ts[[f"access_{s}" for s in sources]].sum(axis=1), ts["access_h100e_months"])
+    offshore = ts[[f"access_{s}" for s in ("smuggling", "remote_rental", "data_transport")]].sum(axis=1)
+    np.testing.assert_allclose(ts[[c for c in ts if c.startswith("access_hub_")]].sum(axis=1), offshore)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_ratios_stay_in_unit_interval(scenario: str) -> None:
+    from sim import load_config
+
+    ts = run(load_config([f"scenario={scenario}", "seed=3"])).timeseries
+    for column in ["access_ratio", *[c for c in ts if c.startswith("detection_rate")]]:
+        values = ts[column].dropna()
+        assert ((values >= 0) & (values <= 1)).all(), column
+
+
+def test_same_seed_same_results(baseline: Config) -> None:
+    first, second = run(baseline), run(baseline)
+    pd.testing.assert_frame_equal(first.timeseries, second.timeseries)
+    assert first.summary == pytest.approx(second.summary, nan_ok=True)
+
+
+def test_different_seeds_differ(baseline: Config) -> None:
+    other = with_settings(baseline, {"seed": baseline.seed + 1})
+    assert not run(baseline).timeseries.equals(run(other).timeseries)
+
+
+def test_run_does_not_mutate_its_config(baseline: Config) -> None:
+    before = baseline.config_hash()
+    run(baseline)
+    assert baseline.config_hash() == before
