@@ -16,8 +16,9 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from sim.loading import CONFIG_DIR, ConfigError, check_overrides, load_config, validate
-from sim.report.figures import access_by_source
+from sim.report.figures import access_over_time
 from sim.report.style import theme
+from sim.report.tables import access_by_source_table
 from sim.results import write_run
 from sim.run import RunResult, run
 
@@ -52,12 +53,9 @@ def summary_table(result: RunResult) -> str:
 
 def write_figure(result: RunResult, folder: Path) -> Path:
     """Write the run's compute-by-source chart as PNG beside its results."""
-    sources = ["stockpile", "domestic", "compliant", "smuggling", "remote_rental", "data_transport"]
-    wide = result.timeseries.set_index("month")[[f"access_{s}" for s in sources]]
-    wide.columns = sources
-    tidy = wide.reset_index().melt(id_vars="month", var_name="source", value_name="access_h100e_months")
+    tidy = access_by_source_table(result.timeseries).assign(scenario=f"{result.config.name}, seed {result.config.seed}")
     with theme("paper"):
-        fig = access_by_source(tidy, title=f"{result.config.name}, seed {result.config.seed}")
+        fig = access_over_time(tidy)
         path = folder / "access_by_source.png"
         fig.savefig(path, dpi=200)
     return path
