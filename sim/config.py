@@ -186,7 +186,13 @@ class Intermediaries(Schema):
         le=100,
     )
     registration_rate_per_month: float = field(
-        "Expected new intermediaries registering per hub per month (Poisson).", "1/month", ge=0, le=20
+        "Expected new intermediaries per hub per month (Poisson), spread over hubs by risk.",
+        "1/month",
+        ge=0,
+        le=20,
+    )
+    entry_risk_sensitivity: float = field(
+        "Exponent k of an entrant's hub weight (1 - detection risk)^k (0: hubs alike).", "", ge=0, le=100
     )
     registration_delay_months: int = field(
         "Months before a new intermediary, or a listed firm's new front, is usable.", "months", ge=0, le=24

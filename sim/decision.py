@@ -138,11 +138,13 @@ class Beliefs:
             retention: Share of past evidence kept.
             own_detected: Detected transactions per (firm, cell) this month.
             own_passed: Transactions that passed per (firm, cell).
-            public_detections: Detections per cell made public this month.
+            public_detections: Detections per cell made public this month; a firm's own
+                detections among them count as own evidence only.
             news_weight: Pseudo-detections per public detection.
             news_trials: Pseudo-transactions per public detection.
         """
         self.a = self.prior_a + retention * (self.a - self.prior_a)
         self.b = self.prior_b + retention * (self.b - self.prior_b)
-        self.a += own_detected + news_weight * public_detections
-        self.b += own_passed + (news_trials - news_weight) * public_detections
+        news = public_detections[None, :] - own_detected
+        self.a += own_detected + news_weight * news
+        self.b += own_passed + (news_trials - news_weight) * news

@@ -168,13 +168,33 @@ class ExportControlModel(Model):
                 intermediary.remove()
 
     def _register_new_intermediaries(self) -> None:
-        rate = self.cfg.world.intermediaries.registration_rate_per_month
-        delay = self.cfg.world.intermediaries.registration_delay_months
+        """Entrants pick a kind at random and a hub by its enforcement climate.
+
+        ``registration_rate_per_month`` entrants per hub arrive on average; each picks hub h
+        with weight ``(1 - risk_h) ** entry_risk_sensitivity``, where risk_h is last month's
+        mean detection probability of that kind's options in h (the mean over hubs where it
+        had none), so networks move away from hubs that crack down.
+        """
+        rules = self.cfg.world.intermediaries
         kinds = list(IntermediaryKind)
-        for hub in self.hub_names:
-            for _ in range(self.rng.poisson(rate)):
-                kind = kinds[int(self.rng.integers(len(kinds)))]
-                self._register_intermediary(kind, hub, usable_from_month=self.month + delay)
+        for _ in range(self.rng.poisson(rules.registration_rate_per_month * len(self.hub_names))):
+            kind = kinds[int(self.rng.integers(len(kinds)))]
+            weights = (1.0 - self._entry_risk(kind.value)) ** rules.entry_risk_sensitivity
+            hub = self.hub_names[int(self.rng.choice(len(self.hub_names), p=weights / weights.sum()))]
+            self._register_intermediary(kind, hub, usable_from_month=self.month + rules.registration_delay_months)
+
+    def _entry_risk(self, channel: str) -> np.ndarray:
+        """Last month's mean detection probability of a channel's options, per hub."""
+        risk = np.full(len(self.hub_names), np.nan)
+        if self.market is not None:
+            mean_pi = self.market.true_pi.mean(axis=0)
+            for h, hub in enumerate(self.hub_names):
+                cell = self.market.cell == self.cell_index(channel, hub)
+                if cell.any():
+                    risk[h] = mean_pi[cell].mean()
+        if np.isnan(risk).all():
+            return np.zeros(len(self.hub_names))
+        return np.where(np.isnan(risk), np.nanmean(risk), risk)
 
     def _register_intermediary(self, kind: IntermediaryKind, hub: str, usable_from_month: int) -> None:
         rules = self.cfg.world.intermediaries

@@ -8,18 +8,18 @@ from sim.config import Config
 def annual_cap_h100e(cfg: Config, hub: str, resellers: int) -> float | None:
     """A hub's import cap for the year: its own cap and any tier cap, whichever is lower.
 
-    Each reseller may import ``small_order_exemption_h100e`` a year outside the cap, which
-    is counted here as extra room in the hub's quota. None means no cap.
+    Under a tier-2 cap each reseller may import ``small_order_exemption_h100e`` a year
+    outside it, counted here as extra room in the hub's quota. None means no cap.
     """
     caps_rule = cfg.policy.country_caps
     params = cfg.world.hubs[hub]
-    caps = [params.import_cap_h100e_per_year]
+    tier_cap, exemption = None, 0.0
     if caps_rule.enabled and (not caps_rule.hubs or hub in caps_rule.hubs):
-        caps.append({2: caps_rule.tier2_cap_h100e_per_year, 3: caps_rule.tier3_cap_h100e_per_year}.get(params.tier))
-    binding = [c for c in caps if c is not None]
-    if not binding:
-        return None
-    return min(binding) + resellers * caps_rule.small_order_exemption_h100e
+        tier_cap = {2: caps_rule.tier2_cap_h100e_per_year, 3: caps_rule.tier3_cap_h100e_per_year}.get(params.tier)
+        if params.tier == 2 and tier_cap is not None:
+            exemption = resellers * caps_rule.small_order_exemption_h100e
+    caps = [c for c in (params.import_cap_h100e_per_year, tier_cap) if c is not None]
+    return min(caps) + exemption if caps else None
 
 
 class HubMarket:

@@ -27,7 +27,7 @@ def test_every_world_and_policy_composes(world: str, policy: str) -> None:
 
 def test_scenarios_pick_their_policy() -> None:
     assert load_config(["scenario=no_controls"]).policy.compliant_chips.chip == "H100"
-    assert load_config(["scenario=baseline"]).policy.country_caps.enabled
+    assert not load_config(["scenario=baseline"]).policy.country_caps.enabled
     assert load_config(["scenario=baseline", "policy=strict"]).policy.enforcement.escalation.enabled
 
 
@@ -37,10 +37,11 @@ def test_overrides_reach_the_config() -> None:
 
 
 def test_timeline_changes_the_rules_at_its_month() -> None:
-    cfg = load_config()
+    cfg = load_config(["scenario=diffusion_rule_kept"])
     compiled = compile_timeline(cfg)
-    may = compiled[4]  # 2025-05: the Diffusion Rule is rescinded
-    assert cfg.policy.country_caps.enabled and not may.policy.country_caps.enabled
+    may = compiled[4]  # 2025-05: the Diffusion Rule's compliance date
+    assert not cfg.policy.country_caps.enabled and may.policy.country_caps.enabled
+    assert not compiled[3].policy.compliant_chips.allowed  # 2025-04: H20 licences required
 
 
 def test_events_before_start_apply_from_the_start_and_after_end_are_not_reached() -> None:
@@ -48,7 +49,6 @@ def test_events_before_start_apply_from_the_start_and_after_end_are_not_reached(
     compiled = compile_timeline(cfg)
     assert list(compiled) == [0]  # April and May apply at the start; July and August are not reached
     assert not compiled[0].policy.compliant_chips.allowed
-    assert not compiled[0].policy.country_caps.enabled
     late = compile_timeline(load_config(["start=2025-09", "months=3"]))
     assert list(late) == [0] and late[0].policy.compliant_chips.surcharge_share == 0.15
 

@@ -71,6 +71,7 @@ def test_beliefs_forget_towards_the_prior_then_learn() -> None:
     beliefs.a[:] = 5.0
     beliefs.b[:] = 13.0
     beliefs.update(0.5, np.array([[1.0]]), np.array([[2.0]]), np.array([3.0]), news_weight=0.5, news_trials=2.0)
-    # a = 1 + 0.5 * (5 - 1) + 1 + 0.5 * 3 = 5.5;  b = 9 + 0.5 * (13 - 9) + 2 + 1.5 * 3 = 17.5
-    assert beliefs.a[0, 0] == pytest.approx(5.5) and beliefs.b[0, 0] == pytest.approx(17.5)
-    assert beliefs.mean()[0, 0] == pytest.approx(5.5 / 23.0)
+    # Of 3 public detections, 1 is the firm's own: news adds 2.
+    # a = 1 + 0.5 * (5 - 1) + 1 + 0.5 * 2 = 5.0;  b = 9 + 0.5 * (13 - 9) + 2 + 1.5 * 2 = 16.0
+    assert beliefs.a[0, 0] == pytest.approx(5.0) and beliefs.b[0, 0] == pytest.approx(16.0)
+    assert beliefs.mean()[0, 0] == pytest.approx(5.0 / 21.0)

@@ -1,0 +1,61 @@
+"""``python -m sim.sweep experiment=<name> [key=value ...]``: run a sweep; ``resume=<dir>`` continues one.
+
+Overrides change experiment keys (``replications=2 executor.workers=1``). The sweep folder
+is printed on the last line. Exit codes: 0 every run finished, 1 some runs failed (see
+failures.jsonl), 2 a bad experiment (nothing run), 130 interrupted (resume it).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from sim.loading import ConfigError
+from sim.sweep.engine import SweepInterrupted, resume_sweep, start_sweep
+from sim.sweep.experiment import experiment_names, load_experiment
+
+EXIT_RUNS_FAILED = 1
+EXIT_BAD_EXPERIMENT = 2
+EXIT_INTERRUPTED = 130
+USAGE = (
+    "usage: python -m sim.sweep experiment=<name or file.yaml> [key=value ...]\n"
+    "       python -m sim.sweep resume=<sweep dir> [executor.key=value ...]"
+)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str]) -> int:
+    """Run or resume the sweep the arguments name; return the exit code."""
+    if not argv or argv[0] in ("-h", "--help"):
+        print(f"{USAGE}\nexperiments: {', '.join(experiment_names())}")
+        return 0 if argv else EXIT_BAD_EXPERIMENT
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # a scheduler's SIGTERM stops cleanly, like Ctrl-C
+    named = {k: v for k, _, v in (a.partition("=") for a in argv) if k in ("experiment", "resume")}
+    overrides = [a for a in argv if a.partition("=")[0] not in named]
+    try:
+        if len(named) != 1:
+            raise ConfigError(f"give one of experiment=<name> or resume=<dir>\n{USAGE}")
+        if "resume" in named:
+            outcome = resume_sweep(named["resume"], overrides)
+        else:
+            outcome = start_sweep(load_experiment(named["experiment"], overrides))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_EXPERIMENT
+    except SweepInterrupted as exc:
+        print(exc, file=sys.stderr)
+        print(exc.path.resolve())
+        return EXIT_INTERRUPTED
+    if outcome.failed:
+        print(f"{outcome.failed} of {outcome.runs} runs failed; see {outcome.path / 'failures.jsonl'}")
+    else:
+        print(f"{outcome.finished} of {outcome.runs} runs finished")
+    print(outcome.path.resolve())
+    return EXIT_RUNS_FAILED if outcome.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,312 @@
+"""Running a sweep: plan the runs, farm batches out to an executor, commit each as it finishes.
+
+The parent keeps at most two batches per slot in flight and writes each finished batch to
+disk at once, so its memory does not grow with the sweep. Runs left over by a killed sweep
+are found on disk and run by :func:`resume_sweep`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+from tqdm import tqdm
+
+from sim.config import Config
+from sim.loading import ConfigError
+from sim.results import git_commit, package_versions
+from sim.sweep.designs import (
+    POINT_ID,
+    integer_paths,
+    problem,
+    run_seed,
+    sample,
+    settings,
+)
+from sim.sweep.executors import open_executor
+from sim.sweep.experiment import (
+    SCENARIO_FACTOR,
+    DesignKind,
+    Experiment,
+    apply_override,
+    base_configs,
+    check_experiment,
+    parse_experiment,
+)
+from sim.sweep.store import MANIFEST_FILE, SweepStore, new_sweep_dir
+from sim.sweep.worker import BatchResult, RunSpec, run_batch
+
+#: Runs timed in the parent for the estimate printed before launching.
+TIMING_RUNS = 2
+MAX_AUTO_BATCH = 50
+IN_FLIGHT_PER_SLOT = 2
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """How a sweep ended.
+
+    Attributes:
+        path: The sweep folder.
+        runs: Runs in the sweep.
+        finished: Runs finished, now or before a resume (failed ones included).
+        failed: Runs that failed (see failures.jsonl).
+    """
+
+    path: Path
+    runs: int
+    finished: int
+    failed: int
+
+
+class SweepInterrupted(Exception):
+    """The sweep was stopped (Ctrl-C, SIGTERM); finished batches are on disk."""
+
+    def __init__(self, path: Path):
+        super().__init__(f"sweep interrupted; continue it with: python -m sim.sweep resume={path}")
+        self.path = path
+
+
+def prepare(experiment: Experiment) -> tuple[dict[str, Config], pd.DataFrame]:
+    """Compose the base configs, check every factor path and sample the design.
+
+    Raises:
+        ConfigError: The experiment cannot run; nothing has been written.
+    """
+    bases = base_configs(experiment)
+    check_experiment(experiment, bases)
+    first = bases[experiment.scenarios[0]]
+    return bases, sample(experiment, integer_paths(experiment, first))
+
+
+def start_sweep(
+    experiment: Experiment,
+    results_root: Path | str | None = None,
+    *,
+    progress: bool = True,
+    out: TextIO = sys.stdout,
+) -> SweepOutcome:
+    """Run a new sweep under ``<results_root>/sweeps/<name>/<timestamp>/``.
+
+    Args:
+        experiment: The validated experiment.
+        results_root: Results folder; the base config's ``paths.results`` when None.
+        progress: Show a progress bar on stderr.
+        out: Where the plan and estimate are printed.
+
+    Raises:
+        ConfigError: The experiment cannot run (before anything is written).
+        SweepInterrupted: Stopped by Ctrl-C or SIGTERM; resume it later.
+    """
+    bases, design = prepare(experiment)
+    root = Path(results_root if results_root is not None else next(iter(bases.values())).paths.results)
+    store = SweepStore(new_sweep_dir(root, experiment.name))
+    store.write_design(design)
+    store.write_manifest(_manifest(experiment, bases, design))
+    return _execute(store, experiment, bases, design, progress, out)
+
+
+def resume_sweep(
+    path: Path | str,
+    overrides: list[str] | None = None,
+    *,
+    progress: bool = True,
+    out: TextIO = sys.stdout,
+) -> SweepOutcome:
+    """Run the runs of a sweep folder that have not finished.
+
+    Args:
+        path: The sweep folder.
+        overrides: ``executor.*=value`` changes (other keys would change the results).
+        progress: Show a progress bar on stderr.
+        out: Where the plan and estimate are printed.
+
+    Raises:
+        ConfigError: Not a sweep folder, an override outside ``executor``, or the base config
+            changed since the sweep started.
+        SweepInterrupted: Stopped again; resume it later.
+    """
+    store = SweepStore(path)
+    if not (store.path / MANIFEST_FILE).is_file():
+        raise ConfigError(f"resume={path}: not a sweep folder (no {MANIFEST_FILE})")
+    manifest = store.manifest()
+    data = manifest["experiment"]
+    for line in overrides or []:
+        if not line.startswith("executor."):
+            raise ConfigError(f"{line}: only executor.* can change when resuming a sweep")
+        apply_override(data, line)
+    experiment = parse_experiment(data, str(path))
+    bases = base_configs(experiment)
+    hashes = {name: cfg.config_hash() for name, cfg in bases.items()}
+    if hashes != manifest["base_config_hashes"]:
+        raise ConfigError(
+            f"resume={path}: the base config changed since the sweep started "
+            f"({manifest['base_config_hashes']} then, {hashes} now); start a new sweep"
+        )
+    store.clean()
+    manifest["experiment"] = experiment.model_dump(mode="json")
+    manifest.setdefault("resumed_utc", []).append(_now())
+    store.write_manifest(manifest)
+    return _execute(store, experiment, bases, store.design(), progress, out)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _manifest(experiment: Experiment, bases: dict[str, Config], design: pd.DataFrame) -> dict[str, Any]:
+    sampled = experiment.design.kind is not DesignKind.FACTORIAL
+    return {
+        "name": experiment.name,
+        "experiment": experiment.model_dump(mode="json"),
+        "design": {
+            "kind": str(experiment.design.kind),
+            "points": len(design),
+            "problem": problem(experiment) if sampled else None,
+        },
+        "replications": experiment.replications,
+        "runs": len(design) * experiment.replications,
+        "seed": experiment.seed,
+        "base_config_hashes": {name: cfg.config_hash() for name, cfg in bases.items()},
+        "git_commit": git_commit(),
+        "packages": package_versions(),
+        "command": sys.argv,
+        "created_utc": _now(),
+        "status": "running",
+    }
+
+
+class RunPlan:
+    """Turns run ids into run specs from the design's columns."""
+
+    def __init__(self, experiment: Experiment, design: pd.DataFrame):
+        self.replications = experiment.replications
+        self.seed = experiment.seed
+        self.scenario = experiment.scenario
+        self.columns = {c: design[c].to_numpy() for c in design.columns if c != POINT_ID}
+
+    def spec(self, run_id: int) -> RunSpec:
+        """The run with this id: its point, replication, seed, scenario and settings."""
+        point_id, replication = divmod(run_id, self.replications)
+        values = settings({c: column[point_id] for c, column in self.columns.items()})
+        scenario = values.pop(SCENARIO_FACTOR, self.scenario)
+        return RunSpec(run_id, point_id, replication, run_seed(self.seed, run_id), scenario, values)
+
+
+def _batches(plan: RunPlan, todo: list[int], size: int) -> Iterator[list[RunSpec]]:
+    for start in range(0, len(todo), size):
+        yield [plan.spec(i) for i in todo[start : start + size]]
+
+
+def _execute(
+    store: SweepStore,
+    experiment: Experiment,
+    bases: dict[str, Config],
+    design: pd.DataFrame,
+    progress: bool,
+    out: TextIO,
+) -> SweepOutcome:
+    total = len(design) * experiment.replications
+    finished_before = store.finished_run_ids()
+    failed_before = len(store.failures())
+    todo = [i for i in range(total) if i not in finished_before]
+    plan = RunPlan(experiment, design)
+    began = time.perf_counter()
+    failed = failed_before
+    finished = len(finished_before)
+    status = "interrupted"
+    print(
+        f"sweep {experiment.name}: {total} runs ({len(design)} points x {experiment.replications} "
+        f"replications) in {store.path}" + (f"; {len(todo)} left to run" if finished_before else ""),
+        file=out,
+        flush=True,
+    )
+    try:
+        with open_executor(experiment.executor) as (executor, slots):
+            size = experiment.executor.batch_size or max(1, min(MAX_AUTO_BATCH, len(todo) // (4 * slots)))
+            if todo:
+                _print_estimate(bases, plan, todo, slots, size, experiment, out)
+            part = store.next_part()
+            with tqdm(total=len(todo), unit="run", disable=not progress, file=sys.stderr) as bar:
+                for batch in _completed(executor, slots, bases, _batches(plan, todo, size), experiment.timeseries):
+                    store.write_batch(part, batch.runs, batch.timeseries, batch.failures)
+                    part += 1
+                    failed += len(batch.failures)
+                    finished += len(batch.runs) + len(batch.failures)
+                    bar.update(len(batch.runs) + len(batch.failures))
+                    if batch.failures:
+                        bar.set_postfix(failed=failed)
+        status = "complete" if failed == 0 else "complete with failures"
+    except KeyboardInterrupt:
+        raise SweepInterrupted(store.path) from None
+    finally:
+        manifest = store.manifest()
+        wall_time_s = manifest.get("wall_time_s", 0.0) + time.perf_counter() - began
+        manifest.update(
+            status=status,
+            finished_runs=finished,
+            failed_runs=failed,
+            wall_time_s=round(wall_time_s, 3),
+            updated_utc=_now(),
+        )
+        store.write_manifest(manifest)
+    return SweepOutcome(store.path, total, finished, failed)
+
+
+def _print_estimate(
+    bases: dict[str, Config],
+    plan: RunPlan,
+    todo: list[int],
+    slots: int,
+    size: int,
+    experiment: Experiment,
+    out: TextIO,
+) -> None:
+    """Time a couple of runs here and print the sweep's expected wall time."""
+    sample_specs = [plan.spec(i) for i in todo[:TIMING_RUNS]]
+    began = time.perf_counter()
+    run_batch(bases, sample_specs, experiment.timeseries)
+    per_run_s = (time.perf_counter() - began) / len(sample_specs)
+    estimate_s = per_run_s * len(todo) / min(slots, len(todo))
+    print(
+        f"{len(todo)} runs on {slots} {experiment.executor.kind} worker{'s' * (slots > 1)} in batches of "
+        f"{size}; {per_run_s:.3f} s a run, about {_duration(estimate_s)} in all",
+        file=out,
+        flush=True,
+    )
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as ``42 s`` or, from 90 s on, ``H:MM:SS``."""
+    return f"{seconds:.0f} s" if seconds < 90 else str(timedelta(seconds=round(seconds)))
+
+
+def _completed(
+    executor: Executor,
+    slots: int,
+    bases: dict[str, Config],
+    batches: Iterator[list[RunSpec]],
+    keep_timeseries: bool,
+) -> Iterator[BatchResult]:
+    """Submit batches, at most ``IN_FLIGHT_PER_SLOT`` per slot at a time; yield results as they finish."""
+    pending: set[Future] = set()
+    try:
+        for specs in batches:
+            while len(pending) >= IN_FLIGHT_PER_SLOT * slots:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (f.result() for f in done)
+            needed = {s.scenario for s in specs}
+            pending.add(executor.submit(run_batch, {k: bases[k] for k in needed}, specs, keep_timeseries))
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from (f.result() for f in done)
+    finally:
+        for future in pending:
+            future.cancel()

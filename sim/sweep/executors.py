@@ -1,0 +1,94 @@
+"""Executors: local worker processes, a Dask cluster, or the calling process.
+
+Each is a :class:`concurrent.futures.Executor` with a number of slots (runs in parallel),
+so the engine submits batches and waits on futures the same way whatever runs them.
+Dask is imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from sim.loading import ConfigError
+from sim.sweep.experiment import Executor as ExecutorSpec
+from sim.sweep.experiment import ExecutorKind
+
+WORKER_MODULE = "sim.sweep.worker"
+
+
+class SerialExecutor(Executor):
+    """Runs each task in the calling process when it is submitted (for debugging and timing)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Run ``fn(*args, **kwargs)`` now and return its finished future."""
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # the engine handles it as it would a remote task's error
+            future.set_exception(exc)
+        return future
+
+
+def _ignore_sigint() -> None:
+    """Leave Ctrl-C to the parent, which stops the sweep cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def process_context() -> multiprocessing.context.BaseContext:
+    """A forkserver context preloading the model (spawn where forkserver is missing)."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([WORKER_MODULE])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+@contextmanager
+def open_executor(spec: ExecutorSpec) -> Iterator[tuple[Executor, int]]:
+    """Start the executor a spec names; yield it with its number of slots, and shut it down.
+
+    Raises:
+        ConfigError: Dask is asked for but not installed, or its scheduler cannot be reached.
+    """
+    if spec.kind is ExecutorKind.SERIAL:
+        yield SerialExecutor(), 1
+    elif spec.kind is ExecutorKind.LOCAL:
+        workers = spec.workers or os.cpu_count() or 1
+        pool = ProcessPoolExecutor(workers, mp_context=process_context(), initializer=_ignore_sigint)
+        try:
+            yield pool, workers
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    else:
+        with _dask_client(spec) as client:
+            yield client.get_executor(pure=False), max(1, sum(client.nthreads().values()))
+
+
+@contextmanager
+def _dask_client(spec: ExecutorSpec) -> Iterator[Any]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError(
+            "executor.kind=dask needs dask.distributed; install it with: pip install -e '.[dask]'"
+        ) from None
+    if spec.address:
+        try:
+            client = Client(spec.address, timeout="30s")
+        except OSError as exc:
+            raise ConfigError(f"executor.address={spec.address}: cannot reach the scheduler: {exc}") from None
+        with client:
+            yield client
+        return
+    workers = spec.workers or os.cpu_count() or 1
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client

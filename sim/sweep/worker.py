@@ -1,0 +1,93 @@
+"""What a worker does: run a batch of runs and return their rows, catching each run's failure."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from sim.config import Config, with_settings
+from sim.loading import format_validation_error
+from sim.run import run
+from sim.sweep.designs import POINT_ID, REPLICATION, RUN_ID
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: its ids, seed, base scenario and factor settings."""
+
+    run_id: int
+    point_id: int
+    replication: int
+    seed: int
+    scenario: str
+    settings: dict[str, Any]
+
+
+@dataclass
+class BatchResult:
+    """What a batch produced: a summary row per finished run, their time series, the failures."""
+
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame | None
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_batch(bases: dict[str, Config], specs: list[RunSpec], keep_timeseries: bool) -> BatchResult:
+    """Run every spec on its base config; a failing run becomes a failure record, not an error.
+
+    Args:
+        bases: Base config of each scenario the specs name.
+        specs: The runs to do, in order.
+        keep_timeseries: Whether to return each run's monthly rows.
+
+    Returns:
+        The runs' summaries (metrics as float64), time series (with ``run_id``) and failures.
+    """
+    logging.getLogger("mesa").setLevel(logging.WARNING)
+    rows, series, failures = [], [], []
+    for spec in specs:
+        began = time.perf_counter()
+        try:
+            cfg = with_settings(bases[spec.scenario], {**spec.settings, "seed": spec.seed})
+            result = run(cfg)
+        except Exception as exc:  # any run error is recorded and the sweep goes on
+            failures.append(_failure(spec, exc))
+            continue
+        ids = {RUN_ID: spec.run_id, POINT_ID: spec.point_id, REPLICATION: spec.replication}
+        summary = {k: float(v) for k, v in result.summary.items() if k != "seed"}
+        rows.append({**ids, "seed": spec.seed, **summary, "wall_time_s": time.perf_counter() - began})
+        if keep_timeseries:
+            series.append(result.timeseries.assign(**{RUN_ID: spec.run_id}))
+    runs = pd.DataFrame(rows)
+    return BatchResult(runs, _as_float(series) if series else None, failures)
+
+
+def _as_float(series: list[pd.DataFrame]) -> pd.DataFrame:
+    """Runs' monthly rows in one frame: ``run_id``, ``month``, every other column as float64.
+
+    One dtype a column keeps every Parquet part's schema the same whatever values a run had.
+    """
+    joined = pd.concat(series, ignore_index=True)
+    numeric = [c for c in joined.columns if c not in (RUN_ID, "month")]
+    values = {c: joined[c].to_numpy(dtype="float64") for c in numeric}
+    return pd.DataFrame({RUN_ID: joined[RUN_ID].to_numpy(dtype="int64"), "month": joined["month"], **values})
+
+
+def _failure(spec: RunSpec, exc: Exception) -> dict[str, Any]:
+    message = format_validation_error(exc) if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
+    return {
+        RUN_ID: spec.run_id,
+        POINT_ID: spec.point_id,
+        REPLICATION: spec.replication,
+        "seed": spec.seed,
+        "scenario": spec.scenario,
+        "settings": spec.settings,
+        "error": message,
+        "traceback": traceback.format_exc(),
+    }
