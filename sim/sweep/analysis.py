@@ -35,9 +35,10 @@ def point_means(runs: pd.DataFrame, factors: list[str], metrics: list[str], conf
         Tidy table, one row per point and metric: ``point_id``, factors, ``metric``, ``n``,
         ``mean``, ``std``, ``ci_low``, ``ci_high`` (NaN bounds with one replication).
     """
-    long = runs.melt(id_vars=[POINT_ID], value_vars=metrics, var_name="metric")
-    grouped = long.groupby([POINT_ID, "metric"], sort=True)["value"]
-    table = grouped.agg(n="count", mean="mean", std="std").reset_index()
+    grouped = runs.groupby(POINT_ID, sort=True)[metrics]
+    stats_wide = {"n": grouped.count(), "mean": grouped.mean(), "std": grouped.std()}
+    table = pd.concat({k: v.stack() for k, v in stats_wide.items()}, axis=1)
+    table = table.rename_axis([POINT_ID, "metric"]).reset_index()
     dof = (table["n"] - 1).where(table["n"] > 1)
     half = stats.t.ppf(0.5 + confidence / 2, dof) * table["std"] / np.sqrt(table["n"])
     table["ci_low"] = table["mean"] - half

@@ -70,7 +70,7 @@ class SweepInterrupted(Exception):
     """The sweep was stopped (Ctrl-C, SIGTERM); finished batches are on disk."""
 
     def __init__(self, path: Path):
-        super().__init__(f"sweep interrupted; continue it with: python -m sim.sweep resume={path}")
+        super().__init__(f"sweep interrupted; continue it with: python -m sim.sweep resume={path.resolve()}")
         self.path = path
 
 

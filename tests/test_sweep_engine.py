@@ -1,0 +1,187 @@
+"""The sweep engine: results independent of executor and workers, resumable after a kill, failures kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim import load_config, run
+from sim.config import with_settings
+from sim.sweep import load, load_experiment, resume_sweep, start_sweep
+from sim.sweep.designs import run_seed
+from sim.sweep.summarize import point_table
+
+KILLABLE = """
+scenario: baseline
+overrides: ["months=24"]
+design: {kind: factorial}
+levers:
+  policy.enforcement.audit_budget_per_month: [0, 4, 16]
+uncertainties:
+  behaviour.temperature: [0.1, 0.3]
+replications: 4
+seed: 11
+executor: {kind: local, workers: 1, batch_size: 2}
+"""
+
+FAILING = """
+scenario: baseline
+overrides: ["months=6"]
+design: {kind: factorial}
+uncertainties:
+  behaviour.temperature: [0.1, 50.0, 0.2]
+replications: 2
+seed: 5
+executor: {kind: local, workers: 2, batch_size: 2}
+"""
+
+
+def sweep_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim.sweep", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def results(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runs (without wall times) and time series of a sweep, in run order."""
+    sweep = load(path)
+    return sweep.runs.drop(columns="wall_time_s"), sweep.timeseries()
+
+
+def smoke(tmp_path: Path, *overrides: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    outcome = start_sweep(load_experiment("smoke", list(overrides)), tmp_path / "results", progress=False)
+    assert (outcome.runs, outcome.finished, outcome.failed) == (8, 8, 0)
+    return results(outcome.path)
+
+
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return smoke(tmp_path_factory.mktemp("one"), "executor.workers=1", "executor.batch_size=1")
+
+
+def test_smoke_sweep_has_every_run_with_its_seed_and_values(one_worker: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    runs, timeseries = one_worker
+    assert runs["run_id"].tolist() == list(range(8))
+    assert runs["point_id"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert runs["seed"].tolist() == [run_seed(2025, i) for i in range(8)]
+    assert runs["access_ratio"].nunique() == 8  # every run has its own seed
+    assert len(timeseries) == 8 * 12 and timeseries["run_id"].nunique() == 8
+    # a run of the sweep is the run of its config
+    seed = int(runs["seed"].iloc[3])
+    cfg = with_settings(
+        load_config(["months=12"]),
+        {"policy.enforcement.audit_budget_per_month": 2, "behaviour.temperature": 0.3, "seed": seed},
+    )
+    assert run(cfg).summary["access_ratio"] == pytest.approx(runs["access_ratio"].iloc[3], rel=1e-12)
+
+
+def test_two_workers_and_other_batches_give_identical_runs(
+    tmp_path: Path, one_worker: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    runs, timeseries = smoke(tmp_path, "executor.workers=2", "executor.batch_size=3")
+    pd.testing.assert_frame_equal(runs, one_worker[0])
+    pd.testing.assert_frame_equal(timeseries, one_worker[1])
+
+
+def test_serial_executor_gives_identical_runs(tmp_path: Path, one_worker: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    runs, _ = smoke(tmp_path, "executor.kind=serial")
+    pd.testing.assert_frame_equal(runs, one_worker[0])
+
+
+def test_dask_local_cluster_gives_identical_runs(tmp_path: Path, one_worker: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    pytest.importorskip("distributed")
+    runs, timeseries = smoke(tmp_path, "executor.kind=dask", "executor.workers=2")
+    pd.testing.assert_frame_equal(runs, one_worker[0])
+    pd.testing.assert_frame_equal(timeseries, one_worker[1])
+
+
+def test_design_and_manifest_are_written_and_parts_are_one_per_batch(tmp_path: Path) -> None:
+    outcome = start_sweep(load_experiment("smoke", ["executor.kind=serial"]), tmp_path, progress=False)
+    path = outcome.path
+    assert path.parent == tmp_path / "sweeps" / "smoke"
+    assert len(pd.read_parquet(path / "design.parquet")) == 4
+    assert sorted(p.name for p in (path / "runs").iterdir()) == [f"part-{i:05d}.parquet" for i in range(4)]
+    assert sorted(p.name for p in (path / "timeseries").iterdir()) == [f"part-{i:05d}.parquet" for i in range(4)]
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["runs"] == 8 and manifest["finished_runs"] == 8
+    assert manifest["experiment"]["levers"] == {"policy.enforcement.audit_budget_per_month": [2, 8]}
+
+
+def test_killed_sweep_resumes_to_exactly_the_uninterrupted_runs(tmp_path: Path) -> None:
+    (tmp_path / "killable.yaml").write_text(KILLABLE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim.sweep", "experiment=killable.yaml"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    sweeps = tmp_path / "results" / "sweeps" / "killable"
+    deadline = time.monotonic() + 60
+    while not list(sweeps.glob("*/runs/part-*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    (path,) = sweeps.iterdir()
+    finished_at_kill = len(load(path).runs)
+    assert 0 < finished_at_kill < 24, "the kill must land mid-sweep"
+
+    done = sweep_cli(f"resume={path}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == str(path.resolve())
+    assert f"{24 - finished_at_kill} left to run" in done.stdout
+
+    reference = start_sweep(
+        load_experiment(str(tmp_path / "killable.yaml"), ["executor.workers=2"]), tmp_path / "ref", progress=False
+    )
+    runs, timeseries = results(path)
+    expected_runs, expected_timeseries = results(reference.path)
+    assert runs["run_id"].tolist() == list(range(24))  # none missing, no duplicates
+    pd.testing.assert_frame_equal(runs, expected_runs)
+    pd.testing.assert_frame_equal(timeseries, expected_timeseries)
+    assert json.loads((path / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_resuming_a_finished_sweep_runs_nothing(tmp_path: Path) -> None:
+    outcome = start_sweep(load_experiment("smoke", ["executor.kind=serial"]), tmp_path, progress=False)
+    before = sorted(p.name for p in (outcome.path / "runs").iterdir())
+    again = resume_sweep(outcome.path, ["executor.workers=1"], progress=False)
+    assert (again.finished, again.failed) == (8, 0)
+    assert sorted(p.name for p in (outcome.path / "runs").iterdir()) == before
+
+
+def test_a_failing_run_is_recorded_and_the_others_go_on(tmp_path: Path) -> None:
+    (tmp_path / "failing.yaml").write_text(FAILING)
+    done = sweep_cli("experiment=failing.yaml", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    path = Path(done.stdout.strip().splitlines()[-1])
+    assert "2 of 6 runs failed" in done.stdout
+    failures = [json.loads(line) for line in (path / "failures.jsonl").read_text().splitlines()]
+    assert sorted(f["run_id"] for f in failures) == [2, 3]
+    for f in failures:
+        assert f["point_id"] == 1 and f["seed"] == run_seed(5, f["run_id"])
+        assert f["settings"] == {"behaviour.temperature": 50.0}
+        assert "behaviour.temperature" in f["error"] and "10" in f["error"]
+    sweep = load(path)
+    assert sweep.runs["run_id"].tolist() == [0, 1, 4, 5]
+    assert sweep.manifest["status"] == "complete with failures"
+    table = point_table(sweep, ["access_ratio"])
+    assert table["runs"].fillna(0).tolist() == [2, 0, 2]
+
+    resumed = sweep_cli(f"resume={path}", cwd=tmp_path)  # failed runs count as finished
+    assert resumed.returncode == 1 and "0 left to run" in resumed.stdout
+    assert len((path / "failures.jsonl").read_text().splitlines()) == 2
+
+
+def test_resume_refuses_to_change_more_than_the_executor(tmp_path: Path) -> None:
+    outcome = start_sweep(load_experiment("smoke", ["executor.kind=serial"]), tmp_path, progress=False)
+    done = sweep_cli(f"resume={outcome.path}", "replications=3", cwd=tmp_path)
+    assert done.returncode == 2 and "only executor.*" in done.stderr
