@@ -10,9 +10,8 @@ checkpoint detects with probability ``p``, so a transaction is detected with pro
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 if TYPE_CHECKING:
     from sim.agents.intermediary import Intermediary
@@ -27,8 +26,7 @@ class Delivery(StrEnum):
     FLOW = "flow"  # compute leased for a fixed number of months
 
 
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
+class Checkpoint(NamedTuple):
     """One check a transaction passes; ``per_trip`` checks repeat on every trip."""
 
     name: str
@@ -36,8 +34,7 @@ class Checkpoint:
     per_trip: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
+class Option(NamedTuple):
     """One way to obtain compute this month.
 
     Attributes:

@@ -5,6 +5,7 @@ Column names follow DESIGN section 9; ``COLUMN_DOCS`` describes each pattern.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -109,6 +110,14 @@ def _rate(detections: int, attempts: int) -> float:
     return detections / attempts if attempts else float("nan")
 
 
+@cache
+def source_groups(sources: tuple[str, ...], hubs: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 matrices summing sources (``channel`` or ``channel:hub``) by channel and by hub."""
+    by_channel = np.array([[s.split(":")[0] == c for s in sources] for c in CHANNEL_NAMES], dtype=float)
+    by_hub = np.array([[s.endswith(f":{h}") for s in sources] for h in hubs], dtype=float)
+    return by_channel, by_hub
+
+
 def month_row(model: ExportControlModel) -> dict[str, float]:
     """The month's row of the time series (DESIGN section 9)."""
     tally = model.tally
@@ -117,12 +126,12 @@ def month_row(model: ExportControlModel) -> dict[str, float]:
         "access_h100e_months": float(tally.access_by_source.sum()),
         "access_ratio": tally.access_ratio(),
     }
-    by_source = dict(zip(model.sources, tally.access_by_source, strict=True))
-    row["access_stockpile"] = float(by_source["stockpile"])
-    for channel in CHANNEL_NAMES:
-        row[f"access_{channel}"] = float(sum(v for s, v in by_source.items() if s.split(":")[0] == channel))
-    for hub in model.hub_names:
-        row[f"access_hub_{hub}"] = float(sum(v for s, v in by_source.items() if s.endswith(f":{hub}")))
+    by_channel, by_hub = source_groups(model.sources, model.hub_names)
+    row["access_stockpile"] = float(tally.access_by_source[0])
+    for channel, value in zip(CHANNEL_NAMES, by_channel @ tally.access_by_source, strict=True):
+        row[f"access_{channel}"] = float(value)
+    for hub, value in zip(model.hub_names, by_hub @ tally.access_by_source, strict=True):
+        row[f"access_hub_{hub}"] = float(value)
     for hub in model.hub_names:
         row[f"orders_hub_{hub}_h100e"] = tally.orders_hub_h100e[hub]
     for hub in model.hub_names:

@@ -35,10 +35,11 @@ class ExportControlModel(Model):
         self.month = 0
         self._timeline = compile_timeline(cfg)
         hubs = list(cfg.world.hubs)
-        self.hub_names = hubs
+        self.hub_names = tuple(hubs)
         self.channels = [cls() for cls in CHANNELS.values()]
-        self.sources = list(HOME_SOURCES) + [f"{c}:{h}" for c in OFFSHORE_CHANNELS for h in hubs]
-        self._source_index = {s: i for i, s in enumerate(self.sources)}
+        self.sources = (*HOME_SOURCES, *(f"{c}:{h}" for c in OFFSHORE_CHANNELS for h in hubs))
+        keys = [(s, None) for s in HOME_SOURCES] + [(c, h) for c in OFFSHORE_CHANNELS for h in hubs]
+        self._source_index = {key: i for i, key in enumerate(keys)}
         self._cell_index = {(c, h): i for i, (c, h) in enumerate((c, h) for c in ILLICIT_CHANNELS for h in hubs)}
 
         self.hubs = {h: HubMarket(h) for h in hubs}
@@ -104,7 +105,7 @@ class ExportControlModel(Model):
 
     def source_index(self, channel: str, hub: str | None) -> int:
         """Index of a compute source: a home channel, or an offshore channel in a hub."""
-        return self._source_index[channel if hub is None else f"{channel}:{hub}"]
+        return self._source_index[(channel, hub)]
 
     def firm_listed(self) -> np.ndarray:
         """Which firms are entity-listed this month."""
@@ -177,24 +178,36 @@ class ExportControlModel(Model):
         """
         rules = self.cfg.world.intermediaries
         kinds = list(IntermediaryKind)
-        for _ in range(self.rng.poisson(rules.registration_rate_per_month * len(self.hub_names))):
+        entrants = self.rng.poisson(rules.registration_rate_per_month * len(self.hub_names))
+        if entrants == 0:
+            return
+        cumulative = ((1.0 - self._entry_risk()) ** rules.entry_risk_sensitivity).cumsum(axis=1)
+        for _ in range(entrants):
             kind = kinds[int(self.rng.integers(len(kinds)))]
-            weights = (1.0 - self._entry_risk(kind.value)) ** rules.entry_risk_sensitivity
-            hub = self.hub_names[int(self.rng.choice(len(self.hub_names), p=weights / weights.sum()))]
+            row = cumulative[ILLICIT_CHANNELS.index(kind.value)]
+            hub = self.hub_names[int(np.searchsorted(row, self.rng.random() * row[-1], side="right"))]
             self._register_intermediary(kind, hub, usable_from_month=self.month + rules.registration_delay_months)
 
-    def _entry_risk(self, channel: str) -> np.ndarray:
-        """Last month's mean detection probability of a channel's options, per hub."""
-        risk = np.full(len(self.hub_names), np.nan)
+    def _entry_risk(self) -> np.ndarray:
+        """Last month's mean detection probability of each illicit channel's options, per hub.
+
+        Rows follow ``ILLICIT_CHANNELS``, columns the hubs; a hub with no option of a channel
+        takes the channel's mean over the other hubs (0 before any option existed).
+        """
+        n_cells = len(self._cell_index)
+        risk = np.full(n_cells, np.nan)
         if self.market is not None:
-            mean_pi = self.market.true_pi.mean(axis=0)
-            for h, hub in enumerate(self.hub_names):
-                cell = self.market.cell == self.cell_index(channel, hub)
-                if cell.any():
-                    risk[h] = mean_pi[cell].mean()
-        if np.isnan(risk).all():
-            return np.zeros(len(self.hub_names))
-        return np.where(np.isnan(risk), np.nanmean(risk), risk)
+            cells = self.market.cell
+            illicit = cells >= 0
+            counts = np.bincount(cells[illicit], minlength=n_cells)
+            sums = np.bincount(cells[illicit], weights=self.market.true_pi.mean(axis=0)[illicit], minlength=n_cells)
+            np.divide(sums, counts, out=risk, where=counts > 0)
+        risk = risk.reshape(len(ILLICIT_CHANNELS), len(self.hub_names))
+        known = ~np.isnan(risk)
+        row_mean = np.divide(
+            np.where(known, risk, 0.0).sum(axis=1), known.sum(axis=1), out=np.zeros(len(risk)), where=known.any(axis=1)
+        )
+        return np.where(known, risk, row_mean[:, None])
 
     def _register_intermediary(self, kind: IntermediaryKind, hub: str, usable_from_month: int) -> None:
         rules = self.cfg.world.intermediaries
