@@ -2,7 +2,8 @@
 
 Any config key can be overridden Hydra-style
 (``python -m sim scenario=crackdown_singapore policy.end_user_audits.audit_rate=0.2 seed=7``),
-and ``-m`` runs a Hydra multirun over comma-separated values. A bad key or value exits
+and ``-m`` runs a Hydra multirun over comma-separated values, one run folder per job under
+``results/multirun/<timestamp>/<job>``. A bad key or value exits
 with code 2 and one message naming it; the run's folder is printed on the last line.
 """
 
@@ -13,13 +14,15 @@ import sys
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from sim.loading import CONFIG_DIR, ConfigError, check_overrides, load_config, validate
 from sim.report.figures import access_over_time
 from sim.report.style import theme
 from sim.report.tables import access_by_source_table
-from sim.results import write_run
+from sim.results import new_run_dir, write_run
 from sim.run import RunResult, run
 
 EXIT_BAD_CONFIG = 2
@@ -70,7 +73,11 @@ def _hydra_entry(cfg: DictConfig) -> None:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_BAD_CONFIG)
     result = run(config)
-    folder = write_run(result, config.paths.results)
+    hydra_run = HydraConfig.get()
+    if hydra_run.mode is RunMode.MULTIRUN:  # one folder per job: results/multirun/<time>/<job>
+        folder = write_run(result, hydra_run.runtime.output_dir)
+    else:
+        folder = write_run(result, new_run_dir(Path(config.paths.results), config.name))
     write_figure(result, folder)
     print(summary_table(result))
     print(folder.resolve())

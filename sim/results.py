@@ -74,9 +74,10 @@ def new_run_dir(results_root: Path, scenario: str) -> Path:
     return path
 
 
-def write_run(result: RunResult, results_root: Path | str) -> Path:
-    """Write config.yaml, timeseries.parquet, summary.json and manifest.json; return the folder."""
-    folder = new_run_dir(Path(results_root), result.config.name)
+def write_run(result: RunResult, folder: Path | str) -> Path:
+    """Write config.yaml, timeseries.parquet, summary.json and manifest.json into a folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(yaml.safe_dump(result.config.model_dump(mode="json"), sort_keys=False))
     result.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
     summary = {**result.summary, "config_hash": result.config.config_hash()}

@@ -63,4 +63,6 @@ def test_bad_input_exits_2_with_one_message(tmp_path: Path, override: str, fragm
 def test_multirun_writes_one_run_per_job(tmp_path: Path) -> None:
     done = run_cli("-m", "months=2", "seed=0,1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert len(list((tmp_path / "results" / "runs" / "baseline").iterdir())) == 2
+    (multirun,) = (tmp_path / "results" / "multirun").iterdir()
+    seeds = [json.loads((multirun / job / "summary.json").read_text())["seed"] for job in ("0", "1")]
+    assert seeds == [0, 1]

@@ -29,9 +29,11 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_multirun_writes_a_run_folder_per_job(results: Path) -> None:
-    folders = list((results / "runs" / "baseline").iterdir())
-    assert len(folders) == 5
-    assert all((f / "summary.json").is_file() and (f / "config.yaml").is_file() for f in folders)
+    (multirun,) = (results / "multirun").iterdir()
+    jobs = sorted(p for p in multirun.iterdir() if p.is_dir())
+    assert [j.name for j in jobs] == ["0", "1", "2", "3"]
+    assert all((j / "summary.json").is_file() and (j / "config.yaml").is_file() for j in jobs)
+    assert len(list((results / "runs" / "baseline").iterdir())) == 1  # the single run
 
 
 def test_collect_runs_of_a_results_folder_finds_every_run(results: Path) -> None:

@@ -7,19 +7,15 @@ factors form a point, so :func:`sim.sweep.analysis.point_means` applies as to a 
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
-from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from sim.loading import GROUPS
 from sim.sweep.designs import POINT_ID, REPLICATION
 
-MULTIRUN_FILE = "multirun.yaml"
 #: Config keys that are not model inputs, left out of the factors.
 NOT_FACTORS = ("description", "timeline", "paths", "seed")
 
@@ -29,8 +25,7 @@ def collect_runs(path: Path | str) -> pd.DataFrame:
 
     Args:
         path: A results folder (every run under it), or a multirun folder
-            (``results/multirun/<timestamp>``) whose jobs are matched to the run folders they
-            wrote, by their override values and by time.
+            (``results/multirun/<timestamp>``), whose jobs each hold one run.
 
     Returns:
         Columns ``run`` (folder), ``point_id``, ``replication``, ``scenario``, the varying
@@ -40,10 +35,7 @@ def collect_runs(path: Path | str) -> pd.DataFrame:
         FileNotFoundError: No run folder found.
     """
     path = Path(path)
-    if (path / MULTIRUN_FILE).is_file():
-        folders = _multirun_folders(path / MULTIRUN_FILE)
-    else:
-        folders = sorted(p.parent for p in path.rglob("summary.json") if (p.parent / "config.yaml").is_file())
+    folders = sorted(p.parent for p in path.rglob("summary.json") if (p.parent / "config.yaml").is_file())
     if not folders:
         raise FileNotFoundError(f"no run folders (summary.json with config.yaml) under {path}")
     configs = [_flatten(yaml.safe_load((f / "config.yaml").read_text())) for f in folders]
@@ -75,48 +67,3 @@ def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
         else:
             flat[path] = value
     return flat
-
-
-def _multirun_folders(multirun_file: Path) -> list[Path]:
-    """The run folder each job of a multirun wrote, matched by override values, earliest first."""
-    data = yaml.safe_load(multirun_file.read_text())
-    hydra = data["hydra"]
-    root = Path(hydra["runtime"]["cwd"]) / data["paths"]["results"]
-    started = multirun_file.stat().st_mtime
-    choices = {}
-    for o in OverridesParser.create().parse_overrides(hydra["overrides"]["task"]):
-        key = "name" if o.key_or_group == "scenario" else o.key_or_group
-        if key in GROUPS or key.startswith(("hydra", "paths")):
-            continue
-        values = list(o.sweep_iterator()) if o.is_sweep_override() else [o.value()]
-        choices[key] = [_norm(v) for v in values]
-    jobs = {tuple(combo) for combo in itertools.product(*choices.values())}
-    candidates = sorted(
-        (p.stat().st_mtime, p.parent)
-        for p in (root / "runs").rglob("summary.json")
-        if p.stat().st_mtime >= started and (p.parent / "config.yaml").is_file()
-    )
-    found = []
-    for _, folder in candidates:
-        cfg = yaml.safe_load((folder / "config.yaml").read_text())
-        job = tuple(_norm(_get(cfg, key)) for key in choices)
-        if job in jobs:
-            jobs.discard(job)
-            found.append(folder)
-    return found
-
-
-def _get(cfg: dict[str, Any], path: str) -> Any:
-    node: Any = cfg
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
-
-
-def _norm(value: Any) -> Any:
-    """A value comparable between an override and a config (2 and 2.0 alike)."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int | float):
-        return float(value)
-    return str(value)
