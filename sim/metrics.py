@@ -186,6 +186,9 @@ def summarise(timeseries: pd.DataFrame, seed: int, first_detection_month: int) -
     for source in ("stockpile", *CHANNEL_NAMES):
         summary[f"access_{source}_total"] = total[f"access_{source}"]
         summary[f"channel_share_{source}"] = total[f"access_{source}"] / access if access > 0 else 0.0
+    for column in ts.columns:
+        if column.startswith(("access_hub_", "orders_hub_", "smuggled_hub_")):
+            summary[f"{column}_total"] = total[column]
     illicit_attempts = sum(total[f"attempts_{c}"] for c in ILLICIT_CHANNELS)
     illicit_detections = sum(total[f"detections_{c}"] for c in ILLICIT_CHANNELS)
     summary["attempts_illicit_total"] = int(illicit_attempts)
