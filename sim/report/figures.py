@@ -180,50 +180,54 @@ def sensitivity_bars(table: pd.DataFrame) -> Figure:
     """First-order and total Sobol indices with 95% intervals, one panel per output.
 
     Args:
-        table: Rows of ``output``, ``parameter``, ``index`` (``S1`` or ``ST``), ``value``
-            and ``conf`` (half-width of the 95% interval).
+        table: Rows of ``output``, ``factor``, ``S1``, ``S1_conf``, ``ST`` and ``ST_conf``
+            (the ``_conf`` columns are half-widths of the 95% intervals), as written by
+            ``python -m sim.sweep.sensitivity``.
     """
     outputs = list(dict.fromkeys(table["output"]))
-    fig, axes = _panels(len(outputs), height_in=0.4 + 0.3 * table["parameter"].nunique())
+    factors = list(dict.fromkeys(table["factor"]))
+    fig, axes = _panels(len(outputs), height_in=0.6 + 0.32 * len(factors))
+    y = np.arange(len(factors))
     for ax, output in zip(axes, outputs, strict=True):
-        rows = table[table["output"] == output]
-        parameters = list(dict.fromkeys(rows["parameter"]))
-        y = np.arange(len(parameters))
+        rows = table[table["output"] == output].set_index("factor").loc[factors]
         for offset, (index, shade) in zip((-0.2, 0.2), (("S1", "#0072B2"), ("ST", "#E69F00")), strict=True):
-            part = rows[rows["index"] == index].set_index("parameter").loc[parameters]
             ax.barh(
                 y + offset,
-                part["value"],
+                rows[index],
                 height=0.38,
-                xerr=part["conf"],
+                xerr=rows[f"{index}_conf"],
                 color=shade,
-                label=index,
+                label="first order (S1)" if index == "S1" else "total (ST)",
                 error_kw={"elinewidth": 0.6},
             )
-        ax.set_yticks(y, parameters)
-        ax.set_xlabel("Sobol index")
+        ax.set_yticks(y, [f.split(".")[-1] for f in factors])
+        ax.set_xlabel("Sobol index (share of output variance)")
         ax.set_title(label(output))
         ax.axvline(0, color="black", linewidth=0.5)
     axes[0].invert_yaxis()
-    axes[-1].legend()
+    axes[-1].legend(loc="lower right")
     return fig
 
 
 def prices_over_time(table: pd.DataFrame) -> Figure:
-    """Price of an H100e-month by channel over time, with 95% bands.
+    """Price of an H100e-month by channel over time, with 95% bands, one panel per scenario.
 
     Args:
-        table: Rows of ``channel``, ``month``, ``mean`` (USD per H100e-month) and optional
-            CI columns.
+        table: Rows of ``scenario``, ``channel``, ``month``, ``mean`` (USD per H100e-month)
+            and optional CI columns.
     """
-    fig, ax = plt.subplots(figsize=(WIDTHS_IN["one_column"], 2.4))
-    for channel in [c for c in SOURCE_ORDER if c in set(table["channel"])]:
-        rows = table[table["channel"] == channel].sort_values("month")
-        x = _months(rows["month"])
-        ax.plot(x, rows["mean"], color=colour(channel), label=label(channel))
-        _band(ax, x, rows, colour(channel))
-    ax.set_xlabel("Month")
-    ax.set_ylabel("Price (USD / H100e-month)")
-    ax.tick_params(axis="x", labelrotation=45)
-    ax.legend(ncols=2)
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    fig, axes = _panels(len(scenarios))
+    for ax, scenario in zip(axes, scenarios, strict=True):
+        part = table[table["scenario"] == scenario]
+        for channel in [c for c in SOURCE_ORDER if c in set(part["channel"])]:
+            rows = part[part["channel"] == channel].sort_values("month")
+            x = _months(rows["month"])
+            ax.plot(x, rows["mean"], color=colour(channel), label=label(channel))
+            _band(ax, x, rows, colour(channel))
+        ax.set_title(label(scenario))
+        ax.set_xlabel("Month")
+        ax.tick_params(axis="x", labelrotation=45)
+    axes[0].set_ylabel("Price (USD / H100e-month)")
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
