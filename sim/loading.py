@@ -159,6 +159,13 @@ def _field_info(loc: tuple) -> Any:
     return info
 
 
+def unit_of(path: str) -> str:
+    """The unit of a dotted config path (hub and class names allowed), or ''."""
+    info = _field_info(tuple(path.split(".")))
+    extra = info.json_schema_extra if info is not None else None
+    return extra.get("unit", "") if isinstance(extra, dict) else ""
+
+
 def _inner_model(annotation: Any) -> Any:
     from typing import get_args
 

@@ -7,10 +7,7 @@ restyle the result. Tables carry a ``mean`` and, where replications allow, ``ci_
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -29,6 +26,11 @@ LABELS = {
     "data_transport": "Data transport",
     "access_ratio": "Access ratio (access / demand)",
     "detection_rate": "Detection rate (detected / attempted)",
+    "uae": "UAE",
+    "saudi_arabia": "Saudi Arabia",
+    "diffusion_rule_kept": "Diffusion Rule kept",
+    "crackdown_singapore": "Singapore crackdown",
+    "no_controls": "No controls",
 }
 BAND_ALPHA = 0.25
 
@@ -42,13 +44,22 @@ def _months(values: pd.Series | pd.Index) -> pd.DatetimeIndex:
     return pd.to_datetime(pd.Index(values), format="%Y-%m")
 
 
+def _year_axis(ax: Axes) -> None:
+    """Label a monthly time axis by year."""
+    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    ax.xaxis.set_minor_locator(mdates.MonthLocator(bymonth=(4, 7, 10)))
+
+
 def _band(ax: Axes, x: object, rows: pd.DataFrame, colour_: str) -> None:
     if {"ci_low", "ci_high"} <= set(rows.columns) and rows["ci_low"].notna().any():
         ax.fill_between(x, rows["ci_low"], rows["ci_high"], color=colour_, alpha=BAND_ALPHA, linewidth=0)
 
 
 def _panels(n: int, width: str = "two_column", height_in: float = 2.4) -> tuple[Figure, list[Axes]]:
-    fig, axes = plt.subplots(1, n, figsize=(WIDTHS_IN[width], height_in), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, n, figsize=(WIDTHS_IN[width], height_in), sharey=True, squeeze=False, layout="constrained"
+    )
     return fig, list(axes[0])
 
 
@@ -80,7 +91,7 @@ def access_over_time(table: pd.DataFrame, scale: float = 1e3) -> Figure:
             _band(ax, x, total[["ci_low", "ci_high"]] / scale, "black")
         ax.set_title(label(scenario))
         ax.set_xlabel("Month")
-        ax.tick_params(axis="x", labelrotation=45)
+        _year_axis(ax)
     axes[0].set_ylabel(f"Compute used ({'k ' if scale == 1e3 else ''}H100e-months / month)")
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
@@ -97,7 +108,7 @@ def policy_heatmaps(table: pd.DataFrame, x: str, y: str, x_label: str, y_label: 
         y_label: Axis label with unit.
     """
     metrics = list(dict.fromkeys(table["metric"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(WIDTHS_IN["two_column"], 2.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(WIDTHS_IN["two_column"], 2.8), squeeze=False, layout="constrained")
     for ax, metric in zip(axes[0], metrics, strict=True):
         grid = table[table["metric"] == metric].pivot(index=y, columns=x, values="mean").sort_index()
         mesh = ax.pcolormesh(
@@ -130,7 +141,7 @@ def detection_curves(table: pd.DataFrame, x: str, x_label: str) -> Figure:
         x: The lever column.
         x_label: Axis label with unit.
     """
-    fig, ax = plt.subplots(figsize=(WIDTHS_IN["one_column"], 2.4))
+    fig, ax = plt.subplots(figsize=(WIDTHS_IN["one_column"], 2.4), layout="constrained")
     for channel in [c for c in SOURCE_ORDER if c in set(table["channel"])]:
         rows = table[table["channel"] == channel].sort_values(x)
         ax.plot(rows[x], rows["mean"], marker="o", markersize=3, color=colour(channel), label=label(channel))
@@ -154,7 +165,13 @@ def hub_flows(table: pd.DataFrame, event_month: str | None = None) -> Figure:
     cols = 4
     rows_n = int(np.ceil(len(hubs) / cols))
     fig, axes = plt.subplots(
-        rows_n, cols, figsize=(WIDTHS_IN["two_column"], 1.7 * rows_n), sharex=True, sharey=True, squeeze=False
+        rows_n,
+        cols,
+        figsize=(WIDTHS_IN["two_column"], 1.8 * rows_n),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
     )
     styles = ["-", "--", ":", "-."]
     scenarios = list(dict.fromkeys(table["scenario"]))
@@ -167,12 +184,13 @@ def hub_flows(table: pd.DataFrame, event_month: str | None = None) -> Figure:
         if event_month:
             ax.axvline(_months([event_month])[0], color="grey", linewidth=0.6)
         ax.set_title(label(hub))
-        ax.tick_params(axis="x", labelrotation=45)
+        _year_axis(ax)
     for ax in axes.flat[len(hubs) :]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
-        ax.set_ylabel("Ordered (k H100e)")
-    axes.flat[0].legend(loc="upper right")
+        ax.set_ylabel("Ordered (k H100e / month)")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower right", title="Scenario")
     return fig
 
 
@@ -227,7 +245,7 @@ def prices_over_time(table: pd.DataFrame) -> Figure:
             _band(ax, x, rows, colour(channel))
         ax.set_title(label(scenario))
         ax.set_xlabel("Month")
-        ax.tick_params(axis="x", labelrotation=45)
+        _year_axis(ax)
     axes[0].set_ylabel("Price (USD / H100e-month)")
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig

@@ -31,7 +31,7 @@ HUB_COLOURS = {
 #: Figure widths in inches: one and two columns of a paper, and a slide.
 WIDTHS_IN = {"one_column": 3.5, "two_column": 7.2, "slide": 10.0}
 
-_THEMES = {
+_THEME_RCPARAMS = {
     "paper": {
         "font.size": 8,
         "axes.titlesize": 9,
@@ -51,6 +51,7 @@ _THEMES = {
         "lines.linewidth": 2.0,
     },
 }
+THEMES = tuple(_THEME_RCPARAMS)
 _COMMON = {
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -70,7 +71,7 @@ def colour(name: str) -> str:
 @contextmanager
 def theme(name: str = "paper") -> Iterator[None]:
     """Apply a theme ('paper' or 'slides') to the figures made inside the block."""
-    if name not in _THEMES:
-        raise ValueError(f"unknown theme {name!r}; allowed: {', '.join(_THEMES)}")
-    with mpl.rc_context({**_COMMON, **_THEMES[name]}):
+    if name not in _THEME_RCPARAMS:
+        raise ValueError(f"unknown theme {name!r}; allowed: {', '.join(THEMES)}")
+    with mpl.rc_context({**_COMMON, **_THEME_RCPARAMS[name]}):
         yield

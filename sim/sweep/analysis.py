@@ -22,6 +22,27 @@ from sim.sweep.store import MANIFEST_FILE, RUNS_DIR, TIMESERIES_DIR, SweepStore
 RUN_COLUMNS = (RUN_ID, POINT_ID, REPLICATION, "seed", "wall_time_s")
 
 
+def mean_ci(frame: pd.DataFrame, by: list[str], value: str, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean of a column per group, with a t-based confidence interval of the mean.
+
+    Args:
+        frame: One row per replication (and month, hub, ... as ``by`` says).
+        by: Group columns.
+        value: Column to average; NaN values are left out.
+        confidence: Two-sided confidence level.
+
+    Returns:
+        The ``by`` columns, ``n``, ``mean``, ``std``, ``ci_low`` and ``ci_high`` (NaN bounds
+        with one value in a group).
+    """
+    table = frame.groupby(by, sort=True)[value].agg(n="count", mean="mean", std="std").reset_index()
+    dof = (table["n"] - 1).where(table["n"] > 1)
+    half = stats.t.ppf(0.5 + confidence / 2, dof) * table["std"] / np.sqrt(table["n"])
+    table["ci_low"] = table["mean"] - half
+    table["ci_high"] = table["mean"] + half
+    return table
+
+
 def point_means(runs: pd.DataFrame, factors: list[str], metrics: list[str], confidence: float = 0.95) -> pd.DataFrame:
     """Mean of each metric per point across replications, with a t-based confidence interval.
 
@@ -35,14 +56,10 @@ def point_means(runs: pd.DataFrame, factors: list[str], metrics: list[str], conf
         Tidy table, one row per point and metric: ``point_id``, factors, ``metric``, ``n``,
         ``mean``, ``std``, ``ci_low``, ``ci_high`` (NaN bounds with one replication).
     """
-    grouped = runs.groupby(POINT_ID, sort=True)[metrics]
-    stats_wide = {"n": grouped.count(), "mean": grouped.mean(), "std": grouped.std()}
-    table = pd.concat({k: v.stack() for k, v in stats_wide.items()}, axis=1)
-    table = table.rename_axis([POINT_ID, "metric"]).reset_index()
-    dof = (table["n"] - 1).where(table["n"] > 1)
-    half = stats.t.ppf(0.5 + confidence / 2, dof) * table["std"] / np.sqrt(table["n"])
-    table["ci_low"] = table["mean"] - half
-    table["ci_high"] = table["mean"] + half
+    long = runs.melt(id_vars=[POINT_ID], value_vars=metrics, var_name="metric", value_name="value")
+    long["metric"] = pd.Categorical(long["metric"], categories=metrics)
+    table = mean_ci(long, [POINT_ID, "metric"], "value", confidence)
+    table["metric"] = table["metric"].astype(str)
     params = runs[[POINT_ID, *factors]].drop_duplicates(POINT_ID)
     return params.merge(table, on=POINT_ID)
 
