@@ -82,7 +82,8 @@ def test_bands_equal_an_independent_computation(scenario_sweep: Path) -> None:
             row = table.loc[(scenario, "smuggling", month)]
             assert row["n"] == n == 3
             np.testing.assert_allclose(
-                [row["mean"], row["ci_low"], row["ci_high"]], [values.mean(), values.mean() - half, values.mean() + half]
+                [row["mean"], row["ci_low"], row["ci_high"]],
+                [values.mean(), values.mean() - half, values.mean() + half],
             )
 
 

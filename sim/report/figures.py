@@ -7,6 +7,8 @@ restyle the result. Tables carry a ``mean`` and, where replications allow, ``ci_
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
@@ -80,7 +82,7 @@ def access_over_time(table: pd.DataFrame, scale: float = 1e3) -> Figure:
         x = _months(wide.index)
         bottom = np.zeros(len(wide))
         for source in [s for s in SOURCE_ORDER if s in wide.columns]:
-            top = bottom + wide[source].to_numpy() / scale
+            top = bottom + wide[source].fillna(0.0).to_numpy() / scale
             ax.fill_between(x, bottom, top, color=colour(source), linewidth=0, label=label(source))
             ax.plot(x, top, color=colour(source), linewidth=0.6)
             bottom = top
@@ -88,11 +90,12 @@ def access_over_time(table: pd.DataFrame, scale: float = 1e3) -> Figure:
             ax.plot(x, wide["demand"] / scale, color="black", linestyle="--", linewidth=0.8, label="Demand")
         total = rows[rows["source"] == "total"].sort_values("month")
         if not total.empty:
-            _band(ax, x, total[["ci_low", "ci_high"]] / scale, "black")
+            _band(ax, x, total.reindex(columns=["ci_low", "ci_high"]) / scale, "black")
         ax.set_title(label(scenario))
         ax.set_xlabel("Month")
         _year_axis(ax)
-    axes[0].set_ylabel(f"Compute used ({'k ' if scale == 1e3 else ''}H100e-months / month)")
+    prefix = {1: "", 1e3: "k ", 1e6: "M "}.get(scale, f"x{scale:g} ")
+    axes[0].set_ylabel(f"Compute used ({prefix}H100e-months / month)")
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
@@ -108,7 +111,9 @@ def policy_heatmaps(table: pd.DataFrame, x: str, y: str, x_label: str, y_label: 
         y_label: Axis label with unit.
     """
     metrics = list(dict.fromkeys(table["metric"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(WIDTHS_IN["two_column"], 2.8), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(WIDTHS_IN["two_column"], 2.8), squeeze=False, layout="constrained"
+    )
     for ax, metric in zip(axes[0], metrics, strict=True):
         grid = table[table["metric"] == metric].pivot(index=y, columns=x, values="mean").sort_index()
         mesh = ax.pcolormesh(
@@ -176,7 +181,7 @@ def hub_flows(table: pd.DataFrame, event_month: str | None = None) -> Figure:
     styles = ["-", "--", ":", "-."]
     scenarios = list(dict.fromkeys(table["scenario"]))
     for ax, hub in zip(axes.flat, hubs, strict=False):
-        for scenario, style in zip(scenarios, styles, strict=False):
+        for scenario, style in zip(scenarios, itertools.cycle(styles)):
             rows = table[(table["hub"] == hub) & (table["scenario"] == scenario)].sort_values("month")
             x = _months(rows["month"])
             ax.plot(x, rows["mean"] / 1e3, linestyle=style, color=colour(hub), label=label(scenario))
@@ -189,6 +194,10 @@ def hub_flows(table: pd.DataFrame, event_month: str | None = None) -> Figure:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel("Ordered (k H100e / month)")
+    for i, ax in enumerate(axes.flat[: len(hubs)]):
+        if i + cols >= len(hubs):  # no visible panel below it
+            ax.set_xlabel("Month")
+            ax.xaxis.set_tick_params(labelbottom=True)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower right", title="Scenario")
     return fig

@@ -44,8 +44,14 @@ def _numeric_factors(sweep: Sweep, group: str | None = None) -> list[str]:
     """Numeric design factors (of ``levers`` or ``uncertainties`` only, when given), in design order."""
     experiment = sweep.manifest["experiment"]
     names = list(experiment.get(group) or {}) if group else sweep.factors
-    return [f for f in names if f in sweep.factors and pd.api.types.is_numeric_dtype(sweep.design[f])
-            and not pd.api.types.is_bool_dtype(sweep.design[f]) and sweep.design[f].nunique() > 1]
+    return [
+        f
+        for f in names
+        if f in sweep.factors
+        and pd.api.types.is_numeric_dtype(sweep.design[f])
+        and not pd.api.types.is_bool_dtype(sweep.design[f])
+        and sweep.design[f].nunique() > 1
+    ]
 
 
 def _scenarios(sweep: Sweep) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -65,7 +66,8 @@ _COMMON = {
 
 def colour(name: str) -> str:
     """The fixed colour of a channel, source or hub."""
-    return SOURCE_COLOURS.get(name) or HUB_COLOURS.get(name) or OKABE_ITO[hash(name) % len(OKABE_ITO)]
+    fallback = OKABE_ITO[zlib.crc32(name.encode()) % len(OKABE_ITO)]  # stable across processes
+    return SOURCE_COLOURS.get(name) or HUB_COLOURS.get(name) or fallback
 
 
 @contextmanager

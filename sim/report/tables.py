@@ -57,9 +57,9 @@ def access_table(sweep: Sweep) -> pd.DataFrame:
 
 
 def prices_table(sweep: Sweep) -> pd.DataFrame:
-    """Offered price of an H100e-month per scenario, month and channel."""
+    """Offered price of an H100e-month per scenario, month and channel (NaN while a channel is closed)."""
     columns = {f"price_{c}_usd_per_h100e_month": c for c in CHANNEL_NAMES}
-    return _monthly(sweep, columns, "channel").dropna(subset=["mean"])
+    return _monthly(sweep, columns, "channel")
 
 
 def hub_flows_table(sweep: Sweep) -> pd.DataFrame:
