@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim.config import Config
-from sim.loading import GROUPS, compose_dict, group_options
+from sim.loading import GROUPS, compose_dict, group_options, inner_model
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "config.md"
 
@@ -74,16 +74,6 @@ def _fmt(value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
-def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
 PLACEHOLDERS = {"hubs": "<hub>", "classes": "<class>", "chips": "<chip>"}
 
 
@@ -93,7 +83,7 @@ def rows(model: type[BaseModel], prefix: str, defaults: list[tuple[str, Any]]) -
     for name, info in model.model_fields.items():
         key = f"{prefix}{name}"
         values = [(label, d.get(name) if isinstance(d, dict) else None) for label, d in defaults]
-        inner = _inner_model(info.annotation)
+        inner = inner_model(info.annotation)
         if get_origin(info.annotation) is dict and name in PLACEHOLDERS:
             entries = [(f"{label}{k}" if label else k, v) for label, d in values for k, v in (d or {}).items()]
             if inner is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -155,7 +155,7 @@ def _field_info(loc: tuple) -> Any:
         if fields is None or part not in fields:
             continue
         info = fields[part]
-        model = _inner_model(info.annotation)
+        model = inner_model(info.annotation)
     return info
 
 
@@ -166,13 +166,12 @@ def unit_of(path: str) -> str:
     return extra.get("unit", "") if isinstance(extra, dict) else ""
 
 
-def _inner_model(annotation: Any) -> Any:
-    from typing import get_args
-
+def inner_model(annotation: Any) -> Any:
+    """The pydantic model inside a field's annotation (``Hub``, ``dict[str, Hub]``, ...) or None."""
     if hasattr(annotation, "model_fields"):
         return annotation
     for arg in get_args(annotation):
-        found = _inner_model(arg)
+        found = inner_model(arg)
         if found is not None:
             return found
     return None
@@ -183,7 +182,7 @@ def _allowed_keys(loc: tuple) -> list[str]:
     for part in loc:
         fields = getattr(model, "model_fields", None)
         if fields is not None and part in fields:
-            model = _inner_model(fields[part].annotation)
+            model = inner_model(fields[part].annotation)
     return sorted(getattr(model, "model_fields", {}))
 
 

@@ -61,17 +61,21 @@ def manifest(config: Config, wall_time_s: float) -> dict[str, Any]:
     }
 
 
-def new_run_dir(results_root: Path, scenario: str) -> Path:
-    """A fresh ``runs/<scenario>/<timestamp>`` folder (suffixed if one exists this second)."""
+def new_timestamped_dir(parent: Path) -> Path:
+    """A fresh ``<parent>/<timestamp>`` folder (suffixed if one exists this second)."""
     stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
-    base = results_root / "runs" / scenario
-    path = base / stamp
+    path = parent / stamp
     n = 1
     while path.exists():
-        path = base / f"{stamp}_{n}"
+        path = parent / f"{stamp}_{n}"
         n += 1
     path.mkdir(parents=True)
     return path
+
+
+def new_run_dir(results_root: Path, scenario: str) -> Path:
+    """A fresh ``runs/<scenario>/<timestamp>`` folder."""
+    return new_timestamped_dir(results_root / "runs" / scenario)
 
 
 def write_run(result: RunResult, folder: Path | str) -> Path:

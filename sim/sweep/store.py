@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from sim.results import new_timestamped_dir
 from sim.sweep.designs import RUN_ID
 
 DESIGN_FILE = "design.parquet"
@@ -38,16 +38,8 @@ PART = re.compile(r"^part-(\d{5,})\.parquet$")
 
 
 def new_sweep_dir(results_root: Path, name: str) -> Path:
-    """A fresh ``sweeps/<name>/<timestamp>`` folder (suffixed if one exists this second)."""
-    stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
-    base = results_root / "sweeps" / name
-    path = base / stamp
-    n = 1
-    while path.exists():
-        path = base / f"{stamp}_{n}"
-        n += 1
-    path.mkdir(parents=True)
-    return path
+    """A fresh ``sweeps/<name>/<timestamp>`` folder."""
+    return new_timestamped_dir(results_root / "sweeps" / name)
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
