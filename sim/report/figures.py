@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from sim.report.style import WIDTHS_IN, colour
 
@@ -198,8 +199,11 @@ def hub_flows(table: pd.DataFrame, event_month: str | None = None) -> Figure:
         if i + cols >= len(hubs):  # no visible panel below it
             ax.set_xlabel("Month")
             ax.xaxis.set_tick_params(labelbottom=True)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower right", title="Scenario")
+    keys = [
+        Line2D([], [], color="black", linestyle=style, label=label(scenario))
+        for scenario, style in zip(scenarios, itertools.cycle(styles))
+    ]
+    fig.legend(handles=keys, loc="lower right", title="Scenario")
     return fig
 
 
