@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from functools import lru_cache
 from typing import Any
 
@@ -77,8 +78,6 @@ def build_model(replications: int, months: int) -> Any:
 
 def main() -> None:
     """Sample, run and save an EMA Workbench experiment set."""
-    from ema_workbench import MultiprocessingEvaluator, SequentialEvaluator, perform_experiments, save_results
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenarios", type=int, default=20, help="uncertainty samples")
     parser.add_argument("--policies", type=int, default=4, help="lever samples")
@@ -87,6 +86,10 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="worker processes (1: sequential)")
     parser.add_argument("--out", default="exportsim_ema.tar.gz", help="EMA results archive")
     args = parser.parse_args()
+    try:
+        from ema_workbench import MultiprocessingEvaluator, SequentialEvaluator, perform_experiments, save_results
+    except ImportError:
+        sys.exit("error: EMA Workbench is not installed; pip install -e '.[ema]'")
     model = build_model(args.replications, args.months)
     evaluator = SequentialEvaluator(model) if args.processes == 1 else MultiprocessingEvaluator(model, args.processes)
     with evaluator:
