@@ -47,8 +47,3 @@ class Pools:
         for row, pools in enumerate(pools_per_option):
             matrix[row, : len(pools)] = pools
         return matrix
-
-    def used(self, key: Hashable) -> float:
-        """Amount drawn from a pool this month (0 when it was never registered)."""
-        i = self._index.get(key)
-        return 0.0 if i is None else self._capacity[i] - float(self.left[i])

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from sim.results import read_run
 from sim.run import month_labels
 
 
@@ -34,6 +35,9 @@ def test_run_writes_results_where_it_is_called(tmp_path: Path) -> None:
     assert summary["config_hash"] == manifest["config_hash"]
     assert {"mesa", "numpy", "pydantic"} <= set(manifest["packages"])
     assert (folder / "access_by_source.png").stat().st_size > 10_000
+    read_ts, read_summary = read_run(folder)
+    pd.testing.assert_frame_equal(read_ts, ts)
+    assert read_summary == summary
     assert "compute access / demand" in done.stdout
 
 

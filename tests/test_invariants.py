@@ -96,3 +96,16 @@ def test_run_does_not_mutate_its_config(baseline: Config) -> None:
     before = baseline.config_hash()
     run(baseline)
     assert baseline.config_hash() == before
+
+
+def test_every_column_is_documented_and_every_documented_pattern_exists(baseline: Config) -> None:
+    import re
+
+    from sim.metrics import COLUMN_DOCS
+
+    patterns = {key: re.compile("^" + re.sub(r"<[a-z]+>", "[a-z_]+", key) + "$") for key in COLUMN_DOCS}
+    columns = run(baseline).timeseries.columns
+    for column in columns:
+        assert any(p.match(column) for p in patterns.values()), f"{column} is not in COLUMN_DOCS"
+    for key, pattern in patterns.items():
+        assert any(pattern.match(c) for c in columns), f"COLUMN_DOCS has {key}, which no column matches"
