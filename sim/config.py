@@ -367,6 +367,7 @@ class Allocation(StrEnum):
     UNIFORM = "uniform"
     VOLUME = "volume"
     ADAPTIVE = "adaptive"
+    BEST_RESPONSE = "best_response"
 
 
 class Escalation(Schema):
@@ -383,13 +384,17 @@ class Enforcement(Schema):
     """The US regulator's end-use checks."""
 
     audit_budget_per_month: float = field("End-use checks a month across the hubs.", "checks/month", ge=0)
-    allocation: Allocation = field("Allocation rule: uniform, volume or adaptive.")
+    allocation: Allocation = field("Allocation rule: uniform, volume, adaptive or best_response.")
     detection_given_audit: float = field(
         "Probability that an end-use check on a party involved detects it.", "probability", ge=0, le=1
     )
     exploration: float = field("Share of audits the adaptive rule spreads uniformly.", "share", ge=0, le=1)
     memory: float = field(
         "Monthly retention of past detections (adaptive) and trade (volume).", "share/month", ge=0, le=1
+    )
+    check_cost_usd: float = field("best_response only: cost k of checking a cell for a month.", "USD/month", ge=0)
+    detection_value_usd: float = field(
+        "best_response only: value R of detecting a violation in a checked cell.", "USD", ge=0
     )
     escalation: Escalation = field("Self-escalation of the regulator.")
 
@@ -444,6 +449,13 @@ class Behaviour(Schema):
     )
     news_trials: float = field(
         "Pseudo-transactions a firm adds per public detection (detections plus passes).",
+        "count",
+        ge=0,
+        le=100,
+    )
+    climate_weight: float = field(
+        "Pseudo-transactions a month by which firms learn each cell's current true detection "
+        "probability (public enforcement reports; 0: off).",
         "count",
         ge=0,
         le=100,

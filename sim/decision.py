@@ -148,3 +148,13 @@ class Beliefs:
         news = public_detections[None, :] - own_detected
         self.a += own_detected + news_weight * news
         self.b += own_passed + (news_trials - news_weight) * news
+
+    def observe_climate(self, true_pi: np.ndarray, weight: float) -> None:
+        """Learn ``weight`` pseudo-transactions of each cell's current true detection probability.
+
+        Cells given as NaN (no open option) are left alone. With no forgetting, the belief
+        tends to the time average of the probability: fictitious play on enforcement.
+        """
+        known = ~np.isnan(true_pi)
+        self.a += np.where(known, weight * true_pi, 0.0)
+        self.b += np.where(known, weight * (1.0 - true_pi), 0.0)

@@ -194,15 +194,8 @@ class ExportControlModel(Model):
         Rows follow ``ILLICIT_CHANNELS``, columns the hubs; a hub with no option of a channel
         takes the channel's mean over the other hubs (0 before any option existed).
         """
-        n_cells = len(self._cell_index)
-        risk = np.full(n_cells, np.nan)
-        if self.market is not None:
-            cells = self.market.cell
-            illicit = cells >= 0
-            counts = np.bincount(cells[illicit], minlength=n_cells)
-            sums = np.bincount(cells[illicit], weights=self.market.true_pi.mean(axis=0)[illicit], minlength=n_cells)
-            np.divide(sums, counts, out=risk, where=counts > 0)
-        risk = risk.reshape(len(ILLICIT_CHANNELS), len(self.hub_names))
+        shape = (len(ILLICIT_CHANNELS), len(self.hub_names))
+        risk = np.full(shape, np.nan) if self.market is None else self._cell_true_pi().mean(axis=0).reshape(shape)
         known = ~np.isnan(risk)
         row_mean = np.divide(
             np.where(known, risk, 0.0).sum(axis=1), known.sum(axis=1), out=np.zeros(len(risk)), where=known.any(axis=1)
@@ -335,7 +328,7 @@ class ExportControlModel(Model):
         self.seized_share += adjustment * (self.tally.seized_share() - self.seized_share)
 
     def _learn(self) -> None:
-        """Phase 6: beliefs forget, then learn from own outcomes and public detections."""
+        """Phase 6: beliefs forget, then learn from own outcomes, public detections and reports."""
         behaviour = self.cfg.behaviour
         if behaviour.learning:
             self.beliefs.update(
@@ -346,6 +339,18 @@ class ExportControlModel(Model):
                 behaviour.news_weight,
                 behaviour.news_trials,
             )
+            if behaviour.climate_weight > 0:
+                self.beliefs.observe_climate(self._cell_true_pi(), behaviour.climate_weight)
+
+    def _cell_true_pi(self) -> np.ndarray:
+        """This month's mean true detection probability of each firm's options per cell (NaN: none)."""
+        cells = self.market.cell
+        illicit = cells >= 0
+        one_hot = np.zeros((illicit.sum(), len(self._cell_index)))
+        one_hot[np.arange(illicit.sum()), cells[illicit]] = 1.0
+        counts = one_hot.sum(axis=0)
+        sums = self.market.true_pi[:, illicit] @ one_hot
+        return np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
 
 
 def month_of_year(start: str, month: int) -> int:

@@ -51,7 +51,11 @@ class Regulator(Agent):
     - ``uniform``: the same number of checks in every cell;
     - ``volume``: proportional to remembered trade volume in the cell (uniform before any);
     - ``adaptive``: proportional to remembered detections, with a share ``exploration``
-      spread uniformly (uniform before any detection).
+      spread uniformly (uniform before any detection);
+    - ``best_response``: the budget is spread over the cells worth checking, those whose
+      share of past months with trade v (fictitious play) makes ``v * p * R > k``, with p the
+      probability that a check detects, R ``detection_value_usd`` and k ``check_cost_usd``
+      (the inspection game of Avenhaus and von Stengel).
 
     Checks in a cell are spread over its parties (usable resellers, or operators), so a
     party is checked with probability ``min(1, checks / parties)``; a check detects an
@@ -69,6 +73,8 @@ class Regulator(Agent):
         self.month_volume = np.zeros(len(self.cells))
         self.month_detections = np.zeros(len(self.cells))
         self.hub_detections: dict[str, int] = dict.fromkeys(hubs, 0)
+        self.months_with_trade = np.zeros(len(self.cells))
+        self.months_observed = 0
         self.check_rate = np.zeros(len(self.cells))
         self.audits = 0.0
 
@@ -92,6 +98,9 @@ class Regulator(Agent):
         enforcement = self.model.cfg.policy.enforcement
         self.volume_memory = enforcement.memory * self.volume_memory + self.month_volume
         self.detection_memory = enforcement.memory * self.detection_memory + self.month_detections
+        if self.model.month > 0:
+            self.months_with_trade += self.month_volume > 0
+            self.months_observed += 1
         self.month_volume[:] = 0.0
         self.month_detections[:] = 0.0
         if enforcement.escalation.enabled:
@@ -111,9 +120,14 @@ class Regulator(Agent):
             weights = uniform
         elif enforcement.allocation is Allocation.VOLUME:
             weights = _normalised(self.volume_memory * active, uniform)
-        else:
+        elif enforcement.allocation is Allocation.ADAPTIVE:
             learned = _normalised(self.detection_memory * active, uniform)
             weights = enforcement.exploration * uniform + (1 - enforcement.exploration) * learned
+        else:
+            violation = self.months_with_trade / max(self.months_observed, 1)
+            cooperation = np.array([self.model.cfg.world.hubs[h].cooperation for _, h in self.cells])
+            gain = violation * enforcement.detection_given_audit * cooperation * enforcement.detection_value_usd
+            weights = _normalised(active & (gain > enforcement.check_cost_usd), np.zeros(len(self.cells)))
         checks = enforcement.audit_budget_per_month * weights
         parties = np.array([self._parties(c, h) for c, h in self.cells], dtype=float)
         self.check_rate = np.where(parties > 0, np.minimum(1.0, checks / np.maximum(parties, 1.0)), 0.0)
