@@ -14,7 +14,7 @@ import re
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 YEAR_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -577,6 +577,36 @@ def _check_timeline_path(cfg: Config, i: int, path: str) -> None:
         node = getattr(node, key)
         if not isinstance(node, BaseModel) and depth < len(parts) - 1:
             raise ValueError(f"timeline[{i}] sets {path!r}: {'.'.join(parts[: depth + 1])} has no sub-keys")
+
+
+class TimelineEventError(ValueError):
+    """A timeline event sets a value the schema does not allow."""
+
+    def __init__(self, event: Event, error: ValidationError) -> None:
+        super().__init__(f"timeline event {event.month}: {error}")
+        self.event = event
+        self.error = error
+
+
+def compile_timeline(cfg: Config) -> dict[int, Config]:
+    """The config in force from each event month on, keyed by month index.
+
+    Events before the start take effect in month 0; events after the end are left out.
+
+    Raises:
+        TimelineEventError: An event sets a value the schema does not allow.
+    """
+    compiled: dict[int, Config] = {}
+    current = cfg
+    for event in sorted(cfg.timeline, key=lambda e: e.month):
+        try:
+            current = with_settings(current, event.set)
+        except ValidationError as exc:
+            raise TimelineEventError(event, exc) from None
+        month = max(0, month_index(cfg.start, event.month))
+        if month < cfg.months:
+            compiled[month] = current
+    return compiled
 
 
 def with_settings(cfg: Config, settings: dict[str, Any]) -> Config:

@@ -16,7 +16,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 from pydantic import ValidationError
 
-from sim.config import Config, month_index, with_settings
+from sim.config import Config, TimelineEventError, compile_timeline
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 GROUPS = ("world", "policy", "scenario")
@@ -98,31 +98,15 @@ def validate(data: dict[str, Any]) -> Config:
     """Validate a plain config dict, and its timeline, into a frozen :class:`Config`."""
     try:
         cfg = Config.model_validate(data)
+        compile_timeline(cfg)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from None
-    compile_timeline(cfg)
+    except TimelineEventError as exc:
+        event = exc.event
+        raise ConfigError(
+            f"timeline event {event.month} ({event.note}): {format_validation_error(exc.error)}"
+        ) from None
     return cfg
-
-
-def compile_timeline(cfg: Config) -> dict[int, Config]:
-    """The config in force from each event month on, keyed by month index.
-
-    Events before the start take effect in month 0; events after the end are left out.
-
-    Raises:
-        ConfigError: An event sets a value the schema does not allow.
-    """
-    compiled: dict[int, Config] = {}
-    current = cfg
-    for event in sorted(cfg.timeline, key=lambda e: e.month):
-        try:
-            current = with_settings(current, event.set)
-        except ValidationError as exc:
-            raise ConfigError(f"timeline event {event.month} ({event.note}): {format_validation_error(exc)}") from None
-        month = max(0, month_index(cfg.start, event.month))
-        if month < cfg.months:
-            compiled[month] = current
-    return compiled
 
 
 def format_validation_error(exc: ValidationError) -> str:

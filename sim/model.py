@@ -8,9 +8,8 @@ from mesa import Model
 from sim.agents import AIFirm, Intermediary, IntermediaryKind, LocalAuthority, Operator, Regulator
 from sim.capacity import Pools
 from sim.channels import CHANNELS, ILLICIT_CHANNELS, OFFSHORE_CHANNELS, Checkpoint, Delivery
-from sim.config import Config, Ownership
+from sim.config import Config, Ownership, compile_timeline
 from sim.decision import Beliefs
-from sim.loading import compile_timeline
 from sim.market import OptionTable
 from sim.metrics import MonthTally, month_row
 from sim.transactions import Lease, Shipment, Transaction, first_detection, with_trips

@@ -7,9 +7,9 @@ import itertools
 import pytest
 
 from sim import ConfigError, load_config
-from sim.config import HUB_TIMELINE_FIELDS
+from sim.config import HUB_TIMELINE_FIELDS, compile_timeline
 from sim.docs import DOC_PATH, render
-from sim.loading import compile_timeline, group_options
+from sim.loading import group_options
 
 
 @pytest.mark.parametrize("scenario", group_options("scenario"))
