@@ -64,10 +64,11 @@ def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) ->
         key = o.key_or_group
         if key in GROUPS or key.startswith("hydra") or o.is_add() or o.is_delete():
             continue
-        _check_path(base, key, o.input_line)
+        check_path(base, key, o.input_line)
 
 
-def _check_path(base: dict[str, Any], path: str, line: str) -> None:
+def check_path(base: dict[str, Any], path: str, line: str) -> None:
+    """Raise :class:`ConfigError` naming the valid keys if a dotted path is not in ``base``."""
     node: Any = base
     parts = path.split(".")
     for depth, part in enumerate(parts):

@@ -25,7 +25,6 @@ class Operator(Agent):
         self.capacity_h100e = capacity_h100e
         self.leased_h100e = 0.0
         self.legit_denied_h100e_months = 0.0
-        self.free_h100e = 0.0
         self.pool = 0
 
     def kyc_strictness(self) -> float:
@@ -50,8 +49,8 @@ class Operator(Agent):
         screened_out = legit_demand * rules.kyc_false_positive_rate * self.kyc_strictness()
         served = min(legit_demand - screened_out, max(0.0, self.capacity_h100e - self.leased_h100e))
         self.legit_denied_h100e_months = legit_demand - served
-        self.free_h100e = max(0.0, self.capacity_h100e - self.leased_h100e - served)
-        self.pool = self.model.pools.add(("operator", self.unique_id), self.free_h100e)
+        free_h100e = max(0.0, self.capacity_h100e - self.leased_h100e - served)
+        self.pool = self.model.pools.add(("operator", self.unique_id), free_h100e)
 
     def penalise(self) -> None:
         """Caught serving a restricted firm: the vendor cuts part of its supply.

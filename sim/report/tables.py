@@ -40,12 +40,13 @@ def _monthly(sweep: Sweep, columns: dict[str, str], key: str) -> pd.DataFrame:
         columns: Time-series column -> value of the ``key`` column in the result.
         key: Name of the column that tells the series apart (source, channel, hub).
     """
+    scenarios = run_scenarios(sweep)
     ts = sweep.timeseries(list(columns))
-    ts[SCENARIO] = ts[RUN_ID].map(run_scenarios(sweep))
+    ts[SCENARIO] = ts[RUN_ID].map(scenarios)
     long = ts.melt(id_vars=[RUN_ID, SCENARIO, "month"], value_vars=list(columns), var_name=key, value_name="value")
     long[key] = long[key].map(columns)
     table = mean_ci(long, [SCENARIO, key, "month"], "value")
-    order = {s: i for i, s in enumerate(dict.fromkeys(run_scenarios(sweep)))}
+    order = {s: i for i, s in enumerate(dict.fromkeys(scenarios))}
     return table.sort_values([SCENARIO, key, "month"], key=lambda c: c.map(order) if c.name == SCENARIO else c)
 
 

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.config import Config
-from sim.loading import CONFIG_DIR, ConfigError, _check_path, group_options, load_config
+from sim.loading import CONFIG_DIR, ConfigError, check_path, group_options, load_config
 
 EXPERIMENT_DIR = CONFIG_DIR / "experiment"
 FACTOR_SECTIONS = ("levers", "uncertainties")
@@ -287,7 +287,7 @@ def check_experiment(experiment: Experiment, bases: dict[str, Config]) -> None:
                 continue
             if path.split(".")[0] in RESERVED_PATHS:
                 raise ConfigError(f"{where}: {path.split('.')[0]} cannot be a factor; the sweep sets it")
-            _check_path(base, path, where)
+            check_path(base, path, where)
             node: Any = base
             for part in path.split("."):
                 node = node[part]
