@@ -6,7 +6,8 @@ result.timeseries, result.summary
 """
 
 from sim.config import Config
-from sim.loading import ConfigError, load_config
+from sim.loading import load_config
 from sim.run import RunResult, run
+from sim.schema import ConfigError
 
 __all__ = ["Config", "ConfigError", "RunResult", "load_config", "run"]

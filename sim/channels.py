@@ -63,9 +63,14 @@ class Option(NamedTuple):
 
 
 class Channel:
-    """A way to obtain compute; subclasses register themselves by ``name``."""
+    """A way to obtain compute; subclasses register themselves by ``name``.
+
+    ``label`` and ``colour`` are how figures show the channel (colours from the Okabe-Ito palette).
+    """
 
     name: ClassVar[str]
+    label: ClassVar[str]
+    colour: ClassVar[str]
     delivers: ClassVar[Delivery]
     illicit: ClassVar[bool]
     offshore: ClassVar[bool]
@@ -104,6 +109,8 @@ class Domestic(Channel):
     """
 
     name = "domestic"
+    label = "Domestic chips"
+    colour = "#009E73"
     delivers = Delivery.STOCK
     illicit = False
     offshore = False
@@ -124,6 +131,8 @@ class Compliant(Channel):
     """Buy export-compliant chips legally, with any surcharge; closed when banned."""
 
     name = "compliant"
+    label = "Compliant chips"
+    colour = "#56B4E9"
     delivers = Delivery.STOCK
     illicit = False
     offshore = False
@@ -148,6 +157,8 @@ class Smuggling(Channel):
     """
 
     name = "smuggling"
+    label = "Smuggling"
+    colour = "#D55E00"
     delivers = Delivery.STOCK
     illicit = True
     offshore = True
@@ -204,6 +215,8 @@ class RemoteRental(Channel):
     """
 
     name = "remote_rental"
+    label = "Remote rental"
+    colour = "#0072B2"
     delivers = Delivery.FLOW
     illicit = True
     offshore = True
@@ -241,6 +254,8 @@ class DataTransport(Channel):
     """
 
     name = "data_transport"
+    label = "Data transport"
+    colour = "#CC79A7"
     delivers = Delivery.FLOW
     illicit = True
     offshore = True

@@ -14,20 +14,11 @@ import re
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ValidationError, field_validator, model_validator
+
+from sim.schema import Schema, field
 
 YEAR_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def field(description: str, unit: str = "", **limits: Any) -> Any:
-    """A documented, required schema field with its unit and numeric limits."""
-    return Field(description=description, json_schema_extra={"unit": unit}, **limits)
-
-
-class Schema(BaseModel):
-    """Base of every config section: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def month_index(start: str, month: str) -> int:

@@ -14,7 +14,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim.config import Config
-from sim.loading import GROUPS, compose_dict, group_options, inner_model
+from sim.loading import GROUPS, compose_dict, group_options
+from sim.schema import inner_model
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "config.md"
 

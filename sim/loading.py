@@ -6,9 +6,8 @@ message names the key, the bad value and what is allowed.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -17,23 +16,15 @@ from omegaconf import OmegaConf
 from pydantic import ValidationError
 
 from sim.config import Config, TimelineEventError, compile_timeline
+from sim.schema import ConfigError, field_at, format_validation_error, suggest, unit
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 GROUPS = ("world", "policy", "scenario")
 
 
-class ConfigError(ValueError):
-    """A config that cannot be run; its message is meant for the user as it is."""
-
-
 def group_options(group: str) -> list[str]:
     """Names of the YAML files in a config group."""
     return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
-
-
-def _suggest(word: str, allowed: list[str]) -> str:
-    close = difflib.get_close_matches(word, allowed, n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) -> None:
@@ -55,7 +46,7 @@ def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) ->
                 if v not in group_options(key):
                     raise ConfigError(
                         f"{key}={v}: unknown {key}; allowed: {', '.join(group_options(key))}."
-                        f"{_suggest(str(v), group_options(key))}"
+                        f"{suggest(str(v), group_options(key))}"
                     )
     if base is None:
         groups = [o.input_line for o in parsed if o.key_or_group in GROUPS and not o.is_sweep_override()]
@@ -76,7 +67,7 @@ def check_path(base: dict[str, Any], path: str, line: str) -> None:
             where = ".".join(parts[:depth]) or "the top level"
             allowed = sorted(node) if isinstance(node, dict) else []
             detail = (
-                f"valid keys under {where}: {', '.join(allowed)}.{_suggest(part, allowed)}"
+                f"valid keys under {where}: {', '.join(allowed)}.{suggest(part, allowed)}"
                 if allowed
                 else f"{where} has no sub-keys."
             )
@@ -101,89 +92,18 @@ def validate(data: dict[str, Any]) -> Config:
         cfg = Config.model_validate(data)
         compile_timeline(cfg)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc)) from None
+        raise ConfigError(f"invalid config: {format_validation_error(exc, Config)}") from None
     except TimelineEventError as exc:
         event = exc.event
         raise ConfigError(
-            f"timeline event {event.month} ({event.note}): {format_validation_error(exc.error)}"
+            f"timeline event {event.month} ({event.note}): {format_validation_error(exc.error, Config)}"
         ) from None
     return cfg
 
 
-def format_validation_error(exc: ValidationError) -> str:
-    """One line per problem: the dotted key, the bad value and what is allowed."""
-    lines = []
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"])
-        value = err.get("input")
-        if err["type"] == "extra_forbidden":
-            allowed = _allowed_keys(err["loc"][:-1])
-            lines.append(
-                f"unknown key {path!r}; valid keys there: {', '.join(allowed)}.{_suggest(str(err['loc'][-1]), allowed)}"
-            )
-        elif not err["loc"]:
-            lines.append(err["msg"].removeprefix("Value error, ") + ".")
-        elif err["type"] == "missing":
-            lines.append(f"missing key {path!r}.")
-        else:
-            shown = value if not isinstance(value, dict) else "{...}"
-            lines.append(f"{path or 'config'} = {shown!r}: {err['msg']}{_range(err['loc'])}.")
-    return "invalid config: " + " ".join(lines)
-
-
-def _field_info(loc: tuple) -> Any:
-    """The pydantic FieldInfo at a location, or None (dict keys and list indices skipped)."""
-    model: Any = Config
-    info = None
-    for part in loc:
-        fields = getattr(model, "model_fields", None)
-        if fields is None or part not in fields:
-            continue
-        info = fields[part]
-        model = inner_model(info.annotation)
-    return info
-
-
 def unit_of(path: str) -> str:
     """The unit of a dotted config path (hub and class names allowed), or ''."""
-    info = _field_info(tuple(path.split(".")))
-    extra = info.json_schema_extra if info is not None else None
-    return extra.get("unit", "") if isinstance(extra, dict) else ""
-
-
-def inner_model(annotation: Any) -> Any:
-    """The pydantic model inside a field's annotation (``Hub``, ``dict[str, Hub]``, ...) or None."""
-    if hasattr(annotation, "model_fields"):
-        return annotation
-    for arg in get_args(annotation):
-        found = inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _allowed_keys(loc: tuple) -> list[str]:
-    model: Any = Config
-    for part in loc:
-        fields = getattr(model, "model_fields", None)
-        if fields is not None and part in fields:
-            model = inner_model(fields[part].annotation)
-    return sorted(getattr(model, "model_fields", {}))
-
-
-def _range(loc: tuple) -> str:
-    info = _field_info(loc)
-    if info is None:
-        return ""
-    bounds = {k: getattr(m, k) for m in info.metadata for k in ("ge", "gt", "le", "lt") if hasattr(m, k)}
-    low = bounds.get("ge", bounds.get("gt"))
-    high = bounds.get("le", bounds.get("lt"))
-    unit = (info.json_schema_extra or {}).get("unit", "")
-    if low is None and high is None:
-        return ""
-    lo = f"{low} <= " if low is not None else ""
-    hi = f" <= {high}" if high is not None else ""
-    return f" (allowed: {lo}value{hi}{' ' + unit if unit else ''})"
+    return unit(field_at(Config, tuple(path.split("."))))
 
 
 def load_config(overrides: list[str] | None = None) -> Config:

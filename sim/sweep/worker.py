@@ -12,8 +12,8 @@ import pandas as pd
 from pydantic import ValidationError
 
 from sim.config import Config, with_settings
-from sim.loading import format_validation_error
 from sim.run import run
+from sim.schema import format_validation_error
 from sim.sweep.designs import POINT_ID, REPLICATION, RUN_ID
 
 
@@ -80,7 +80,11 @@ def _as_float(series: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _failure(spec: RunSpec, exc: Exception) -> dict[str, Any]:
-    message = format_validation_error(exc) if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
+    message = (
+        "invalid config: " + format_validation_error(exc, Config)
+        if isinstance(exc, ValidationError)
+        else f"{type(exc).__name__}: {exc}"
+    )
     return {
         RUN_ID: spec.run_id,
         POINT_ID: spec.point_id,

@@ -1,0 +1,126 @@
+"""The schema toolkit: one base for every config section, one walker, one error formatter.
+
+Every config file the project reads (a run config, an experiment) is a tree of
+:class:`Schema` sections. A mistake in one becomes a :class:`ConfigError` whose message names
+the dotted key, the bad value and what is allowed, read off the field that rejected it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
+
+
+class ConfigError(ValueError):
+    """A config that cannot be run; its message is meant for the user as it is."""
+
+
+class Schema(BaseModel):
+    """Base of every config section: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def field(description: str, unit: str = "", **limits: Any) -> Any:
+    """A documented schema field with its unit and numeric limits (required unless ``default`` is given)."""
+    return Field(description=description, json_schema_extra={"unit": unit}, **limits)
+
+
+def inner_model(annotation: Any) -> Any:
+    """The pydantic model inside a field's annotation (``Hub``, ``dict[str, Hub]``, ...) or None."""
+    if hasattr(annotation, "model_fields"):
+        return annotation
+    for arg in get_args(annotation):
+        found = inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _walk(root: type[BaseModel], loc: tuple) -> tuple[FieldInfo | None, Any]:
+    """The last field found along ``loc`` and the model it holds (or ``root``).
+
+    Dict keys (hub names, ...), list indices and pydantic's union tags are skipped, so
+    ``("world", "hubs", "malaysia", "tier")`` finds ``Hub.tier``.
+    """
+    model: Any = root
+    info = None
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if fields is None or part not in fields:
+            continue
+        info = fields[part]
+        model = inner_model(info.annotation)
+    return info, model
+
+
+def field_at(root: type[BaseModel], loc: tuple) -> FieldInfo | None:
+    """The field at a location under ``root``, or None."""
+    return _walk(root, loc)[0]
+
+
+def keys_at(root: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys a section at ``loc`` allows (sorted), or [] where it holds no section."""
+    return sorted(getattr(_walk(root, loc)[1], "model_fields", {}))
+
+
+def unit(info: FieldInfo | None) -> str:
+    """The unit a field declares, or ''."""
+    extra = info.json_schema_extra if info is not None else None
+    return extra.get("unit", "") if isinstance(extra, dict) else ""
+
+
+def bounds(info: FieldInfo) -> dict[str, Any]:
+    """A field's numeric limits, keyed ``ge``, ``gt``, ``le``, ``lt``."""
+    return {k: getattr(m, k) for m in info.metadata for k in ("ge", "gt", "le", "lt") if hasattr(m, k)}
+
+
+def allowed_range(info: FieldInfo | None) -> str:
+    """`` (allowed: 0 <= value <= 1 probability)`` for a bounded field, else ''."""
+    if info is None:
+        return ""
+    limits = bounds(info)
+    low, high = limits.get("ge", limits.get("gt")), limits.get("le", limits.get("lt"))
+    if low is None and high is None:
+        return ""
+    lo = f"{low} <= " if low is not None else ""
+    hi = f" <= {high}" if high is not None else ""
+    shown_unit = unit(info)
+    return f" (allowed: {lo}value{hi}{' ' + shown_unit if shown_unit else ''})"
+
+
+def suggest(word: str, allowed: list[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest allowed word, else ''."""
+    close = difflib.get_close_matches(word, allowed, n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def format_validation_error(exc: ValidationError, root: type[BaseModel]) -> str:
+    """One sentence per problem: the dotted key, the bad value and what is allowed.
+
+    Args:
+        exc: pydantic's error.
+        root: The schema the data was validated against (its fields give units and ranges).
+    """
+    lines = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not str(p).startswith(("list[", "Range", "function-")))
+        path = ".".join(str(p) for p in loc)
+        if err["type"] == "extra_forbidden":
+            allowed = keys_at(root, loc[:-1])
+            lines.append(
+                f"unknown key {path!r}; valid keys there: {', '.join(allowed)}.{suggest(str(loc[-1]), allowed)}"
+            )
+        elif not loc:
+            lines.append(err["msg"].removeprefix("Value error, ") + ".")
+        elif err["type"] == "missing":
+            lines.append(f"missing key {path!r}.")
+        else:
+            value = err.get("input")
+            shown = value if not isinstance(value, dict) else "{...}"
+            message = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{path} = {shown!r}: {message}{allowed_range(field_at(root, loc))}.")
+    return " ".join(dict.fromkeys(lines))
