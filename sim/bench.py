@@ -19,7 +19,7 @@ import tempfile
 import time
 
 from sim import load_config, run
-from sim.config import with_settings
+from sim.schema import with_settings
 from sim.sweep.designs import sample
 from sim.sweep.engine import RunPlan, start_sweep
 from sim.sweep.experiment import Experiment, parse_experiment

@@ -10,29 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from enum import StrEnum
-from typing import Any
 
-from pydantic import BaseModel, ValidationError, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from sim.schema import Schema, field
-
-YEAR_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def month_index(start: str, month: str) -> int:
-    """Months from ``start`` to ``month``, both ``YYYY-MM``."""
-    y0, m0 = map(int, start.split("-"))
-    y1, m1 = map(int, month.split("-"))
-    return (y1 - y0) * 12 + (m1 - m0)
-
-
-def _check_year_month(value: str) -> str:
-    if not YEAR_MONTH.match(value):
-        raise ValueError(f"expected a month as YYYY-MM, got {value!r}")
-    return value
-
+from sim.timeline import Event, check_event_path, check_year_month
 
 # --------------------------------------------------------------------------- world
 
@@ -40,32 +23,34 @@ def _check_year_month(value: str) -> str:
 class Hub(Schema):
     """A third country where chips are bought, servers rented and fronts registered."""
 
-    tier: int = field("Diffusion-rule country tier: 1 no cap, 2 capped, 3 embargoed.", "", ge=1, le=3)
+    tier: int = field("Diffusion-rule country tier: 1 no cap, 2 capped, 3 embargoed.", "", ge=1, le=3, timeline=True)
     import_cap_h100e_per_year: float | None = field(
-        "The hub's own annual import cap on advanced chips; null for none.", "H100e/year", ge=0
+        "The hub's own annual import cap on advanced chips; null for none.", "H100e/year", ge=0, timeline=True
     )
     rental_capacity_h100e: float = field("GPU capacity leasable to third parties at the start.", "H100e", ge=0)
     rental_price_usd_per_h100e_month: float = field(
-        "Price of leasing one H100e for one month.", "USD/H100e-month", ge=0
+        "Price of leasing one H100e for one month.", "USD/H100e-month", ge=0, timeline=True
     )
     cargo_inspection_rate: float = field(
-        "Share of outbound cargo physically inspected by customs.", "probability", ge=0, le=1
+        "Share of outbound cargo physically inspected by customs.", "probability", ge=0, le=1, timeline=True
     )
     passenger_inspection_rate: float = field(
-        "Share of travellers whose luggage is searched.", "probability", ge=0, le=1
+        "Share of travellers whose luggage is searched.", "probability", ge=0, le=1, timeline=True
     )
     cooperation: float = field(
         "Probability that the local authority acts on a US request or end-use check.",
         "probability",
         ge=0,
         le=1,
+        timeline=True,
     )
-    travel_cost_usd: float = field("Round trip for one engineer, with stay.", "USD", ge=0)
+    travel_cost_usd: float = field("Round trip for one engineer, with stay.", "USD", ge=0, timeline=True)
     kyc_baseline: float = field(
         "Default probability that its operators screen out a customer with red flags.",
         "probability",
         ge=0,
         le=1,
+        timeline=True,
     )
     operators: int = field("Data-centre operators leasing capacity in the hub.", "count", ge=1, le=20)
     resellers: int = field("Chip resellers registered at the start.", "count", ge=0, le=50)
@@ -466,35 +451,6 @@ class Behaviour(Schema):
         return self
 
 
-# ------------------------------------------------------------------------- timeline
-
-#: Hub fields read every month, which a timeline event may therefore change.
-HUB_TIMELINE_FIELDS = (
-    "tier",
-    "import_cap_h100e_per_year",
-    "rental_price_usd_per_h100e_month",
-    "cargo_inspection_rate",
-    "passenger_inspection_rate",
-    "cooperation",
-    "travel_cost_usd",
-    "kyc_baseline",
-)
-
-
-class Event(Schema):
-    """A dated change of policy or hub values.
-
-    An event dated before the run's start is in force from the first month; one dated
-    after its end is never reached.
-    """
-
-    month: str = field("Month the change takes effect, YYYY-MM.")
-    set: dict[str, Any] = field("Dotted config paths under policy or world.hubs and their new values.")
-    note: str = field("What happened, with its source.")
-
-    _month = field_validator("month")(classmethod(lambda cls, v: _check_year_month(v)))
-
-
 class Paths(Schema):
     """Where a run writes."""
 
@@ -510,12 +466,12 @@ class Config(Schema):
     start: str = field("First month, YYYY-MM.")
     months: int = field("Months simulated.", "months", ge=1, le=600)
     world: World = field("The world.")
-    policy: Policy = field("The rules in force at the start.")
+    policy: Policy = field("The rules in force at the start.", timeline=True)
     behaviour: Behaviour = field("Firm behaviour.")
-    timeline: list[Event] = field("Dated policy and hub changes.")
+    timeline: dict[str, Event] = field("Dated changes of settable values, by event name.")
     paths: Paths = field("Output paths.")
 
-    _start = field_validator("start")(classmethod(lambda cls, v: _check_year_month(v)))
+    _start = field_validator("start")(classmethod(lambda cls, v: check_year_month(v)))
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
@@ -529,84 +485,12 @@ class Config(Schema):
             raise ValueError(
                 f"policy.country_caps.hubs names unknown hubs {unknown} (allowed: {', '.join(self.world.hubs)})"
             )
-        for i, event in enumerate(self.timeline):
+        for name, event in self.timeline.items():
             for path in event.set:
-                _check_timeline_path(self, i, path)
+                check_event_path(self, name, path)
         return self
 
     def config_hash(self) -> str:
         """A short stable hash of the whole config."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _check_timeline_path(cfg: Config, i: int, path: str) -> None:
-    """Raise if a timeline event sets a key that does not exist or is read only at start."""
-    parts = path.split(".")
-    if parts[0] == "world":
-        hubs = cfg.world.hubs
-        if len(parts) != 4 or parts[1] != "hubs":
-            raise ValueError(f"timeline[{i}] sets {path!r}: only policy.* and world.hubs.<hub>.<field> can change")
-        if parts[2] not in hubs:
-            raise ValueError(f"timeline[{i}] sets {path!r}: unknown hub; allowed: {', '.join(hubs)}")
-        if parts[3] not in HUB_TIMELINE_FIELDS:
-            raise ValueError(
-                f"timeline[{i}] sets {path!r}: this hub field is fixed at start; "
-                f"allowed: {', '.join(HUB_TIMELINE_FIELDS)}"
-            )
-        return
-    if parts[0] != "policy":
-        raise ValueError(f"timeline[{i}] sets {path!r}: only policy.* and world.hubs.<hub>.<field> can change")
-    node: BaseModel = cfg.policy
-    for depth, key in enumerate(parts[1:], start=1):
-        fields = type(node).model_fields
-        if key not in fields:
-            where = ".".join(parts[:depth])
-            raise ValueError(
-                f"timeline[{i}] sets {path!r}: unknown key {key!r} under {where}; allowed: {', '.join(fields)}"
-            )
-        node = getattr(node, key)
-        if not isinstance(node, BaseModel) and depth < len(parts) - 1:
-            raise ValueError(f"timeline[{i}] sets {path!r}: {'.'.join(parts[: depth + 1])} has no sub-keys")
-
-
-class TimelineEventError(ValueError):
-    """A timeline event sets a value the schema does not allow."""
-
-    def __init__(self, event: Event, error: ValidationError) -> None:
-        super().__init__(f"timeline event {event.month}: {error}")
-        self.event = event
-        self.error = error
-
-
-def compile_timeline(cfg: Config) -> dict[int, Config]:
-    """The config in force from each event month on, keyed by month index.
-
-    Events before the start take effect in month 0; events after the end are left out.
-
-    Raises:
-        TimelineEventError: An event sets a value the schema does not allow.
-    """
-    compiled: dict[int, Config] = {}
-    current = cfg
-    for event in sorted(cfg.timeline, key=lambda e: e.month):
-        try:
-            current = with_settings(current, event.set)
-        except ValidationError as exc:
-            raise TimelineEventError(event, exc) from None
-        month = max(0, month_index(cfg.start, event.month))
-        if month < cfg.months:
-            compiled[month] = current
-    return compiled
-
-
-def with_settings(cfg: Config, settings: dict[str, Any]) -> Config:
-    """Return a new validated config with dotted ``path: value`` settings applied."""
-    data = cfg.model_dump(mode="python")
-    for path, value in settings.items():
-        *parents, leaf = path.split(".")
-        node = data
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
-    return Config.model_validate(data)

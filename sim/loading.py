@@ -15,8 +15,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 from pydantic import ValidationError
 
-from sim.config import Config, TimelineEventError, compile_timeline
+from sim.config import Config
 from sim.schema import ConfigError, field_at, format_validation_error, suggest, unit
+from sim.timeline import TimelineEventError, compile_timeline
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 GROUPS = ("world", "policy", "scenario")
@@ -94,9 +95,8 @@ def validate(data: dict[str, Any]) -> Config:
     except ValidationError as exc:
         raise ConfigError(f"invalid config: {format_validation_error(exc, Config)}") from None
     except TimelineEventError as exc:
-        event = exc.event
         raise ConfigError(
-            f"timeline event {event.month} ({event.note}): {format_validation_error(exc.error, Config)}"
+            f"timeline.{exc.name} ({exc.event.month}, {exc.event.note}): {format_validation_error(exc.error, Config)}"
         ) from None
     return cfg
 

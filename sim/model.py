@@ -8,10 +8,11 @@ from mesa import Model
 from sim.agents import AIFirm, Intermediary, IntermediaryKind, LocalAuthority, Operator, Regulator
 from sim.capacity import Pools
 from sim.channels import CHANNELS, ILLICIT_CHANNELS, OFFSHORE_CHANNELS, Checkpoint, Delivery
-from sim.config import Config, Ownership, compile_timeline
+from sim.config import Config, Ownership
 from sim.decision import Beliefs
 from sim.market import OptionTable
 from sim.metrics import MonthTally, month_row
+from sim.timeline import compile_timeline
 from sim.transactions import Lease, Shipment, Transaction, first_detection, with_trips
 from sim.world import HubMarket, annual_cap_h100e, domestic_supply_h100e, gray_price_usd_per_h100e
 

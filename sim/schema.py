@@ -24,9 +24,26 @@ class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def field(description: str, unit: str = "", **limits: Any) -> Any:
-    """A documented schema field with its unit and numeric limits (required unless ``default`` is given)."""
-    return Field(description=description, json_schema_extra={"unit": unit}, **limits)
+def field(description: str, unit: str = "", *, timeline: bool = False, **limits: Any) -> Any:
+    """A documented schema field with its unit and numeric limits (required unless ``default`` is given).
+
+    ``timeline=True`` marks a value read every month, which timeline events may therefore change
+    (everything under it included).
+    """
+    extra: dict[str, Any] = {"unit": unit} | ({"timeline": True} if timeline else {})
+    return Field(description=description, json_schema_extra=extra, **limits)
+
+
+def with_settings[S: BaseModel](obj: S, settings: dict[str, Any]) -> S:
+    """Return a new validated copy of ``obj`` with dotted ``path: value`` settings applied."""
+    data = obj.model_dump(mode="python")
+    for path, value in settings.items():
+        *parents, leaf = path.split(".")
+        node = data
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return type(obj).model_validate(data)
 
 
 def inner_model(annotation: Any) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from sim import Config, load_config
-from sim.config import with_settings
+from sim.schema import with_settings
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +81,7 @@ def tiny_world(
         "policy.enforcement.allocation": "uniform",
         "policy.enforcement.escalation.enabled": False,
         "behaviour.learning": False,
-        "timeline": [],
+        "timeline": {},
     }
     world |= {k.replace("__", "."): v for k, v in settings.items()}
     return with_settings(base, world)

@@ -7,9 +7,9 @@ import itertools
 import pytest
 
 from sim import ConfigError, load_config
-from sim.config import HUB_TIMELINE_FIELDS, compile_timeline
 from sim.docs import DOC_PATH, render
 from sim.loading import group_options
+from sim.timeline import compile_timeline
 
 
 @pytest.mark.parametrize("scenario", group_options("scenario"))
@@ -60,22 +60,22 @@ BAD_INPUTS = [
     (["scenario=atlantis"], ["scenario=atlantis", "baseline", "no_controls"]),
     (["policy.enforcement.allocation=random"], ["allocation", "random", "uniform"]),
     (
-        ['+timeline=[{month: "2025-02", note: x, set: {policy.end_user_audits.rate: 1}}]'],
-        ["timeline", "policy.end_user_audits.rate", "audit_rate"],
+        ['+timeline.test={month: "2025-02", note: x, set: {policy.end_user_audits.rate: 1}}'],
+        ["timeline.test", "policy.end_user_audits.rate", "audit_rate"],
     ),
     (
-        ['+timeline=[{month: "2025-02", note: x, set: {world.hubs.atlantis.cooperation: 1}}]'],
+        ['+timeline.test={month: "2025-02", note: x, set: {world.hubs.atlantis.cooperation: 1}}'],
         ["world.hubs.atlantis.cooperation", "unknown hub", "singapore"],
     ),
     (
-        ['+timeline=[{month: "2025-02", note: x, set: {world.hubs.malaysia.operators: 9}}]'],
-        ["world.hubs.malaysia.operators", "fixed at start", HUB_TIMELINE_FIELDS[0]],
+        ['+timeline.test={month: "2025-02", note: x, set: {world.hubs.malaysia.operators: 9}}'],
+        ["world.hubs.malaysia.operators", "fixed at start", "cargo_inspection_rate"],
     ),
     (
-        ['+timeline=[{month: "2025-02", note: x, set: {policy.penalties.fine_usd_per_h100e_month: -5}}]'],
+        ['+timeline.test={month: "2025-02", note: x, set: {policy.penalties.fine_usd_per_h100e_month: -5}}'],
         ["fine_usd_per_h100e_month", "-5", "0 <= value"],
     ),
-    (['+timeline=[{month: "2031-13", note: x, set: {}}]'], ["2031-13", "YYYY-MM"]),
+    (['+timeline.test={month: "2031-13", note: x, set: {}}'], ["2031-13", "YYYY-MM"]),
 ]
 
 

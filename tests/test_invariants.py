@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from sim import Config, run
-from sim.config import with_settings
 from sim.model import ExportControlModel
+from sim.schema import with_settings
 
 SCENARIOS = ["baseline", "crackdown_singapore", "diffusion_rule_kept", "no_controls"]
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sim import Config, run
-from sim.config import with_settings
 from sim.model import ExportControlModel
+from sim.schema import with_settings
 
 
 def regulator_after_one_month(base: Config, allocation: str) -> ExportControlModel:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sim import load_config, run
-from sim.config import with_settings
+from sim.schema import with_settings
 from sim.sweep import load, load_experiment, resume_sweep, start_sweep
 from sim.sweep.designs import run_seed
 from sim.sweep.summarize import point_table

@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from sim.config import Config, with_settings
+from sim.config import Config
 from sim.run import run
-from sim.schema import format_validation_error
+from sim.schema import format_validation_error, with_settings
 from sim.sweep.designs import POINT_ID, REPLICATION, RUN_ID
 
 

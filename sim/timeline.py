@@ -1,0 +1,120 @@
+"""The scenario timeline: dated events that change settable config values, compiled once per run.
+
+A scenario's ``timeline`` maps an event's name to the month it takes effect, what it sets and
+its source. Names let scenarios share events through Hydra's defaults (``configs/timeline/``)
+and replace one by name instead of copying the rest. A value may change on the timeline only
+if the schema marks it settable (``field(..., timeline=True)``), because only those are read
+every month; the others are fixed at the start.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError, field_validator
+
+from sim.schema import Schema, field, field_at, keys_at, with_settings
+
+YEAR_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def check_year_month(value: str) -> str:
+    """Return ``value`` if it is a month written ``YYYY-MM``; raise ValueError otherwise."""
+    if not YEAR_MONTH.match(value):
+        raise ValueError(f"expected a month as YYYY-MM, got {value!r}")
+    return value
+
+
+def month_index(start: str, month: str) -> int:
+    """Months from ``start`` to ``month``, both ``YYYY-MM``."""
+    y0, m0 = map(int, start.split("-"))
+    y1, m1 = map(int, month.split("-"))
+    return (y1 - y0) * 12 + (m1 - m0)
+
+
+def month_of_year(start: str, month: int) -> int:
+    """Calendar month (1-12) of a month index counted from ``start``."""
+    first = int(start.split("-")[1]) - 1
+    return (first + month) % 12 + 1
+
+
+class Event(Schema):
+    """A dated change of settable values.
+
+    An event dated before the run's start is in force from the first month; one dated
+    after its end is never reached. Events of the same month apply in timeline order.
+    """
+
+    month: str = field("Month the change takes effect, YYYY-MM.")
+    set: dict[str, Any] = field("Dotted config paths of settable values and their new values.")
+    note: str = field("What happened, with its source.")
+
+    _month = field_validator("month")(classmethod(lambda cls, v: check_year_month(v)))
+
+
+def is_settable(root: type[BaseModel], path: str) -> bool:
+    """Whether a dotted path lies under a field the schema marks ``timeline=True``."""
+    parts = tuple(path.split("."))
+    for depth in range(1, len(parts) + 1):
+        info = field_at(root, parts[:depth])
+        extra = info.json_schema_extra if info is not None else None
+        if isinstance(extra, dict) and extra.get("timeline"):
+            return True
+    return False
+
+
+def check_event_path(cfg: BaseModel, name: str, path: str) -> None:
+    """Raise ValueError if an event sets a key that does not exist or is fixed at the start."""
+    root = type(cfg)
+    node: Any = cfg.model_dump()
+    parts = path.split(".")
+    for depth, key in enumerate(parts):
+        where = ".".join(parts[:depth]) or "the top level"
+        if not isinstance(node, dict):
+            raise ValueError(f"timeline.{name} sets {path!r}: {where} has no sub-keys")
+        if key not in node:
+            noun = "hub" if parts[depth - 1 : depth] == ["hubs"] else "key"
+            raise ValueError(
+                f"timeline.{name} sets {path!r}: unknown {noun} {key!r} under {where}; allowed: {', '.join(node)}"
+            )
+        node = node[key]
+    if not is_settable(root, path):
+        parent = tuple(parts[:-1])
+        settable = [k for k in keys_at(root, parent) if is_settable(root, ".".join((*parent, k)))]
+        raise ValueError(
+            f"timeline.{name} sets {path!r}: this value is fixed at start; "
+            f"settable here: {', '.join(settable) or 'none (try policy.* or world.hubs.<hub>.*)'}"
+        )
+
+
+class TimelineEventError(ValueError):
+    """A timeline event sets a value the schema does not allow."""
+
+    def __init__(self, name: str, event: Event, error: ValidationError) -> None:
+        super().__init__(f"timeline event {name} ({event.month}): {error}")
+        self.name = name
+        self.event = event
+        self.error = error
+
+
+def compile_timeline[C: Schema](cfg: C) -> dict[int, C]:
+    """The config in force from each event month on, keyed by month index.
+
+    ``cfg`` needs ``start``, ``months`` and ``timeline`` (event name to :class:`Event`).
+    Events before the start take effect in month 0; events after the end are left out.
+
+    Raises:
+        TimelineEventError: An event sets a value the schema does not allow.
+    """
+    compiled: dict[int, C] = {}
+    current = cfg
+    for name, event in sorted(cfg.timeline.items(), key=lambda item: item[1].month):
+        try:
+            current = with_settings(current, event.set)
+        except ValidationError as exc:
+            raise TimelineEventError(name, event, exc) from None
+        month = max(0, month_index(cfg.start, event.month))
+        if month < cfg.months:
+            compiled[month] = current
+    return compiled
