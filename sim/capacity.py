@@ -1,49 +1,44 @@
 """Capacity pools: what options draw on and firms compete for within a month.
 
-A pool is any limited quantity shared by options: an intermediary's monthly capacity,
-a hub's remaining import quota, an operator's free servers, the vendor's supply of
-compliant chips. Every option draws on at most two pools; index 0 is an unlimited pool
-that pads options drawing on fewer.
+A pool is any limited quantity shared by options: an intermediary's monthly capacity, a
+hub's remaining import quota, an operator's free servers, the vendor's supply of compliant
+chips, a firm's domestic ration. Every option draws on at most two pools; index 0 is an
+unlimited pool that pads options drawing on fewer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 
 import numpy as np
+
+from sim.channels import Pool
 
 UNLIMITED = 0
 
 
 class Pools:
-    """Named capacities for one month, with their remaining amounts as an array."""
+    """The pools of the month's options, with what is left of each as an array.
 
-    def __init__(self) -> None:
+    Attributes:
+        left: Remaining capacity per pool index; drawn in place as firms order.
+        index: (options x 2) pool indices each option draws on.
+    """
+
+    def __init__(self, pools_per_option: Sequence[tuple[Pool, ...]]) -> None:
         self._index: dict[Hashable, int] = {}
-        self._capacity: list[float] = [np.inf]
-        self.left = np.array(self._capacity)
-
-    def add(self, key: Hashable, capacity_h100e: float | None) -> int:
-        """Register a pool (None for unlimited) once a month and return its index."""
-        if key in self._index:
-            return self._index[key]
-        self._index[key] = len(self._capacity)
-        self._capacity.append(np.inf if capacity_h100e is None else max(0.0, capacity_h100e))
-        return self._index[key]
-
-    def freeze(self) -> None:
-        """Fix the registered capacities as this month's remaining amounts."""
-        self.left = np.array(self._capacity)
+        capacity = [np.inf]
+        self.index = np.full((len(pools_per_option), 2), UNLIMITED, dtype=np.intp)
+        for row, pools in enumerate(pools_per_option):
+            for column, pool in enumerate(pools):
+                if pool.key not in self._index:
+                    self._index[pool.key] = len(capacity)
+                    capacity.append(np.inf if pool.capacity_h100e is None else max(0.0, pool.capacity_h100e))
+                self.index[row, column] = self._index[pool.key]
+        self.left = np.array(capacity)
 
     def refill(self, key: Hashable, capacity_h100e: float) -> None:
-        """Set what is left of a registered pool (a per-firm ration in a shared pool)."""
+        """Set what is left of a pool (a per-firm ration in a shared pool), if any option has it."""
         i = self._index.get(key)
         if i is not None:
             self.left[i] = capacity_h100e
-
-    def index_matrix(self, pools_per_option: list[tuple[int, ...]]) -> np.ndarray:
-        """An (options x 2) array of pool indices, padded with the unlimited pool."""
-        matrix = np.full((len(pools_per_option), 2), UNLIMITED, dtype=np.intp)
-        for row, pools in enumerate(pools_per_option):
-            matrix[row, : len(pools)] = pools
-        return matrix

@@ -1,22 +1,22 @@
-"""The five channels through which restricted firms obtain compute.
+"""The channels through which restricted firms obtain compute: a closed registry.
 
-Each channel is one small class registered under its ``name``. Once a month it lists the
-options open to firms: a hub and the intermediary and operator involved, their cost, what
-they draw capacity from, and the ordered checkpoints a transaction must pass. A
-checkpoint detects with probability ``p``, so a transaction is detected with probability
-``1 - prod(1 - p_i)`` (DESIGN section 5).
+Each channel is one class registered under its ``name``, and everything particular to it is
+on the class: what it delivers, whether it evades the rules, which intermediary serves it,
+whether it draws the hub's import quota, whose parties the regulator checks, how figures show
+it, and the options it offers each month with their ordered checkpoints. A checkpoint
+detects with probability ``p``, so a transaction is detected with probability
+``1 - prod(1 - p_i)`` (docs/ODD.md, section 2.2). Nothing outside this module names a channel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 if TYPE_CHECKING:
-    from sim.agents.intermediary import Intermediary
-    from sim.agents.operator import Operator
-    from sim.model import ExportControlModel
+    from sim.config import Config, Policy
+    from sim.protocols import Market, Party, Venue
 
 
 class Delivery(StrEnum):
@@ -26,12 +26,41 @@ class Delivery(StrEnum):
     FLOW = "flow"  # compute leased for a fixed number of months
 
 
+class IntermediaryKind(StrEnum):
+    """Who serves an offshore channel in a hub."""
+
+    RESELLER = "reseller"
+    FRONT_COMPANY = "front_company"
+    LOGISTICS_BROKER = "logistics_broker"
+
+    @property
+    def hub_count_field(self) -> str:
+        """The hub's config field giving how many of this kind are registered at the start."""
+        return {"reseller": "resellers", "front_company": "front_companies", "logistics_broker": "logistics_brokers"}[
+            self.value
+        ]
+
+
+class Audited(StrEnum):
+    """Whose parties the regulator's end-use checks target in a channel."""
+
+    INTERMEDIARIES = "intermediaries"
+    OPERATORS = "operators"
+
+
 class Checkpoint(NamedTuple):
     """One check a transaction passes; ``per_trip`` checks repeat on every trip."""
 
     name: str
     p: float
     per_trip: bool = False
+
+
+class Pool(NamedTuple):
+    """A limited quantity options share this month (see ``sim.capacity``)."""
+
+    key: Hashable
+    capacity_h100e: float | None  # None: unlimited
 
 
 class Option(NamedTuple):
@@ -45,19 +74,19 @@ class Option(NamedTuple):
         cost_usd_per_h100e_month: Full cost of one H100e-month, before firm-specific terms.
         upfront_usd_per_h100e: Money committed per H100e when ordering.
         checkpoints: Ordered checks.
-        pools: Capacity pools the option draws from (see ``sim.capacity``).
+        pools: Capacities the option draws on (at most two).
         believed_risk_factor: Multiplier a firm applies to its (channel, hub) belief.
         trip_cost_usd: Cost of one data-transport trip (all engineers), else 0.
     """
 
     channel: Channel
     hub: str | None
-    intermediary: Intermediary | None
-    operator: Operator | None
+    intermediary: Party | None
+    operator: Party | None
     cost_usd_per_h100e_month: float
     upfront_usd_per_h100e: float
     checkpoints: tuple[Checkpoint, ...]
-    pools: tuple[int, ...]
+    pools: tuple[Pool, ...]
     believed_risk_factor: float = 1.0
     trip_cost_usd: float = 0.0
 
@@ -65,7 +94,15 @@ class Option(NamedTuple):
 class Channel:
     """A way to obtain compute; subclasses register themselves by ``name``.
 
-    ``label`` and ``colour`` are how figures show the channel (colours from the Okabe-Ito palette).
+    Attributes:
+        name: Registry key, used in config paths and output columns.
+        label: How figures name it.
+        colour: How figures colour it (Okabe-Ito palette).
+        delivers: Chips for the firm's stock, or a leased flow.
+        illicit: Whether it evades the rules (its options have checkpoints and belief cells).
+        served_by: The intermediary kind serving it in a hub; None for channels at home.
+        uses_import_quota: Whether its volume counts against the hub's import quota.
+        audited: Whose parties the regulator checks; None if it checks none.
     """
 
     name: ClassVar[str]
@@ -73,31 +110,48 @@ class Channel:
     colour: ClassVar[str]
     delivers: ClassVar[Delivery]
     illicit: ClassVar[bool]
-    offshore: ClassVar[bool]
+    served_by: ClassVar[IntermediaryKind | None] = None
+    uses_import_quota: ClassVar[bool] = False
+    audited: ClassVar[Audited | None] = None
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         CHANNELS[cls.name] = cls
 
-    def options(self, model: ExportControlModel) -> Iterator[Option]:
+    @classmethod
+    def offshore(cls) -> bool:
+        """Whether its options are in a hub abroad."""
+        return cls.served_by is not None
+
+    @classmethod
+    def smuggles_chips(cls) -> bool:
+        """Whether it brings controlled chips into China (illicit chips for the stock)."""
+        return cls.illicit and cls.delivers is Delivery.STOCK
+
+    @classmethod
+    def audits_on(cls, policy: Policy) -> bool:
+        """Whether the regulator checks its parties under ``policy`` (channels with ``audited`` only)."""
+        return cls.audited is not None
+
+    def options(self, market: Market) -> Iterator[Option]:
         """Yield every option open this month."""
         raise NotImplementedError
 
-    def lead_time_months(self, model: ExportControlModel) -> int:
+    def lead_time_months(self, cfg: Config) -> int:
         """Months from order to the first delivered compute."""
         raise NotImplementedError
 
-    def months_delivered(self, model: ExportControlModel) -> int:
+    def months_delivered(self, cfg: Config) -> int:
         """Months of compute one H100e ordered delivers (amortisation or lease)."""
-        market = model.cfg.world.market
+        market = cfg.world.market
         return market.amortisation_months if self.delivers is Delivery.STOCK else market.lease_months
 
 
 CHANNELS: dict[str, type[Channel]] = {}
 
 
-def _chip_cost(model: ExportControlModel, price_usd_per_h100e: float) -> float:
-    market = model.cfg.world.market
+def _chip_cost(cfg: Config, price_usd_per_h100e: float) -> float:
+    market = cfg.world.market
     return price_usd_per_h100e / market.amortisation_months + market.opex_usd_per_h100e_month
 
 
@@ -113,18 +167,21 @@ class Domestic(Channel):
     colour = "#009E73"
     delivers = Delivery.STOCK
     illicit = False
-    offshore = False
 
-    def options(self, model: ExportControlModel) -> Iterator[Option]:
-        if model.domestic_supply_h100e <= 0:
+    def options(self, market: Market) -> Iterator[Option]:
+        if market.domestic_supply_h100e <= 0:
             return
-        world = model.cfg.world
+        world = market.cfg.world
         price = world.domestic.price_usd_per_chip / world.chips[world.domestic.chip]
-        pool = model.pools.add(("domestic",), 0.0)  # refilled with each firm's ration
-        yield Option(self, None, None, None, _chip_cost(model, price), price, (), (pool,))
+        ration = Pool(DOMESTIC_RATION, 0.0)  # refilled with each firm's ration
+        yield Option(self, None, None, None, _chip_cost(market.cfg, price), price, (), (ration,))
 
-    def lead_time_months(self, model: ExportControlModel) -> int:
-        return model.cfg.world.market.domestic_lead_time_months
+    def lead_time_months(self, cfg: Config) -> int:
+        return cfg.world.market.domestic_lead_time_months
+
+
+#: The pool of the domestic channel, refilled with each firm's ration before it decides.
+DOMESTIC_RATION = ("domestic",)
 
 
 class Compliant(Channel):
@@ -135,18 +192,17 @@ class Compliant(Channel):
     colour = "#56B4E9"
     delivers = Delivery.STOCK
     illicit = False
-    offshore = False
 
-    def options(self, model: ExportControlModel) -> Iterator[Option]:
-        rule = model.cfg.policy.compliant_chips
+    def options(self, market: Market) -> Iterator[Option]:
+        rule = market.cfg.policy.compliant_chips
         if not rule.allowed:
             return
-        price = rule.price_usd_per_chip * (1 + rule.surcharge_share) / model.cfg.world.chips[rule.chip]
-        pool = model.pools.add(("compliant",), rule.supply_h100e_per_month)
-        yield Option(self, None, None, None, _chip_cost(model, price), price, (), (pool,))
+        price = rule.price_usd_per_h100e(market.cfg.world.chips[rule.chip])
+        supply = Pool(("compliant",), rule.supply_h100e_per_month)
+        yield Option(self, None, None, None, _chip_cost(market.cfg, price), price, (), (supply,))
 
-    def lead_time_months(self, model: ExportControlModel) -> int:
-        return model.cfg.world.market.compliant_lead_time_months
+    def lead_time_months(self, cfg: Config) -> int:
+        return cfg.world.market.compliant_lead_time_months
 
 
 class Smuggling(Channel):
@@ -161,50 +217,49 @@ class Smuggling(Channel):
     colour = "#D55E00"
     delivers = Delivery.STOCK
     illicit = True
-    offshore = True
+    served_by = IntermediaryKind.RESELLER
+    uses_import_quota = True
+    audited = Audited.INTERMEDIARIES
 
-    def options(self, model: ExportControlModel) -> Iterator[Option]:
-        policy = model.cfg.policy
-        audits = policy.end_user_audits
-        for hub, authority in model.authorities.items():
-            quota = model.hubs[hub].quota_pool
-            customs = authority.cargo_inspection_rate() * policy.customs.detection_given_cargo_inspection
-            regulator = model.regulator.check_probability(self.name, hub)
-            for reseller in model.usable_intermediaries(self.name, hub):
+    def options(self, market: Market) -> Iterator[Option]:
+        policy = market.cfg.policy
+        for venue in market.venues():
+            customs = venue.cargo_inspection_rate() * policy.customs.detection_given_cargo_inspection
+            regulator = market.check_probability(self.name, venue.hub)
+            quota = venue.quota_pool()
+            for reseller in market.usable(self.served_by, venue.hub):
                 flags = reseller.red_flags()
-                price = model.gray_price_usd_per_h100e * (1 + reseller.fee_share())
+                price = market.gray_price_usd_per_h100e * (1 + reseller.fee_share())
                 checkpoints = (
-                    Checkpoint("vendor_audit", min(1.0, audits.audit_rate * audits.detection_given_audit * flags)),
+                    Checkpoint("vendor_audit", policy.end_user_audits.detection(flags)),
                     Checkpoint("cargo_inspection", customs),
                     Checkpoint("regulator_audit", min(1.0, regulator * flags)),
                 )
-                pools = (reseller.pool, quota) if quota is not None else (reseller.pool,)
+                pools = (reseller.pool(), quota) if quota is not None else (reseller.pool(),)
                 yield Option(
                     self,
-                    hub,
+                    venue.hub,
                     reseller,
                     None,
-                    _chip_cost(model, price),
+                    _chip_cost(market.cfg, price),
                     price,
                     checkpoints,
                     pools,
                     reseller.believed_risk_factor(),
                 )
 
-    def lead_time_months(self, model: ExportControlModel) -> int:
-        return model.cfg.world.market.smuggling_lead_time_months
+    def lead_time_months(self, cfg: Config) -> int:
+        return cfg.world.market.smuggling_lead_time_months
 
 
-def _lease_options(
-    channel: Channel, model: ExportControlModel
-) -> Iterator[tuple[str, Intermediary, Operator, float, float]]:
-    """(hub, intermediary, its operator, KYC probability, monthly price) of every lease option."""
-    for hub in model.hubs:
-        price = model.cfg.world.hubs[hub].rental_price_usd_per_h100e_month
-        for intermediary in model.usable_intermediaries(channel.name, hub):
+def _lease_options(channel: Channel, market: Market) -> Iterator[tuple[Venue, Party, Party, float, float]]:
+    """(venue, intermediary, its operator, KYC probability, monthly price) of every lease option."""
+    for venue in market.venues():
+        price = market.cfg.world.hubs[venue.hub].rental_price_usd_per_h100e_month
+        for intermediary in market.usable(channel.served_by, venue.hub):
             operator = intermediary.operator
             kyc = operator.kyc_strictness() * intermediary.red_flag_probability()
-            yield hub, intermediary, operator, kyc, price * (1 + intermediary.fee_share())
+            yield venue, intermediary, operator, kyc, price * (1 + intermediary.fee_share())
 
 
 class RemoteRental(Channel):
@@ -219,30 +274,35 @@ class RemoteRental(Channel):
     colour = "#0072B2"
     delivers = Delivery.FLOW
     illicit = True
-    offshore = True
+    served_by = IntermediaryKind.FRONT_COMPANY
+    audited = Audited.OPERATORS
 
-    def options(self, model: ExportControlModel) -> Iterator[Option]:
-        lease_months = model.cfg.world.market.lease_months
-        audits_on = model.cfg.policy.remote_access.operator_audits
-        for hub, front, operator, kyc, rent in _lease_options(self, model):
-            regulator = model.regulator.check_probability(self.name, hub) if audits_on else 0.0
+    @classmethod
+    def audits_on(cls, policy: Policy) -> bool:
+        return policy.remote_access.operator_audits
+
+    def options(self, market: Market) -> Iterator[Option]:
+        lease_months = market.cfg.world.market.lease_months
+        audits_on = self.audits_on(market.cfg.policy)
+        for venue, front, operator, kyc, rent in _lease_options(self, market):
+            regulator = market.check_probability(self.name, venue.hub) if audits_on else 0.0
             checkpoints = (
                 Checkpoint("operator_kyc", kyc),
                 Checkpoint("regulator_audit", min(1.0, regulator * front.red_flags())),
             )
             yield Option(
                 self,
-                hub,
+                venue.hub,
                 front,
                 operator,
                 rent,
                 rent * lease_months,
                 checkpoints,
-                (front.pool, operator.pool),
+                (front.pool(), operator.pool()),
                 front.believed_risk_factor(),
             )
 
-    def lead_time_months(self, model: ExportControlModel) -> int:
+    def lead_time_months(self, cfg: Config) -> int:
         return 0
 
 
@@ -258,39 +318,40 @@ class DataTransport(Channel):
     colour = "#CC79A7"
     delivers = Delivery.FLOW
     illicit = True
-    offshore = True
+    served_by = IntermediaryKind.LOGISTICS_BROKER
 
-    def options(self, model: ExportControlModel) -> Iterator[Option]:
-        cfg = model.cfg
+    def options(self, market: Market) -> Iterator[Option]:
+        cfg = market.cfg
         transport = cfg.world.data_transport
         customs = cfg.policy.customs
         lease_months = cfg.world.market.lease_months
-        for hub, broker, operator, kyc, rent in _lease_options(self, model):
-            searched = model.authorities[hub].passenger_inspection_rate()
+        for venue, broker, operator, kyc, rent in _lease_options(self, market):
+            searched = venue.passenger_inspection_rate()
             checkpoints = (
                 Checkpoint("passenger_customs", searched * customs.detection_given_drive_inspection, per_trip=True),
                 Checkpoint("operator_kyc", kyc * transport.red_flag_factor),
                 Checkpoint("return_customs", searched * customs.detection_given_weights_inspection),
             )
-            trip_cost = transport.persons_per_trip * cfg.world.hubs[hub].travel_cost_usd
+            trip_cost = transport.persons_per_trip * cfg.world.hubs[venue.hub].travel_cost_usd
             yield Option(
                 self,
-                hub,
+                venue.hub,
                 broker,
                 operator,
                 rent,
                 rent * lease_months,
                 checkpoints,
-                (broker.pool, operator.pool),
+                (broker.pool(), operator.pool()),
                 broker.believed_risk_factor(),
                 trip_cost,
             )
 
-    def lead_time_months(self, model: ExportControlModel) -> int:
-        return model.cfg.world.data_transport.prep_months
+    def lead_time_months(self, cfg: Config) -> int:
+        return cfg.world.data_transport.prep_months
 
 
-#: Channel names in a fixed order; illicit ones are those with checkpoints.
+#: Channel names in registry order, and those that evade the rules.
 CHANNEL_NAMES: tuple[str, ...] = tuple(CHANNELS)
 ILLICIT_CHANNELS: tuple[str, ...] = tuple(n for n, c in CHANNELS.items() if c.illicit)
-OFFSHORE_CHANNELS: tuple[str, ...] = tuple(n for n, c in CHANNELS.items() if c.offshore)
+#: Which channel each intermediary kind serves.
+CHANNEL_OF_KIND: dict[IntermediaryKind, str] = {c.served_by: n for n, c in CHANNELS.items() if c.served_by}

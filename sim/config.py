@@ -12,8 +12,9 @@ import hashlib
 import json
 from enum import StrEnum
 
-from pydantic import field_validator, model_validator
+from pydantic import create_model, field_validator, model_validator
 
+from sim.levers import LEVERS, Lever
 from sim.schema import Schema, field
 from sim.timeline import Event, check_event_path, check_year_month
 
@@ -252,140 +253,22 @@ class World(Schema):
 # -------------------------------------------------------------------------- policy
 
 
-class CountryCaps(Schema):
-    """Annual import caps per country tier (the AI Diffusion Rule)."""
-
-    enabled: bool = field("Whether tier caps apply.")
-    tier2_cap_h100e_per_year: float | None = field("Annual cap for a tier-2 hub; null for none.", "H100e/year", ge=0)
-    tier3_cap_h100e_per_year: float | None = field("Annual cap for a tier-3 hub; null for none.", "H100e/year", ge=0)
-    hubs: list[str] = field("Hubs the caps apply to; empty for every hub.")
-    small_order_exemption_h100e: float = field(
-        "Volume each reseller may import a year without counting against the cap.", "H100e/year", ge=0
-    )
-
-
-class EndUserAudits(Schema):
-    """Vendor end-user audits of resellers."""
-
-    audit_rate: float = field(
-        "Probability that a reseller's order is audited by the vendor.", "probability", ge=0, le=1
-    )
-    detection_given_audit: float = field("Probability that an audit uncovers a diversion.", "probability", ge=0, le=1)
-    local_front_discount: float = field(
-        "Reduction of red flags (audit and KYC detection) for a local front.", "share", ge=0, le=1
-    )
-
-
-class RemoteAccess(Schema):
-    """Know-your-customer rules for cloud providers."""
-
-    kyc_required: bool = field("Whether operators must screen foreign customers.")
-    kyc_min_strictness: float = field(
-        "Screening strictness every operator must reach when KYC is required.", "probability", ge=0, le=1
-    )
-    operator_audits: bool = field("Whether the regulator audits operators for remote access.")
-
-
-class Customs(Schema):
-    """Customs in the hubs."""
-
-    cargo_multiplier: float = field("Multiplier on every hub's cargo inspection rate.", "ratio", ge=0, le=100)
-    passenger_multiplier: float = field("Multiplier on every hub's passenger inspection rate.", "ratio", ge=0, le=100)
-    detection_given_cargo_inspection: float = field(
-        "Probability that inspecting a smuggled shipment detects it.", "probability", ge=0, le=1
-    )
-    detection_given_drive_inspection: float = field(
-        "Probability that searching a traveller with drives stops the trip.", "probability", ge=0, le=1
-    )
-    detection_given_weights_inspection: float = field(
-        "Probability that searching the returning traveller finds the weights.", "probability", ge=0, le=1
-    )
-
-
-class EntityList(Schema):
-    """Listing of detected parties."""
-
-    list_on_detection: bool = field("List the intermediary and the firm of a detected transaction.")
-    include_affiliates: bool = field("Also list every intermediary with the same owner.")
-    listed_cost_multiplier: float = field(
-        "Cost multiplier on a listed firm's offshore options until its new fronts register.",
-        "ratio",
-        ge=1,
-        le=10,
-    )
-
-
-class Penalties(Schema):
-    """Fines and seizures."""
-
-    fine_usd_per_h100e_month: float = field(
-        "Fine per unit of compute the detected transaction would have delivered.", "USD/H100e-month", ge=0
-    )
-    seizure: bool = field("Whether detected goods and leases are lost to the firm.")
-    operator_fine_usd: float = field("Fine on an operator caught serving a restricted firm.", "USD", ge=0)
-
-
-class CompliantChips(Schema):
-    """Export-compliant chips sold legally to China."""
-
-    allowed: bool = field("Whether compliant chips may be sold to China.")
-    chip: str = field("Best chip legally sold, a key of world.chips (H20; H100 with no controls).")
-    price_usd_per_chip: float = field("Price of one compliant chip before surcharge.", "USD/chip", ge=0)
-    surcharge_share: float = field("Surcharge (e.g. revenue share to the US).", "share", ge=0, le=5)
-    supply_h100e_per_month: float | None = field(
-        "Vendor supply open to China; null for unlimited.", "H100e/month", ge=0
-    )
-
-
-class Allocation(StrEnum):
-    """How the regulator spreads its audits."""
-
-    UNIFORM = "uniform"
-    VOLUME = "volume"
-    ADAPTIVE = "adaptive"
-    BEST_RESPONSE = "best_response"
-
-
-class Escalation(Schema):
-    """The regulator tightening a hub's rules on its own."""
-
-    enabled: bool = field("Whether the regulator escalates.")
-    threshold_detections: int = field("Detections in a hub in one month that trigger escalation.", "count", ge=1)
-    customs_multiplier: float = field(
-        "Multiplier on the hub's inspection rates at each escalation.", "ratio", ge=1, le=10
-    )
-
-
-class Enforcement(Schema):
-    """The US regulator's end-use checks."""
-
-    audit_budget_per_month: float = field("End-use checks a month across the hubs.", "checks/month", ge=0)
-    allocation: Allocation = field("Allocation rule: uniform, volume, adaptive or best_response.")
-    detection_given_audit: float = field(
-        "Probability that an end-use check on a party involved detects it.", "probability", ge=0, le=1
-    )
-    exploration: float = field("Share of audits the adaptive rule spreads uniformly.", "share", ge=0, le=1)
-    memory: float = field(
-        "Monthly retention of past detections (adaptive) and trade (volume).", "share/month", ge=0, le=1
-    )
-    check_cost_usd: float = field("best_response only: cost k of checking a cell for a month.", "USD/month", ge=0)
-    detection_value_usd: float = field(
-        "best_response only: value R of detecting a violation in a checked cell.", "USD", ge=0
-    )
-    escalation: Escalation = field("Self-escalation of the regulator.")
-
-
-class Policy(Schema):
+class PolicyBase(Schema):
     """The rules in force; any of them can change on the scenario's timeline."""
 
-    country_caps: CountryCaps = field("Import caps per tier.")
-    end_user_audits: EndUserAudits = field("Vendor end-user audits.")
-    remote_access: RemoteAccess = field("Cloud KYC rules.")
-    customs: Customs = field("Customs inspections.")
-    entity_list: EntityList = field("Entity listing.")
-    penalties: Penalties = field("Fines and seizures.")
-    compliant_chips: CompliantChips = field("Legal sales of compliant chips.")
-    enforcement: Enforcement = field("End-use checks.")
+    def levers(self) -> list[Lever]:
+        """Every lever's section, in registry order."""
+        return [getattr(self, key) for key in LEVERS]
+
+
+#: One section per registered lever (``sim.levers``), e.g. ``policy.customs``; a lever whose keys all
+#: have defaults (its "off" state) may be left out of a policy file.
+Policy = create_model(
+    "Policy",
+    __base__=PolicyBase,
+    __doc__=PolicyBase.__doc__,
+    **{key: (lever, field(lever.summary(), **lever.default())) for key, lever in LEVERS.items()},
+)
 
 
 # ------------------------------------------------------------------------ behaviour
@@ -466,7 +349,9 @@ class Config(Schema):
     start: str = field("First month, YYYY-MM.")
     months: int = field("Months simulated.", "months", ge=1, le=600)
     world: World = field("The world.")
-    policy: Policy = field("The rules in force at the start.", timeline=True)
+    policy: Policy = field(  # type: ignore[valid-type]
+        "The rules in force at the start.", timeline=True
+    )
     behaviour: Behaviour = field("Firm behaviour.")
     timeline: dict[str, Event] = field("Dated changes of settable values, by event name.")
     paths: Paths = field("Output paths.")

@@ -1,18 +1,26 @@
-"""The month's option table: every open option as arrays, and every firm's utilities."""
+"""The month's option table: every open option as arrays, and every firm's utilities.
+
+The table is a pure function of the month's options and the firms' state: it prices each
+option for each firm (listing, data-transport trips), computes its true and believed
+detection probabilities, and the utility of the decision rule (``sim.decision``).
+"""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from sim.capacity import Pools
 from sim.channels import Option
 from sim.config import BeliefInit
 from sim.decision import utilities
+from sim.sources import Source
 
 if TYPE_CHECKING:
-    from sim.model import ExportControlModel
+    from sim.config import Config
+    from sim.sources import Sources
 
 
 def _log_pass(option: Option, per_trip: bool) -> float:
@@ -24,75 +32,88 @@ def _log_pass(option: Option, per_trip: bool) -> float:
     return total
 
 
+class FirmTerms(NamedTuple):
+    """What the table needs of the firms: one entry (or row) per firm."""
+
+    value_usd: np.ndarray
+    risk_aversion: np.ndarray
+    trips: np.ndarray
+    listed: np.ndarray
+    need_h100e: np.ndarray
+    believed_pi: np.ndarray  # (firms x belief cells)
+
+
 class OptionTable:
     """Options open this month, with the arrays the decision rule works on.
 
     Attributes:
         options: The options, in channel order.
+        pools: Their capacity pools (drawn in place as firms order).
         pool_index: (options x 2) pool indices each option draws on.
+        cell: Belief cell of each option (-1 for legal ones).
         true_pi: (firms x options) true detection probability of one transaction.
         u: (firms x options) utility per H100e-month.
         upfront_usd_per_h100e: (firms x options) money committed per H100e ordered.
     """
 
-    def __init__(self, model: ExportControlModel, need_h100e: np.ndarray) -> None:
-        cfg = model.cfg
-        self.options: list[Option] = [o for channel in model.channels for o in channel.options(model)]
-        model.pools.freeze()
-        opts = self.options
-        self.pool_index = model.pools.index_matrix([o.pools for o in opts])
-        columns = np.array(
-            [
-                (
-                    o.cost_usd_per_h100e_month,
-                    o.upfront_usd_per_h100e,
-                    o.channel.offshore,
-                    o.channel.illicit,
-                    o.trip_cost_usd,
-                    o.believed_risk_factor,
-                    model.cell_index(o.channel.name, o.hub) if o.channel.illicit else -1,
-                    _log_pass(o, per_trip=False),
-                    _log_pass(o, per_trip=True),
-                )
-                for o in opts
-            ]
-        ).reshape(len(opts), 9)
-        base_cost, upfront, trip_cost, risk_factor = (
-            columns[:, 0],
-            columns[:, 1],
-            columns[:, 4],
-            columns[:, 5],
+    def __init__(
+        self, cfg: Config, options: list[Option], sources: Sources, firms: FirmTerms, penalty_usd: np.ndarray | float
+    ) -> None:
+        """Build the table.
+
+        Args:
+            cfg: The config in force.
+            options: Every open option, in channel order.
+            sources: The run's sources and belief cells.
+            firms: The firms' terms.
+            penalty_usd: Extra expected cost per H100e-month of each (firm, option) from levers.
+        """
+        self.options = options
+        self.pools = Pools([o.pools for o in options])
+        self.pool_index = self.pools.index
+        base_cost = np.array([o.cost_usd_per_h100e_month for o in options], dtype=float)
+        upfront = np.array([o.upfront_usd_per_h100e for o in options], dtype=float)
+        trip_cost = np.array([o.trip_cost_usd for o in options], dtype=float)
+        risk_factor = np.array([o.believed_risk_factor for o in options], dtype=float)
+        offshore = np.array([o.channel.offshore() for o in options], dtype=bool)
+        illicit = np.array([o.channel.illicit for o in options], dtype=bool)
+        self.cell = np.array(
+            [sources.cell(Source(o.channel.name, o.hub)) if o.channel.illicit else -1 for o in options], dtype=int
         )
-        offshore, illicit = columns[:, 2].astype(bool), columns[:, 3].astype(bool)
-        self.cell = columns[:, 6].astype(int)
-        log_pass_once, log_pass_trip = columns[:, 7], columns[:, 8]
-        trips = model.firm_trips[:, None]
+        log_pass_once = np.array([_log_pass(o, per_trip=False) for o in options], dtype=float)
+        log_pass_trip = np.array([_log_pass(o, per_trip=True) for o in options], dtype=float)
+        trips = firms.trips[:, None]
         self.true_pi = 1.0 - np.exp(log_pass_once[None, :] + trips * log_pass_trip[None, :])
 
-        listed = model.firm_listed()[:, None] & offshore[None, :]
+        listed = firms.listed[:, None] & offshore[None, :]
         multiplier = np.where(listed, cfg.policy.entity_list.listed_cost_multiplier, 1.0)
-        lease_months = cfg.world.market.lease_months
-        trips_per_h100e = trips / np.maximum(need_h100e, 1.0)[:, None]
-        cost = base_cost * multiplier + trip_cost * trips_per_h100e / lease_months
+        trips_per_h100e = trips / np.maximum(firms.need_h100e, 1.0)[:, None]
+        cost = base_cost * multiplier + trip_cost * trips_per_h100e / cfg.world.market.lease_months
         self.upfront_usd_per_h100e = upfront * multiplier + trip_cost * trips_per_h100e
 
         if cfg.behaviour.beliefs is BeliefInit.TRUE:
             pi_hat = self.true_pi
         else:
-            believed = model.beliefs.mean()[:, np.maximum(self.cell, 0)] * risk_factor
+            believed = firms.believed_pi[:, np.maximum(self.cell, 0)] * risk_factor
             pi_hat = np.where(illicit, np.minimum(believed, 1.0), 0.0)
-        value = model.firm_value_usd[:, None]
-        loss = value * cfg.policy.penalties.seizure
-        self.u = utilities(
-            value,
-            cost,
-            model.firm_risk_aversion[:, None],
-            pi_hat,
-            loss,
-            cfg.policy.penalties.fine_usd_per_h100e_month,
+        value = firms.value_usd[:, None]
+        penalties = cfg.policy.penalties
+        loss = value * penalties.seizure
+        self.u = (
+            utilities(value, cost, firms.risk_aversion[:, None], pi_hat, loss, penalties.fine_usd_per_h100e_month)
+            - penalty_usd
         )
 
     def mean_cost_usd_per_h100e_month(self, channel: str) -> float:
         """Mean offered cost of a channel's options (before firm terms); NaN when none is open."""
         costs = [o.cost_usd_per_h100e_month for o in self.options if o.channel.name == channel]
         return float(np.mean(costs)) if costs else float("nan")
+
+    def cell_true_pi(self, n_cells: int) -> np.ndarray:
+        """Each firm's mean true detection probability of its options per cell (NaN: no option there)."""
+        illicit = self.cell >= 0
+        one_hot = np.zeros((illicit.sum(), n_cells))
+        one_hot[np.arange(illicit.sum()), self.cell[illicit]] = 1.0
+        counts = one_hot.sum(axis=0)
+        sums = self.true_pi[:, illicit] @ one_hot
+        return np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)

@@ -1,21 +1,24 @@
 """What a run measures: the monthly tally, the monthly row and the per-run summary.
 
-Column names follow DESIGN section 9; ``COLUMN_DOCS`` describes each pattern.
+``column_docs()`` describes each column pattern (docs/ODD.md, section 4, observation).
 """
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from sim.channels import CHANNEL_NAMES, ILLICIT_CHANNELS
+from sim.levers import LEVERS
+from sim.sources import STOCKPILE, Source
 
 if TYPE_CHECKING:
-    from sim.model import ExportControlModel
-    from sim.transactions import Shipment, Transaction
+    from sim.ledger import Shipment
+    from sim.market import OptionTable
+    from sim.sources import Sources
+    from sim.transactions import Transaction
 
 COLUMN_DOCS: dict[str, str] = {
     "month": "Month, YYYY-MM.",
@@ -42,16 +45,22 @@ COLUMN_DOCS: dict[str, str] = {
 }
 
 
+def column_docs() -> dict[str, str]:
+    """Every time-series column pattern with its meaning, the levers' own columns included."""
+    return COLUMN_DOCS | {name: doc for lever in LEVERS.values() for name, doc in lever.columns.items()}
+
+
 class MonthTally:
     """Counters of one month, filled while the month's phases run."""
 
-    def __init__(self, model: ExportControlModel) -> None:
-        n_firms, n_cells = model.beliefs.a.shape
-        self.model = model
+    def __init__(self, sources: Sources, n_firms: int) -> None:
+        n_cells = len(sources.cells)
+        self.sources = sources
+        self._smuggled_source = sources.smuggled()
         self.attempts = dict.fromkeys(CHANNEL_NAMES, 0)
         self.detections = dict.fromkeys(CHANNEL_NAMES, 0)
-        self.orders_hub_h100e = dict.fromkeys(model.hub_names, 0.0)
-        self.smuggled_hub_h100e = dict.fromkeys(model.hub_names, 0.0)
+        self.orders_hub_h100e = dict.fromkeys(sources.hubs, 0.0)
+        self.smuggled_hub_h100e = dict.fromkeys(sources.hubs, 0.0)
         self.own_detected = np.zeros((n_firms, n_cells))
         self.own_passed = np.zeros((n_firms, n_cells))
         self.public_detections = np.zeros(n_cells)
@@ -60,35 +69,36 @@ class MonthTally:
         self.delivered_smuggled_h100e = 0.0
         self.fines_usd = 0.0
         self.demand_h100e_months = 0.0
-        self.access_by_source = np.zeros(len(model.sources))
+        self.access_by_source = np.zeros(len(sources.all))
 
     def record_attempt(self, t: Transaction, detected: bool) -> None:
         """Count a transaction that passed, or failed, its checkpoints."""
-        channel = t.option.channel.name
-        self.attempts[channel] += 1
+        channel = t.option.channel
+        self.attempts[channel.name] += 1
         if t.option.hub is None:
             return
-        self.detections[channel] += int(detected)
+        self.detections[channel.name] += int(detected)
         self.orders_hub_h100e[t.option.hub] += t.quantity_h100e
-        if channel == "smuggling":
+        if channel.smuggles_chips():
             self.smuggled_h100e += t.quantity_h100e
             self.smuggled_hub_h100e[t.option.hub] += t.quantity_h100e
-        cell = self.model.cell_index(channel, t.option.hub)
+        cell = self.sources.cell(Source(channel.name, t.option.hub))
         if detected:
-            self.own_detected[t.firm.index, cell] += 1
+            self.own_detected[t.firm_index, cell] += 1
             self.public_detections[cell] += 1
         else:
-            self.own_passed[t.firm.index, cell] += 1
+            self.own_passed[t.firm_index, cell] += 1
 
     def record_seizure(self, t: Transaction) -> None:
-        """Count chips seized (stock channels only; a lost lease seizes no chips)."""
-        if t.option.channel.name == "smuggling":
+        """Count chips seized (smuggled chips only; a lost lease seizes no chips)."""
+        if t.option.channel.smuggles_chips():
             self.seized_h100e += t.quantity_h100e
 
-    def record_arrival(self, shipment: Shipment) -> None:
-        """Count chips arriving in a firm's stock."""
-        if self.model.sources[shipment.source].startswith("smuggling:"):
-            self.delivered_smuggled_h100e += shipment.quantity_h100e
+    def record_arrivals(self, shipments: list[Shipment]) -> None:
+        """Count smuggled chips arriving in firms' stock."""
+        for shipment in shipments:
+            if self._smuggled_source[shipment.source]:
+                self.delivered_smuggled_h100e += shipment.quantity_h100e
 
     def record_use(self, demand: np.ndarray, used: np.ndarray) -> None:
         """Record demand and the compute used, by firm and source."""
@@ -110,31 +120,32 @@ def _rate(detections: int, attempts: int) -> float:
     return detections / attempts if attempts else float("nan")
 
 
-@cache
-def source_groups(sources: tuple[str, ...], hubs: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """0/1 matrices summing sources (``channel`` or ``channel:hub``) by channel and by hub."""
-    by_channel = np.array([[s.split(":")[0] == c for s in sources] for c in CHANNEL_NAMES], dtype=float)
-    by_hub = np.array([[s.endswith(f":{h}") for s in sources] for h in hubs], dtype=float)
-    return by_channel, by_hub
+class MonthState(NamedTuple):
+    """Month-end values read off the agents for the month's row."""
+
+    listed_entities: int
+    active_intermediaries: int
+    legit_denied_h100e_months: float
+    audits: float
+    lever_columns: dict[str, float]
 
 
-def month_row(model: ExportControlModel) -> dict[str, float]:
-    """The month's row of the time series (DESIGN section 9)."""
-    tally = model.tally
+def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> dict[str, float]:
+    """The month's row of the time series (docs/ODD.md, section 4, observation)."""
+    sources = tally.sources
     row: dict[str, float] = {
         "demand_h100e_months": tally.demand_h100e_months,
         "access_h100e_months": float(tally.access_by_source.sum()),
         "access_ratio": tally.access_ratio(),
     }
-    by_channel, by_hub = source_groups(model.sources, model.hub_names)
-    row["access_stockpile"] = float(tally.access_by_source[0])
-    for channel, value in zip(CHANNEL_NAMES, by_channel @ tally.access_by_source, strict=True):
+    row["access_stockpile"] = float(tally.access_by_source[sources.index(STOCKPILE)])
+    for channel, value in zip(CHANNEL_NAMES, sources.by_channel @ tally.access_by_source, strict=True):
         row[f"access_{channel}"] = float(value)
-    for hub, value in zip(model.hub_names, by_hub @ tally.access_by_source, strict=True):
+    for hub, value in zip(sources.hubs, sources.by_hub @ tally.access_by_source, strict=True):
         row[f"access_hub_{hub}"] = float(value)
-    for hub in model.hub_names:
+    for hub in sources.hubs:
         row[f"orders_hub_{hub}_h100e"] = tally.orders_hub_h100e[hub]
-    for hub in model.hub_names:
+    for hub in sources.hubs:
         row[f"smuggled_hub_{hub}_h100e"] = tally.smuggled_hub_h100e[hub]
     for channel in CHANNEL_NAMES:
         row[f"attempts_{channel}"] = tally.attempts[channel]
@@ -148,17 +159,14 @@ def month_row(model: ExportControlModel) -> dict[str, float]:
     row["smuggled_h100e"] = tally.smuggled_h100e
     row["seized_h100e"] = tally.seized_h100e
     row["delivered_smuggled_h100e"] = tally.delivered_smuggled_h100e
-    row["listed_entities"] = model.listed_entities
-    row["active_intermediaries"] = sum(
-        len(model.usable_intermediaries(c, h)) for c in ILLICIT_CHANNELS for h in model.hub_names
-    )
+    row["listed_entities"] = state.listed_entities
+    row["active_intermediaries"] = state.active_intermediaries
     for channel in CHANNEL_NAMES:
-        row[f"price_{channel}_usd_per_h100e_month"] = model.market.mean_cost_usd_per_h100e_month(channel)
-    row["legit_denied_h100e_months"] = sum(
-        o.legit_denied_h100e_months for h in model.hub_names for o in model.operators_in(h)
-    )
-    row["audits"] = model.regulator.audits
+        row[f"price_{channel}_usd_per_h100e_month"] = table.mean_cost_usd_per_h100e_month(channel)
+    row["legit_denied_h100e_months"] = state.legit_denied_h100e_months
+    row["audits"] = state.audits
     row["fines_usd"] = tally.fines_usd
+    row.update(state.lever_columns)
     return row
 
 

@@ -1,4 +1,4 @@
-"""Transactions, shipments and leases, and the passage of a transaction through checkpoints."""
+"""The month's orders: placing them commits capacity; resolving them passes their checkpoints."""
 
 from __future__ import annotations
 
@@ -10,39 +10,35 @@ import numpy as np
 from sim.channels import Checkpoint, Option
 
 if TYPE_CHECKING:
-    from sim.agents import AIFirm, Operator
+    from sim.agents.regulator import LocalAuthority
 
 
 @dataclass(slots=True)
 class Transaction:
     """One order a firm placed this month through one option."""
 
-    firm: AIFirm
+    firm_index: int
     option: Option
     quantity_h100e: float
     checkpoints: tuple[Checkpoint, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Shipment:
-    """Chips on their way to a firm's stock."""
+class OrderBook:
+    """The orders of one month, in the order they were placed."""
 
-    firm_index: int
-    source: int
-    quantity_h100e: float
-    due_month: int
+    def __init__(self, authorities: dict[str, LocalAuthority]) -> None:
+        self.authorities = authorities
+        self.transactions: list[Transaction] = []
 
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    """Servers leased abroad, delivering a flow of compute from ``start`` to ``end`` (exclusive)."""
-
-    firm_index: int
-    source: int
-    operator: Operator
-    quantity_h100e: float
-    start_month: int
-    end_month: int
+    def place(self, firm_index: int, option: Option, quantity_h100e: float, trips: int) -> None:
+        """Record an order; it commits the intermediary's, the operator's and the quota's capacity."""
+        self.transactions.append(Transaction(firm_index, option, quantity_h100e, with_trips(option.checkpoints, trips)))
+        if option.intermediary is not None:
+            option.intermediary.record_order(quantity_h100e)
+        if option.operator is not None:
+            option.operator.lease(quantity_h100e)
+        if option.channel.uses_import_quota:
+            self.authorities[option.hub].import_h100e(quantity_h100e)
 
 
 def with_trips(checkpoints: tuple[Checkpoint, ...], trips: int) -> tuple[Checkpoint, ...]:

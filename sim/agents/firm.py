@@ -1,17 +1,24 @@
-"""Restricted AI firms."""
+"""Restricted AI firms: the agents, and their state as one population of arrays."""
 
 from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 from mesa import Agent
 
-from sim.config import FirmClass
-from sim.decision import allocate
+from sim.channels import DOMESTIC_RATION
+from sim.decision import Beliefs, allocate
+from sim.ledger import Ledger, Shipment
+from sim.sources import STOCKPILE
 
 if TYPE_CHECKING:
-    from sim.model import ExportControlModel
+    from sim.config import FirmClass
+    from sim.market import OptionTable
+    from sim.protocols import Run
+    from sim.sources import Sources
+    from sim.transactions import OrderBook
 
 
 class AIFirm(Agent):
@@ -19,52 +26,128 @@ class AIFirm(Agent):
 
     Its stock serves demand first. Each month it covers the rest (demand less stock, leases
     and orders under way) with the decision rule of ``sim.decision``: options worth more
-    than they cost, risk included, split by a logit, within capacities and its budget.
+    than they cost, risk included, split by a logit, within capacities and its budget. Its
+    state (stock, ledger, listing) is its row in the :class:`Firms` population.
     """
 
-    model: ExportControlModel
+    model: Run
 
-    def __init__(self, model: ExportControlModel, size_class: str, params: FirmClass, index: int) -> None:
+    def __init__(self, model: Run, population: Firms, params: FirmClass, index: int) -> None:
         super().__init__(model)
-        self.size_class = size_class
+        self.population = population
         self.params = params
         self.index = index
-        self.listed_until_month = -1
 
-    def demand_h100e_months(self, month: int) -> float:
-        """Compute wanted in a month."""
-        return self.params.demand_h100e_months * (1 + self.params.demand_growth_per_month) ** month
-
-    def trips(self) -> int:
-        """Data-transport trips needed to carry the firm's dataset (at least one)."""
-        transport = self.model.cfg.world.data_transport
-        per_trip_tb = transport.persons_per_trip * transport.drives_per_person * transport.drive_tb
-        return max(1, math.ceil(self.params.dataset_tb / per_trip_tb))
-
-    def is_listed(self) -> bool:
-        """Entity-listed, and its new fronts not yet registered."""
-        return self.model.month < self.listed_until_month
-
-    def decide(self) -> None:
-        """Order compute for this month's unmet demand."""
-        model = self.model
-        need = float(model.need_h100e[self.index])
+    def decide(self, table: OptionTable, book: OrderBook) -> None:
+        """Order compute for this month's unmet demand through the month's options."""
+        need = float(self.population.need_h100e[self.index])
         if need <= 0:
             return
-        behaviour = model.cfg.behaviour
-        table = model.market
-        model.pools.refill(("domestic",), model.domestic_ration_h100e[self.index])
+        behaviour = self.model.cfg.behaviour
+        table.pools.refill(DOMESTIC_RATION, self.population.ration_h100e[self.index])
         orders = allocate(
             table.u[self.index],
             need,
             self.params.budget_usd_per_month,
             table.upfront_usd_per_h100e[self.index],
             table.pool_index,
-            model.pools.left,
+            table.pools.left,
             behaviour.temperature,
             self.params.value_usd_per_h100e_month,
             behaviour.min_order_share,
             behaviour.max_rounds,
         )
+        trips = int(self.population.trips[self.index])
         for option_index, quantity_h100e in orders.items():
-            model.place_order(self, option_index, quantity_h100e)
+            book.place(self.index, table.options[option_index], quantity_h100e, trips)
+
+
+class Firms:
+    """Every restricted firm: the agents and their state, one row per firm.
+
+    Attributes:
+        agents: The firms, in the order of the rows.
+        value_usd: What an H100e-month is worth to each firm.
+        risk_aversion: Each firm's weight on expected losses.
+        trips: Data-transport trips each firm's dataset needs.
+        stock_h100e: (firms x sources) chips owned, by where they came from.
+        ledger: Shipments under way and leases running.
+        beliefs: Each firm's beliefs about the detection probability of every cell.
+        listed_until_month: Month each firm's listing ends (its new fronts are usable).
+        need_h100e: This month's unmet demand.
+        ration_h100e: This month's share of domestic supply.
+    """
+
+    def __init__(self, model: Run, sources: Sources) -> None:
+        cfg = model.cfg
+        self.model = model
+        self.agents: list[AIFirm] = []
+        for params in cfg.world.firms.classes.values():
+            for _ in range(params.count):
+                self.agents.append(AIFirm(model, self, params, len(self.agents)))
+        params = [f.params for f in self.agents]
+        transport = cfg.world.data_transport
+        per_trip_tb = transport.persons_per_trip * transport.drives_per_person * transport.drive_tb
+        self.value_usd = np.array([p.value_usd_per_h100e_month for p in params])
+        self.risk_aversion = np.array([p.risk_aversion for p in params])
+        self.trips = np.array([max(1, math.ceil(p.dataset_tb / per_trip_tb)) for p in params], dtype=float)
+        self.stock_h100e = np.zeros((len(params), len(sources.all)))
+        self.stock_h100e[:, sources.index(STOCKPILE)] = [p.stock_h100e for p in params]
+        self.ledger = Ledger()
+        self.beliefs = Beliefs(len(params), len(sources.cells), cfg.behaviour.prior_a, cfg.behaviour.prior_b)
+        self.listed_until_month = np.full(len(params), -1)
+        self.need_h100e = np.zeros(len(params))
+        self.ration_h100e = np.zeros(len(params))
+
+    def __len__(self) -> int:
+        return len(self.agents)
+
+    def demand_h100e(self, month: int) -> np.ndarray:
+        """Compute each firm wants in a month."""
+        return np.array(
+            [f.params.demand_h100e_months * (1 + f.params.demand_growth_per_month) ** month for f in self.agents]
+        )
+
+    def listed(self, month: int) -> np.ndarray:
+        """Which firms are entity-listed, their new fronts not yet registered."""
+        return month < self.listed_until_month
+
+    def list_firm(self, index: int, month: int, delay_months: int) -> bool:
+        """List a firm until its new fronts register; return whether it was not listed before."""
+        newly = not self.listed(month)[index]
+        self.listed_until_month[index] = month + 1 + delay_months
+        return bool(newly)
+
+    def plan(self, month: int, domestic_supply_h100e: float) -> None:
+        """Unmet demand (demand less stock, leases and orders under way) and domestic rations."""
+        covered = self.ledger.covered_h100e(self.stock_h100e.sum(axis=1))
+        self.need_h100e = np.maximum(0.0, self.demand_h100e(month) - covered)
+        total_need = self.need_h100e.sum()
+        share = self.need_h100e / total_need if total_need > 0 else self.need_h100e
+        self.ration_h100e = domestic_supply_h100e * share
+
+    def receive(self, month: int, depreciation_per_month: float) -> list[Shipment]:
+        """Stock depreciates, then the month's shipments join it; returns them."""
+        self.stock_h100e *= 1.0 - depreciation_per_month
+        arriving = self.ledger.arrivals(month)
+        for s in arriving:
+            self.stock_h100e[s.firm_index, s.source] += s.quantity_h100e
+        return arriving
+
+    def use(self, month: int) -> tuple[np.ndarray, np.ndarray]:
+        """Compute used this month, up to demand, pro rata over stock and running leases.
+
+        Returns:
+            Demand per firm, and (firms x sources) compute used.
+        """
+        available = self.stock_h100e + self.ledger.leased_flow(month, self.stock_h100e.shape)
+        demand = self.demand_h100e(month)
+        total = available.sum(axis=1)
+        used_share = np.divide(np.minimum(demand, total), total, out=np.zeros_like(total), where=total > 0)
+        return demand, available * used_share[:, None]
+
+    def seize(self, index: int, source: int, quantity_h100e: float) -> float:
+        """Remove up to ``quantity_h100e`` of a firm's chips from a source; return what was removed."""
+        taken = min(quantity_h100e, float(self.stock_h100e[index, source]))
+        self.stock_h100e[index, source] -= taken
+        return taken

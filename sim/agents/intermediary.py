@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
+import numpy as np
 from mesa import Agent
 
+from sim.channels import CHANNEL_OF_KIND, ILLICIT_CHANNELS, IntermediaryKind, Pool
 from sim.config import Ownership
 
 if TYPE_CHECKING:
     from sim.agents.operator import Operator
-    from sim.model import ExportControlModel
-
-
-class IntermediaryKind(StrEnum):
-    """What an intermediary does, named by the channel it serves."""
-
-    RESELLER = "smuggling"
-    FRONT_COMPANY = "remote_rental"
-    LOGISTICS_BROKER = "data_transport"
+    from sim.protocols import Run
 
 
 class Intermediary(Agent):
@@ -34,11 +27,11 @@ class Intermediary(Agent):
     entity-listed and leaves the market.
     """
 
-    model: ExportControlModel
+    model: Run
 
     def __init__(
         self,
-        model: ExportControlModel,
+        model: Run,
         kind: IntermediaryKind,
         hub: str,
         ownership: Ownership,
@@ -56,7 +49,6 @@ class Intermediary(Agent):
         self.last_active_month = usable_from_month
         self.handled_h100e = 0.0
         self.listed = False
-        self.pool = 0
 
     def is_usable(self) -> bool:
         """Registered long enough to trade."""
@@ -70,9 +62,7 @@ class Intermediary(Agent):
 
     def believed_risk_factor(self) -> float:
         """What firms know of its red flags: local fronts draw less attention."""
-        if self.ownership is Ownership.LOCAL_FRONT:
-            return 1.0 - self.model.cfg.policy.end_user_audits.local_front_discount
-        return 1.0
+        return self.model.cfg.policy.end_user_audits.red_flag_factor(self.ownership is Ownership.LOCAL_FRONT)
 
     def is_idle_too_long(self) -> bool:
         """No business for ``idle_exit_months`` months."""
@@ -87,7 +77,120 @@ class Intermediary(Agent):
         """Probability that it shows red flags to an operator's KYC screening."""
         return min(1.0, self.model.cfg.world.intermediaries.red_flag_rate * self.red_flags())
 
-    def refresh_capacity(self) -> None:
-        """Register this month's handling capacity as a pool."""
-        capacity = self.model.cfg.world.intermediaries.capacity_h100e_per_month
-        self.pool = self.model.pools.add(("intermediary", self.unique_id), capacity)
+    def pool(self) -> Pool:
+        """Its handling capacity this month."""
+        return Pool(("intermediary", self.unique_id), self.model.cfg.world.intermediaries.capacity_h100e_per_month)
+
+    def record_order(self, quantity_h100e: float) -> None:
+        """Handle an order: more exposure, and active this month."""
+        self.handled_h100e += quantity_h100e
+        self.last_active_month = self.model.month
+
+
+class Intermediaries:
+    """Every registered intermediary by (kind, hub): registration, entry, closure and listing."""
+
+    def __init__(self, model: Run, hubs: tuple[str, ...], operators: dict[str, list[Operator]]) -> None:
+        self.model = model
+        self.hubs = hubs
+        self.operators = operators
+        self._groups: dict[tuple[IntermediaryKind, str], list[Intermediary]] = {
+            (kind, hub): [] for kind in IntermediaryKind for hub in hubs
+        }
+        for hub, params in model.cfg.world.hubs.items():
+            for kind in IntermediaryKind:
+                for _ in range(getattr(params, kind.hub_count_field)):
+                    self.register(kind, hub, usable_from_month=0)
+
+    def usable(self, kind: IntermediaryKind | None, hub: str) -> list[Intermediary]:
+        """Unlisted intermediaries of a kind in a hub, registered long enough to trade."""
+        return [i for i in self._groups[(kind, hub)] if i.is_usable()]
+
+    def active_count(self) -> int:
+        """Intermediaries registered, unlisted and usable."""
+        return sum(len(self.usable(kind, hub)) for kind in IntermediaryKind for hub in self.hubs)
+
+    def register(self, kind: IntermediaryKind, hub: str, usable_from_month: int) -> None:
+        """Register a new intermediary: owner and ownership drawn; a lessee draws its operator."""
+        model = self.model
+        rules = model.cfg.world.intermediaries
+        group = int(model.rng.integers(rules.owner_groups))
+        if model.rng.random() < rules.local_front_share:
+            ownership, owner = Ownership.LOCAL_FRONT, ("local", hub, group)
+        else:
+            ownership, owner = Ownership.SUBSIDIARY, ("parent", group)
+        operator = None
+        if kind is not IntermediaryKind.RESELLER:
+            operators = self.operators[hub]
+            operator = operators[int(model.rng.integers(len(operators)))]
+        self._groups[(kind, hub)].append(Intermediary(model, kind, hub, ownership, owner, usable_from_month, operator))
+
+    def close_idle(self) -> None:
+        """Intermediaries idle for too long close."""
+        for group in self._groups.values():
+            for intermediary in [i for i in group if i.is_idle_too_long()]:
+                group.remove(intermediary)
+                intermediary.remove()
+
+    def enter(self, entry_risk: np.ndarray) -> None:
+        """Entrants pick a kind at random and a hub by its enforcement climate.
+
+        ``registration_rate_per_month`` entrants per hub arrive on average; each picks hub h
+        with weight ``(1 - risk_h) ** entry_risk_sensitivity``, where risk_h is last month's
+        mean detection probability of its kind's options in h.
+
+        Args:
+            entry_risk: (illicit channels x hubs) last month's mean detection probabilities.
+        """
+        model = self.model
+        rules = model.cfg.world.intermediaries
+        kinds = list(IntermediaryKind)
+        entrants = model.rng.poisson(rules.registration_rate_per_month * len(self.hubs))
+        if entrants == 0:
+            return
+        cumulative = ((1.0 - entry_risk) ** rules.entry_risk_sensitivity).cumsum(axis=1)
+        for _ in range(entrants):
+            kind = kinds[int(model.rng.integers(len(kinds)))]
+            row = cumulative[ILLICIT_CHANNELS.index(CHANNEL_OF_KIND[kind])]
+            hub = self.hubs[int(np.searchsorted(row, model.rng.random() * row[-1], side="right"))]
+            self.register(kind, hub, usable_from_month=model.month + rules.registration_delay_months)
+
+    def list_party(self, intermediary: Intermediary, include_affiliates: bool) -> int:
+        """Entity-list an intermediary (and its affiliates): they leave the market.
+
+        Returns:
+            How many were newly listed.
+        """
+        if include_affiliates:
+            targets = [i for group in self._groups.values() for i in group if i.owner == intermediary.owner]
+        else:
+            targets = [intermediary]
+        listed = 0
+        for target in targets:
+            if target.listed:  # already listed by an earlier detection this month
+                continue
+            target.listed = True
+            self._groups[(target.kind, target.hub)].remove(target)
+            target.remove()
+            listed += 1
+        return listed
+
+
+def entry_risk(cell_true_pi: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    """What entrants see of each hub: last month's mean detection probability per channel and hub.
+
+    Args:
+        cell_true_pi: (firms x cells) mean true detection probability of last month's options
+            per cell (NaN where a cell had none), or None before the first month.
+        shape: (illicit channels, hubs); cells are in that order.
+
+    Returns:
+        (illicit channels x hubs) risks; a hub with no option of a channel takes the channel's
+        mean over the other hubs (0 before any option existed).
+    """
+    risk = np.full(shape, np.nan) if cell_true_pi is None else cell_true_pi.mean(axis=0).reshape(shape)
+    known = ~np.isnan(risk)
+    row_mean = np.divide(
+        np.where(known, risk, 0.0).sum(axis=1), known.sum(axis=1), out=np.zeros(len(risk)), where=known.any(axis=1)
+    )
+    return np.where(known, risk, row_mean[:, None])

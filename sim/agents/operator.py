@@ -6,8 +6,11 @@ from typing import TYPE_CHECKING
 
 from mesa import Agent
 
+from sim.channels import Pool
+
 if TYPE_CHECKING:
-    from sim.model import ExportControlModel
+    from sim.agents.regulator import LocalAuthority
+    from sim.protocols import Run
 
 
 class Operator(Agent):
@@ -15,17 +18,25 @@ class Operator(Agent):
 
     Each month it grows its capacity within the hub's import quota, serves its legitimate
     customers first (screening refuses some of them), and offers what is left to leases.
+    It leases and releases capacity as orders are placed and leases end.
+
+    Attributes:
+        capacity_h100e: Servers it runs.
+        leased_h100e: Capacity committed to leases.
+        free_h100e: This month's offer to new leases.
+        legit_denied_h100e_months: Legitimate demand it refused or could not serve this month.
     """
 
-    model: ExportControlModel
+    model: Run
 
-    def __init__(self, model: ExportControlModel, hub: str, capacity_h100e: float) -> None:
+    def __init__(self, model: Run, authority: LocalAuthority, capacity_h100e: float) -> None:
         super().__init__(model)
-        self.hub = hub
+        self.authority = authority
+        self.hub = authority.hub
         self.capacity_h100e = capacity_h100e
         self.leased_h100e = 0.0
+        self.free_h100e = 0.0
         self.legit_denied_h100e_months = 0.0
-        self.pool = 0
 
     def kyc_strictness(self) -> float:
         """Probability of refusing a customer with red flags.
@@ -35,22 +46,32 @@ class Operator(Agent):
         """
         cfg = self.model.cfg
         base = cfg.world.hubs[self.hub].kyc_baseline
-        strictness = base * (1.0 - cfg.world.operators.risk_appetite * self.model.scarcity)
-        if cfg.policy.remote_access.kyc_required:
-            strictness = max(strictness, cfg.policy.remote_access.kyc_min_strictness)
-        return strictness
+        return cfg.policy.remote_access.strictness(
+            base * (1.0 - cfg.world.operators.risk_appetite * self.model.scarcity)
+        )
 
-    def step(self) -> None:
+    def refresh(self) -> None:
         """Grow capacity within the import quota, serve legitimate demand, offer the rest."""
         rules = self.model.cfg.world.operators
         wanted = self.capacity_h100e * rules.capacity_growth_per_month
-        self.capacity_h100e += self.model.hubs[self.hub].draw_quota(wanted)
+        self.capacity_h100e += self.authority.import_h100e(wanted)
         legit_demand = rules.legit_demand_share * self.capacity_h100e
         screened_out = legit_demand * rules.kyc_false_positive_rate * self.kyc_strictness()
         served = min(legit_demand - screened_out, max(0.0, self.capacity_h100e - self.leased_h100e))
         self.legit_denied_h100e_months = legit_demand - served
-        free_h100e = max(0.0, self.capacity_h100e - self.leased_h100e - served)
-        self.pool = self.model.pools.add(("operator", self.unique_id), free_h100e)
+        self.free_h100e = max(0.0, self.capacity_h100e - self.leased_h100e - served)
+
+    def pool(self) -> Pool:
+        """This month's free capacity as a pool."""
+        return Pool(("operator", self.unique_id), self.free_h100e)
+
+    def lease(self, quantity_h100e: float) -> None:
+        """Commit capacity to a lease."""
+        self.leased_h100e += quantity_h100e
+
+    def release(self, quantity_h100e: float) -> None:
+        """Free the capacity of a lease that ended or was lost."""
+        self.leased_h100e -= quantity_h100e
 
     def penalise(self) -> None:
         """Caught serving a restricted firm: the vendor cuts part of its supply.

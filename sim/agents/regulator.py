@@ -7,66 +7,97 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from sim.config import Allocation
+from sim.channels import CHANNELS, Audited, Pool
 
 if TYPE_CHECKING:
-    from sim.model import ExportControlModel
-
-#: Channels whose parties the regulator's end-use checks target: resellers and operators.
-AUDITED_CHANNELS = ("smuggling", "remote_rental")
+    from sim.agents.intermediary import Intermediaries
+    from sim.agents.operator import Operator
+    from sim.protocols import Run
 
 
 class LocalAuthority(Agent):
-    """Customs of one hub: cargo and passenger inspections, tightened by escalation."""
+    """A hub's authority: customs on cargo and passengers, and its import quota.
 
-    model: ExportControlModel
+    Escalation by the US regulator tightens its inspections; the quota is the hub's annual
+    import cap (its own, or a tier cap) less what was imported this calendar year.
+    """
 
-    def __init__(self, model: ExportControlModel, hub: str) -> None:
+    model: Run
+
+    def __init__(self, model: Run, hub: str) -> None:
         super().__init__(model)
         self.hub = hub
         self.escalations = 0
+        self.imported_this_year_h100e = 0.0
+        self.cap_h100e: float | None = None
 
-    def _multiplier(self) -> float:
-        return self.model.cfg.policy.enforcement.escalation.customs_multiplier**self.escalations
+    def escalate(self) -> None:
+        """Tighten inspections one step (``policy.enforcement.escalation``)."""
+        self.escalations += 1
+
+    def _escalation(self) -> float:
+        return self.model.cfg.policy.enforcement.escalation.multiplier(self.escalations)
 
     def cargo_inspection_rate(self) -> float:
         """Share of outbound cargo inspected this month."""
         cfg = self.model.cfg
-        rate = cfg.world.hubs[self.hub].cargo_inspection_rate * cfg.policy.customs.cargo_multiplier
-        return min(1.0, rate * self._multiplier())
+        return cfg.policy.customs.cargo_rate(cfg.world.hubs[self.hub].cargo_inspection_rate, self._escalation())
 
     def passenger_inspection_rate(self) -> float:
         """Share of travellers searched this month."""
         cfg = self.model.cfg
-        rate = cfg.world.hubs[self.hub].passenger_inspection_rate * cfg.policy.customs.passenger_multiplier
-        return min(1.0, rate * self._multiplier())
+        return cfg.policy.customs.passenger_rate(cfg.world.hubs[self.hub].passenger_inspection_rate, self._escalation())
+
+    def set_quota(self, resellers: int, new_year: bool) -> None:
+        """Set this month's annual cap (resellers may hold small-order exemptions); reset on a new year."""
+        if new_year:
+            self.imported_this_year_h100e = 0.0
+        cfg = self.model.cfg
+        self.cap_h100e = cfg.policy.country_caps.annual_cap_h100e(self.hub, cfg.world.hubs[self.hub], resellers)
+
+    def quota_left_h100e(self) -> float | None:
+        """Room left under the cap this year; None without a cap."""
+        if self.cap_h100e is None:
+            return None
+        return max(0.0, self.cap_h100e - self.imported_this_year_h100e)
+
+    def quota_pool(self) -> Pool | None:
+        """Room left this year as a pool shared by the month's imports; None without a cap."""
+        left = self.quota_left_h100e()
+        return None if left is None else Pool(("quota", self.hub), left)
+
+    def import_h100e(self, wanted_h100e: float) -> float:
+        """Import up to ``wanted_h100e`` within the quota and return what was granted."""
+        left = self.quota_left_h100e()
+        granted = wanted_h100e if left is None else min(wanted_h100e, left)
+        self.imported_this_year_h100e += granted
+        return granted
 
 
 class Regulator(Agent):
-    """The US export authority: allocates end-use checks, lists parties, escalates.
+    """The US export authority: remembers trade and detections, escalates, allocates its checks.
 
-    Allocation rules (``policy.enforcement.allocation``), over cells of (audited channel,
-    hub); operator cells only when remote-access rules call for operator audits:
-
-    - ``uniform``: the same number of checks in every cell;
-    - ``volume``: proportional to remembered trade volume in the cell (uniform before any);
-    - ``adaptive``: proportional to remembered detections, with a share ``exploration``
-      spread uniformly (uniform before any detection);
-    - ``best_response``: the budget is spread over the cells worth checking, those whose
-      share of past months with trade v (fictitious play) makes ``v * p * R > k``, with p the
-      probability that a check detects, R ``detection_value_usd`` and k ``check_cost_usd``
-      (the inspection game of Avenhaus and von Stengel).
-
-    Checks in a cell are spread over its parties (usable resellers, or operators), so a
-    party is checked with probability ``min(1, checks / parties)``; a check detects an
+    Its cells are (channel, hub) pairs of the channels whose parties it checks (``audited``
+    on the channel class): resellers or operators. How checks are spread is the enforcement
+    lever's rule (:meth:`sim.levers.enforcement.Enforcement.allocate`); a check detects an
     illicit transaction with ``detection_given_audit`` if the hub's authority cooperates.
     """
 
-    model: ExportControlModel
+    model: Run
 
-    def __init__(self, model: ExportControlModel, hubs: list[str]) -> None:
+    def __init__(
+        self,
+        model: Run,
+        authorities: dict[str, LocalAuthority],
+        operators: dict[str, list[Operator]],
+        intermediaries: Intermediaries,
+    ) -> None:
         super().__init__(model)
-        self.cells = [(c, h) for c in AUDITED_CHANNELS for h in hubs]
+        self.authorities = authorities
+        self.operators = operators
+        self.intermediaries = intermediaries
+        hubs = list(authorities)
+        self.cells = [(name, h) for name, c in CHANNELS.items() if c.audited is not None for h in hubs]
         self._cell_index = {cell: i for i, cell in enumerate(self.cells)}
         self.volume_memory = np.zeros(len(self.cells))
         self.detection_memory = np.zeros(len(self.cells))
@@ -106,39 +137,20 @@ class Regulator(Agent):
         if enforcement.escalation.enabled:
             for hub, detections in self.hub_detections.items():
                 if detections >= enforcement.escalation.threshold_detections:
-                    self.model.authorities[hub].escalations += 1
+                    self.authorities[hub].escalate()
         self.hub_detections = dict.fromkeys(self.hub_detections, 0)
-        self._allocate()
-
-    def _allocate(self) -> None:
-        enforcement = self.model.cfg.policy.enforcement
-        active = np.array(
-            [c == "smuggling" or self.model.cfg.policy.remote_access.operator_audits for c, _ in self.cells]
+        policy = self.model.cfg.policy
+        self.check_rate, self.audits = enforcement.allocate(
+            active=np.array([CHANNELS[c].audits_on(policy) for c, _ in self.cells]),
+            parties=np.array([self._parties(c, h) for c, h in self.cells], dtype=float),
+            volume_memory=self.volume_memory,
+            detection_memory=self.detection_memory,
+            violation_rate=self.months_with_trade / max(self.months_observed, 1),
+            cooperation=np.array([self.model.cfg.world.hubs[h].cooperation for _, h in self.cells]),
         )
-        uniform = active / active.sum()
-        if enforcement.allocation is Allocation.UNIFORM:
-            weights = uniform
-        elif enforcement.allocation is Allocation.VOLUME:
-            weights = _normalised(self.volume_memory * active, uniform)
-        elif enforcement.allocation is Allocation.ADAPTIVE:
-            learned = _normalised(self.detection_memory * active, uniform)
-            weights = enforcement.exploration * uniform + (1 - enforcement.exploration) * learned
-        else:
-            violation = self.months_with_trade / max(self.months_observed, 1)
-            cooperation = np.array([self.model.cfg.world.hubs[h].cooperation for _, h in self.cells])
-            gain = violation * enforcement.detection_given_audit * cooperation * enforcement.detection_value_usd
-            weights = _normalised(active & (gain > enforcement.check_cost_usd), np.zeros(len(self.cells)))
-        checks = enforcement.audit_budget_per_month * weights
-        parties = np.array([self._parties(c, h) for c, h in self.cells], dtype=float)
-        self.check_rate = np.where(parties > 0, np.minimum(1.0, checks / np.maximum(parties, 1.0)), 0.0)
-        self.audits = float(np.minimum(checks, parties).sum())
 
     def _parties(self, channel: str, hub: str) -> int:
-        if channel == "smuggling":
-            return len(self.model.usable_intermediaries(channel, hub))
-        return len(self.model.operators_in(hub))
-
-
-def _normalised(weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    total = weights.sum()
-    return weights / total if total > 0 else fallback
+        cls = CHANNELS[channel]
+        if cls.audited is Audited.INTERMEDIARIES:
+            return len(self.intermediaries.usable(cls.served_by, hub))
+        return len(self.operators[hub])

@@ -1,0 +1,84 @@
+"""The firms' ledger: chips on their way and servers leased abroad."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.protocols import Party
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    """Chips on their way to a firm's stock."""
+
+    firm_index: int
+    source: int
+    quantity_h100e: float
+    due_month: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Servers leased abroad, delivering a flow of compute from ``start`` to ``end`` (exclusive)."""
+
+    firm_index: int
+    source: int
+    operator: Party
+    quantity_h100e: float
+    start_month: int
+    end_month: int
+
+
+class Ledger:
+    """Every firm's shipments under way and leases running.
+
+    Attributes:
+        shipments: Chips ordered and not yet arrived.
+        leases: Leases not yet ended (some may start later).
+    """
+
+    def __init__(self) -> None:
+        self.shipments: list[Shipment] = []
+        self.leases: list[Lease] = []
+
+    def ship(self, shipment: Shipment) -> None:
+        """Record chips on their way."""
+        self.shipments.append(shipment)
+
+    def lease(self, lease: Lease) -> None:
+        """Record a lease; its operator's capacity was committed when the order was placed."""
+        self.leases.append(lease)
+
+    def end_leases(self, month: int) -> None:
+        """Leases that ran their term free their operators' capacity."""
+        for lease in self.leases:
+            if lease.end_month <= month:
+                lease.operator.release(lease.quantity_h100e)
+        self.leases = [lease for lease in self.leases if lease.end_month > month]
+
+    def arrivals(self, month: int) -> list[Shipment]:
+        """Take the shipments due by ``month`` off the ledger and return them."""
+        arriving = [s for s in self.shipments if s.due_month <= month]
+        self.shipments = [s for s in self.shipments if s.due_month > month]
+        return arriving
+
+    def covered_h100e(self, stock_h100e: np.ndarray) -> np.ndarray:
+        """Per firm, its stock plus compute leased or on its way: what covers its demand."""
+        committed = stock_h100e.copy()
+        for lease in self.leases:
+            committed[lease.firm_index] += lease.quantity_h100e
+        for shipment in self.shipments:
+            committed[shipment.firm_index] += shipment.quantity_h100e
+        return committed
+
+    def leased_flow(self, month: int, shape: tuple[int, int]) -> np.ndarray:
+        """(firms x sources) compute flowing from leases that have started by ``month``."""
+        flow = np.zeros(shape)
+        for lease in self.leases:
+            if lease.start_month <= month:
+                flow[lease.firm_index, lease.source] += lease.quantity_h100e
+        return flow

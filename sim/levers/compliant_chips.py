@@ -1,0 +1,24 @@
+"""Legal sales of export-compliant chips to China."""
+
+from __future__ import annotations
+
+from sim.levers import Lever
+from sim.schema import field
+
+
+class CompliantChips(Lever):
+    """Export-compliant chips sold legally to China."""
+
+    key = "compliant_chips"
+
+    allowed: bool = field("Whether compliant chips may be sold to China.")
+    chip: str = field("Best chip legally sold, a key of world.chips (H20; H100 with no controls).")
+    price_usd_per_chip: float = field("Price of one compliant chip before surcharge.", "USD/chip", ge=0)
+    surcharge_share: float = field("Surcharge (e.g. revenue share to the US).", "share", ge=0, le=5)
+    supply_h100e_per_month: float | None = field(
+        "Vendor supply open to China; null for unlimited.", "H100e/month", ge=0
+    )
+
+    def price_usd_per_h100e(self, chip_h100e: float) -> float:
+        """Price of one H100e of compliant chips, surcharge included."""
+        return self.price_usd_per_chip * (1 + self.surcharge_share) / chip_h100e

@@ -1,0 +1,28 @@
+"""Vendor end-user audits of resellers."""
+
+from __future__ import annotations
+
+from sim.levers import Lever
+from sim.schema import field
+
+
+class EndUserAudits(Lever):
+    """Vendor end-user audits of resellers."""
+
+    key = "end_user_audits"
+
+    audit_rate: float = field(
+        "Probability that a reseller's order is audited by the vendor.", "probability", ge=0, le=1
+    )
+    detection_given_audit: float = field("Probability that an audit uncovers a diversion.", "probability", ge=0, le=1)
+    local_front_discount: float = field(
+        "Reduction of red flags (audit and KYC detection) for a local front.", "share", ge=0, le=1
+    )
+
+    def detection(self, red_flags: float) -> float:
+        """Probability that the vendor's audit detects an order from a reseller with these red flags."""
+        return min(1.0, self.audit_rate * self.detection_given_audit * red_flags)
+
+    def red_flag_factor(self, local_front: bool) -> float:
+        """Multiplier on an intermediary's red flags: local fronts draw less attention."""
+        return 1.0 - self.local_front_discount if local_front else 1.0

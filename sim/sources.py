@@ -1,0 +1,57 @@
+"""Where a firm's compute comes from: the stockpile, a channel at home, or a channel in a hub."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from sim.channels import CHANNEL_NAMES, CHANNELS, ILLICIT_CHANNELS
+
+
+class Source(NamedTuple):
+    """A source of compute: ``("stockpile", None)``, ``("domestic", None)``, ``("smuggling", "uae")``."""
+
+    channel: str
+    hub: str | None = None
+
+
+#: Chips bought before the rules.
+STOCKPILE = Source("stockpile")
+
+
+class Sources:
+    """The run's sources in a fixed order, and the cells firms hold detection beliefs about.
+
+    Sources are the stockpile, the channels at home, then every offshore channel in every
+    hub; a cell is an illicit channel in a hub.
+
+    Attributes:
+        all: The sources, in column order of every (firms x sources) array.
+        cells: The belief cells.
+        by_channel: (channels x sources) 0/1 matrix summing sources by channel.
+        by_hub: (hubs x sources) 0/1 matrix summing sources by hub.
+    """
+
+    def __init__(self, hubs: tuple[str, ...]) -> None:
+        home = [Source(name) for name, c in CHANNELS.items() if not c.offshore()]
+        abroad = [Source(name, hub) for name, c in CHANNELS.items() if c.offshore() for hub in hubs]
+        self.hubs = hubs
+        self.all: tuple[Source, ...] = (STOCKPILE, *home, *abroad)
+        self.cells: tuple[Source, ...] = tuple(Source(c, h) for c in ILLICIT_CHANNELS for h in hubs)
+        self._index = {s: i for i, s in enumerate(self.all)}
+        self._cell = {s: i for i, s in enumerate(self.cells)}
+        self.by_channel = np.array([[s.channel == c for s in self.all] for c in CHANNEL_NAMES], dtype=float)
+        self.by_hub = np.array([[s.hub == h for s in self.all] for h in hubs], dtype=float)
+
+    def index(self, source: Source) -> int:
+        """Column of a source."""
+        return self._index[source]
+
+    def cell(self, source: Source) -> int:
+        """Index of an (illicit channel, hub) belief cell."""
+        return self._cell[source]
+
+    def smuggled(self) -> np.ndarray:
+        """Which sources bring controlled chips into China (a smuggling channel's hubs)."""
+        return np.array([s.channel in CHANNELS and CHANNELS[s.channel].smuggles_chips() for s in self.all])
