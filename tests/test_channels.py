@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from sim import Config, load_config
-from sim.channels import CHANNELS, Channel, Delivery
+from sim import load_config, run
+from sim.channels import CHANNELS, Channel, Delivery, IntermediaryKind
 from sim.model import ExportControlModel
 
 
@@ -14,7 +16,7 @@ def models() -> list[ExportControlModel]:
     """Models stepped a few months in two scenarios, so every channel has open options."""
     out = []
     for scenario in ("baseline", "no_controls"):
-        model = ExportControlModel(load_config([f"scenario={scenario}"]))
+        model = ExportControlModel(load_config([f"scenario={scenario}", "months=8"]))
         model.run_for(8)
         out.append(model)
     return out
@@ -23,27 +25,55 @@ def models() -> list[ExportControlModel]:
 def test_registry_holds_the_five_channels() -> None:
     assert set(CHANNELS) == {"domestic", "compliant", "smuggling", "remote_rental", "data_transport"}
     assert all(issubclass(cls, Channel) and cls.name == name for name, cls in CHANNELS.items())
+    assert {c.served_by for c in CHANNELS.values() if c.served_by} == set(IntermediaryKind)
 
 
 @pytest.mark.parametrize("name", sorted(CHANNELS))
-def test_channel_contract(models: list[ExportControlModel], name: str) -> None:
+def test_channel_declares_everything_about_itself(name: str) -> None:
     cls = CHANNELS[name]
     assert isinstance(cls.delivers, Delivery)
-    assert cls.illicit == cls.offshore  # in this model every offshore channel evades the rules
+    assert cls.label and re.fullmatch(r"#[0-9A-F]{6}", cls.colour)
+    assert not cls.uses_import_quota or (cls.offshore() and cls.delivers is Delivery.STOCK)
+    assert cls.audited is None or cls.offshore()
+    assert cls.smuggles_chips() == (cls.illicit and cls.delivers is Delivery.STOCK)
+
+
+@pytest.mark.parametrize("name", sorted(CHANNELS))
+def test_channel_options_keep_the_contract(models: list[ExportControlModel], name: str) -> None:
+    cls = CHANNELS[name]
+    offered = 0
     for model in models:
         channel = cls()
-        assert channel.lead_time_months(model) >= 0
-        assert channel.months_delivered(model) >= 1
+        assert channel.lead_time_months(model.cfg) >= 0
+        assert channel.months_delivered(model.cfg) >= 1
         for option in channel.options(model):
+            offered += 1
             assert option.channel is channel
             assert option.cost_usd_per_h100e_month > 0 and option.upfront_usd_per_h100e > 0
             assert all(0.0 <= c.p <= 1.0 for c in option.checkpoints)
             assert bool(option.checkpoints) == cls.illicit
-            assert (option.hub is not None) == cls.offshore
-            assert len(option.pools) <= 2
+            assert (option.hub is not None) == cls.offshore()
+            assert (option.intermediary is not None) == cls.offshore()
+            if option.intermediary is not None:
+                assert option.intermediary.kind is cls.served_by and option.intermediary.hub == option.hub
+            assert (option.operator is not None) == (cls.offshore() and cls.delivers is Delivery.FLOW)
+            assert 1 <= len(option.pools) <= 2
+            assert all(p.capacity_h100e is None or p.capacity_h100e >= 0 for p in option.pools)
+    assert offered > 0, f"{name} offered no option in any scenario month"
 
 
-def test_closed_channels_offer_nothing(baseline: Config) -> None:
+@pytest.fixture(scope="module")
+def columns() -> set[str]:
+    return set(run(load_config(["months=2"])).timeseries.columns)
+
+
+@pytest.mark.parametrize("name", sorted(CHANNELS))
+def test_every_channel_has_its_output_columns(columns: set[str], name: str) -> None:
+    assert {f"access_{name}", f"attempts_{name}", f"price_{name}_usd_per_h100e_month"} <= columns
+    assert (f"detection_rate_{name}" in columns) == CHANNELS[name].illicit
+
+
+def test_closed_channels_offer_nothing() -> None:
     model = ExportControlModel(
         load_config(
             ["scenario=baseline", "policy.compliant_chips.allowed=false", "world.domestic.supply_h100e_per_month=0"]

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from sim import Config, run
+from sim.channels import CHANNELS
 from sim.model import ExportControlModel
 from sim.schema import with_settings
 
@@ -21,27 +22,32 @@ def stepped(request: pytest.FixtureRequest, baseline: Config) -> tuple[ExportCon
     checks = []
     for _ in range(cfg.months):
         model.step()
-        leased = np.zeros_like(model.stock_h100e)
-        for lease in model.leases:
-            if lease.start_month <= model.month:
-                leased[lease.firm_index, lease.source] += lease.quantity_h100e
+        firms = model.firms
+        leased = firms.ledger.leased_flow(model.month, firms.stock_h100e.shape)
         checks.append(
             {
-                "operators": [
-                    (o.leased_h100e, o.capacity_h100e) for h in model.hub_names for o in model.operators_in(h)
-                ],
+                "operators": [(o.leased_h100e, o.capacity_h100e) for ops in model.operators.values() for o in ops],
+                "leases_by_operator": _leases_by_operator(model),
                 "access": model.rows[-1]["access_h100e_months"],
-                "stock_plus_leased": model.stock_h100e.sum() + leased.sum(),
+                "stock_plus_leased": firms.stock_h100e.sum() + leased.sum(),
             }
         )
     return model, checks
 
 
+def _leases_by_operator(model: ExportControlModel) -> dict[int, float]:
+    """Capacity each operator has committed to leases, read off the firms' ledger."""
+    committed: dict[int, float] = {}
+    for lease in model.firms.ledger.leases:
+        committed[lease.operator.unique_id] = committed.get(lease.operator.unique_id, 0.0) + lease.quantity_h100e
+    return committed
+
+
 def test_chips_shipped_equal_delivered_plus_seized_plus_in_transit(stepped) -> None:
     model, _ = stepped
     ts = pd.DataFrame(model.rows)
-    smuggling_sources = {i for i, s in enumerate(model.sources) if s.startswith("smuggling:")}
-    in_transit = sum(s.quantity_h100e for s in model.shipments if s.source in smuggling_sources)
+    smuggled = model.sources.smuggled()
+    in_transit = sum(s.quantity_h100e for s in model.firms.ledger.shipments if smuggled[s.source])
     shipped = ts["smuggled_h100e"].sum()
     assert shipped > 0 and ts["seized_h100e"].sum() > 0
     assert shipped == pytest.approx(ts["delivered_smuggled_h100e"].sum() + ts["seized_h100e"].sum() + in_transit)
@@ -52,6 +58,15 @@ def test_no_operator_leases_beyond_capacity(stepped) -> None:
     for month in checks:
         for leased, capacity in month["operators"]:
             assert -1e-6 <= leased <= capacity + 1e-6
+
+
+def test_operators_lease_exactly_what_the_ledger_holds(stepped) -> None:
+    """No capacity is leased twice or lost: what an operator holds as leased is its running leases."""
+    model, checks = stepped
+    assert any(month["leases_by_operator"] for month in checks)
+    for ops in model.operators.values():
+        for o in ops:
+            assert o.leased_h100e == pytest.approx(checks[-1]["leases_by_operator"].get(o.unique_id, 0.0), abs=1e-6)
 
 
 def test_compute_used_never_exceeds_stock_and_leases(stepped) -> None:
@@ -65,9 +80,9 @@ def test_compute_used_never_exceeds_stock_and_leases(stepped) -> None:
 def test_access_is_the_sum_of_its_sources(stepped) -> None:
     model, _ = stepped
     ts = pd.DataFrame(model.rows)
-    sources = ["stockpile", "domestic", "compliant", "smuggling", "remote_rental", "data_transport"]
+    sources = ["stockpile", *CHANNELS]
     np.testing.assert_allclose(ts[[f"access_{s}" for s in sources]].sum(axis=1), ts["access_h100e_months"])
-    offshore = ts[[f"access_{s}" for s in ("smuggling", "remote_rental", "data_transport")]].sum(axis=1)
+    offshore = ts[[f"access_{name}" for name, c in CHANNELS.items() if c.offshore()]].sum(axis=1)
     np.testing.assert_allclose(ts[[c for c in ts if c.startswith("access_hub_")]].sum(axis=1), offshore)
 
 
@@ -101,9 +116,9 @@ def test_run_does_not_mutate_its_config(baseline: Config) -> None:
 def test_every_column_is_documented_and_every_documented_pattern_exists(baseline: Config) -> None:
     import re
 
-    from sim.metrics import COLUMN_DOCS
+    from sim.metrics import column_docs
 
-    patterns = {key: re.compile("^" + re.sub(r"<[a-z]+>", "[a-z_]+", key) + "$") for key in COLUMN_DOCS}
+    patterns = {key: re.compile("^" + re.sub(r"<[a-z]+>", "[a-z_]+", key) + "$") for key in column_docs()}
     columns = run(baseline).timeseries.columns
     for column in columns:
         assert any(p.match(column) for p in patterns.values()), f"{column} is not in COLUMN_DOCS"

@@ -6,56 +6,58 @@ import numpy as np
 import pytest
 
 from sim import Config, run
+from sim.levers.enforcement import Enforcement
 from sim.model import ExportControlModel
 from sim.schema import with_settings
 
 
-def regulator_after_one_month(base: Config, allocation: str) -> ExportControlModel:
-    cfg = with_settings(
-        base,
-        {
-            "policy.enforcement.allocation": allocation,
-            "policy.enforcement.audit_budget_per_month": 7.0,
-            "policy.enforcement.exploration": 0.0,
-            "policy.remote_access.operator_audits": False,
-        },
-    )
-    model = ExportControlModel(cfg)
-    model.step()
-    return model
+def enforcement(baseline: Config, allocation: str, **settings: float) -> Enforcement:
+    """The baseline's enforcement lever with another allocation rule and 7 checks a month."""
+    values = {"allocation": allocation, "audit_budget_per_month": 7.0, "exploration": 0.0} | settings
+    return with_settings(baseline.policy.enforcement, values)
 
 
-def test_uniform_spreads_checks_evenly(baseline: Config) -> None:
-    model = regulator_after_one_month(baseline, "uniform")
-    regulator = model.regulator
-    model.regulator.step()
-    for (channel, hub), rate in zip(regulator.cells, regulator.check_rate, strict=True):
-        if channel == "smuggling":
-            assert rate == pytest.approx(min(1.0, 1.0 / len(model.usable_intermediaries(channel, hub))))
-        else:
-            assert rate == 0.0  # operator audits are off
+#: Four cells: the last is inactive (operator audits off); cell 0 has 2 parties, cell 1 has 14.
+ACTIVE = np.array([True, True, True, False])
+PARTIES = np.array([2.0, 14.0, 7.0, 3.0])
+NOTHING = np.zeros(4)
 
 
-def test_volume_follows_trade_and_adaptive_follows_detections(baseline: Config) -> None:
-    for rule, memory in (("volume", "volume_memory"), ("adaptive", "detection_memory")):
-        model = regulator_after_one_month(baseline, rule)
-        regulator = model.regulator
-        regulator.month_volume[:] = 0.0
-        regulator.month_detections[:] = 0.0
-        setattr(regulator, memory, np.zeros(len(regulator.cells)))
-        target = regulator.cells.index(("smuggling", "thailand"))
-        getattr(regulator, memory)[target] = 5.0
-        regulator.step()
-        busy = regulator.check_rate[target]
-        assert busy == pytest.approx(min(1.0, 7.0 / len(model.usable_intermediaries("smuggling", "thailand"))))
-        assert np.count_nonzero(regulator.check_rate) == 1, rule
+def allocate(rule: Enforcement, volume=NOTHING, detections=NOTHING, violation=NOTHING) -> tuple[np.ndarray, float]:
+    return rule.allocate(ACTIVE, PARTIES, volume, detections, violation, cooperation=np.ones(4))
 
 
-def test_adaptive_explores(baseline: Config) -> None:
-    cfg = with_settings(baseline, {"policy.enforcement.allocation": "adaptive", "policy.enforcement.exploration": 0.5})
-    model = ExportControlModel(cfg)
-    model.step()
-    assert np.count_nonzero(model.regulator.check_rate[: len(model.hub_names)]) == len(model.hub_names)
+def test_uniform_spreads_checks_evenly_over_active_cells(baseline: Config) -> None:
+    rate, audits = allocate(enforcement(baseline, "uniform"))
+    # 7/3 checks per active cell, spread over its parties and capped at one check a party
+    np.testing.assert_allclose(rate, [1.0, (7 / 3) / 14, (7 / 3) / 7, 0.0])
+    assert audits == pytest.approx(2 + 7 / 3 + 7 / 3)
+
+
+def test_volume_and_adaptive_follow_their_memory(baseline: Config) -> None:
+    memory = np.array([0.0, 5.0, 0.0, 9.0])  # the inactive cell's memory is ignored
+    for rule, kwargs in (("volume", {"volume": memory}), ("adaptive", {"detections": memory})):
+        rate, audits = allocate(enforcement(baseline, rule), **kwargs)
+        np.testing.assert_allclose(rate, [0.0, 7 / 14, 0.0, 0.0], err_msg=rule)
+        assert audits == pytest.approx(7.0)
+
+
+def test_without_memory_volume_and_adaptive_are_uniform(baseline: Config) -> None:
+    uniform, _ = allocate(enforcement(baseline, "uniform"))
+    for rule in ("volume", "adaptive"):
+        np.testing.assert_allclose(allocate(enforcement(baseline, rule))[0], uniform)
+
+
+def test_adaptive_explores_a_share_uniformly(baseline: Config) -> None:
+    rate, _ = allocate(enforcement(baseline, "adaptive", exploration=0.5), detections=np.array([0.0, 5.0, 0.0, 0.0]))
+    np.testing.assert_allclose(rate, [min(1.0, 3.5 / 3 / 2), (3.5 / 3 + 3.5) / 14, 3.5 / 3 / 7, 0.0])
+
+
+def test_best_response_checks_only_cells_worth_checking(baseline: Config) -> None:
+    rule = enforcement(baseline, "best_response", check_cost_usd=10.0, detection_value_usd=100.0)
+    # gain = v * detection_given_audit (0.5) * cooperation * R: worth it iff v > 0.2
+    rate, _ = allocate(rule, violation=np.array([0.1, 0.5, 0.3, 0.9]))
+    np.testing.assert_allclose(rate, [0.0, 3.5 / 14, 3.5 / 7, 0.0])
 
 
 def test_escalation_tightens_customs_where_detections_pile_up(baseline: Config) -> None:

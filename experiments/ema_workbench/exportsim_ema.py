@@ -1,7 +1,7 @@
 """Drive exportsim from EMA Workbench: the model as a plain function of named inputs.
 
 ``exportsim_model(**params) -> dict`` builds a config from the scenario's base config with
-:func:`sim.config.with_settings` and returns the run's outcomes; it needs only exportsim.
+:func:`sim.schema.with_settings` and returns the run's outcomes; it needs only exportsim.
 Running this file needs ema-workbench (``pip install -e '.[ema]'``)::
 
     python experiments/ema_workbench/exportsim_ema.py --scenarios 50 --policies 4 --replications 3
@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from sim import Config, load_config, run
-from sim.config import with_settings
+from sim.schema import with_settings
 
 #: EMA parameter name -> config path. A dotted config path is accepted as a name as well.
 PARAMETERS = {
