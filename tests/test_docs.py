@@ -18,9 +18,9 @@ WORLD = ROOT / "configs" / "world" / "asia_2025.yaml"
 # References to the project's original brief and news files, which live outside the
 # repository. The patterns are written so that this file does not match them itself.
 OUTSIDE = {
-    "the original brief (DESIGN.md, DESIGN section N)": re.compile(r"\bDESIGN(?:\.md|\s+sections?\b|\s+\d)"),
-    "a folder outside the repository (../shared/)": re.compile(r"\.\./shared/|/work/share[d]\b"),
-    'the news files ("the seeds")': re.compile(r"\bthe\s+seeds\b|\bseeds/", re.IGNORECASE),
+    "the original brief (its file name or its section numbers)": re.compile(r"\bDESIGN(?:\.md|\s+sections?\b|\s+\d)"),
+    "a folder outside the repository": re.compile(r"\.\./shared/|/work/share[d]\b"),
+    "the news files the project was seeded from": re.compile(r"\bthe\s+seeds\b|\bseeds/", re.IGNORECASE),
 }
 KEY = re.compile(r"\[([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*)\]")
 ENTRY = re.compile(r"^- \*\*\[([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*)\]\*\*", re.MULTILINE)
