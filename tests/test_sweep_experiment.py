@@ -136,7 +136,7 @@ def test_an_unparsable_override_is_a_config_error_with_a_quoting_hint(override: 
     message = str(caught.value)
     key, _, value = override.partition("=")
     assert message.startswith(override) and repr(key) in message and repr(value) in message
-    assert message.endswith(f"quote values holding spaces or = , : ( ) [ ] {{ }}, e.g. {quoted}")
+    assert message.endswith(f"quote a value holding = , ( ) [ ] {{ }} or spaces, e.g. {quoted}")
     OverridesParser.create().parse_override(quoted)  # the suggestion is readable
 
 

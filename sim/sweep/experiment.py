@@ -241,13 +241,13 @@ def parse_experiment(
     tree = dict(data)
     for section in FACTOR_SECTIONS:
         if isinstance(tree.get(section), dict):
-            flat = flatten_factors(tree[section], section)
+            flat = _flat_factors(tree[section], section)
             order.update({f"{section}.{path}": i for i, path in enumerate(flat)})
             tree[section] = _nest(flat, section)
     composed = _compose(_with_defaults(_defaults(Experiment), tree), overrides, source)
     for section in FACTOR_SECTIONS:
         if isinstance(composed.get(section), dict):
-            flat = flatten_factors(composed[section], section)
+            flat = _flat_factors(composed[section], section)
             rank = sorted(flat, key=lambda path: order.get(f"{section}.{path}", len(order)))
             composed[section] = {path: flat[path] for path in rank}
     try:
@@ -256,7 +256,7 @@ def parse_experiment(
         raise ConfigError(f"invalid experiment {source}: {format_validation_error(exc, Experiment)}") from None
 
 
-def flatten_factors(tree: dict[Any, Any], section: str) -> dict[str, Any]:
+def _flat_factors(tree: dict[Any, Any], section: str) -> dict[str, Any]:
     """Factors written nested or dotted, as ``{dotted config path: values or range}``.
 
     A leaf is anything but a mapping (a list of values), or a mapping with ``low`` or ``high``
@@ -269,7 +269,7 @@ def flatten_factors(tree: dict[Any, Any], section: str) -> dict[str, Any]:
     for key, value in tree.items():
         path = str(key)
         if isinstance(value, dict) and not ({"low", "high"} & set(value)):
-            inner = flatten_factors(value, section)
+            inner = _flat_factors(value, section)
             items = {f"{path}.{sub}": spec for sub, spec in inner.items()}
         else:
             items = {path: value}
@@ -359,7 +359,7 @@ def _unreadable(line: str, exc: Exception) -> str:
     reason = " ".join(str(exc).split())
     return (
         f"{line}: Hydra cannot read the value {value!r} of {key.lstrip('+~')!r} ({reason}); "
-        f"quote values holding spaces or = , : ( ) [ ] {{ }}, e.g. {key}={quoted}"
+        f"quote a value holding = , ( ) [ ] {{ }} or spaces, e.g. {key}={quoted}"
     )
 
 
