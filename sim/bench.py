@@ -5,7 +5,8 @@ imports and composing the config; median of 5), the wall time of one baseline ru
 min), the runs per second of a sweep on 1 and 2 local workers (worker start-up included), the
 sweep engine's overhead per run against a plain loop of :func:`sim.run` (a worker's batch
 against the loop), its fixed cost per sweep (composing, estimating, writing; and starting a
-worker), and the peak resident memory of this process and of its largest child."""
+worker), and the peak resident memory of this process and of its largest child.
+"""
 
 from __future__ import annotations
 
