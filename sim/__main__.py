@@ -5,6 +5,9 @@ Any config key can be overridden Hydra-style
 and ``-m`` runs a Hydra multirun over comma-separated values, one run folder per job under
 ``results/multirun/<timestamp>/<job>``. A bad key or value exits
 with code 2 and one message naming it; the run's folder is printed on the last line.
+
+Only what a run needs is imported here (the model, results writing and the one chart), not the
+sweep engine or its analysis stack, so the command starts quickly.
 """
 
 from __future__ import annotations
@@ -18,24 +21,20 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from sim.config import Config
 from sim.loading import CONFIG_DIR, ConfigError, check_overrides, load_config, validate
-from sim.report.figures import access_over_time
-from sim.report.style import theme
-from sim.report.tables import access_by_source_table
+from sim.report.names import SOURCE_ORDER, label
+from sim.report.one_run import write_figure
 from sim.results import new_run_dir, write_run
 from sim.run import RunResult, run
 
 EXIT_BAD_CONFIG = 2
 
+#: (summary key, label, format) of each line of the printed table.
 SUMMARY_ROWS = (
     ("access_ratio", "compute access / demand, whole run", "{:.3f}"),
     ("access_ratio_final", "compute access / demand, last month", "{:.3f}"),
-    ("channel_share_stockpile", "share of compute: pre-2025 stockpile", "{:.1%}"),
-    ("channel_share_domestic", "share of compute: domestic chips", "{:.1%}"),
-    ("channel_share_compliant", "share of compute: compliant chips", "{:.1%}"),
-    ("channel_share_smuggling", "share of compute: smuggled chips", "{:.1%}"),
-    ("channel_share_remote_rental", "share of compute: remote rental", "{:.1%}"),
-    ("channel_share_data_transport", "share of compute: data transport", "{:.1%}"),
+    *((f"channel_share_{s}", f"share of compute: {label(s).lower()}", "{:.1%}") for s in SOURCE_ORDER),
     ("smuggled_h100e_total", "chips smuggled (H100e)", "{:,.0f}"),
     ("seized_h100e_total", "chips seized (H100e)", "{:,.0f}"),
     ("detection_rate", "detected share of illicit transactions", "{:.3f}"),
@@ -48,20 +47,24 @@ def summary_table(result: RunResult) -> str:
     """A short plain-text table of the run's headline metrics."""
     cfg = result.config
     lines = [f"scenario {cfg.name}, seed {cfg.seed}, {cfg.start} + {cfg.months} months"]
-    width = max(len(label) for _, label, _ in SUMMARY_ROWS)
-    for key, label, fmt in SUMMARY_ROWS:
-        lines.append(f"  {label:<{width}}  {fmt.format(result.summary[key])}")
+    width = max(len(text) for _, text, _ in SUMMARY_ROWS)
+    for key, text, fmt in SUMMARY_ROWS:
+        lines.append(f"  {text:<{width}}  {fmt.format(result.summary[key])}")
     return "\n".join(lines)
 
 
-def write_figure(result: RunResult, folder: Path) -> Path:
-    """Write the run's compute-by-source chart as PNG beside its results."""
-    tidy = access_by_source_table(result.timeseries).assign(scenario=f"{result.config.name}, seed {result.config.seed}")
-    with theme("paper"):
-        fig = access_over_time(tidy)
-        path = folder / "access_by_source.png"
-        fig.savefig(path, dpi=200)
-    return path
+def run_and_write(config: Config, folder: Path | None = None) -> tuple[RunResult, Path]:
+    """Run a config and write its results and chart; return the result and its folder.
+
+    Args:
+        config: The validated config.
+        folder: The folder to write into (a Hydra multirun job's); by default a new one under
+            ``<paths.results>/runs/<scenario>/``.
+    """
+    result = run(config)
+    folder = write_run(result, folder or new_run_dir(Path(config.paths.results), config.name))
+    write_figure(result, folder)
+    return result, folder
 
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
@@ -72,13 +75,9 @@ def _hydra_entry(cfg: DictConfig) -> None:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_BAD_CONFIG)
-    result = run(config)
     hydra_run = HydraConfig.get()
-    if hydra_run.mode is RunMode.MULTIRUN:  # one folder per job: results/multirun/<time>/<job>
-        folder = write_run(result, hydra_run.runtime.output_dir)
-    else:
-        folder = write_run(result, new_run_dir(Path(config.paths.results), config.name))
-    write_figure(result, folder)
+    multirun = hydra_run.mode is RunMode.MULTIRUN  # one folder per job: results/multirun/<time>/<job>
+    result, folder = run_and_write(config, Path(hydra_run.runtime.output_dir) if multirun else None)
     print(summary_table(result))
     print(folder.resolve())
 

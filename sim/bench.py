@@ -1,10 +1,11 @@
 """``python -m sim.bench``: how fast a run is, and what the sweep engine adds.
 
-Reports the wall time of one baseline run (mean and min), the runs per second of a sweep
-on 1 and 2 local workers (worker start-up included), the sweep engine's overhead per run
-against a plain loop of :func:`sim.run` (a worker's batch against the loop), its fixed cost
-per sweep (composing, estimating, writing; and starting a worker), and the peak resident
-memory of this process and of its largest child.
+Reports the start-up time of ``python -m sim`` (``--help`` in a fresh process: interpreter,
+imports and composing the config; median of 5), the wall time of one baseline run (mean and
+min), the runs per second of a sweep on 1 and 2 local workers (worker start-up included), the
+sweep engine's overhead per run against a plain loop of :func:`sim.run` (a worker's batch
+against the loop), its fixed cost per sweep (composing, estimating, writing; and starting a
+worker), and the peak resident memory of this process and of its largest child.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import io
 import logging
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +28,7 @@ from sim.sweep.experiment import Experiment, parse_experiment
 from sim.sweep.worker import run_batch
 
 FACTOR = "policy.enforcement.audit_budget_per_month"
+STARTUPS = 5
 
 
 def _experiment(runs: int, executor: dict[str, object]) -> Experiment:
@@ -55,9 +58,20 @@ def _sweep_s(runs: int, executor: dict[str, object]) -> float:
     return elapsed
 
 
+def _startup_s() -> float:
+    """Median wall time of ``python -m sim --help`` in a fresh process, from starting it to its exit."""
+    times_s = []
+    for _ in range(STARTUPS):
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "sim", "--help"], check=True, capture_output=True)
+        times_s.append(time.perf_counter() - began)
+    return statistics.median(times_s)
+
+
 def measure(runs: int) -> list[tuple[str, str]]:
     """Run the benchmarks; return (figure, value) rows."""
     logging.getLogger("mesa").setLevel(logging.WARNING)
+    startup_s = _startup_s()
     base = load_config(["scenario=baseline"])
     configs = [with_settings(base, {FACTOR: float(i // 2), "seed": i}) for i in range(runs)]
     run(configs[0])  # warm-up: imports and caches
@@ -81,6 +95,7 @@ def measure(runs: int) -> list[tuple[str, str]]:
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return [
+        (f"start-up of python -m sim (--help), median of {STARTUPS} (s)", f"{startup_s:.2f}"),
         ("one baseline run, mean of 5 (s)", f"{statistics.fmean(singles_s):.3f}"),
         ("one baseline run, min of 5 (s)", f"{min(singles_s):.3f}"),
         (f"plain loop of run(), {runs} runs (runs/s)", f"{1 / loop_s:.1f}"),

@@ -1,4 +1,7 @@
-"""The command line: a run writes its files from any folder; bad input exits 2 with a message."""
+"""The command line: a run writes its files from any folder; bad input exits 2 with a message.
+
+One subprocess per command checks its exit code and files; the rest runs in this process.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,9 @@ import pandas as pd
 import pytest
 import yaml
 
+import sim.__main__ as cli
+from sim import load_config
+from sim.report.names import SOURCE_ORDER, label
 from sim.results import read_run
 from sim.run import month_labels
 
@@ -41,10 +47,21 @@ def test_run_writes_results_where_it_is_called(tmp_path: Path) -> None:
     assert "compute access / demand" in done.stdout
 
 
-def test_paths_results_moves_the_output(tmp_path: Path) -> None:
-    done = run_cli("months=3", f"paths.results={tmp_path / 'elsewhere'}", cwd=tmp_path)
+def test_multirun_writes_one_run_per_job(tmp_path: Path) -> None:
+    done = run_cli("-m", "months=2", "seed=0,1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert Path(done.stdout.strip().splitlines()[-1]).is_relative_to(tmp_path / "elsewhere")
+    (multirun,) = (tmp_path / "results" / "multirun").iterdir()
+    seeds = [json.loads((multirun / job / "summary.json").read_text())["seed"] for job in ("0", "1")]
+    assert seeds == [0, 1]
+
+
+def test_paths_results_moves_the_output(tmp_path: Path) -> None:
+    result, folder = cli.run_and_write(load_config(["months=3", f"paths.results={tmp_path / 'elsewhere'}"]))
+    assert folder.parent == tmp_path / "elsewhere" / "runs" / "baseline"
+    assert (folder / "access_by_source.png").is_file()
+    table = cli.summary_table(result)
+    for source in SOURCE_ORDER:
+        assert f"share of compute: {label(source).lower()}" in table
 
 
 @pytest.mark.parametrize(
@@ -56,17 +73,20 @@ def test_paths_results_moves_the_output(tmp_path: Path) -> None:
         ("scenario=atlantis", "allowed: baseline"),
     ],
 )
-def test_bad_input_exits_2_with_one_message(tmp_path: Path, override: str, fragment: str) -> None:
-    done = run_cli(override, cwd=tmp_path)
-    assert done.returncode == 2
-    assert fragment in done.stderr
-    assert "Traceback" not in done.stderr
+def test_bad_input_exits_2_with_one_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], override: str, fragment: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["sim", override])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == cli.EXIT_BAD_CONFIG == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("error: ") and stderr.count("error: ") == 1 and fragment in stderr
     assert not (tmp_path / "results").exists()
 
 
-def test_multirun_writes_one_run_per_job(tmp_path: Path) -> None:
-    done = run_cli("-m", "months=2", "seed=0,1", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    (multirun,) = (tmp_path / "results" / "multirun").iterdir()
-    seeds = [json.loads((multirun / job / "summary.json").read_text())["seed"] for job in ("0", "1")]
-    assert seeds == [0, 1]
+def test_the_run_command_imports_no_sweep_code() -> None:
+    code = "import sys, sim.__main__; print(sorted(m for m in sys.modules if m.startswith('sim.sweep')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"

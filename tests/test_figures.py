@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -28,20 +29,21 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from numpy.testing import assert_allclose
 
-from sim.report import figures, style
+from sim.channels import CHANNEL_NAMES, CHANNELS
+from sim.report import style
 from sim.report.figures import (
     BAND_ALPHA,
-    SOURCE_ORDER,
     access_over_time,
     detection_curves,
     hub_flows,
-    label,
     policy_heatmaps,
     prices_over_time,
     sensitivity_bars,
 )
-from sim.report.style import HUB_COLOURS, SOURCE_COLOURS, colour, theme
+from sim.report.names import LABELS, SOURCE_ORDER, STOCKPILE, label
+from sim.report.style import HUB_COLOURS, OKABE_ITO, STOCKPILE_COLOUR, colour, theme
 
+SIM_DIR = str(Path(style.__file__).parent.parent)
 MONTHS = ["2025-01", "2025-02", "2025-03"]
 # Rows are written in this order so that every function has to sort them by month.
 SHUFFLED = [2, 0, 1]
@@ -55,7 +57,7 @@ def dates(months: list[str]) -> np.ndarray:
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
-    plt.close("all")
+    plt.close("all")  # figures of module fixtures stay readable after closing
 
 
 def data_axes(fig: Figure) -> list[Axes]:
@@ -105,10 +107,13 @@ def same_colour(artist_colour: object, name: str) -> bool:
 # --------------------------------------------------------------------------- labels
 
 
-def test_label_maps_known_names_and_humanises_others():
-    for name, text in figures.LABELS.items():
-        assert label(name) == text
-    assert all(label(s) for s in SOURCE_ORDER)
+def test_channels_are_labelled_and_ordered_from_the_registry():
+    assert (STOCKPILE, *CHANNEL_NAMES) == SOURCE_ORDER
+    assert not set(CHANNELS) & set(LABELS)  # the report layer spells out no channel
+    for name, channel in CHANNELS.items():
+        assert label(name) == channel.label
+    assert label(STOCKPILE) == "Pre-2025 stockpile"
+    assert label("saudi_arabia") == "Saudi Arabia"
     assert label("some_unlisted_name") == "Some unlisted name"
 
 
@@ -150,10 +155,13 @@ def expected_tops(k: int, scale: float) -> dict[str, np.ndarray]:
     return tops
 
 
-def test_access_over_time_stacks_sources_in_source_order():
-    fig = access_over_time(access_table())
-    assert isinstance(fig, Figure)
-    axes = data_axes(fig)
+@pytest.fixture(scope="module")
+def access_fig() -> Figure:
+    return access_over_time(access_table())
+
+
+def test_access_over_time_stacks_sources_in_source_order(access_fig):
+    axes = data_axes(access_fig)
     assert len(axes) == len(ACCESS_SCENARIOS)
     x = dates(MONTHS)
     for k, ax in enumerate(axes):
@@ -174,10 +182,9 @@ def test_access_over_time_stacks_sources_in_source_order():
             bottom = tops[source]
 
 
-def test_access_over_time_draws_demand_line_and_total_band():
-    fig = access_over_time(access_table())
+def test_access_over_time_draws_demand_line_and_total_band(access_fig):
     x = dates(MONTHS)
-    for k, ax in enumerate(data_axes(fig)):
+    for k, ax in enumerate(data_axes(access_fig)):
         (demand,) = named_lines(ax)
         assert demand.get_label() == "Demand"
         assert demand.get_linestyle() == "--"
@@ -197,17 +204,22 @@ def test_access_over_time_scale_divides_every_series():
     boundary = [line for line in ax.lines if line.get_label().startswith("_")]
     assert_allclose(boundary[-1].get_xydata()[:, 1], expected_tops(0, 1.0)[STACK_ORDER[-1]])
     assert_allclose(named_lines(ax)[0].get_xydata()[:, 1], ACCESS_DEMAND[0])
-    assert "H100e-months" in ax.get_ylabel()
-    assert "k H100e" not in ax.get_ylabel()
+    assert ax.get_ylabel() == "Compute used (H100e-months / month)"
 
 
-def test_access_over_time_labels_titles_and_legend():
-    fig = access_over_time(access_table())
-    axes = data_axes(fig)
+@pytest.mark.parametrize(
+    ("scale", "unit"), [(1e3, "k H100e-months"), (1e6, "M H100e-months"), (50, "x50 H100e-months")]
+)
+def test_access_over_time_ylabel_names_the_scale(scale, unit):
+    fig = access_over_time(access_table(), scale=scale)
+    assert data_axes(fig)[0].get_ylabel() == f"Compute used ({unit} / month)"
+
+
+def test_access_over_time_labels_titles_and_legend(access_fig):
+    axes = data_axes(access_fig)
     assert [ax.get_title() for ax in axes] == [label(s) for s in ACCESS_SCENARIOS]
     for ax in axes:
         assert ax.get_xlabel() == "Month"
-    assert "k H100e-months" in axes[0].get_ylabel()  # values are divided by the default scale, 1e3
     for ax in axes[1:]:  # the other panels share the first panel's y axis and its label
         assert ax.get_shared_y_axes().joined(axes[0], ax)
     assert legend_texts(axes[-1]) == [label(s) for s in STACK_ORDER] + ["Demand"]
@@ -234,19 +246,15 @@ def test_access_over_time_total_rows_without_ci_columns_draw_no_band():
         assert bands(ax) == []
 
 
-def test_access_over_time_ylabel_reflects_any_scale():
-    unscaled = access_over_time(access_table(), scale=1.0).axes[0].get_ylabel()
-    millions = access_over_time(access_table(), scale=1e6).axes[0].get_ylabel()
-    assert millions != unscaled
-
-
 def test_access_over_time_missing_source_month_keeps_upper_layers():
     table = access_table(with_total=False)
     drop = (table["scenario"] == "baseline") & (table["source"] == "stockpile") & (table["month"] == MONTHS[1])
     fig = access_over_time(table[~drop])
     ax = data_axes(fig)[0]
     boundary = [line for line in ax.lines if line.get_label().startswith("_")]
-    assert np.isfinite(boundary[-1].get_xydata()[:, 1]).all()
+    expected = expected_tops(0, 1e3)[STACK_ORDER[-1]]
+    expected[1] -= ACCESS_SOURCES["stockpile"][0][1] / 1e3  # the missing layer counts as zero
+    assert_allclose(boundary[-1].get_xydata()[:, 1], expected)
 
 
 # --------------------------------------------------------------------------- policy_heatmaps
@@ -268,12 +276,15 @@ def heat_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_policy_heatmaps_cells_equal_pivoted_means():
-    fig = policy_heatmaps(heat_table(), x="audit", y="inspect", x_label="Audit rate (share)", y_label="Inspect")
-    assert isinstance(fig, Figure)
-    axes = data_axes(fig)
+@pytest.fixture(scope="module")
+def heat_fig() -> Figure:
+    return policy_heatmaps(heat_table(), x="audit", y="inspect", x_label="Audit rate (share)", y_label="Inspect")
+
+
+def test_policy_heatmaps_cells_equal_pivoted_means(heat_fig):
+    axes = data_axes(heat_fig)
     assert len(axes) == len(HEAT)
-    assert len(fig.axes) == 2 * len(HEAT)  # a colorbar per metric
+    assert len(heat_fig.axes) == 2 * len(HEAT)  # a colorbar per metric
     for ax, (metric, grid) in zip(axes, HEAT.items(), strict=True):
         (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
         assert_allclose(np.asarray(mesh.get_array()).reshape(grid.shape), grid)
@@ -286,9 +297,8 @@ def test_policy_heatmaps_cells_equal_pivoted_means():
         assert_allclose(ax.get_yticks(), np.arange(len(Y_LEVELS)) + 0.5)
 
 
-def test_policy_heatmaps_annotates_every_cell():
-    fig = policy_heatmaps(heat_table(), x="audit", y="inspect", x_label="a", y_label="b")
-    for ax, grid in zip(data_axes(fig), HEAT.values(), strict=True):
+def test_policy_heatmaps_annotates_every_cell(heat_fig):
+    for ax, grid in zip(data_axes(heat_fig), HEAT.values(), strict=True):
         assert len(ax.texts) == grid.size
         by_position = {(round(t.get_position()[0], 6), round(t.get_position()[1], 6)): t for t in ax.texts}
         for (i, j), value in np.ndenumerate(grid):
@@ -334,7 +344,6 @@ def detection_table(with_ci: bool = True) -> pd.DataFrame:
 
 def test_detection_curves_lines_bands_and_legend():
     fig = detection_curves(detection_table(), x="audit", x_label="Audit rate (share of firms)")
-    assert isinstance(fig, Figure)
     (ax,) = data_axes(fig)
     lines = named_lines(ax)
     assert [line.get_label() for line in lines] == [label(c) for c in DETECTION_ORDER]
@@ -394,12 +403,15 @@ def hub_table(with_ci: bool = True, scenarios: list[str] = HUB_SCENARIOS) -> pd.
     return pd.DataFrame(rows)
 
 
-def test_hub_flows_lines_and_bands_per_hub_and_scenario():
-    fig = hub_flows(hub_table())
-    assert isinstance(fig, Figure)
-    axes = data_axes(fig)
+@pytest.fixture(scope="module")
+def hub_fig() -> Figure:
+    return hub_flows(hub_table(), event_month="2025-02")
+
+
+def test_hub_flows_lines_and_bands_per_hub_and_scenario(hub_fig):
+    axes = data_axes(hub_fig)
     assert len(axes) == len(HUBS)
-    assert sum(not ax.get_visible() for ax in fig.axes) == 8 - len(HUBS)
+    assert sum(not ax.get_visible() for ax in hub_fig.axes) == 8 - len(HUBS)
     x = dates(MONTHS)
     for h, (ax, hub) in enumerate(zip(axes, HUBS, strict=True)):
         assert ax.get_title() == label(hub)
@@ -418,10 +430,9 @@ def test_hub_flows_lines_and_bands_per_hub_and_scenario():
             assert_allclose(high, expected + 0.12)
 
 
-def test_hub_flows_labels_legend_and_event_marker():
-    fig = hub_flows(hub_table(), event_month="2025-02")
-    axes = data_axes(fig)
-    grid = np.array(fig.axes).reshape(2, 4)
+def test_hub_flows_labels_legend_and_event_marker(hub_fig):
+    axes = data_axes(hub_fig)
+    grid = np.array(hub_fig.axes).reshape(2, 4)
     for ax in grid[:, 0]:
         assert "k H100e" in ax.get_ylabel()  # means are divided by 1e3
     for ax in axes:  # every panel shares the first panel's y axis
@@ -440,9 +451,10 @@ def test_hub_flows_without_ci_or_event_draw_neither():
         assert len(ax.lines) == len(HUB_SCENARIOS)
 
 
-def test_hub_flows_has_x_label():
-    fig = hub_flows(hub_table())
-    assert all(ax.get_xlabel() for ax in np.array(fig.axes).reshape(2, 4)[-1, :] if ax.get_visible())
+def test_hub_flows_labels_months_only_on_panels_with_none_below(hub_fig):
+    axes = data_axes(hub_fig)  # five panels: four in the first row, one below the first
+    assert [ax.get_xlabel() for ax in axes] == ["", "Month", "Month", "Month", "Month"]
+    assert [any(t.get_visible() for t in ax.get_xticklabels()) for ax in axes] == [False, True, True, True, True]
 
 
 def test_hub_flows_draws_every_scenario():
@@ -482,7 +494,6 @@ def sobol_table() -> pd.DataFrame:
 
 def test_sensitivity_bars_widths_positions_and_error_bars():
     fig = sensitivity_bars(sobol_table())
-    assert isinstance(fig, Figure)
     axes = data_axes(fig)
     assert len(axes) == len(SOBOL)
     y = np.arange(len(FACTORS))
@@ -535,10 +546,13 @@ def price_table(with_ci: bool = True) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_prices_over_time_lines_and_bands():
-    fig = prices_over_time(price_table())
-    assert isinstance(fig, Figure)
-    axes = data_axes(fig)
+@pytest.fixture(scope="module")
+def price_fig() -> Figure:
+    return prices_over_time(price_table())
+
+
+def test_prices_over_time_lines_and_bands(price_fig):
+    axes = data_axes(price_fig)
     assert len(axes) == len(PRICE_SCENARIOS)
     x = dates(MONTHS)
     for k, ax in enumerate(axes):
@@ -557,9 +571,8 @@ def test_prices_over_time_lines_and_bands():
             assert_allclose(high, expected * 1.2)
 
 
-def test_prices_over_time_labels_titles_and_legend():
-    fig = prices_over_time(price_table())
-    axes = data_axes(fig)
+def test_prices_over_time_labels_titles_and_legend(price_fig):
+    axes = data_axes(price_fig)
     assert [ax.get_title() for ax in axes] == [label(s) for s in PRICE_SCENARIOS]
     for ax in axes:
         assert ax.get_xlabel() == "Month"
@@ -590,38 +603,37 @@ def test_prices_over_time_nan_mean_leaves_a_gap():
 # --------------------------------------------------------------------------- style
 
 
-def test_colour_is_fixed_per_name_within_a_process():
-    for name in [*SOURCE_ORDER, *HUB_COLOURS, "unlisted_hub"]:
-        assert colour(name) == colour(name)
-    assert colour("smuggling") == SOURCE_COLOURS["smuggling"]
+def test_colour_of_channels_stockpile_and_hubs():
+    for name, channel in CHANNELS.items():
+        assert colour(name) == channel.colour
+    assert colour(STOCKPILE) == STOCKPILE_COLOUR
     assert colour("singapore") == HUB_COLOURS["singapore"]
+    assert colour("unlisted_hub") in OKABE_ITO
 
 
-def test_colour_distinct_for_the_six_sources():
-    colours = [to_rgba(colour(s)) for s in SOURCE_ORDER]
-    assert len(SOURCE_ORDER) == 6
-    assert len(set(colours)) == 6
+def test_colours_of_the_sources_are_distinct():
+    assert len({to_rgba(colour(s)) for s in SOURCE_ORDER}) == len(SOURCE_ORDER)
 
 
 def test_colour_of_unlisted_name_is_stable_across_processes():
-    # Load style.py by path so each child imports matplotlib only, not the whole sim package.
+    names = ("hub_a", "hub_b", "hub_c", "hub_d")
+    # The child registers a bare ``sim`` package so it imports style, names and channels, not the model.
     code = (
-        "import importlib.util, sys; spec = importlib.util.spec_from_file_location('style', sys.argv[1]); "
-        "style = importlib.util.module_from_spec(spec); spec.loader.exec_module(style); "
-        "print([style.colour(n) for n in ('hub_a', 'hub_b', 'hub_c', 'hub_d')])"
+        f"import sys, types; sim = sys.modules['sim'] = types.ModuleType('sim'); sim.__path__ = [{SIM_DIR!r}]; "
+        f"from sim.report.style import colour; print(hash('hub_a')); print([colour(n) for n in {names!r}])"
     )
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", code, style.__file__],
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for seed in ("1", "2", "3")
-    ]
-    outputs = {child.communicate(timeout=60)[0].strip() for child in children}
-    assert all(child.returncode == 0 for child in children)
-    assert len(outputs) == 1
+    ours = os.environ.get("PYTHONHASHSEED", "")
+    child = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONHASHSEED": str(int(ours) + 1) if ours.isdigit() else "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    child_hash, child_colours = child.stdout.splitlines()
+    assert int(child_hash) != hash("hub_a")  # otherwise the test could not tell
+    assert child_colours == str([colour(n) for n in names])
 
 
 @pytest.mark.parametrize(("name", "size"), [("paper", 8), ("slides", 14)])

@@ -1,4 +1,7 @@
-"""The report: figures that fit a sweep, written as PDF, PNG and CSV, with honest bands."""
+"""The report: figures that fit a sweep, written as PDF, PNG and CSV, with honest bands.
+
+One subprocess checks the report command's exit code and output; the rest runs in this process.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import pytest
 from scipy import stats
 
 from sim.report import tables
+from sim.report.__main__ import main
+from sim.report.specs import report
 from sim.report.studies import STUDIES_DIR, study_names
 from sim.sweep import load, load_experiment, start_sweep
 from sim.sweep.experiment import parse_experiment
@@ -43,12 +48,10 @@ def smoke_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return start_sweep(load_experiment("smoke", ["executor.kind=serial"]), root, progress=False).path
 
 
-def report_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sim.report", *args], capture_output=True, text=True, timeout=300)
-
-
 def test_report_writes_pdf_png_and_csv_for_the_smoke_sweep(smoke_sweep: Path) -> None:
-    done = report_cli(str(smoke_sweep))
+    done = subprocess.run(
+        [sys.executable, "-m", "sim.report", str(smoke_sweep)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     listed = [Path(line) for line in done.stdout.splitlines()]
     names = {p.stem for p in listed}
@@ -60,10 +63,15 @@ def test_report_writes_pdf_png_and_csv_for_the_smoke_sweep(smoke_sweep: Path) ->
     assert (smoke_sweep / "figures" / "heatmaps.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_scenario_sweep_gets_access_prices_and_hub_flows(scenario_sweep: Path) -> None:
-    done = report_cli(str(scenario_sweep), "--theme", "slides")
-    assert done.returncode == 0, done.stderr
-    assert {Path(line).stem for line in done.stdout.splitlines()} == {"access_by_source", "prices", "hub_flows"}
+@pytest.fixture(scope="module")
+def scenario_report(scenario_sweep: Path) -> list[Path]:
+    """The files of the scenario sweep's report, in the slides theme."""
+    return report(scenario_sweep, "slides")
+
+
+def test_scenario_sweep_gets_access_prices_and_hub_flows(scenario_report: list[Path]) -> None:
+    assert {p.stem for p in scenario_report} == {"access_by_source", "prices", "hub_flows"}
+    assert all(p.is_file() for p in scenario_report)
 
 
 def test_bands_equal_an_independent_computation(scenario_sweep: Path) -> None:
@@ -87,16 +95,16 @@ def test_bands_equal_an_independent_computation(scenario_sweep: Path) -> None:
             )
 
 
-def test_csv_holds_exactly_the_plotted_table(scenario_sweep: Path) -> None:
-    report_cli(str(scenario_sweep))
+def test_csv_holds_exactly_the_plotted_table(scenario_sweep: Path, scenario_report: list[Path]) -> None:
+    assert scenario_sweep / "figures" / "hub_flows.csv" in scenario_report
     written = pd.read_csv(scenario_sweep / "figures" / "hub_flows.csv")
     expected = tables.hub_flows_table(load(scenario_sweep)).reset_index(drop=True)
     pd.testing.assert_frame_equal(written, expected, check_dtype=False)
 
 
-def test_report_of_a_folder_that_is_no_sweep_exits_2(tmp_path: Path) -> None:
-    done = report_cli(str(tmp_path))
-    assert done.returncode == 2 and "not a sweep folder" in done.stderr
+def test_report_of_a_folder_that_is_no_sweep_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(tmp_path)]) == 2
+    assert "not a sweep folder" in capsys.readouterr().err
 
 
 def test_every_study_has_a_readme_with_its_command_and_an_experiment() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.loading import ConfigError
+from sim.schema import ConfigError
 from sim.sweep import load, load_experiment, start_sweep
 from sim.sweep.designs import POINT_ID, problem, sample
 from sim.sweep.experiment import parse_experiment
@@ -74,12 +74,14 @@ def model_sobol(tmp_path_factory: pytest.TempPathFactory) -> Path:
     experiment = load_experiment(
         "sensitivity",
         [
-            "overrides=[months=6]",
+            "overrides=['months=6']",
             "design.samples=4",
             "replications=2",
             "executor.kind=serial",
-            "levers={policy.enforcement.audit_budget_per_month: {low: 0, high: 32}}",
-            "uncertainties={behaviour.temperature: {low: 0.02, high: 0.5}}",
+            "~levers",  # Hydra merges a dict into a section: delete it first to replace it
+            "+levers={policy.enforcement.audit_budget_per_month: {low: 0, high: 32}}",
+            "~uncertainties",
+            "+uncertainties={behaviour: {temperature: {low: 0.02, high: 0.5}}}",
         ],
     )
     return start_sweep(experiment, tmp_path_factory.mktemp("sobol"), progress=False).path

@@ -10,35 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from sim.loading import ConfigError
-from sim.report.specs import SPECS
-from sim.report.style import THEMES, theme
-from sim.sweep.analysis import Sweep
-
-PNG_DPI = 300
-
-
-def report(sweep_dir: Path | str, theme_name: str = "paper") -> list[Path]:
-    """Write every figure that fits the sweep; return the files written."""
-    sweep = Sweep(sweep_dir)
-    folder = sweep.path / "figures"
-    folder.mkdir(exist_ok=True)
-    written = []
-    for spec in SPECS:
-        if not spec.fits(sweep):
-            continue
-        table = spec.table(sweep)
-        with theme(theme_name):
-            fig = spec.draw(table, sweep)
-            for suffix, options in ((".pdf", {}), (".png", {"dpi": PNG_DPI})):
-                fig.savefig(folder / f"{spec.name}{suffix}", **options)
-                written.append(folder / f"{spec.name}{suffix}")
-        plt.close(fig)
-        table.to_csv(folder / f"{spec.name}.csv", index=False)
-        written.append(folder / f"{spec.name}.csv")
-    return written
+from sim.report.specs import report
+from sim.report.style import THEMES
 
 
 def main(argv: list[str]) -> int:

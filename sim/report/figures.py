@@ -17,30 +17,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from sim.report.names import SOURCE_ORDER, label
 from sim.report.style import WIDTHS_IN, colour
 
-SOURCE_ORDER = ("stockpile", "domestic", "compliant", "smuggling", "remote_rental", "data_transport")
-LABELS = {
-    "stockpile": "Pre-2025 stockpile",
-    "domestic": "Domestic chips",
-    "compliant": "Compliant chips",
-    "smuggling": "Smuggling",
-    "remote_rental": "Remote rental",
-    "data_transport": "Data transport",
-    "access_ratio": "Access ratio (access / demand)",
-    "detection_rate": "Detection rate (detected / attempted)",
-    "uae": "UAE",
-    "saudi_arabia": "Saudi Arabia",
-    "diffusion_rule_kept": "Diffusion Rule kept",
-    "crackdown_singapore": "Singapore crackdown",
-    "no_controls": "No controls",
-}
 BAND_ALPHA = 0.25
-
-
-def label(name: str) -> str:
-    """A readable label for a source, channel, hub or metric name."""
-    return LABELS.get(name, name.replace("_", " ").capitalize())
 
 
 def _months(values: pd.Series | pd.Index) -> pd.DatetimeIndex:

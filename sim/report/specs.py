@@ -1,27 +1,31 @@
-"""Which figures fit a sweep, and how each is made: a table from the sweep, then a figure.
+"""Which figures fit a sweep, how each is made, and the report that writes every one that fits.
 
 Each :class:`FigureSpec` says when it fits a sweep's design, builds the tidy table of exactly
 the numbers it plots (``sim.report.tables``), and draws it with a figure function
-(``sim.report.figures``). ``python -m sim.report`` makes every figure that fits.
+(``sim.report.figures``). :func:`report` writes every figure that fits; ``python -m sim.report``
+and ``python -m sim.report.studies`` call it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.loading import load_config, unit_of
 from sim.report import figures, tables
+from sim.report.style import theme
 from sim.sweep.analysis import Sweep
 from sim.sweep.experiment import DesignKind
 from sim.sweep.sensitivity import sweep_indices
 
 HEATMAP_METRICS = ["access_ratio", "detection_rate"]
 SENSITIVITY_OUTPUTS = ["access_ratio", "detection_rate"]
-
+PNG_DPI = 300
 
 UNIT_WORDS = {"h100e", "per", "year", "month", "months", "usd"}
 
@@ -121,3 +125,31 @@ SPECS: tuple[FigureSpec, ...] = (
         draw=lambda t, s: figures.sensitivity_bars(t),
     ),
 )
+
+
+def report(sweep_dir: Path | str, theme_name: str = "paper") -> list[Path]:
+    """Write every figure that fits the sweep into ``<sweep_dir>/figures/``; return the files written.
+
+    Each figure is written as vector PDF and PNG, with the CSV of its table beside it.
+
+    Args:
+        sweep_dir: A folder written by ``python -m sim.sweep``.
+        theme_name: The figure theme, ``paper`` or ``slides`` (``sim.report.style.THEMES``).
+    """
+    sweep = Sweep(sweep_dir)
+    folder = sweep.path / "figures"
+    folder.mkdir(exist_ok=True)
+    written = []
+    for spec in SPECS:
+        if not spec.fits(sweep):
+            continue
+        table = spec.table(sweep)
+        with theme(theme_name):
+            fig = spec.draw(table, sweep)
+            for suffix, options in ((".pdf", {}), (".png", {"dpi": PNG_DPI})):
+                fig.savefig(folder / f"{spec.name}{suffix}", **options)
+                written.append(folder / f"{spec.name}{suffix}")
+        plt.close(fig)
+        table.to_csv(folder / f"{spec.name}.csv", index=False)
+        written.append(folder / f"{spec.name}.csv")
+    return written

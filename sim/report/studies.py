@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from sim.loading import CONFIG_DIR, ConfigError
-from sim.report.__main__ import report
+from sim.report.specs import report
 from sim.sweep.engine import start_sweep
 from sim.sweep.experiment import load_experiment
 

@@ -1,4 +1,8 @@
-"""The one figure style: palette, fixed colours per channel and hub, sizes for papers and slides."""
+"""The one figure style: palette, fixed colours per source and hub, sizes for papers and slides.
+
+A channel's colour is its class's ``colour`` in the channel registry (``sim.channels.CHANNELS``);
+this module holds the colours of names that are no channel: the stockpile and the hubs.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,13 @@ from contextlib import contextmanager
 
 import matplotlib as mpl
 
+from sim.channels import CHANNELS
+from sim.report.names import STOCKPILE
+
 #: Okabe-Ito, safe for the common colour-vision deficiencies.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
 
-SOURCE_COLOURS = {
-    "stockpile": "#BBBBBB",
-    "domestic": "#009E73",
-    "compliant": "#56B4E9",
-    "smuggling": "#D55E00",
-    "remote_rental": "#0072B2",
-    "data_transport": "#CC79A7",
-}
+STOCKPILE_COLOUR = "#BBBBBB"
 HUB_COLOURS = {
     "singapore": "#D55E00",
     "malaysia": "#0072B2",
@@ -65,9 +65,13 @@ _COMMON = {
 
 
 def colour(name: str) -> str:
-    """The fixed colour of a channel, source or hub."""
+    """The fixed colour of a channel, the stockpile or a hub; any other name gets a palette colour of its own."""
+    if name in CHANNELS:
+        return CHANNELS[name].colour
+    if name == STOCKPILE:
+        return STOCKPILE_COLOUR
     fallback = OKABE_ITO[zlib.crc32(name.encode()) % len(OKABE_ITO)]  # stable across processes
-    return SOURCE_COLOURS.get(name) or HUB_COLOURS.get(name) or fallback
+    return HUB_COLOURS.get(name, fallback)
 
 
 @contextmanager

@@ -1,6 +1,6 @@
-"""Tidy tables for the figure functions, from run time series and sweep results.
+"""Tidy tables for the figure functions, from sweep results (one run's table: ``sim.report.one_run``).
 
-Every number a figure plots comes from one of these tables, which the report writes beside
+Every number a report figure plots comes from one of these tables, which the report writes beside
 the figure as CSV. Means and 95% intervals are across the replications of a point; factors
 a table does not show are pooled (their runs count as further replications).
 """
@@ -10,18 +10,11 @@ from __future__ import annotations
 import pandas as pd
 
 from sim.channels import CHANNEL_NAMES, ILLICIT_CHANNELS
-from sim.report.figures import SOURCE_ORDER
+from sim.report.names import SOURCE_ORDER
 from sim.sweep.analysis import Sweep, mean_ci
 from sim.sweep.designs import RUN_ID
 
 SCENARIO = "scenario"
-
-
-def access_by_source_table(timeseries: pd.DataFrame) -> pd.DataFrame:
-    """One run's compute used per month and source, and demand: ``month``, ``source``, ``mean``."""
-    wide = timeseries.set_index("month")[[f"access_{s}" for s in SOURCE_ORDER] + ["demand_h100e_months"]]
-    wide.columns = [*SOURCE_ORDER, "demand"]
-    return wide.reset_index().melt(id_vars="month", var_name="source", value_name="mean")
 
 
 def run_scenarios(sweep: Sweep) -> pd.Series:

@@ -1,6 +1,7 @@
-"""``python -m sim.sweep experiment=<name> [key=value ...]``: run a sweep; ``resume=<dir>`` continues one.
+"""``python -m sim.sweep experiment=<name> [override ...]``: run a sweep; ``resume=<dir>`` continues one.
 
-Overrides change experiment keys (``replications=2 executor.workers=1``). The sweep folder
+Overrides change experiment keys in Hydra's grammar (``replications=2 executor.workers=1
++levers.policy.penalties.seizure=[true,false]``), as for ``python -m sim``. The sweep folder
 is printed on the last line. Exit codes: 0 every run finished, 1 some runs failed (see
 failures.jsonl), 2 a bad experiment (nothing run), 130 interrupted (resume it).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 
-from sim.loading import ConfigError
+from sim.schema import ConfigError
 from sim.sweep.engine import SweepInterrupted, resume_sweep, start_sweep
 from sim.sweep.experiment import experiment_names, load_experiment
 
@@ -18,7 +19,7 @@ EXIT_RUNS_FAILED = 1
 EXIT_BAD_EXPERIMENT = 2
 EXIT_INTERRUPTED = 130
 USAGE = (
-    "usage: python -m sim.sweep experiment=<name or file.yaml> [key=value ...]\n"
+    "usage: python -m sim.sweep experiment=<name or file.yaml> [Hydra override ...]\n"
     "       python -m sim.sweep resume=<sweep dir> [executor.key=value ...]"
 )
 

@@ -81,11 +81,6 @@ def run_seed(sweep_seed: int, run_id: int) -> int:
     return int(state % np.uint64(2**63))
 
 
-def run_ids(point_id: int, replications: int) -> range:
-    """The ids of a point's runs: ``point_id * replications + replication``."""
-    return range(point_id * replications, (point_id + 1) * replications)
-
-
 def settings(row: dict[str, Any]) -> dict[str, Any]:
     """A design row's factor values as plain Python config settings (NaN and nulls as None)."""
     out = {}

@@ -20,8 +20,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.config import Config
-from sim.loading import ConfigError
 from sim.results import git_commit, package_versions
+from sim.schema import ConfigError
 from sim.sweep.designs import (
     POINT_ID,
     integer_paths,
@@ -35,7 +35,6 @@ from sim.sweep.experiment import (
     SCENARIO_FACTOR,
     DesignKind,
     Experiment,
-    apply_override,
     base_configs,
     check_experiment,
     parse_experiment,
@@ -124,7 +123,7 @@ def resume_sweep(
 
     Args:
         path: The sweep folder.
-        overrides: ``executor.*=value`` changes (other keys would change the results).
+        overrides: Hydra overrides of ``executor.*`` (other keys would change the results).
         progress: Show a progress bar on stderr.
         out: Where the plan and estimate are printed.
 
@@ -137,12 +136,10 @@ def resume_sweep(
     if not (store.path / MANIFEST_FILE).is_file():
         raise ConfigError(f"resume={path}: not a sweep folder (no {MANIFEST_FILE})")
     manifest = store.manifest()
-    data = manifest["experiment"]
     for line in overrides or []:
-        if not line.startswith("executor."):
+        if not line.lstrip("+~").startswith("executor."):
             raise ConfigError(f"{line}: only executor.* can change when resuming a sweep")
-        apply_override(data, line)
-    experiment = parse_experiment(data, str(path))
+    experiment = parse_experiment(manifest["experiment"], overrides, str(path))
     bases = base_configs(experiment)
     hashes = {name: cfg.config_hash() for name, cfg in bases.items()}
     if hashes != manifest["base_config_hashes"]:

@@ -15,7 +15,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from sim.loading import ConfigError
+from sim.schema import ConfigError
 from sim.sweep.experiment import Executor as ExecutorSpec
 from sim.sweep.experiment import ExecutorKind
 

@@ -2,9 +2,10 @@
 
 An experiment names a base scenario, a design over config paths split into levers (policies)
 and uncertainties (behaviour, markets), the replications per point, a sweep seed and the
-executor. Files live in ``configs/experiment/<name>.yaml``; command-line overrides
-(``replications=2 executor.workers=1``) change their keys. Every mistake is one
-:class:`~sim.loading.ConfigError` naming the key and what is allowed.
+executor. Files live in ``configs/experiment/<name>.yaml``; Hydra composes them with
+command-line overrides in its own grammar (``replications=2 executor.workers=1
++levers.policy.penalties.seizure=[true,false]``), as ``python -m sim`` does for run configs.
+Every mistake is one :class:`~sim.schema.ConfigError` naming the key and what is allowed.
 """
 
 from __future__ import annotations
@@ -12,13 +13,21 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from hydra import compose, initialize
+from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from pydantic import BaseModel, Discriminator, Tag, ValidationError, model_validator
+from pydantic_core import to_jsonable_python
 
 from sim.config import Config
-from sim.loading import CONFIG_DIR, ConfigError, check_path, group_options, load_config
+from sim.loading import CONFIG_DIR, check_path, group_options, load_config
+from sim.schema import ConfigError, Schema, field, format_validation_error, inner_model
 
 EXPERIMENT_DIR = CONFIG_DIR / "experiment"
 FACTOR_SECTIONS = ("levers", "uncertainties")
@@ -26,12 +35,8 @@ FACTOR_SECTIONS = ("levers", "uncertainties")
 SCENARIO_FACTOR = "scenario"
 #: Config keys a design may not set: the sweep sets the seed, the rest are not model inputs.
 RESERVED_PATHS = ("seed", "name", "description", "timeline", "paths")
-
-
-class Schema(BaseModel):
-    """Base of the experiment sections: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+#: Name under which an experiment is put in Hydra's config store to be composed.
+COMPOSED_NAME = "exportsim_experiment"
 
 
 class DesignKind(StrEnum):
@@ -54,50 +59,66 @@ class ExecutorKind(StrEnum):
 class Range(Schema):
     """A continuous range sampled by the lhs, sobol and morris designs."""
 
-    low: float = Field(description="Lower bound, inclusive.")
-    high: float = Field(description="Upper bound.")
+    low: float = field("Lower bound, inclusive.")
+    high: float = field("Upper bound.")
+
+
+def _factor_kind(value: Any) -> str | None:
+    """The union member a factor's spec belongs to (tags named so the error formatter skips them)."""
+    if isinstance(value, dict | Range):
+        return "Range"
+    return "list[values]" if isinstance(value, list) else None
+
+
+#: A factor: a list of values (factorial designs) or a range (sampled designs).
+Factor = Annotated[
+    Annotated[list[Any], Tag("list[values]")] | Annotated[Range, Tag("Range")],
+    Discriminator(
+        _factor_kind,
+        custom_error_type="factor",
+        custom_error_message="a factor is a list of values or a range {low: ..., high: ...}",
+    ),
+]
 
 
 class Design(Schema):
     """The design over the factors."""
 
-    kind: DesignKind = Field(description="factorial, lhs, sobol or morris.")
-    samples: int = Field(
-        0,
+    kind: DesignKind = field("factorial, lhs, sobol or morris.")
+    samples: int = field(
+        "lhs: points; sobol: base samples N (a power of 2); morris: trajectories. Unused by factorial.",
+        default=0,
         ge=0,
-        description="lhs: points; sobol: base samples N (a power of 2); morris: trajectories. Unused by factorial.",
     )
-    second_order: bool = Field(False, description="sobol: also sample for second-order indices.")
-    levels: int = Field(4, ge=2, description="morris: levels of the grid.")
+    second_order: bool = field("sobol: also sample for second-order indices.", default=False)
+    levels: int = field("morris: levels of the grid.", default=4, ge=2)
 
 
 class Executor(Schema):
     """Where and how runs execute."""
 
-    kind: ExecutorKind = Field(ExecutorKind.LOCAL, description="local processes, a dask cluster, or serial.")
-    workers: int | None = Field(None, ge=1, description="Local or LocalCluster workers; null for every core.")
-    address: str | None = Field(None, description="dask scheduler address; null starts a LocalCluster.")
-    batch_size: int | None = Field(None, ge=1, description="Runs per task; null picks 1-50 from the sweep size.")
+    kind: ExecutorKind = field("local processes, a dask cluster, or serial.", default=ExecutorKind.LOCAL)
+    workers: int | None = field("Local or LocalCluster workers; null for every core.", default=None, ge=1)
+    address: str | None = field("dask scheduler address; null starts a LocalCluster.", default=None)
+    batch_size: int | None = field("Runs per task; null picks 1-50 from the sweep size.", default=None, ge=1)
 
 
 class Experiment(Schema):
     """A sweep: a design over levers and uncertainties, replicated, on one base config."""
 
-    name: str = Field(description="Experiment name; results go under results/sweeps/<name>/.")
-    description: str = Field("", description="What the experiment asks.")
-    scenario: str = Field("baseline", description="Base scenario, a file of configs/scenario.")
-    overrides: list[str] = Field(default_factory=list, description="Hydra overrides of the base config.")
-    design: Design = Field(description="How points are chosen.")
-    levers: dict[str, list[Any] | Range] = Field(
-        default_factory=dict, description="Policy factors: config path to values (factorial) or range."
+    name: str = field("Experiment name; results go under results/sweeps/<name>/.")
+    description: str = field("What the experiment asks.", default="")
+    scenario: str = field("Base scenario, a file of configs/scenario.", default="baseline")
+    overrides: list[str] = field("Hydra overrides of the base config.", default_factory=list)
+    design: Design = field("How points are chosen.")
+    levers: dict[str, Factor] = field(
+        "Policy factors: dotted config path to values (factorial) or range.", default_factory=dict
     )
-    uncertainties: dict[str, list[Any] | Range] = Field(
-        default_factory=dict, description="Behaviour and world factors, as levers."
-    )
-    replications: int = Field(1, ge=1, description="Runs per point, each with its own seed.")
-    seed: int = Field(0, ge=0, description="Sweep seed; each run's seed derives from it and the run id.")
-    timeseries: bool = Field(True, description="Store each run's monthly time series.")
-    executor: Executor = Field(default_factory=Executor, description="Where runs execute.")
+    uncertainties: dict[str, Factor] = field("Behaviour and world factors, as levers.", default_factory=dict)
+    replications: int = field("Runs per point, each with its own seed.", default=1, ge=1)
+    seed: int = field("Sweep seed; each run's seed derives from it and the run id.", default=0, ge=0)
+    timeseries: bool = field("Store each run's monthly time series.", default=True)
+    executor: Executor = field("Where runs execute.", default_factory=Executor)
 
     @model_validator(mode="after")
     def _factors_fit_design(self) -> Experiment:
@@ -125,7 +146,7 @@ class Experiment(Schema):
         return self
 
     @property
-    def factors(self) -> dict[str, list[Any] | Range]:
+    def factors(self) -> dict[str, Factor]:
         """Levers then uncertainties, in file order."""
         return {**self.levers, **self.uncertainties}
 
@@ -136,7 +157,7 @@ class Experiment(Schema):
         return list(values) if isinstance(values, list) else [self.scenario]
 
 
-def _check_values(where: str, spec: list[Any] | Range) -> None:
+def _check_values(where: str, spec: Factor) -> None:
     if isinstance(spec, Range):
         raise ValueError(f"{where}: a factorial design needs a list of values, not a range")
     if not spec:
@@ -145,7 +166,7 @@ def _check_values(where: str, spec: list[Any] | Range) -> None:
         raise ValueError(f"{where}: repeated values {spec}")
 
 
-def _check_range(where: str, spec: list[Any] | Range, kind: DesignKind) -> None:
+def _check_range(where: str, spec: Factor, kind: DesignKind) -> None:
     if not isinstance(spec, Range):
         raise ValueError(f"{where}: a {kind} design needs a range {{low: ..., high: ...}}, not a list")
     if spec.low > spec.high:
@@ -166,93 +187,190 @@ def experiment_names() -> list[str]:
     return sorted(p.stem for p in EXPERIMENT_DIR.glob("*.yaml"))
 
 
-def apply_override(data: dict[str, Any], line: str) -> None:
-    """Set one ``key=value`` override (value read as YAML) in a raw experiment dict.
-
-    Under ``levers`` and ``uncertainties`` the keys are dotted config paths, so
-    ``levers.policy.penalties.seizure=[true,false]`` sets that factor and
-    ``uncertainties.behaviour.temperature.high=0.5`` one bound of a range.
-    """
-    key, sep, raw = line.partition("=")
-    if not sep or not key:
-        raise ConfigError(f"{line!r}: expected key=value")
-    value = yaml.safe_load(raw)
-    parts = key.split(".")
-    if parts[0] in FACTOR_SECTIONS and len(parts) > 1:
-        section = data.get(parts[0]) or {}
-        data[parts[0]] = section
-        rest = ".".join(parts[1:])
-        for name in sorted(section, key=len, reverse=True):
-            if rest.startswith(name + ".") and isinstance(section[name], dict):
-                section[name][rest[len(name) + 1 :]] = value
-                return
-        section[rest] = value
-        return
-    node = data
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"{line!r}: {part} has no sub-keys")
-    node[parts[-1]] = value
-
-
 def load_experiment(name: str, overrides: list[str] | None = None) -> Experiment:
-    """Read, override and validate an experiment file.
+    """Read an experiment file, apply Hydra overrides and validate it.
 
     Args:
         name: A name in ``configs/experiment`` or a path to a YAML file.
-        overrides: ``key=value`` changes of experiment keys.
+        overrides: Hydra overrides of experiment keys, e.g. ``["replications=3",
+            "+levers.policy.penalties.seizure=[true,false]"]``.
 
     Returns:
         The validated experiment; its config paths are checked by :func:`check_experiment`.
 
     Raises:
-        ConfigError: The file is missing or a key or value is not allowed.
+        ConfigError: The file is missing or unreadable, an override cannot be parsed, or a key
+            or value is not allowed.
     """
     path = experiment_path(name)
     if not path.is_file():
         raise ConfigError(f"experiment {name!r}: no file {path}; shipped: {', '.join(experiment_names())}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
+        data = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"experiment {path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "save the file as UTF-8"
+        ) from None
+    except (yaml.YAMLError, OmegaConfBaseException) as exc:
         raise ConfigError(f"experiment {path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"experiment {path}: expected a mapping of keys, got {type(data).__name__}")
-    data.setdefault("name", path.stem)
-    for line in overrides or []:
-        apply_override(data, line)
-    return parse_experiment(data, str(path))
+    return parse_experiment({"name": path.stem, **data}, overrides, str(path))
 
 
-def parse_experiment(data: dict[str, Any], source: str = "experiment") -> Experiment:
-    """Validate a raw experiment dict, with one user message for every problem."""
+def parse_experiment(
+    data: dict[str, Any], overrides: list[str] | None = None, source: str = "experiment"
+) -> Experiment:
+    """Compose a raw experiment with Hydra overrides and validate it.
+
+    Hydra composes the experiment, filled in with the schema's defaults, so every override has
+    Hydra's grammar; factors are nested for it (``levers.policy.penalties.seizure``) and
+    flattened back to dotted config paths afterwards, in the order they were written.
+
+    Args:
+        data: Experiment keys; factors nested, dotted or both.
+        overrides: Hydra overrides of experiment keys.
+        source: Where the data came from, for messages.
+
+    Raises:
+        ConfigError: An override cannot be parsed or applied, or a key or value is not allowed.
+    """
+    overrides = list(overrides or [])
+    order: dict[str, int] = {}
+    tree = dict(data)
+    for section in FACTOR_SECTIONS:
+        if isinstance(tree.get(section), dict):
+            flat = _flat_factors(tree[section], section)
+            order.update({f"{section}.{path}": i for i, path in enumerate(flat)})
+            tree[section] = _nest(flat, section)
+    composed = _compose(_with_defaults(_defaults(Experiment), tree), overrides, source)
+    for section in FACTOR_SECTIONS:
+        if isinstance(composed.get(section), dict):
+            flat = _flat_factors(composed[section], section)
+            rank = sorted(flat, key=lambda path: order.get(f"{section}.{path}", len(order)))
+            composed[section] = {path: flat[path] for path in rank}
     try:
-        return Experiment.model_validate(data)
+        return Experiment.model_validate(composed)
     except ValidationError as exc:
-        raise ConfigError(f"invalid experiment {source}: {_format(exc)}") from None
+        raise ConfigError(f"invalid experiment {source}: {format_validation_error(exc, Experiment)}") from None
 
 
-def _format(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("list[", "Range")))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            parent = _section_model(err["loc"][:-1])
-            msg = f"unknown key; valid keys there: {', '.join(parent.model_fields)}"
-        lines.append(f"{loc}: {msg}." if loc else f"{msg}.")
-    return " ".join(dict.fromkeys(lines))
+def _flat_factors(tree: dict[Any, Any], section: str) -> dict[str, Any]:
+    """Factors written nested or dotted, as ``{dotted config path: values or range}``.
+
+    A leaf is anything but a mapping (a list of values), or a mapping with ``low`` or ``high``
+    (a range); empty mappings (a factor removed by ``~``) are dropped.
+
+    Raises:
+        ConfigError: A path is given twice.
+    """
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = str(key)
+        if isinstance(value, dict) and not ({"low", "high"} & set(value)):
+            inner = _flat_factors(value, section)
+            items = {f"{path}.{sub}": spec for sub, spec in inner.items()}
+        else:
+            items = {path: value}
+        for sub, spec in items.items():
+            if sub in flat:
+                raise ConfigError(f"{section}.{sub}: factor given twice")
+            flat[sub] = spec
+    return flat
 
 
-def _section_model(loc: tuple) -> type[BaseModel]:
-    model: type[BaseModel] = Experiment
-    for part in loc:
-        annotation = model.model_fields.get(str(part))
-        if annotation is None or not isinstance(annotation.annotation, type):
+def _nest(flat: dict[str, Any], section: str) -> dict[str, Any]:
+    """Dotted factor paths as nested mappings, so that Hydra overrides reach every factor."""
+    tree: dict[str, Any] = {}
+    for path, spec in flat.items():
+        parts = path.split(".")
+        for depth in range(1, len(parts)):
+            if ".".join(parts[:depth]) in flat:
+                raise ConfigError(
+                    f"{section}.{path}: {section}.{'.'.join(parts[:depth])} is already a factor, not a section"
+                )
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = spec
+    return tree
+
+
+def _defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """The defaults of a schema as plain data, sections without defaults filled in part."""
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if not info.is_required():
+            out[name] = to_jsonable_python(info.get_default(call_default_factory=True))
+        elif (inner := inner_model(info.annotation)) is not None:
+            out[name] = _defaults(inner)
+    return out
+
+
+def _with_defaults(defaults: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` over ``defaults``, mappings merged key by key."""
+    out = dict(defaults)
+    for key, value in data.items():
+        below = out.get(key)
+        out[key] = _with_defaults(below, value) if isinstance(below, dict) and isinstance(value, dict) else value
+    return out
+
+
+def _compose(data: dict[str, Any], overrides: list[str], source: str) -> dict[str, Any]:
+    """Apply Hydra overrides to raw experiment data with Hydra's Compose API."""
+    parser = OverridesParser.create()
+    for line in overrides:
+        try:
+            parsed = parser.parse_override(line)
+            if not parsed.is_sweep_override():
+                parsed.value()  # evaluates functions such as int(...) now, for a clear message
+        except Exception as exc:  # Hydra raises its own OverrideParseException / HydraException
+            raise ConfigError(_unreadable(line, exc)) from None
+        if not (parsed.is_add() or parsed.is_force_add() or parsed.is_delete()):
+            try:
+                check_path(data, parsed.key_or_group, line)
+            except ConfigError as exc:
+                new_factor = parsed.key_or_group.startswith(FACTOR_SECTIONS) and _ends_in_section(
+                    data, parsed.key_or_group
+                )
+                raise ConfigError(f"{exc} To add a factor, write +{line}" if new_factor else str(exc)) from None
+    try:
+        node = OmegaConf.create(data)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"experiment {source}: {exc}") from None
+    ConfigStore.instance().store(name=COMPOSED_NAME, node=node)
+    GlobalHydra.instance().clear()
+    with initialize(version_base="1.3", config_path=None):
+        try:
+            cfg = compose(config_name=COMPOSED_NAME, overrides=overrides)
+            return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+        except Exception as exc:  # composition errors are user errors: report, no traceback
+            raise ConfigError(f"experiment {source} with {overrides}: {str(exc).strip()}") from None
+
+
+def _unreadable(line: str, exc: Exception) -> str:
+    """The message for an override Hydra cannot parse, with the quoted form to use instead."""
+    key, _, value = line.partition("=")
+    if value.startswith("[") and value.endswith("]"):
+        quoted = "[" + ",".join(f"'{item.strip()}'" for item in value[1:-1].split(",")) + "]"
+    else:
+        quoted = f"'{value}'"
+    reason = " ".join(str(exc).split())
+    return (
+        f"{line}: Hydra cannot read the value {value!r} of {key.lstrip('+~')!r} ({reason}); "
+        f"quote a value holding = , ( ) [ ] {{ }} or spaces, e.g. {key}={quoted}"
+    )
+
+
+def _ends_in_section(data: dict[str, Any], path: str) -> bool:
+    """Whether the last existing node along a dotted path is a section (not a list or a range)."""
+    node: Any = data
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
             break
-        if issubclass(annotation.annotation, BaseModel):
-            model = annotation.annotation
-    return model
+        node = node[part]
+    return isinstance(node, dict) and not {"low", "high"} & set(node)
 
 
 def base_configs(experiment: Experiment) -> dict[str, Config]:

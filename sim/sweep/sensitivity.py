@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from SALib.analyze import morris, sobol
 
-from sim.loading import ConfigError
+from sim.schema import ConfigError
 from sim.sweep.analysis import Sweep, load
 from sim.sweep.designs import POINT_ID
 from sim.sweep.experiment import DesignKind

@@ -11,7 +11,7 @@ import sys
 
 import pandas as pd
 
-from sim.loading import ConfigError
+from sim.schema import ConfigError
 from sim.sweep.analysis import Sweep, load
 from sim.sweep.designs import POINT_ID
 
