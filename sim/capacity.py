@@ -9,12 +9,18 @@ unlimited pool that pads options drawing on fewer.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-from sim.channels import Pool
-
 UNLIMITED = 0
+
+
+class Pool(NamedTuple):
+    """A limited quantity that options share this month."""
+
+    key: Hashable
+    capacity_h100e: float | None  # None: unlimited
 
 
 class Pools:

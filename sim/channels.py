@@ -5,14 +5,16 @@ on the class: what it delivers, whether it evades the rules, which intermediary 
 whether it draws the hub's import quota, whose parties the regulator checks, how figures show
 it, and the options it offers each month with their ordered checkpoints. A checkpoint
 detects with probability ``p``, so a transaction is detected with probability
-``1 - prod(1 - p_i)`` (docs/ODD.md, section 2.2). Nothing outside this module names a channel.
+``1 - prod(1 - p_i)`` (docs/ODD.md, sections 7.2 and 7.3). Nothing outside this module names a channel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
+
+from sim.capacity import Pool
 
 if TYPE_CHECKING:
     from sim.config import Config, Policy
@@ -54,13 +56,6 @@ class Checkpoint(NamedTuple):
     name: str
     p: float
     per_trip: bool = False
-
-
-class Pool(NamedTuple):
-    """A limited quantity options share this month (see ``sim.capacity``)."""
-
-    key: Hashable
-    capacity_h100e: float | None  # None: unlimited
 
 
 class Option(NamedTuple):

@@ -1,4 +1,4 @@
-"""The firms' decision rule and beliefs, as pure functions over arrays (DESIGN section 6).
+"""The firms' decision rule and beliefs, as pure functions over arrays (docs/ODD.md, sections 4 and 7.12).
 
 Expected net value of one H100e-month through option o for firm f::
 

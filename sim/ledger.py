@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.channels import Delivery
+
 if TYPE_CHECKING:
+    from sim.channels import Option
     from sim.protocols import Party
 
 
@@ -52,6 +55,17 @@ class Ledger:
     def lease(self, lease: Lease) -> None:
         """Record a lease; its operator's capacity was committed when the order was placed."""
         self.leases.append(lease)
+
+    def schedule(
+        self, firm_index: int, source: int, option: Option, quantity_h100e: float, month: int, cfg: Any
+    ) -> None:
+        """Record an order that passed (or was not stopped): chips on their way, or a lease."""
+        start = month + option.channel.lead_time_months(cfg)
+        if option.channel.delivers is Delivery.STOCK:
+            self.ship(Shipment(firm_index, source, quantity_h100e, start))
+        else:
+            end = start + cfg.world.market.lease_months
+            self.lease(Lease(firm_index, source, option.operator, quantity_h100e, start, end))
 
     def end_leases(self, month: int) -> None:
         """Leases that ran their term free their operators' capacity."""

@@ -8,9 +8,10 @@ import numpy as np
 from mesa import Model
 
 from sim.agents import AIFirm, Firms, Intermediaries, LocalAuthority, Operator, Regulator, entry_risk
-from sim.channels import CHANNELS, ILLICIT_CHANNELS, Checkpoint, Delivery
+from sim.channels import CHANNELS, ILLICIT_CHANNELS
 from sim.config import Config
-from sim.ledger import Lease, Shipment
+from sim.consequences import Consequences
+from sim.ledger import Shipment
 from sim.levers import LEVERS
 from sim.market import FirmTerms, OptionTable
 from sim.metrics import MonthState, MonthTally, month_row
@@ -46,9 +47,8 @@ class ExportControlModel(Model):
         self.intermediaries = Intermediaries(self, self.sources.hubs, self.operators)
         self.regulator = Regulator(self, self.authorities, self.operators, self.intermediaries)
         self.firms = Firms(self, self.sources)
+        self.consequences = Consequences(self.firms, self.intermediaries)
         self.lever_state = {key: lever.new_state() for key, lever in zip(LEVERS, cfg.policy.levers(), strict=True)}
-        self.listed_entities = 0
-        self.first_detection_month = -1
         self.scarcity = 0.0
         self.seized_share = 0.0
         self.gray_price_usd_per_h100e = 0.0
@@ -96,7 +96,7 @@ class ExportControlModel(Model):
         self._deliver_and_use()
         self._learn()
         state = MonthState(
-            self.listed_entities,
+            self.consequences.listed_entities,
             self.intermediaries.active_count(),
             sum(o.legit_denied_h100e_months for operators in self.operators.values() for o in operators),
             self.regulator.audits,
@@ -153,55 +153,21 @@ class ExportControlModel(Model):
         if option.hub is not None:
             self.regulator.observe(option.channel.name, option.hub, t.quantity_h100e, detected_at is not None)
         if detected_at is not None:
-            self._on_detection(t, detected_at)
+            self.consequences.at_checkpoint(t, detected_at, self.cfg, self.month, self.tally)
         if detected_at is None or not self.cfg.policy.penalties.seizure:
-            self._deliver_later(t)
+            source = self.sources.index(Source(option.channel.name, option.hub))
+            self.firms.ledger.schedule(t.firm_index, source, option, t.quantity_h100e, self.month, self.cfg)
         elif option.operator is not None:
             option.operator.release(t.quantity_h100e)
 
-    def _on_detection(self, t: Transaction, checkpoint: Checkpoint) -> None:
-        """Fine, seize and list for a detected transaction; an audited operator loses capacity."""
-        penalties = self.cfg.policy.penalties
-        option = t.option
-        self._punish(t.firm_index, t.quantity_h100e, option.channel.months_delivered(self.cfg), option.intermediary)
-        if penalties.seizure:
-            self.tally.record_seizure(t)
-        if checkpoint.name == "regulator_audit" and option.operator is not None:
-            option.operator.penalise()
-            self.tally.fines_usd += penalties.operator_fine_usd
-
-    def _punish(self, firm_index: int, quantity_h100e: float, months_delivered: int, intermediary: Any) -> None:
-        """Fine the firm; list it and the intermediary involved (with affiliates) if the policy lists."""
-        cfg = self.cfg
-        if self.first_detection_month < 0:
-            self.first_detection_month = self.month
-        self.tally.fines_usd += cfg.policy.penalties.fine_usd(quantity_h100e, months_delivered)
-        if cfg.policy.entity_list.list_on_detection:
-            if intermediary is not None:
-                self.listed_entities += self.intermediaries.list_party(
-                    intermediary, cfg.policy.entity_list.include_affiliates
-                )
-            delay = cfg.world.intermediaries.registration_delay_months
-            self.listed_entities += self.firms.list_firm(firm_index, self.month, delay)
-
     def detected(self, firm_index: int, source: Source, quantity_h100e: float, months_delivered: int) -> None:
         """Consequences of a detection made by a lever (after delivery): fine, listing and news."""
-        self._punish(firm_index, quantity_h100e, months_delivered, None)
+        self.consequences.punish(firm_index, quantity_h100e, months_delivered, None, self.cfg, self.month, self.tally)
         self.tally.public_detections[self.sources.cell(source)] += 1
 
     def seize_stock(self, firm_index: int, source: Source, quantity_h100e: float) -> float:
         """Remove up to ``quantity_h100e`` of a firm's chips from ``source``; return what was removed."""
         return self.firms.seize(firm_index, self.sources.index(source), quantity_h100e)
-
-    def _deliver_later(self, t: Transaction) -> None:
-        option = t.option
-        source = self.sources.index(Source(option.channel.name, option.hub))
-        start = self.month + option.channel.lead_time_months(self.cfg)
-        if option.channel.delivers is Delivery.STOCK:
-            self.firms.ledger.ship(Shipment(t.firm_index, source, t.quantity_h100e, start))
-        else:
-            end = start + self.cfg.world.market.lease_months
-            self.firms.ledger.lease(Lease(t.firm_index, source, option.operator, t.quantity_h100e, start, end))
 
     def _deliver_and_use(self) -> None:
         """Chips depreciate and arrive, levers act on them, firms use stock and leases; prices respond."""

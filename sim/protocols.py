@@ -1,30 +1,33 @@
-"""What the parts of a run need of each other, as protocols, so none imports the model.
+"""What the parts of a run need of each other, as protocols, so that none imports the model.
 
-Channels read the month's :class:`Market`; agents read the :class:`Run` they belong to; levers
-act on the :class:`MonthView` of a month. ``sim.model.ExportControlModel`` satisfies all three.
+This module imports nothing from ``sim``: the config is built from the levers (``sim.levers``),
+which act on a :class:`MonthView`, so a config here is typed ``Any`` (a ``sim.config.Config``).
+Channels read the month's :class:`Market`; agents read the :class:`Run` they belong to;
+levers act on the :class:`MonthView` of a month. ``sim.model.ExportControlModel`` is all three.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from sim.channels import IntermediaryKind, Pool
-    from sim.config import Config
-    from sim.ledger import Shipment
-    from sim.sources import Source, Sources
+
+class Run(Protocol):
+    """What agents read of the run they belong to."""
+
+    cfg: Any
+    month: int
+    rng: np.random.Generator
+    scarcity: float
 
 
 class Party(Protocol):
-    """An intermediary or operator as an option sees it."""
+    """An intermediary or operator as options, orders and leases see it."""
 
-    operator: Party
-
-    def pool(self) -> Pool:
-        """Its capacity this month."""
+    def pool(self) -> Any:
+        """Its capacity this month (a ``sim.capacity.Pool``)."""
         ...
 
     def red_flags(self) -> float:
@@ -47,6 +50,18 @@ class Party(Protocol):
         """Probability of refusing a customer with red flags (operators)."""
         ...
 
+    def record_order(self, quantity_h100e: float) -> None:
+        """Handle an order (intermediaries)."""
+        ...
+
+    def lease(self, quantity_h100e: float) -> None:
+        """Commit capacity to a lease (operators)."""
+        ...
+
+    def release(self, quantity_h100e: float) -> None:
+        """Free the capacity of a lease (operators)."""
+        ...
+
 
 class Venue(Protocol):
     """A hub's customs and import quota (its local authority)."""
@@ -61,18 +76,21 @@ class Venue(Protocol):
         """Share of travellers searched this month."""
         ...
 
-    def quota_pool(self) -> Pool | None:
-        """Import room left this year as a pool; None without a cap."""
+    def quota_pool(self) -> Any:
+        """Import room left this year as a ``sim.capacity.Pool``; None without a cap."""
+        ...
+
+    def import_h100e(self, wanted_h100e: float) -> float:
+        """Import up to ``wanted_h100e`` within the quota and return what was granted."""
         ...
 
 
-class Run(Protocol):
-    """What agents read of the run they belong to."""
+class Registry(Protocol):
+    """The intermediaries of a run, by kind and hub."""
 
-    cfg: Config
-    month: int
-    rng: np.random.Generator
-    scarcity: float
+    def usable(self, kind: Hashable, hub: str) -> list[Any]:
+        """Unlisted intermediaries of a kind in a hub, registered long enough to trade."""
+        ...
 
 
 class Market(Run, Protocol):
@@ -85,7 +103,7 @@ class Market(Run, Protocol):
         """Every hub's local authority."""
         ...
 
-    def usable(self, kind: IntermediaryKind | None, hub: str) -> list[Party]:
+    def usable(self, kind: Hashable, hub: str) -> list[Any]:
         """Unlisted intermediaries of a kind in a hub, registered long enough to trade."""
         ...
 
@@ -94,18 +112,36 @@ class Market(Run, Protocol):
         ...
 
 
+class Delivered(Protocol):
+    """Chips that reached a firm's stock this month."""
+
+    firm_index: int
+    source: int
+    quantity_h100e: float
+
+
+class SourceIndex(Protocol):
+    """The run's sources of compute, in column order."""
+
+    all: tuple[Any, ...]
+
+    def smuggled(self) -> np.ndarray:
+        """Which sources bring controlled chips into China."""
+        ...
+
+
 class MonthView(Run, Protocol):
     """What a lever acting on its own sees of a month, and what it may do."""
 
-    sources: Sources
-    arrivals: list[Shipment]
+    sources: SourceIndex
+    arrivals: Sequence[Delivered]
     firm_value_usd: np.ndarray
     firm_risk_aversion: np.ndarray
 
-    def detected(self, firm_index: int, source: Source, quantity_h100e: float, months_delivered: int) -> None:
+    def detected(self, firm_index: int, source: Any, quantity_h100e: float, months_delivered: int) -> None:
         """Fine, list and make news of a detection of a firm's compute from ``source``, as at a checkpoint."""
         ...
 
-    def seize_stock(self, firm_index: int, source: Source, quantity_h100e: float) -> float:
+    def seize_stock(self, firm_index: int, source: Any, quantity_h100e: float) -> float:
         """Remove up to ``quantity_h100e`` of a firm's chips from ``source``; return what was removed."""
         ...

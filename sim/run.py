@@ -18,7 +18,7 @@ class RunResult:
 
     Attributes:
         config: The validated config that was run.
-        timeseries: One row a month (DESIGN section 9), ``month`` as YYYY-MM.
+        timeseries: One row a month (docs/ODD.md, section 4, observation), ``month`` as YYYY-MM.
         summary: Per-run metrics: numbers only.
         wall_time_s: Seconds the run took.
     """
@@ -49,5 +49,5 @@ def run(config: Config) -> RunResult:
     model.run_for(config.months)
     timeseries = pd.DataFrame(model.rows)
     timeseries.insert(0, "month", month_labels(config.start, config.months))
-    summary = summarise(timeseries, config.seed, model.first_detection_month)
+    summary = summarise(timeseries, config.seed, model.consequences.first_detection_month)
     return RunResult(config, timeseries, summary, time.perf_counter() - began)

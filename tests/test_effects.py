@@ -1,4 +1,4 @@
-"""Directions of policy effects, averaged over seeds (DESIGN sections 11 and 12)."""
+"""Directions of policy effects, averaged over seeds (docs/ODD.md, sections 1.2 and 9)."""
 
 from __future__ import annotations
 

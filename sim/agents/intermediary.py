@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from sim.channels import CHANNEL_OF_KIND, ILLICIT_CHANNELS, IntermediaryKind, Pool
+from sim.capacity import Pool
+from sim.channels import CHANNEL_OF_KIND, ILLICIT_CHANNELS, IntermediaryKind
 from sim.config import Ownership
 
 if TYPE_CHECKING:
-    from sim.agents.operator import Operator
-    from sim.protocols import Run
+    from collections.abc import Sequence
+
+    from sim.protocols import Party, Run
 
 
 class Intermediary(Agent):
@@ -37,7 +39,7 @@ class Intermediary(Agent):
         ownership: Ownership,
         owner: tuple,
         usable_from_month: int,
-        operator: Operator | None,
+        operator: Party | None,
     ) -> None:
         super().__init__(model)
         self.kind = kind
@@ -90,7 +92,7 @@ class Intermediary(Agent):
 class Intermediaries:
     """Every registered intermediary by (kind, hub): registration, entry, closure and listing."""
 
-    def __init__(self, model: Run, hubs: tuple[str, ...], operators: dict[str, list[Operator]]) -> None:
+    def __init__(self, model: Run, hubs: tuple[str, ...], operators: dict[str, Sequence[Party]]) -> None:
         self.model = model
         self.hubs = hubs
         self.operators = operators

@@ -6,11 +6,10 @@ from typing import TYPE_CHECKING
 
 from mesa import Agent
 
-from sim.channels import Pool
+from sim.capacity import Pool
 
 if TYPE_CHECKING:
-    from sim.agents.regulator import LocalAuthority
-    from sim.protocols import Run
+    from sim.protocols import Run, Venue
 
 
 class Operator(Agent):
@@ -29,7 +28,7 @@ class Operator(Agent):
 
     model: Run
 
-    def __init__(self, model: Run, authority: LocalAuthority, capacity_h100e: float) -> None:
+    def __init__(self, model: Run, authority: Venue, capacity_h100e: float) -> None:
         super().__init__(model)
         self.authority = authority
         self.hub = authority.hub

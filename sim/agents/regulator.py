@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from sim.channels import CHANNELS, Audited, Pool
+from sim.capacity import Pool
+from sim.channels import CHANNELS, Audited
 
 if TYPE_CHECKING:
-    from sim.agents.intermediary import Intermediaries
-    from sim.agents.operator import Operator
-    from sim.protocols import Run
+    from collections.abc import Sequence
+
+    from sim.protocols import Party, Registry, Run
 
 
 class LocalAuthority(Agent):
@@ -89,8 +90,8 @@ class Regulator(Agent):
         self,
         model: Run,
         authorities: dict[str, LocalAuthority],
-        operators: dict[str, list[Operator]],
-        intermediaries: Intermediaries,
+        operators: dict[str, Sequence[Party]],
+        intermediaries: Registry,
     ) -> None:
         super().__init__(model)
         self.authorities = authorities

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sim.schema import Schema
 
 if TYPE_CHECKING:
-    from sim.channels import Option
+    from collections.abc import Sequence
+
     from sim.protocols import MonthView
 
 #: Registered levers by key, in module order.
@@ -54,8 +55,11 @@ class Lever(Schema):
         """The lever's own per-run state (None for levers that keep none)."""
         return None
 
-    def option_penalty_usd_per_h100e_month(self, month: MonthView, state: Any, options: list[Option]) -> Any:
-        """Extra expected cost per H100e-month of each (firm, option) this month (an array), or 0."""
+    def option_penalty_usd_per_h100e_month(self, month: MonthView, state: Any, options: Sequence[Any]) -> Any:
+        """Extra expected cost per H100e-month of each (firm, option) this month (an array), or 0.
+
+        ``options`` are the month's ``sim.channels.Option`` s, in table order.
+        """
         return 0.0
 
     def after_delivery(self, month: MonthView, state: Any) -> None:

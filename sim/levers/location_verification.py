@@ -8,12 +8,17 @@ tamper with a delivery's verification at ``tamper_cost_usd_per_h100e``, after wh
 found only with ``tampered_detection_per_month``.
 
 Decision rule (one, for both the order and the delivery): with T the amortisation months,
-lambda the firm's risk aversion, L its loss per H100e-month if the chips are seized
-(its value of compute, with seizure on) and F the fine per H100e-month, the expected cost of
-a verified H100e-month is ``lambda * (1 - (1 - q)^T) * (L + F)`` untampered and
-``c / T + lambda * (1 - (1 - q_t)^T) * (L + F)`` tampered. A firm tampers with a delivery iff
-the second is lower, and values a smuggling option with ``verified_share`` times the lower of
-the two as an extra cost. Firms know q and q_t: the rule and its technology are public.
+lambda the firm's risk aversion, v its value of an H100e-month (lost with seized chips when
+seizure is on) and F the fine per H100e-month, a chip found in month t of its life loses the
+rest of it and is fined for all of it, so the expected cost of a verified H100e-month is::
+
+    lambda * (v * lost(q) + F * found(q)),  found(q) = 1 - (1 - q)^T,
+    lost(q) = sum_{t=1..T} q (1 - q)^(t-1) (T - t) / T
+
+untampered, and ``c / T`` plus the same with q_t when tampered. A firm tampers with a
+delivery iff the second is lower, and values a smuggling option with ``verified_share``
+times the lower of the two as an extra cost. Firms know q and q_t: the rule and its
+technology are public.
 
 A detected delivery ("lot") is handled as a detection at a checkpoint: its chips are seized
 (with seizure on), the firm is fined for the lot's full life, listed, and the detection is news
@@ -35,9 +40,9 @@ from sim.schema import field
 from sim.timeline import check_year_month, month_index
 
 if TYPE_CHECKING:
-    from sim.channels import Option
+    from collections.abc import Sequence
+
     from sim.protocols import MonthView
-    from sim.sources import Source
 
 
 @dataclass
@@ -45,7 +50,7 @@ class Lots:
     """Verified deliveries still in firms' stock, and this month's counts."""
 
     firm_index: list[int] = dataclass_field(default_factory=list)
-    source: list[Source] = dataclass_field(default_factory=list)
+    source: list[Any] = dataclass_field(default_factory=list)
     quantity_h100e: list[float] = dataclass_field(default_factory=list)
     tampered: list[bool] = dataclass_field(default_factory=list)
     detections: int = 0
@@ -79,7 +84,7 @@ class LocationVerification(Lever):
         "Cost c of disabling the verification of one H100e of chips.", "USD/H100e", ge=0, default=5000.0
     )
     tampered_detection_per_month: float = field(
-        "Monthly probability q_t that a tampered chip is still detected.", "probability/month", ge=0, le=1, default=0.0
+        "Monthly probability q_t that a tampered chip is still detected.", "probability/month", ge=0, le=1, default=0.01
     )
 
     _month = field_validator("from_month")(classmethod(lambda cls, v: check_year_month(v)))
@@ -96,16 +101,19 @@ class LocationVerification(Lever):
         cfg = month.cfg
         life = cfg.world.market.amortisation_months
         penalties = cfg.policy.penalties
-        at_stake = month.firm_risk_aversion * (
-            month.firm_value_usd * penalties.seizure + penalties.fine_usd_per_h100e_month
-        )
-        untampered = at_stake * (1.0 - (1.0 - self.detection_per_month) ** life)
-        tampered = self.tamper_cost_usd_per_h100e / life + at_stake * (
-            1.0 - (1.0 - self.tampered_detection_per_month) ** life
-        )
+        value = month.firm_value_usd * penalties.seizure
+
+        def expected(q: float) -> np.ndarray:
+            found_in = q * (1.0 - q) ** np.arange(life)  # found in month t = 1..T of its life
+            lost = float(found_in @ (life - np.arange(1, life + 1))) / life
+            found = 1.0 - (1.0 - q) ** life
+            return month.firm_risk_aversion * (value * lost + penalties.fine_usd_per_h100e_month * found)
+
+        untampered = expected(self.detection_per_month)
+        tampered = self.tamper_cost_usd_per_h100e / life + expected(self.tampered_detection_per_month)
         return untampered, tampered
 
-    def option_penalty_usd_per_h100e_month(self, month: MonthView, state: Any, options: list[Option]) -> Any:
+    def option_penalty_usd_per_h100e_month(self, month: MonthView, state: Any, options: Sequence[Any]) -> Any:
         """``verified_share`` times the lower expected cost, on options that smuggle chips in."""
         if not self._in_force(month):
             return 0.0

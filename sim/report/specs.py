@@ -65,7 +65,7 @@ def _scenarios(sweep: Sweep) -> int:
 def _first_distinct_event(sweep: Sweep) -> str | None:
     """The first month with a timeline event that not every scenario of the sweep has."""
     scenarios = list(dict.fromkeys(sweep.design[tables.SCENARIO]))
-    timelines = [{(e.month, e.note) for e in load_config([f"scenario={n}"]).timeline} for n in scenarios]
+    timelines = [{(e.month, e.note) for e in load_config([f"scenario={n}"]).timeline.values()} for n in scenarios]
     distinct = set.union(*timelines) - set.intersection(*timelines)
     return min(month for month, _ in distinct) if distinct else None
 
