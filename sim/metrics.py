@@ -206,6 +206,9 @@ def summarise(timeseries: pd.DataFrame, seed: int, first_detection_month: int) -
         summary[f"attempts_{channel}_total"] = int(total[f"attempts_{channel}"])
         summary[f"detections_{channel}_total"] = int(total[f"detections_{channel}"])
         summary[f"detection_rate_{channel}"] = _rate(total[f"detections_{channel}"], total[f"attempts_{channel}"])
+    for lever in LEVERS.values():
+        for column in lever.columns:
+            summary[f"{column}_total"] = total[column]
     summary["listed_entities_final"] = int(ts["listed_entities"].iloc[-1])
     summary["legit_denied_h100e_months_total"] = total["legit_denied_h100e_months"]
     summary["audits_total"] = total["audits"]

@@ -1,0 +1,78 @@
+"""The shape of the code: imports run one way, and a channel is named only by its own class."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from sim.channels import CHANNELS
+
+SIM = Path(__file__).resolve().parent.parent / "sim"
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(SIM.parent).with_suffix("").parts).removesuffix(".__init__")
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every sim module and the sim modules it imports, ``TYPE_CHECKING`` imports included."""
+    modules = {module_name(p): p for p in SIM.rglob("*.py")}
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                targets = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            graph[name] |= {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in graph[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    graph = import_graph()
+    circles = sorted(m for m in graph if m in reachable(graph, m))
+    assert not circles, f"import circles through {circles}"
+
+
+@pytest.mark.parametrize("module", ["sim.model", "sim.run", "sim.config", "sim.levers", "sim.agents"])
+def test_the_model_never_imports_the_command_line_the_sweep_or_the_report(module: str) -> None:
+    above = {m for m in reachable(import_graph(), module) if m.startswith(("sim.sweep", "sim.report", "sim.loading"))}
+    assert not above, f"{module} imports {sorted(above)}"
+
+
+def test_protocols_and_schema_import_nothing_from_sim() -> None:
+    graph = import_graph()
+    assert not graph["sim.protocols"] and not graph["sim.schema"]
+
+
+def test_channel_names_are_spelled_only_by_their_classes() -> None:
+    names = "|".join(CHANNELS)
+    quoted = re.compile(rf"""["']({names})["']""")
+    for path in SIM.rglob("*.py"):
+        if path.name == "channels.py":
+            continue
+        code = ast.parse(path.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(code)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef) and ast.get_docstring(node) is not None
+        }
+        for node in ast.walk(code):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                assert not quoted.search(repr(node.value)) and node.value not in CHANNELS, (
+                    f"{path.relative_to(SIM.parent)}:{node.lineno} names channel {node.value!r}"
+                )

@@ -1,0 +1,136 @@
+"""Location verification: the closed form of detection during use, the tamper rule, its effects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import Config, load_config, run
+from sim.levers.location_verification import LocationVerification, Lots
+from sim.schema import with_settings
+from sim.sources import Source
+
+SMUGGLED = Source("smuggling", "malaysia")
+
+
+class TwoSources:
+    """The stockpile and one hub's smuggled chips (the part of sim.sources.Sources the lever reads)."""
+
+    all = (Source("stockpile"), SMUGGLED)
+
+    def smuggled(self) -> np.ndarray:
+        return np.array([False, True])
+
+
+@dataclass
+class Month:
+    """A stand-in for the model's MonthView: one firm class, smuggled chips in column 1."""
+
+    cfg: Config
+    month: int = 0
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(7))
+    scarcity: float = 0.0
+    arrivals: list[Any] = field(default_factory=list)
+    firm_value_usd: np.ndarray = field(default_factory=lambda: np.array([3000.0]))
+    firm_risk_aversion: np.ndarray = field(default_factory=lambda: np.array([2.0]))
+    sources: TwoSources = field(default_factory=TwoSources)
+    detections: list[tuple[int, Source, float, int]] = field(default_factory=list)
+
+    def detected(self, firm_index: int, source: Source, quantity_h100e: float, months_delivered: int) -> None:
+        self.detections.append((firm_index, source, quantity_h100e, months_delivered))
+
+    def seize_stock(self, firm_index: int, source: Source, quantity_h100e: float) -> float:
+        return quantity_h100e
+
+
+@dataclass(frozen=True)
+class Arrival:
+    firm_index: int
+    source: int
+    quantity_h100e: float
+
+
+def lever(baseline: Config, **values: Any) -> LocationVerification:
+    defaults = {"enabled": True, "from_month": baseline.start, "tamper_cost_usd_per_h100e": 1e12}
+    return with_settings(LocationVerification(), defaults | values)
+
+
+@pytest.mark.parametrize("q", [0.05, 0.2])
+def test_an_untampered_chip_is_found_by_month_t_with_one_minus_one_minus_q_to_the_t(baseline: Config, q: float) -> None:
+    rule, lots = lever(baseline, detection_per_month=q), Lots()
+    month = Month(baseline, arrivals=[Arrival(0, 1, 1.0)] * 20_000)
+    rule.after_delivery(month, lots)  # month 0: the lots arrive
+    month.arrivals = []
+    found = []
+    for t in range(1, 7):
+        month.month = t
+        rule.after_delivery(month, lots)
+        found.append(len(month.detections) / 20_000)
+    expected = 1 - (1 - q) ** np.arange(1, 7)
+    np.testing.assert_allclose(found, expected, atol=4 * np.sqrt(q / 20_000) + 1e-3)
+    assert not any(lots.tampered)
+
+
+def test_firms_tamper_iff_it_costs_less_than_the_expected_loss(baseline: Config) -> None:
+    month = Month(baseline)
+    life = baseline.world.market.amortisation_months
+    rule = lever(baseline, detection_per_month=0.1, tampered_detection_per_month=0.0, tamper_cost_usd_per_h100e=0.0)
+    untampered, tampered = rule.expected_costs_usd(month)
+    # Hand check: lambda * (v * lost + F * found) with lost = sum q (1-q)^(t-1) (T - t) / T
+    q, lam, v, fine = 0.1, 2.0, 3000.0, baseline.policy.penalties.fine_usd_per_h100e_month
+    lost = sum(q * (1 - q) ** (t - 1) * (life - t) / life for t in range(1, life + 1))
+    assert untampered[0] == pytest.approx(lam * (v * lost + fine * (1 - (1 - q) ** life)))
+    assert tampered[0] == 0.0
+    threshold = untampered[0] * life  # tamper cost at which the two are equal
+    for cost, tampers in ((0.99 * threshold, True), (1.01 * threshold, False)):
+        rule_at = with_settings(rule, {"tamper_cost_usd_per_h100e": cost})
+        lots = Lots()
+        rule_at.after_delivery(Month(baseline, arrivals=[Arrival(0, 1, 10.0)]), lots)
+        assert lots.tampered == [tampers]
+
+
+def test_only_smuggling_options_are_penalised_and_only_once_in_force(baseline: Config) -> None:
+    class Option:  # the part of sim.channels.Option the lever reads
+        def __init__(self, smuggles: bool) -> None:
+            self.channel = type("C", (), {"smuggles_chips": staticmethod(lambda: smuggles)})
+
+    options = [Option(False), Option(True)]
+    rule = lever(baseline, from_month="2025-03", verified_share=0.5)
+    month = Month(baseline, month=1)
+    assert rule.option_penalty_usd_per_h100e_month(month, Lots(), options) == 0.0
+    month.month = 2
+    penalty = rule.option_penalty_usd_per_h100e_month(month, Lots(), options)
+    untampered, tampered = rule.expected_costs_usd(month)
+    np.testing.assert_allclose(penalty, [[0.0, 0.5 * min(untampered[0], tampered[0])]])
+
+
+def test_a_rule_not_yet_in_force_changes_nothing(baseline: Config) -> None:
+    late = with_settings(baseline, {"policy.location_verification": {"enabled": True, "from_month": "2031-01"}})
+    pd.testing.assert_frame_equal(run(baseline).timeseries, run(late).timeseries)
+
+
+@pytest.fixture(scope="module")
+def with_and_without() -> tuple[pd.DataFrame, pd.DataFrame]:
+    seeds = range(4)
+    off = [run(load_config([f"seed={s}"])).summary for s in seeds]
+    on = [run(load_config(["+policy/location_verification=chip_security_act", f"seed={s}"])).summary for s in seeds]
+    return pd.DataFrame(off), pd.DataFrame(on)
+
+
+def test_verification_cuts_smuggled_compute(with_and_without) -> None:
+    off, on = with_and_without
+    assert on["smuggled_h100e_total"].mean() < 0.7 * off["smuggled_h100e_total"].mean()
+    assert on["access_smuggling_total"].mean() < off["access_smuggling_total"].mean()
+
+
+def test_verified_chips_found_in_use_are_seized_and_counted() -> None:
+    cfg = load_config(
+        ["+policy/location_verification=chip_security_act", "policy.location_verification.from_month=2025-01"]
+    )
+    ts = run(cfg).timeseries
+    assert ts["verification_detections"].sum() > 0
+    assert 0 < ts["verification_seized_h100e"].sum() <= ts["delivered_smuggled_h100e"].sum()
