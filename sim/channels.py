@@ -18,7 +18,7 @@ from sim.capacity import Pool
 
 if TYPE_CHECKING:
     from sim.config import Config, Policy
-    from sim.protocols import Market, Party, Venue
+    from sim.protocols import ChannelView, Party, Venue
 
 
 class Delivery(StrEnum):
@@ -128,7 +128,7 @@ class Channel:
         """Whether the regulator checks its parties under ``policy`` (channels with ``audited`` only)."""
         return cls.audited is not None
 
-    def options(self, market: Market) -> Iterator[Option]:
+    def options(self, view: ChannelView) -> Iterator[Option]:
         """Yield every option open this month."""
         raise NotImplementedError
 
@@ -163,13 +163,13 @@ class Domestic(Channel):
     delivers = Delivery.STOCK
     illicit = False
 
-    def options(self, market: Market) -> Iterator[Option]:
-        if market.domestic_supply_h100e <= 0:
+    def options(self, view: ChannelView) -> Iterator[Option]:
+        if view.domestic_supply_h100e <= 0:
             return
-        world = market.cfg.world
+        world = view.cfg.world
         price = world.domestic.price_usd_per_chip / world.chips[world.domestic.chip]
         ration = Pool(DOMESTIC_RATION, 0.0)  # refilled with each firm's ration
-        yield Option(self, None, None, None, _chip_cost(market.cfg, price), price, (), (ration,))
+        yield Option(self, None, None, None, _chip_cost(view.cfg, price), price, (), (ration,))
 
     def lead_time_months(self, cfg: Config) -> int:
         return cfg.world.market.domestic_lead_time_months
@@ -188,13 +188,13 @@ class Compliant(Channel):
     delivers = Delivery.STOCK
     illicit = False
 
-    def options(self, market: Market) -> Iterator[Option]:
-        rule = market.cfg.policy.compliant_chips
+    def options(self, view: ChannelView) -> Iterator[Option]:
+        rule = view.cfg.policy.compliant_chips
         if not rule.allowed:
             return
-        price = rule.price_usd_per_h100e(market.cfg.world.chips[rule.chip])
+        price = rule.price_usd_per_h100e(view.cfg.world.chips[rule.chip])
         supply = Pool(("compliant",), rule.supply_h100e_per_month)
-        yield Option(self, None, None, None, _chip_cost(market.cfg, price), price, (), (supply,))
+        yield Option(self, None, None, None, _chip_cost(view.cfg, price), price, (), (supply,))
 
     def lead_time_months(self, cfg: Config) -> int:
         return cfg.world.market.compliant_lead_time_months
@@ -216,15 +216,15 @@ class Smuggling(Channel):
     uses_import_quota = True
     audited = Audited.INTERMEDIARIES
 
-    def options(self, market: Market) -> Iterator[Option]:
-        policy = market.cfg.policy
-        for venue in market.venues():
+    def options(self, view: ChannelView) -> Iterator[Option]:
+        policy = view.cfg.policy
+        for venue in view.venues():
             customs = venue.cargo_inspection_rate() * policy.customs.detection_given_cargo_inspection
-            regulator = market.check_probability(self.name, venue.hub)
+            regulator = view.check_probability(self.name, venue.hub)
             quota = venue.quota_pool()
-            for reseller in market.usable(self.served_by, venue.hub):
+            for reseller in view.usable(self.served_by, venue.hub):
                 flags = reseller.red_flags()
-                price = market.gray_price_usd_per_h100e * (1 + reseller.fee_share())
+                price = view.gray_price_usd_per_h100e * (1 + reseller.fee_share())
                 checkpoints = (
                     Checkpoint("vendor_audit", policy.end_user_audits.detection(flags)),
                     Checkpoint("cargo_inspection", customs),
@@ -236,7 +236,7 @@ class Smuggling(Channel):
                     venue.hub,
                     reseller,
                     None,
-                    _chip_cost(market.cfg, price),
+                    _chip_cost(view.cfg, price),
                     price,
                     checkpoints,
                     pools,
@@ -247,11 +247,11 @@ class Smuggling(Channel):
         return cfg.world.market.smuggling_lead_time_months
 
 
-def _lease_options(channel: Channel, market: Market) -> Iterator[tuple[Venue, Party, Party, float, float]]:
+def _lease_options(channel: Channel, view: ChannelView) -> Iterator[tuple[Venue, Party, Party, float, float]]:
     """(venue, intermediary, its operator, KYC probability, monthly price) of every lease option."""
-    for venue in market.venues():
-        price = market.cfg.world.hubs[venue.hub].rental_price_usd_per_h100e_month
-        for intermediary in market.usable(channel.served_by, venue.hub):
+    for venue in view.venues():
+        price = view.cfg.world.hubs[venue.hub].rental_price_usd_per_h100e_month
+        for intermediary in view.usable(channel.served_by, venue.hub):
             operator = intermediary.operator
             kyc = operator.kyc_strictness() * intermediary.red_flag_probability()
             yield venue, intermediary, operator, kyc, price * (1 + intermediary.fee_share())
@@ -276,11 +276,11 @@ class RemoteRental(Channel):
     def audits_on(cls, policy: Policy) -> bool:
         return policy.remote_access.operator_audits
 
-    def options(self, market: Market) -> Iterator[Option]:
-        lease_months = market.cfg.world.market.lease_months
-        audits_on = self.audits_on(market.cfg.policy)
-        for venue, front, operator, kyc, rent in _lease_options(self, market):
-            regulator = market.check_probability(self.name, venue.hub) if audits_on else 0.0
+    def options(self, view: ChannelView) -> Iterator[Option]:
+        lease_months = view.cfg.world.market.lease_months
+        audits_on = self.audits_on(view.cfg.policy)
+        for venue, front, operator, kyc, rent in _lease_options(self, view):
+            regulator = view.check_probability(self.name, venue.hub) if audits_on else 0.0
             checkpoints = (
                 Checkpoint("operator_kyc", kyc),
                 Checkpoint("regulator_audit", min(1.0, regulator * front.red_flags())),
@@ -315,12 +315,12 @@ class DataTransport(Channel):
     illicit = True
     served_by = IntermediaryKind.LOGISTICS_BROKER
 
-    def options(self, market: Market) -> Iterator[Option]:
-        cfg = market.cfg
+    def options(self, view: ChannelView) -> Iterator[Option]:
+        cfg = view.cfg
         transport = cfg.world.data_transport
         customs = cfg.policy.customs
         lease_months = cfg.world.market.lease_months
-        for venue, broker, operator, kyc, rent in _lease_options(self, market):
+        for venue, broker, operator, kyc, rent in _lease_options(self, view):
             searched = venue.passenger_inspection_rate()
             checkpoints = (
                 Checkpoint("passenger_customs", searched * customs.detection_given_drive_inspection, per_trip=True),

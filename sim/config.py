@@ -66,7 +66,7 @@ class Hub(Schema):
     )
 
 
-class Domestic(Schema):
+class DomesticSupply(Schema):
     """China's own accelerator supply."""
 
     chip: str = field("Domestic chip sold, a key of world.chips.")
@@ -128,7 +128,7 @@ class FirmClass(Schema):
     stock_h100e: float = field("Chips stockpiled before the rules.", "H100e", ge=0)
 
 
-class Firms(Schema):
+class FirmPopulation(Schema):
     """Restricted AI firms."""
 
     classes: dict[str, FirmClass] = field("Size classes (frontier lab, big tech, startup).")
@@ -142,7 +142,7 @@ class Ownership(StrEnum):
     LOCAL_FRONT = "local_front"
 
 
-class Intermediaries(Schema):
+class IntermediaryRules(Schema):
     """Resellers, front companies and logistics brokers in the hubs."""
 
     capacity_h100e_per_month: float = field("Volume one intermediary can handle in a month.", "H100e/month", ge=0)
@@ -189,7 +189,7 @@ class Intermediaries(Schema):
     )
 
 
-class Operators(Schema):
+class OperatorRules(Schema):
     """Data-centre operators."""
 
     legit_demand_share: float = field(
@@ -212,7 +212,7 @@ class Operators(Schema):
     )
 
 
-class DataTransport(Schema):
+class DataTransportTrips(Schema):
     """Flying training data to a hub and weights back (WSJ, June 2025)."""
 
     persons_per_trip: int = field("Engineers flying per trip.", "persons", ge=1, le=50)
@@ -227,12 +227,12 @@ class World(Schema):
 
     chips: dict[str, float] = field("Performance of each chip relative to an H100 (by TPP).", "H100e/chip")
     hubs: dict[str, Hub] = field("Third countries, by name.")
-    domestic: Domestic = field("China's domestic accelerator supply.")
+    domestic: DomesticSupply = field("China's domestic accelerator supply.")
     market: Market = field("Prices and accounting.")
-    firms: Firms = field("Restricted AI firms.")
-    intermediaries: Intermediaries = field("Intermediaries in the hubs.")
-    operators: Operators = field("Data-centre operators.")
-    data_transport: DataTransport = field("The data-transport channel.")
+    firms: FirmPopulation = field("Restricted AI firms.")
+    intermediaries: IntermediaryRules = field("Intermediaries in the hubs.")
+    operators: OperatorRules = field("Data-centre operators.")
+    data_transport: DataTransportTrips = field("The data-transport channel.")
 
     @field_validator("hubs")
     @classmethod

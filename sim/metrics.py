@@ -16,7 +16,7 @@ from sim.sources import STOCKPILE, Source
 
 if TYPE_CHECKING:
     from sim.ledger import Shipment
-    from sim.market import OptionTable
+    from sim.option_table import OptionTable
     from sim.sources import Sources
     from sim.transactions import Transaction
 

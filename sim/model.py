@@ -13,8 +13,8 @@ from sim.config import Config
 from sim.consequences import Consequences
 from sim.ledger import Shipment
 from sim.levers import LEVERS
-from sim.market import FirmTerms, OptionTable
 from sim.metrics import MonthState, MonthTally, month_row
+from sim.option_table import FirmTerms, OptionTable
 from sim.sources import Source, Sources
 from sim.timeline import compile_timeline, month_of_year
 from sim.transactions import OrderBook, Transaction, first_detection
@@ -53,7 +53,7 @@ class ExportControlModel(Model):
         self.seized_share = 0.0
         self.gray_price_usd_per_h100e = 0.0
         self.domestic_supply_h100e = 0.0
-        self.market: OptionTable | None = None
+        self.table: OptionTable | None = None  # the month's options, priced for every firm
         self.arrivals: list[Shipment] = []
         self.rows: list[dict[str, float]] = []
 
@@ -102,7 +102,7 @@ class ExportControlModel(Model):
             self.regulator.audits,
             {k: v for lever in self._levers() for k, v in lever.month_columns(self.lever_state[lever.key]).items()},
         )
-        self.rows.append(month_row(self.tally, self.market, state))
+        self.rows.append(month_row(self.tally, self.table, state))
 
     def _levers(self) -> list[Any]:
         return self.cfg.policy.levers()
@@ -113,7 +113,7 @@ class ExportControlModel(Model):
         self.firms.ledger.end_leases(self.month)
         self.intermediaries.close_idle()
         shape = (len(ILLICIT_CHANNELS), len(self.sources.hubs))
-        last = None if self.market is None else self.market.cell_true_pi(len(self.sources.cells))
+        last = None if self.table is None else self.table.cell_true_pi(len(self.sources.cells))
         self.intermediaries.enter(entry_risk(last, shape))
         new_year = self.month > 0 and month_of_year(cfg.start, self.month) == 1
         for hub, authority in self.authorities.items():
@@ -141,9 +141,9 @@ class ExportControlModel(Model):
             ),
             0.0,
         )
-        self.market = OptionTable(self.cfg, options, self.sources, terms, penalty)
+        self.table = OptionTable(self.cfg, options, self.sources, terms, penalty)
         self.book = OrderBook(self.authorities)
-        self.agents_by_type[AIFirm].shuffle_do("decide", self.market, self.book)
+        self.agents_by_type[AIFirm].shuffle_do("decide", self.table, self.book)
 
     def _resolve(self, t: Transaction) -> None:
         """A transaction passes its checkpoints; a detected one has consequences, others deliver."""
@@ -195,4 +195,4 @@ class ExportControlModel(Model):
                 behaviour.news_trials,
             )
             if behaviour.climate_weight > 0:
-                beliefs.observe_climate(self.market.cell_true_pi(len(self.sources.cells)), behaviour.climate_weight)
+                beliefs.observe_climate(self.table.cell_true_pi(len(self.sources.cells)), behaviour.climate_weight)

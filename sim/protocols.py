@@ -2,7 +2,7 @@
 
 This module imports nothing from ``sim``: the config is built from the levers (``sim.levers``),
 which act on a :class:`MonthView`, so a config here is typed ``Any`` (a ``sim.config.Config``).
-Channels read the month's :class:`Market`; agents read the :class:`Run` they belong to;
+Channels read the month's :class:`ChannelView`; agents read the :class:`Run` they belong to;
 levers act on the :class:`MonthView` of a month. ``sim.model.ExportControlModel`` is all three.
 """
 
@@ -93,7 +93,7 @@ class Registry(Protocol):
         ...
 
 
-class Market(Run, Protocol):
+class ChannelView(Run, Protocol):
     """The month's state the channels list their options from."""
 
     domestic_supply_h100e: float

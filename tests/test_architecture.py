@@ -30,6 +30,8 @@ def import_graph() -> dict[str, set[str]]:
             else:
                 continue
             graph[name] |= {t for t in targets if t in modules and t != name}
+        if path.name == "__init__.py" and "importlib.import_module" in path.read_text():
+            graph[name] |= {m for m in modules if m.startswith(f"{name}.")}  # a registry importing its modules
     return graph
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sim import Config, run
+from sim.model import ExportControlModel
 from tests.conftest import one_hub, tiny_world
 
 VALUE = 4000.0
@@ -55,9 +56,15 @@ def first_month_choice(cfg: Config) -> str:
     return chosen[0]
 
 
-def test_threshold_is_interior(baseline: Config) -> None:
-    fine = analytic_threshold_fine(becker_world(baseline, fine=0.0))
-    assert 0 < fine < 1e5
+def test_model_utilities_are_equal_at_the_analytic_fine(baseline: Config) -> None:
+    """The option table's U of smuggling and of compliant chips cross exactly at the threshold."""
+    threshold = analytic_threshold_fine(becker_world(baseline, fine=0.0))
+    assert 0 < threshold < 1e5
+    model = ExportControlModel(becker_world(baseline, fine=threshold))
+    model.step()
+    u = {o.channel.name: model.table.u[0, i] for i, o in enumerate(model.table.options)}
+    assert u["smuggling"] == pytest.approx(u["compliant"], rel=1e-9)
+    assert u["compliant"] == pytest.approx(VALUE - model.table.options[0].cost_usd_per_h100e_month)
 
 
 @pytest.mark.parametrize(("factor", "expected"), [(0.999, "smuggling"), (1.001, "compliant")])

@@ -80,4 +80,4 @@ def test_closed_channels_offer_nothing() -> None:
         )
     )
     model.step()
-    assert {o.channel.name for o in model.market.options}.isdisjoint({"compliant", "domestic"})
+    assert {o.channel.name for o in model.table.options}.isdisjoint({"compliant", "domestic"})

@@ -15,7 +15,7 @@ from sim.sources import STOCKPILE
 
 if TYPE_CHECKING:
     from sim.config import FirmClass
-    from sim.market import OptionTable
+    from sim.option_table import OptionTable
     from sim.protocols import Run
     from sim.sources import Sources
     from sim.transactions import OrderBook

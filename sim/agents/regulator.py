@@ -49,12 +49,15 @@ class LocalAuthority(Agent):
         cfg = self.model.cfg
         return cfg.policy.customs.passenger_rate(cfg.world.hubs[self.hub].passenger_inspection_rate, self._escalation())
 
-    def set_quota(self, resellers: int, new_year: bool) -> None:
-        """Set this month's annual cap (resellers may hold small-order exemptions); reset on a new year."""
+    def set_quota(self, importers: int, new_year: bool) -> None:
+        """Set this month's annual cap (importers may hold small-order exemptions); reset on a new year."""
         if new_year:
             self.imported_this_year_h100e = 0.0
         cfg = self.model.cfg
-        self.cap_h100e = cfg.policy.country_caps.annual_cap_h100e(self.hub, cfg.world.hubs[self.hub], resellers)
+        params = cfg.world.hubs[self.hub]
+        self.cap_h100e = cfg.policy.country_caps.annual_cap_h100e(
+            self.hub, params.tier, params.import_cap_h100e_per_year, importers
+        )
 
     def quota_left_h100e(self) -> float | None:
         """Room left under the cap this year; None without a cap."""

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from sim.levers import Lever
+from sim.levers.base import Lever
 from sim.schema import field
-
-if TYPE_CHECKING:
-    from sim.config import Hub
 
 
 class CountryCaps(Lever):
@@ -24,16 +19,16 @@ class CountryCaps(Lever):
         "Volume each reseller may import a year without counting against the cap.", "H100e/year", ge=0
     )
 
-    def annual_cap_h100e(self, name: str, hub: Hub, resellers: int) -> float | None:
+    def annual_cap_h100e(self, hub: str, tier: int, own_cap_h100e: float | None, importers: int) -> float | None:
         """A hub's import cap for the year: its own cap and any tier cap, whichever is lower.
 
-        Under a tier-2 cap each reseller may import ``small_order_exemption_h100e`` a year
-        outside it, counted here as extra room in the hub's quota. None means no cap.
+        Under a tier-2 cap each importer (reseller) may import ``small_order_exemption_h100e``
+        a year outside it, counted here as extra room in the hub's quota. None means no cap.
         """
         tier_cap, exemption = None, 0.0
-        if self.enabled and (not self.hubs or name in self.hubs):
-            tier_cap = {2: self.tier2_cap_h100e_per_year, 3: self.tier3_cap_h100e_per_year}.get(hub.tier)
-            if hub.tier == 2 and tier_cap is not None:
-                exemption = resellers * self.small_order_exemption_h100e
-        caps = [c for c in (hub.import_cap_h100e_per_year, tier_cap) if c is not None]
+        if self.enabled and (not self.hubs or hub in self.hubs):
+            tier_cap = {2: self.tier2_cap_h100e_per_year, 3: self.tier3_cap_h100e_per_year}.get(tier)
+            if tier == 2 and tier_cap is not None:
+                exemption = importers * self.small_order_exemption_h100e
+        caps = [c for c in (own_cap_h100e, tier_cap) if c is not None]
         return min(caps) + exemption if caps else None

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from sim.levers import Lever
+from sim.levers.base import Lever
 from sim.schema import Schema, field
 
 

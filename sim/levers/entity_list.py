@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim.levers import Lever
+from sim.levers.base import Lever
 from sim.schema import field
 
 

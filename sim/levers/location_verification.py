@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from pydantic import field_validator
 
-from sim.levers import Lever
+from sim.levers.base import Lever
 from sim.schema import field
 from sim.timeline import check_year_month, month_index
 

@@ -1,0 +1,60 @@
+"""The lever base class and its registry (``sim.levers`` imports every lever module)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sim.schema import Schema
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sim.protocols import MonthView
+
+#: Registered levers by key, in module order.
+LEVERS: dict[str, type[Lever]] = {}
+
+
+class Lever(Schema):
+    """A policy lever: a config section whose methods apply it.
+
+    Attributes:
+        key: Its section name under ``policy``.
+        columns: Time-series columns it adds, with their documentation.
+    """
+
+    key: ClassVar[str]
+    columns: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        LEVERS[cls.key] = cls
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first line of its docstring."""
+        return (cls.__doc__ or cls.key).strip().splitlines()[0]
+
+    @classmethod
+    def default(cls) -> dict[str, Any]:
+        """``{"default_factory": cls}`` when every key has a default (the lever's off state), else {}."""
+        return {"default_factory": cls} if not any(f.is_required() for f in cls.model_fields.values()) else {}
+
+    def new_state(self) -> Any:
+        """The lever's own per-run state (None for levers that keep none)."""
+        return None
+
+    def option_penalty_usd_per_h100e_month(self, month: MonthView, state: Any, options: Sequence[Any]) -> Any:
+        """Extra expected cost per H100e-month of each (firm, option) this month (an array), or 0.
+
+        ``options`` are the month's ``sim.channels.Option`` s, in table order.
+        """
+        return 0.0
+
+    def after_delivery(self, month: MonthView, state: Any) -> None:
+        """Act once deliveries have joined the firms' stock (phase 5)."""
+
+    def month_columns(self, state: Any) -> dict[str, float]:
+        """This month's values of its ``columns``."""
+        return {}
