@@ -111,7 +111,8 @@ class Channel:
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        CHANNELS[cls.name] = cls
+        if "name" in cls.__dict__:  # a concrete channel, not a shared base such as HomeChips
+            CHANNELS[cls.name] = cls
 
     @classmethod
     def offshore(cls) -> bool:
@@ -150,7 +151,28 @@ def _chip_cost(cfg: Config, price_usd_per_h100e: float) -> float:
     return price_usd_per_h100e / market.amortisation_months + market.opex_usd_per_h100e_month
 
 
-class Domestic(Channel):
+class HomeChips(Channel):
+    """A legal purchase of chips at home: one option a month while open, drawing one pool."""
+
+    delivers = Delivery.STOCK
+    illicit = False
+
+    def offer(self, view: ChannelView) -> tuple[float, Pool] | None:
+        """This month's price per H100e and the pool it draws, or None while closed."""
+        raise NotImplementedError
+
+    def options(self, view: ChannelView) -> Iterator[Option]:
+        offer = self.offer(view)
+        if offer is not None:
+            price, pool = offer
+            yield Option(self, None, None, None, _chip_cost(view.cfg, price), price, (), (pool,))
+
+
+#: The pool of the domestic channel, refilled with each firm's ration before it decides.
+DOMESTIC_RATION = ("domestic",)
+
+
+class Domestic(HomeChips):
     """Buy domestic accelerators; national supply is rationed pro rata to unmet demand.
 
     Each firm may buy up to its ration, ``supply * need_f / sum(need)``, so a short supply
@@ -160,41 +182,31 @@ class Domestic(Channel):
     name = "domestic"
     label = "Domestic chips"
     colour = "#009E73"
-    delivers = Delivery.STOCK
-    illicit = False
 
-    def options(self, view: ChannelView) -> Iterator[Option]:
+    def offer(self, view: ChannelView) -> tuple[float, Pool] | None:
         if view.domestic_supply_h100e <= 0:
-            return
+            return None
         world = view.cfg.world
-        price = world.domestic.price_usd_per_chip / world.chips[world.domestic.chip]
         ration = Pool(DOMESTIC_RATION, 0.0)  # refilled with each firm's ration
-        yield Option(self, None, None, None, _chip_cost(view.cfg, price), price, (), (ration,))
+        return world.domestic.price_usd_per_chip / world.chips[world.domestic.chip], ration
 
     def lead_time_months(self, cfg: Config) -> int:
         return cfg.world.market.domestic_lead_time_months
 
 
-#: The pool of the domestic channel, refilled with each firm's ration before it decides.
-DOMESTIC_RATION = ("domestic",)
-
-
-class Compliant(Channel):
+class Compliant(HomeChips):
     """Buy export-compliant chips legally, with any surcharge; closed when banned."""
 
     name = "compliant"
     label = "Compliant chips"
     colour = "#56B4E9"
-    delivers = Delivery.STOCK
-    illicit = False
 
-    def options(self, view: ChannelView) -> Iterator[Option]:
+    def offer(self, view: ChannelView) -> tuple[float, Pool] | None:
         rule = view.cfg.policy.compliant_chips
         if not rule.allowed:
-            return
-        price = rule.price_usd_per_h100e(view.cfg.world.chips[rule.chip])
+            return None
         supply = Pool(("compliant",), rule.supply_h100e_per_month)
-        yield Option(self, None, None, None, _chip_cost(view.cfg, price), price, (), (supply,))
+        return rule.price_usd_per_h100e(view.cfg.world.chips[rule.chip]), supply
 
     def lead_time_months(self, cfg: Config) -> int:
         return cfg.world.market.compliant_lead_time_months
