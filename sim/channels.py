@@ -50,6 +50,13 @@ class Audited(StrEnum):
     OPERATORS = "operators"
 
 
+class Source(NamedTuple):
+    """Where compute comes from: ``("stockpile", None)``, ``("domestic", None)``, ``("smuggling", "uae")``."""
+
+    channel: str
+    hub: str | None = None
+
+
 class Checkpoint(NamedTuple):
     """One check a transaction passes; ``per_trip`` checks repeat on every trip."""
 
@@ -63,7 +70,7 @@ class Option(NamedTuple):
 
     Attributes:
         channel: The channel.
-        hub: Hub name, or None for channels at home.
+        source: Where its compute comes from: the channel and hub (None for channels at home).
         intermediary: The reseller, front company or logistics broker involved.
         operator: The data-centre operator leasing the servers.
         cost_usd_per_h100e_month: Full cost of one H100e-month, before firm-specific terms.
@@ -75,7 +82,7 @@ class Option(NamedTuple):
     """
 
     channel: Channel
-    hub: str | None
+    source: Source
     intermediary: Party | None
     operator: Party | None
     cost_usd_per_h100e_month: float
@@ -84,6 +91,11 @@ class Option(NamedTuple):
     pools: tuple[Pool, ...]
     believed_risk_factor: float = 1.0
     trip_cost_usd: float = 0.0
+
+    @property
+    def hub(self) -> str | None:
+        """Hub name, or None for channels at home."""
+        return self.source.hub
 
 
 class Channel:
@@ -165,7 +177,7 @@ class HomeChips(Channel):
         offer = self.offer(view)
         if offer is not None:
             price, pool = offer
-            yield Option(self, None, None, None, _chip_cost(view.cfg, price), price, (), (pool,))
+            yield Option(self, Source(self.name), None, None, _chip_cost(view.cfg, price), price, (), (pool,))
 
 
 #: The pool of the domestic channel, refilled with each firm's ration before it decides.
@@ -234,6 +246,7 @@ class Smuggling(Channel):
             customs = venue.cargo_inspection_rate() * policy.customs.detection_given_cargo_inspection
             regulator = view.check_probability(self.name, venue.hub)
             quota = venue.quota_pool()
+            source = Source(self.name, venue.hub)
             for reseller in view.usable(self.served_by, venue.hub):
                 flags = reseller.red_flags()
                 price = view.gray_price_usd_per_h100e * (1 + reseller.fee_share())
@@ -245,7 +258,7 @@ class Smuggling(Channel):
                 pools = (reseller.pool(), quota) if quota is not None else (reseller.pool(),)
                 yield Option(
                     self,
-                    venue.hub,
+                    source,
                     reseller,
                     None,
                     _chip_cost(view.cfg, price),
@@ -299,7 +312,7 @@ class RemoteRental(Channel):
             )
             yield Option(
                 self,
-                venue.hub,
+                Source(self.name, venue.hub),
                 front,
                 operator,
                 rent,
@@ -342,7 +355,7 @@ class DataTransport(Channel):
             trip_cost = transport.persons_per_trip * cfg.world.hubs[venue.hub].travel_cost_usd
             yield Option(
                 self,
-                venue.hub,
+                Source(self.name, venue.hub),
                 broker,
                 operator,
                 rent,

@@ -12,7 +12,7 @@ import pandas as pd
 
 from sim.channels import CHANNEL_NAMES, ILLICIT_CHANNELS
 from sim.levers import LEVERS
-from sim.sources import STOCKPILE, Source
+from sim.sources import STOCKPILE
 
 if TYPE_CHECKING:
     from sim.ledger import Shipment
@@ -56,7 +56,7 @@ class MonthTally:
     def __init__(self, sources: Sources, n_firms: int) -> None:
         n_cells = len(sources.cells)
         self.sources = sources
-        self._smuggled_source = sources.smuggled()
+        self._smuggled_source = sources.smuggled
         self.attempts = dict.fromkeys(CHANNEL_NAMES, 0)
         self.detections = dict.fromkeys(CHANNEL_NAMES, 0)
         self.orders_hub_h100e = dict.fromkeys(sources.hubs, 0.0)
@@ -82,7 +82,7 @@ class MonthTally:
         if channel.smuggles_chips():
             self.smuggled_h100e += t.quantity_h100e
             self.smuggled_hub_h100e[t.option.hub] += t.quantity_h100e
-        cell = self.sources.cell(Source(channel.name, t.option.hub))
+        cell = self.sources.cell(t.option.source)
         if detected:
             self.own_detected[t.firm_index, cell] += 1
             self.public_detections[cell] += 1

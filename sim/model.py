@@ -155,7 +155,7 @@ class ExportControlModel(Model):
         if detected_at is not None:
             self.consequences.at_checkpoint(t, detected_at, self.cfg, self.month, self.tally)
         if detected_at is None or not self.cfg.policy.penalties.seizure:
-            source = self.sources.index(Source(option.channel.name, option.hub))
+            source = self.sources.index(option.source)
             self.firms.ledger.schedule(t.firm_index, source, option, t.quantity_h100e, self.month, self.cfg)
         elif option.operator is not None:
             option.operator.release(t.quantity_h100e)

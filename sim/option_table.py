@@ -16,7 +16,6 @@ from sim.capacity import Pools
 from sim.channels import Option
 from sim.config import BeliefInit
 from sim.decision import utilities
-from sim.sources import Source
 
 if TYPE_CHECKING:
     from sim.config import Config
@@ -71,17 +70,25 @@ class OptionTable:
         self.options = options
         self.pools = Pools([o.pools for o in options])
         self.pool_index = self.pools.index
-        base_cost = np.array([o.cost_usd_per_h100e_month for o in options], dtype=float)
-        upfront = np.array([o.upfront_usd_per_h100e for o in options], dtype=float)
-        trip_cost = np.array([o.trip_cost_usd for o in options], dtype=float)
-        risk_factor = np.array([o.believed_risk_factor for o in options], dtype=float)
-        offshore = np.array([o.channel.offshore() for o in options], dtype=bool)
-        illicit = np.array([o.channel.illicit for o in options], dtype=bool)
-        self.cell = np.array(
-            [sources.cell(Source(o.channel.name, o.hub)) if o.channel.illicit else -1 for o in options], dtype=int
-        )
-        log_pass_once = np.array([_log_pass(o, per_trip=False) for o in options], dtype=float)
-        log_pass_trip = np.array([_log_pass(o, per_trip=True) for o in options], dtype=float)
+        columns = np.array(
+            [
+                (
+                    o.cost_usd_per_h100e_month,
+                    o.upfront_usd_per_h100e,
+                    o.trip_cost_usd,
+                    o.believed_risk_factor,
+                    o.channel.offshore(),
+                    o.channel.illicit,
+                    sources.cell(o.source) if o.channel.illicit else -1,
+                    _log_pass(o, per_trip=False),
+                    _log_pass(o, per_trip=True),
+                )
+                for o in options
+            ],
+            dtype=float,
+        ).reshape(len(options), 9)
+        base_cost, upfront, trip_cost, risk_factor, offshore, illicit, cell, log_pass_once, log_pass_trip = columns.T
+        offshore, illicit, self.cell = offshore.astype(bool), illicit.astype(bool), cell.astype(int)
         trips = firms.trips[:, None]
         self.true_pi = 1.0 - np.exp(log_pass_once[None, :] + trips * log_pass_trip[None, :])
 

@@ -124,10 +124,7 @@ class SourceIndex(Protocol):
     """The run's sources of compute, in column order."""
 
     all: tuple[Any, ...]
-
-    def smuggled(self) -> np.ndarray:
-        """Which sources bring controlled chips into China."""
-        ...
+    smuggled: np.ndarray  # which sources bring controlled chips into China
 
 
 class MonthView(Run, Protocol):

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
-from sim.channels import CHANNEL_NAMES, CHANNELS, ILLICIT_CHANNELS
+from sim.channels import CHANNEL_NAMES, CHANNELS, ILLICIT_CHANNELS, Source
 
-
-class Source(NamedTuple):
-    """A source of compute: ``("stockpile", None)``, ``("domestic", None)``, ``("smuggling", "uae")``."""
-
-    channel: str
-    hub: str | None = None
+__all__ = ["STOCKPILE", "Source", "Sources"]
 
 
 #: Chips bought before the rules.
@@ -31,6 +24,7 @@ class Sources:
         cells: The belief cells.
         by_channel: (channels x sources) 0/1 matrix summing sources by channel.
         by_hub: (hubs x sources) 0/1 matrix summing sources by hub.
+        smuggled: Which sources bring controlled chips into China (a smuggling channel's hubs).
     """
 
     def __init__(self, hubs: tuple[str, ...]) -> None:
@@ -43,6 +37,7 @@ class Sources:
         self._cell = {s: i for i, s in enumerate(self.cells)}
         self.by_channel = np.array([[s.channel == c for s in self.all] for c in CHANNEL_NAMES], dtype=float)
         self.by_hub = np.array([[s.hub == h for s in self.all] for h in hubs], dtype=float)
+        self.smuggled = np.array([s.channel in CHANNELS and CHANNELS[s.channel].smuggles_chips() for s in self.all])
 
     def index(self, source: Source) -> int:
         """Column of a source."""
@@ -51,7 +46,3 @@ class Sources:
     def cell(self, source: Source) -> int:
         """Index of an (illicit channel, hub) belief cell."""
         return self._cell[source]
-
-    def smuggled(self) -> np.ndarray:
-        """Which sources bring controlled chips into China (a smuggling channel's hubs)."""
-        return np.array([s.channel in CHANNELS and CHANNELS[s.channel].smuggles_chips() for s in self.all])

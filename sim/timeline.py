@@ -67,18 +67,19 @@ def is_settable(root: type[BaseModel], path: str) -> bool:
 def check_event_path(cfg: BaseModel, name: str, path: str) -> None:
     """Raise ValueError if an event sets a key that does not exist or is fixed at the start."""
     root = type(cfg)
-    node: Any = cfg.model_dump()
+    node: Any = cfg
     parts = path.split(".")
     for depth, key in enumerate(parts):
         where = ".".join(parts[:depth]) or "the top level"
-        if not isinstance(node, dict):
+        keys = type(node).model_fields if isinstance(node, BaseModel) else node if isinstance(node, dict) else None
+        if keys is None:
             raise ValueError(f"timeline.{name} sets {path!r}: {where} has no sub-keys")
-        if key not in node:
+        if key not in keys:
             noun = "hub" if parts[depth - 1 : depth] == ["hubs"] else "key"
             raise ValueError(
-                f"timeline.{name} sets {path!r}: unknown {noun} {key!r} under {where}; allowed: {', '.join(node)}"
+                f"timeline.{name} sets {path!r}: unknown {noun} {key!r} under {where}; allowed: {', '.join(keys)}"
             )
-        node = node[key]
+        node = getattr(node, key) if isinstance(node, BaseModel) else node[key]
     if not is_settable(root, path):
         parent = tuple(parts[:-1])
         settable = [k for k in keys_at(root, parent) if is_settable(root, ".".join((*parent, k)))]

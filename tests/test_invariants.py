@@ -46,7 +46,7 @@ def _leases_by_operator(model: ExportControlModel) -> dict[int, float]:
 def test_chips_shipped_equal_delivered_plus_seized_plus_in_transit(stepped) -> None:
     model, _ = stepped
     ts = pd.DataFrame(model.rows)
-    smuggled = model.sources.smuggled()
+    smuggled = model.sources.smuggled
     in_transit = sum(s.quantity_h100e for s in model.firms.ledger.shipments if smuggled[s.source])
     shipped = ts["smuggled_h100e"].sum()
     assert shipped > 0 and ts["seized_h100e"].sum() > 0

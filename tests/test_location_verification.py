@@ -21,9 +21,7 @@ class TwoSources:
     """The stockpile and one hub's smuggled chips (the part of sim.sources.Sources the lever reads)."""
 
     all = (Source("stockpile"), SMUGGLED)
-
-    def smuggled(self) -> np.ndarray:
-        return np.array([False, True])
+    smuggled = np.array([False, True])
 
 
 @dataclass

@@ -141,7 +141,7 @@ class LocationVerification(Lever):
         for name in ("firm_index", "source", "quantity_h100e", "tampered"):
             setattr(state, name, [v for v, k in zip(getattr(state, name), keep, strict=True) if k])
         untampered, tampered = self.expected_costs_usd(month)
-        smuggled = month.sources.smuggled()
+        smuggled = month.sources.smuggled
         for shipment in month.arrivals:
             if not smuggled[shipment.source]:
                 continue
