@@ -22,7 +22,7 @@ from pydantic.fields import FieldInfo
 
 from sim.config import Config
 from sim.loading import CONFIG_DIR, GROUPS, compose_dict, group_options
-from sim.schema import inner_model
+from sim.schema import bounds, inner_model
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "config.md"
 
@@ -104,14 +104,10 @@ def _type_name(annotation: Any) -> str:
 
 
 def _allowed(info: FieldInfo) -> str:
-    bounds = {k: getattr(m, k) for m in info.metadata for k in ("ge", "gt", "le", "lt") if hasattr(m, k)}
-    parts = []
-    for key, sign in (("ge", ">="), ("gt", ">")):
-        if key in bounds:
-            parts.append(f"{sign} {bounds[key]}")
-    for key, sign in (("le", "<="), ("lt", "<")):
-        if key in bounds:
-            parts.append(f"{sign} {bounds[key]}")
+    limits = bounds(info)
+    parts = [
+        f"{sign} {limits[key]}" for key, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if key in limits
+    ]
     annotation = info.annotation
     choices = getattr(annotation, "__members__", None)
     if choices:

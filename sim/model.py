@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from mesa import Model
 
-from sim.agents import AIFirm, Firms, Intermediaries, LocalAuthority, Operator, Regulator, entry_risk
-from sim.channels import CHANNELS, ILLICIT_CHANNELS
+from sim.agents import AIFirm, Firms, Intermediaries, Intermediary, LocalAuthority, Operator, Regulator, entry_risk
+from sim.channels import CHANNELS, ILLICIT_CHANNELS, IntermediaryKind
 from sim.config import Config
 from sim.consequences import Consequences
 from sim.ledger import Shipment
@@ -73,7 +71,7 @@ class ExportControlModel(Model):
         """Every hub's local authority."""
         return list(self.authorities.values())
 
-    def usable(self, kind: Any, hub: str) -> list[Any]:
+    def usable(self, kind: IntermediaryKind | None, hub: str) -> list[Intermediary]:
         """Unlisted intermediaries of a kind in a hub, registered long enough to trade."""
         return self.intermediaries.usable(kind, hub)
 
@@ -95,17 +93,17 @@ class ExportControlModel(Model):
             self._resolve(t)
         self._deliver_and_use()
         self._learn()
+        lever_columns: dict[str, float] = {}
+        for lever in self.cfg.policy.levers():
+            lever_columns |= lever.month_columns(self.lever_state[lever.key])
         state = MonthState(
             self.consequences.listed_entities,
             self.intermediaries.active_count(),
             sum(o.legit_denied_h100e_months for operators in self.operators.values() for o in operators),
             self.regulator.audits,
-            {k: v for lever in self._levers() for k, v in lever.month_columns(self.lever_state[lever.key]).items()},
+            lever_columns,
         )
         self.rows.append(month_row(self.tally, self.table, state))
-
-    def _levers(self) -> list[Any]:
-        return self.cfg.policy.levers()
 
     def _refresh_supply(self) -> None:
         """Leases end, intermediaries close and enter, quotas, supply and prices refresh, operators serve."""
@@ -137,7 +135,7 @@ class ExportControlModel(Model):
         penalty = sum(
             (
                 lever.option_penalty_usd_per_h100e_month(self, self.lever_state[lever.key], options)
-                for lever in self._levers()
+                for lever in self.cfg.policy.levers()
             ),
             0.0,
         )
@@ -173,7 +171,7 @@ class ExportControlModel(Model):
         """Chips depreciate and arrive, levers act on them, firms use stock and leases; prices respond."""
         self.arrivals = self.firms.receive(self.month, self.cfg.world.firms.stock_depreciation_per_month)
         self.tally.record_arrivals(self.arrivals)
-        for lever in self._levers():
+        for lever in self.cfg.policy.levers():
             lever.after_delivery(self, self.lever_state[lever.key])
         self.tally.record_use(*self.firms.use(self.month))
         adjustment = self.cfg.world.market.price_adjustment
