@@ -10,7 +10,7 @@ import numpy as np
 from sim.channels import Checkpoint, Option
 
 if TYPE_CHECKING:
-    from sim.agents.regulator import LocalAuthority
+    from sim.protocols import Venue
 
 
 @dataclass(slots=True)
@@ -26,7 +26,7 @@ class Transaction:
 class OrderBook:
     """The orders of one month, in the order they were placed."""
 
-    def __init__(self, authorities: dict[str, LocalAuthority]) -> None:
+    def __init__(self, authorities: dict[str, Venue]) -> None:
         self.authorities = authorities
         self.transactions: list[Transaction] = []
 

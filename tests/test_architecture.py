@@ -56,6 +56,36 @@ def test_the_model_never_imports_the_command_line_the_sweep_or_the_report(module
     assert not above, f"{module} imports {sorted(above)}"
 
 
+#: Layers from the bottom up; a module imports only from its own layer or those below.
+LAYERS = (
+    ("sim.schema", "sim.protocols", "sim.capacity", "sim.timeline"),
+    ("sim.levers",),
+    ("sim.config",),
+    ("sim.channels", "sim.sources", "sim.decision"),
+    ("sim.option_table", "sim.ledger", "sim.transactions", "sim.world"),
+    ("sim.agents", "sim.metrics", "sim.consequences"),
+    ("sim.model", "sim.run"),
+    ("sim.loading", "sim.results", "sim.sweep", "sim.report", "sim.__main__", "sim.bench", "sim.docs", "sim"),
+)
+
+
+def layer(module: str) -> int:
+    """The layer of a module: the deepest prefix that names it wins (``sim`` alone is the package)."""
+    matches = [
+        (len(prefix), i)
+        for i, prefixes in enumerate(LAYERS)
+        for prefix in prefixes
+        if module == prefix or (prefix != "sim" and module.startswith(f"{prefix}."))
+    ]
+    assert matches, f"{module} is in no layer of tests/test_architecture.py"
+    return max(matches)[1]
+
+
+def test_imports_run_down_the_layers() -> None:
+    upward = [f"{m} -> {t}" for m, targets in import_graph().items() for t in targets if layer(t) > layer(m)]
+    assert not upward, f"upward imports: {upward}"
+
+
 def test_protocols_and_schema_import_nothing_from_sim() -> None:
     graph = import_graph()
     assert not graph["sim.protocols"] and not graph["sim.schema"]
