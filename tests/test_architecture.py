@@ -108,3 +108,28 @@ def test_channel_names_are_spelled_only_by_their_classes() -> None:
                 assert not quoted.search(repr(node.value)) and node.value not in CHANNELS, (
                     f"{path.relative_to(SIM.parent)}:{node.lineno} names channel {node.value!r}"
                 )
+
+
+def test_a_lever_is_named_only_by_its_module_config_group_test_docs_and_study() -> None:
+    """The location-verification lever needed no edit elsewhere: only its own files name it."""
+    import subprocess
+
+    root = SIM.parent
+    named = subprocess.run(
+        ["git", "grep", "-l", "-e", "location_verification", "-e", "LocationVerification"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    own = (
+        "sim/levers/location_verification.py",
+        "configs/policy/location_verification/",
+        "tests/test_location_verification.py",
+        "configs/experiment/location_verification.yaml",
+        "experiments/location_verification/",
+        "docs/",
+        "README.md",
+        "tests/test_architecture.py",
+    )
+    assert named and all(path.startswith(own) for path in named), named
