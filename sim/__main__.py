@@ -22,7 +22,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import Config
-from sim.loading import CONFIG_DIR, ConfigError, check_overrides, load_config, validate
+from sim.loading import CONFIG_DIR, ConfigError, check_overrides, load_config, validate, with_lever_groups
 from sim.report.names import SOURCE_ORDER, label
 from sim.report.one_run import write_figure
 from sim.results import new_run_dir, write_run
@@ -99,6 +99,8 @@ def main() -> None:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_BAD_CONFIG)
+    flags = [a for a in sys.argv[1:] if a not in overrides]
+    sys.argv = [sys.argv[0], *flags, *with_lever_groups(overrides)]  # Hydra sees every lever group
     _hydra_entry()
 
 

@@ -261,13 +261,13 @@ class PolicyBase(Schema):
         return [getattr(self, key) for key in LEVERS]
 
 
-#: One section per registered lever (``sim.levers``), e.g. ``policy.customs``; a lever whose keys all
-#: have defaults (its "off" state) may be left out of a policy file.
+#: One section per registered lever (``sim.levers``), e.g. ``policy.customs``. A lever with its own
+#: config group (``configs/policy/<lever>/``) gets its values from there, ``off`` unless chosen.
 Policy = create_model(
     "Policy",
     __base__=PolicyBase,
     __doc__=PolicyBase.__doc__,
-    **{key: (lever, field(lever.summary(), **lever.default())) for key, lever in LEVERS.items()},
+    **{key: (lever, field(lever.summary())) for key, lever in LEVERS.items()},
 )
 
 

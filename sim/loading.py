@@ -21,11 +21,36 @@ from sim.timeline import TimelineEventError, compile_timeline
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 GROUPS = ("world", "policy", "scenario")
+#: A lever's own config group is a folder of configs/policy/ with an ``off`` option.
+LEVER_OFF = "off"
 
 
 def group_options(group: str) -> list[str]:
     """Names of the YAML files in a config group."""
     return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+def lever_groups() -> list[str]:
+    """The config groups of levers that have their own (``policy/<lever>``), each with an ``off`` option."""
+    return sorted(f"policy/{p.name}" for p in (CONFIG_DIR / "policy").iterdir() if p.is_dir())
+
+
+def with_lever_groups(overrides: list[str]) -> list[str]:
+    """The overrides with every lever group selected: as the user chose it (with or without ``+``), else ``off``.
+
+    Lever groups are not in the primary defaults list, so that a new lever needs no edit
+    there; Hydra adds them with ``+group=option``.
+    """
+    groups = lever_groups()
+    chosen: dict[str, str] = {}
+    rest = []
+    for line in overrides:
+        key, sep, value = line.removeprefix("+").partition("=")
+        if sep and key in groups:
+            chosen[key] = value
+        else:
+            rest.append(line)
+    return [*rest, *(f"+{group}={chosen.get(group, LEVER_OFF)}" for group in groups)]
 
 
 def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) -> None:
@@ -39,9 +64,10 @@ def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) ->
         parsed = OverridesParser.create().parse_overrides(overrides=overrides)
     except Exception as exc:  # Hydra raises its own OverrideParseException
         raise ConfigError(f"cannot read the overrides {overrides}: {exc}") from None
+    groups = (*GROUPS, *lever_groups())
     for o in parsed:
         key = o.key_or_group
-        if key in GROUPS:
+        if key in groups:
             values = list(o.sweep_string_iterator()) if o.is_sweep_override() else [o.value()]
             for v in values:
                 if v not in group_options(key):
@@ -50,11 +76,11 @@ def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) ->
                         f"{suggest(str(v), group_options(key))}"
                     )
     if base is None:
-        groups = [o.input_line for o in parsed if o.key_or_group in GROUPS and not o.is_sweep_override()]
-        base = compose_dict(groups)
+        chosen = [o.input_line for o in parsed if o.key_or_group in groups and not o.is_sweep_override()]
+        base = compose_dict(chosen)
     for o in parsed:
         key = o.key_or_group
-        if key in GROUPS or key.startswith("hydra") or o.is_add() or o.is_delete():
+        if key in groups or key.startswith("hydra") or o.is_add() or o.is_delete():
             continue
         check_path(base, key, o.input_line)
 
@@ -77,11 +103,11 @@ def check_path(base: dict[str, Any], path: str, line: str) -> None:
 
 
 def compose_dict(overrides: list[str]) -> dict[str, Any]:
-    """Compose ``configs/config.yaml`` with Hydra overrides into a plain dict."""
+    """Compose ``configs/config.yaml`` with Hydra overrides (and every lever group) into a plain dict."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         try:
-            cfg = compose(config_name="config", overrides=overrides)
+            cfg = compose(config_name="config", overrides=with_lever_groups(overrides))
         except Exception as exc:  # composition errors are user errors: report, no traceback
             raise ConfigError(f"cannot compose the config with {overrides}: {exc}") from None
     return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]

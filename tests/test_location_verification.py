@@ -53,8 +53,9 @@ class Arrival:
 
 
 def lever(baseline: Config, **values: Any) -> LocationVerification:
-    defaults = {"enabled": True, "from_month": baseline.start, "tamper_cost_usd_per_h100e": 1e12}
-    return with_settings(LocationVerification(), defaults | values)
+    """The lever switched on from the start (off in the baseline), q = 0.05, no tampering unless asked."""
+    on = {"enabled": True, "from_month": baseline.start, "verified_share": 1.0, "detection_per_month": 0.05}
+    return with_settings(baseline.policy.location_verification, on | {"tamper_cost_usd_per_h100e": 1e12} | values)
 
 
 @pytest.mark.parametrize("q", [0.05, 0.2])
@@ -107,7 +108,10 @@ def test_only_smuggling_options_are_penalised_and_only_once_in_force(baseline: C
 
 
 def test_a_rule_not_yet_in_force_changes_nothing(baseline: Config) -> None:
-    late = with_settings(baseline, {"policy.location_verification": {"enabled": True, "from_month": "2031-01"}})
+    assert not baseline.policy.location_verification.enabled
+    late = load_config(
+        ["policy/location_verification=chip_security_act", "policy.location_verification.from_month=2031-01"]
+    )
     pd.testing.assert_frame_equal(run(baseline).timeseries, run(late).timeseries)
 
 
@@ -115,7 +119,7 @@ def test_a_rule_not_yet_in_force_changes_nothing(baseline: Config) -> None:
 def with_and_without() -> tuple[pd.DataFrame, pd.DataFrame]:
     seeds = range(4)
     off = [run(load_config([f"seed={s}"])).summary for s in seeds]
-    on = [run(load_config(["+policy/location_verification=chip_security_act", f"seed={s}"])).summary for s in seeds]
+    on = [run(load_config(["policy/location_verification=chip_security_act", f"seed={s}"])).summary for s in seeds]
     return pd.DataFrame(off), pd.DataFrame(on)
 
 
@@ -127,7 +131,7 @@ def test_verification_cuts_smuggled_compute(with_and_without) -> None:
 
 def test_verified_chips_found_in_use_are_seized_and_counted() -> None:
     cfg = load_config(
-        ["+policy/location_verification=chip_security_act", "policy.location_verification.from_month=2025-01"]
+        ["policy/location_verification=chip_security_act", "policy.location_verification.from_month=2025-01"]
     )
     ts = run(cfg).timeseries
     assert ts["verification_detections"].sum() > 0

@@ -36,11 +36,6 @@ class Lever(Schema):
         """The first line of its docstring."""
         return (cls.__doc__ or cls.key).strip().splitlines()[0]
 
-    @classmethod
-    def default(cls) -> dict[str, Any]:
-        """``{"default_factory": cls}`` when every key has a default (the lever's off state), else {}."""
-        return {"default_factory": cls} if not any(f.is_required() for f in cls.model_fields.values()) else {}
-
     def new_state(self) -> Any:
         """The lever's own per-run state (None for levers that keep none)."""
         return None

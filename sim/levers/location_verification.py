@@ -68,23 +68,22 @@ class LocationVerification(Lever):
         "verification_tampered_h100e": "Verified chips delivered this month whose firm disabled the verification.",
     }
 
-    enabled: bool = field("Whether export-controlled chips carry location verification.", default=False)
-    from_month: str = field("First month whose deliveries carry it, YYYY-MM.", default="2026-01")
+    enabled: bool = field("Whether export-controlled chips carry location verification.")
+    from_month: str = field("First month whose deliveries carry it, YYYY-MM.")
     verified_share: float = field(
-        "Share of the chips delivered from then on that report their location.", "share", ge=0, le=1, default=1.0
+        "Share of the chips delivered from then on that report their location.", "share", ge=0, le=1
     )
     detection_per_month: float = field(
         "Monthly probability q that a verified chip operating in China is detected.",
         "probability/month",
         ge=0,
         le=1,
-        default=0.05,
     )
     tamper_cost_usd_per_h100e: float = field(
-        "Cost c of disabling the verification of one H100e of chips.", "USD/H100e", ge=0, default=5000.0
+        "Cost c of disabling the verification of one H100e of chips.", "USD/H100e", ge=0
     )
     tampered_detection_per_month: float = field(
-        "Monthly probability q_t that a tampered chip is still detected.", "probability/month", ge=0, le=1, default=0.01
+        "Monthly probability q_t that a tampered chip is still detected.", "probability/month", ge=0, le=1
     )
 
     _month = field_validator("from_month")(classmethod(lambda cls, v: check_year_month(v)))
