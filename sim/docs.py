@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim.config import Config
-from sim.loading import CONFIG_DIR, GROUPS, compose_dict, group_options
+from sim.loading import CONFIG_DIR, GROUPS, compose_dict, group_options, lever_groups
 from sim.schema import bounds, inner_model
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "config.md"
@@ -82,7 +82,7 @@ def selection() -> str:
 
 def groups_text() -> tuple[str, str]:
     """The run's config groups, and any other folders under configs/, with their options."""
-    groups = "; ".join(f"`{g}/` ({', '.join(group_options(g))})" for g in GROUPS)
+    groups = "; ".join(f"`{g}/` ({', '.join(group_options(g))})" for g in (*GROUPS, *lever_groups()))
     others = sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name not in GROUPS)
     if not others:
         return groups, ""
