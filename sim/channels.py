@@ -58,11 +58,16 @@ class Source(NamedTuple):
 
 
 class Checkpoint(NamedTuple):
-    """One check a transaction passes; ``per_trip`` checks repeat on every trip."""
+    """One check a transaction passes; ``per_trip`` checks repeat on every trip.
+
+    A check that is not ``penalised`` only refuses: the order is not delivered, and nothing
+    else follows (an operator screening customers while no rule makes the trade illicit).
+    """
 
     name: str
     p: float
     per_trip: bool = False
+    penalised: bool = True
 
 
 class Option(NamedTuple):
@@ -79,6 +84,8 @@ class Option(NamedTuple):
         pools: Capacities the option draws on (at most two).
         believed_risk_factor: Multiplier a firm applies to its (channel, hub) belief.
         trip_cost_usd: Cost of one data-transport trip (all engineers), else 0.
+        chip: The chip it delivers (a key of ``world.chips``), whose worth per H100e depends on
+            the firm's mix of training and inference; None for leased servers (H100-class).
     """
 
     channel: Channel
@@ -91,6 +98,7 @@ class Option(NamedTuple):
     pools: tuple[Pool, ...]
     believed_risk_factor: float = 1.0
     trip_cost_usd: float = 0.0
+    chip: str | None = None
 
     @property
     def hub(self) -> str | None:
@@ -107,7 +115,8 @@ class Channel:
         colour: How figures colour it (Okabe-Ito palette).
         delivers: Chips for the firm's stock, or a leased flow.
         illicit: Whether it evades the rules (its options have checkpoints and belief cells).
-        served_by: The intermediary kind serving it in a hub; None for channels at home.
+        offshore: Whether its options are in a hub abroad.
+        served_by: The intermediary kind serving it in a hub; None when a firm deals directly.
         uses_import_quota: Whether its volume counts against the hub's import quota.
         audited: Whose parties the regulator checks; None if it checks none.
     """
@@ -117,6 +126,7 @@ class Channel:
     colour: ClassVar[str]
     delivers: ClassVar[Delivery]
     illicit: ClassVar[bool]
+    offshore: ClassVar[bool] = False
     served_by: ClassVar[IntermediaryKind | None] = None
     uses_import_quota: ClassVar[bool] = False
     audited: ClassVar[Audited | None] = None
@@ -125,11 +135,6 @@ class Channel:
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:  # a concrete channel, not a shared base such as HomeChips
             CHANNELS[cls.name] = cls
-
-    @classmethod
-    def offshore(cls) -> bool:
-        """Whether its options are in a hub abroad."""
-        return cls.served_by is not None
 
     @classmethod
     def smuggles_chips(cls) -> bool:
@@ -173,11 +178,16 @@ class HomeChips(Channel):
         """This month's price per H100e and the pool it draws, or None while closed."""
         raise NotImplementedError
 
+    def chip(self, view: ChannelView) -> str:
+        """The chip sold."""
+        raise NotImplementedError
+
     def options(self, view: ChannelView) -> Iterator[Option]:
         offer = self.offer(view)
         if offer is not None:
             price, pool = offer
-            yield Option(self, Source(self.name), None, None, _chip_cost(view.cfg, price), price, (), (pool,))
+            cost = _chip_cost(view.cfg, price)
+            yield Option(self, Source(self.name), None, None, cost, price, (), (pool,), chip=self.chip(view))
 
 
 #: The pool of the domestic channel, refilled with each firm's ration before it decides.
@@ -202,6 +212,9 @@ class Domestic(HomeChips):
         ration = Pool(DOMESTIC_RATION, 0.0)  # refilled with each firm's ration
         return world.domestic.price_usd_per_chip / world.chips[world.domestic.chip], ration
 
+    def chip(self, view: ChannelView) -> str:
+        return view.cfg.world.domestic.chip
+
     def lead_time_months(self, cfg: Config) -> int:
         return cfg.world.market.domestic_lead_time_months
 
@@ -220,8 +233,15 @@ class Compliant(HomeChips):
         supply = Pool(("compliant",), rule.supply_h100e_per_month)
         return rule.price_usd_per_h100e(view.cfg.world.chips[rule.chip]), supply
 
+    def chip(self, view: ChannelView) -> str:
+        return view.cfg.policy.compliant_chips.chip
+
     def lead_time_months(self, cfg: Config) -> int:
         return cfg.world.market.compliant_lead_time_months
+
+
+#: What the gray market sells, priced per H100e (``world.market.h100_price_usd``).
+SMUGGLED_CHIP = "H100"
 
 
 class Smuggling(Channel):
@@ -236,6 +256,7 @@ class Smuggling(Channel):
     colour = "#D55E00"
     delivers = Delivery.STOCK
     illicit = True
+    offshore = True
     served_by = IntermediaryKind.RESELLER
     uses_import_quota = True
     audited = Audited.INTERMEDIARIES
@@ -266,6 +287,7 @@ class Smuggling(Channel):
                     checkpoints,
                     pools,
                     reseller.believed_risk_factor(),
+                    chip=SMUGGLED_CHIP,
                 )
 
     def lead_time_months(self, cfg: Config) -> int:
@@ -294,6 +316,7 @@ class RemoteRental(Channel):
     colour = "#0072B2"
     delivers = Delivery.FLOW
     illicit = True
+    offshore = True
     served_by = IntermediaryKind.FRONT_COMPANY
     audited = Audited.OPERATORS
 
@@ -307,7 +330,7 @@ class RemoteRental(Channel):
         for venue, front, operator, kyc, rent in _lease_options(self, view):
             regulator = view.check_probability(self.name, venue.hub) if audits_on else 0.0
             checkpoints = (
-                Checkpoint("operator_kyc", kyc),
+                Checkpoint("operator_kyc", kyc, penalised=view.cfg.policy.remote_access.kyc_required),
                 Checkpoint("regulator_audit", min(1.0, regulator * front.red_flags())),
             )
             yield Option(
@@ -338,6 +361,7 @@ class DataTransport(Channel):
     colour = "#CC79A7"
     delivers = Delivery.FLOW
     illicit = True
+    offshore = True
     served_by = IntermediaryKind.LOGISTICS_BROKER
 
     def options(self, view: ChannelView) -> Iterator[Option]:
@@ -349,7 +373,9 @@ class DataTransport(Channel):
             searched = venue.passenger_inspection_rate()
             checkpoints = (
                 Checkpoint("passenger_customs", searched * customs.detection_given_drive_inspection, per_trip=True),
-                Checkpoint("operator_kyc", kyc * transport.red_flag_factor),
+                Checkpoint(
+                    "operator_kyc", kyc * transport.red_flag_factor, penalised=cfg.policy.remote_access.kyc_required
+                ),
                 Checkpoint("return_customs", searched * customs.detection_given_weights_inspection),
             )
             trip_cost = transport.persons_per_trip * cfg.world.hubs[venue.hub].travel_cost_usd
@@ -368,6 +394,37 @@ class DataTransport(Channel):
 
     def lead_time_months(self, cfg: Config) -> int:
         return cfg.world.data_transport.prep_months
+
+
+class CloudRental(Channel):
+    """A firm rents servers abroad from an operator in its own name: legal while no rule bars it.
+
+    Open while no cloud rule (``policy.remote_access.kyc_required``) bars restricted firms; the
+    operator may still refuse a Chinese customer (its screening strictness, a refusal only).
+    It draws the operator's free capacity, with no intermediary and no fee.
+    """
+
+    name = "cloud_rental"
+    label = "Cloud rental (legal)"
+    colour = "#E69F00"
+    delivers = Delivery.FLOW
+    illicit = False
+    offshore = True
+
+    def options(self, view: ChannelView) -> Iterator[Option]:
+        cfg = view.cfg
+        if cfg.policy.remote_access.kyc_required:
+            return
+        lease_months = cfg.world.market.lease_months
+        for venue in view.venues():
+            rent = cfg.world.hubs[venue.hub].rental_price_usd_per_h100e_month
+            source = Source(self.name, venue.hub)
+            for operator in view.operators(venue.hub):
+                refusal = Checkpoint("operator_screening", operator.kyc_strictness(), penalised=False)
+                yield Option(self, source, None, operator, rent, rent * lease_months, (refusal,), (operator.pool(),))
+
+    def lead_time_months(self, cfg: Config) -> int:
+        return 0
 
 
 #: Channel names in registry order, and those that evade the rules.

@@ -124,6 +124,12 @@ class FirmClass(Schema):
     risk_aversion: float = field(
         "Weight lambda on expected losses and fines (1 = risk neutral).", "ratio", ge=1, le=100
     )
+    inference_share: float = field(
+        "Share of the firm's compute demand that is inference (serving models) rather than training.",
+        "share",
+        ge=0,
+        le=1,
+    )
     dataset_tb: float = field("Training data a data-transport run must carry.", "TB", ge=0)
     stock_h100e: float = field("Chips stockpiled before the rules.", "H100e", ge=0)
 
@@ -225,7 +231,14 @@ class DataTransportTrips(Schema):
 class World(Schema):
     """The 2025 world: hubs, supply, markets and the populations of agents."""
 
-    chips: dict[str, float] = field("Performance of each chip relative to an H100 (by TPP).", "H100e/chip")
+    chips: dict[str, float] = field(
+        "Training performance of each chip relative to an H100 (by TPP): its H100e.", "H100e/chip"
+    )
+    inference_chips: dict[str, float] = field(
+        "Chips bought to serve inference (memory-bound work), with their inference performance relative to an "
+        "H100; they serve only a firm's inference demand. Other chips count at their training H100e for all work.",
+        "H100e/chip",
+    )
     hubs: dict[str, Hub] = field("Third countries, by name.")
     domestic: DomesticSupply = field("China's domestic accelerator supply.")
     market: Market = field("Prices and accounting.")
@@ -243,6 +256,11 @@ class World(Schema):
 
     @model_validator(mode="after")
     def _chips_known(self) -> World:
+        unknown = sorted(set(self.inference_chips) - set(self.chips))
+        if unknown:
+            raise ValueError(
+                f"world.inference_chips names {unknown}, not in world.chips (allowed: {', '.join(self.chips)})"
+            )
         if self.domestic.chip not in self.chips:
             raise ValueError(
                 f"domestic.chip {self.domestic.chip!r} is not in world.chips (allowed: {', '.join(self.chips)})"

@@ -30,6 +30,9 @@ COLUMN_DOCS: dict[str, str] = {
     "orders_hub_<hub>_h100e": "Volume ordered through a hub this month, all offshore channels.",
     "smuggled_hub_<hub>_h100e": "Chips shipped by smugglers through a hub this month.",
     "attempts_<channel>": "Transactions placed through a channel.",
+    "orders_<channel>_h100e": "Compute ordered through a channel this month, refused orders excluded (H100e of work).",
+    "spend_<channel>_usd": "Money committed to a channel this month (chips' price, whole leases), refusals excluded.",
+    "refusals_<channel>": "Orders refused by a screening that only refuses (no rule makes them illicit).",
     "detections_<channel>": "Transactions detected (illicit channels).",
     "detection_rate": "Detections / attempts over the illicit channels (NaN with no attempt).",
     "detection_rate_<channel>": "Detections / attempts of an illicit channel (NaN with no attempt).",
@@ -58,7 +61,10 @@ class MonthTally:
         self.sources = sources
         self._smuggled_source = sources.smuggled
         self.attempts = dict.fromkeys(CHANNEL_NAMES, 0)
+        self.refusals = dict.fromkeys(CHANNEL_NAMES, 0)
         self.detections = dict.fromkeys(CHANNEL_NAMES, 0)
+        self.orders_h100e = dict.fromkeys(CHANNEL_NAMES, 0.0)
+        self.spend_usd = dict.fromkeys(CHANNEL_NAMES, 0.0)
         self.orders_hub_h100e = dict.fromkeys(sources.hubs, 0.0)
         self.smuggled_hub_h100e = dict.fromkeys(sources.hubs, 0.0)
         self.own_detected = np.zeros((n_firms, n_cells))
@@ -71,10 +77,15 @@ class MonthTally:
         self.demand_h100e_months = 0.0
         self.access_by_source = np.zeros(len(sources.all))
 
-    def record_attempt(self, t: Transaction, detected: bool) -> None:
-        """Count a transaction that passed, or failed, its checkpoints."""
+    def record_attempt(self, t: Transaction, detected: bool, refused: bool = False) -> None:
+        """Count a transaction that passed its checkpoints, was detected at one, or was refused."""
         channel = t.option.channel
         self.attempts[channel.name] += 1
+        if refused:
+            self.refusals[channel.name] += 1
+            return
+        self.orders_h100e[channel.name] += t.quantity_h100e
+        self.spend_usd[channel.name] += t.spend_usd
         if t.option.hub is None:
             return
         self.detections[channel.name] += int(detected)
@@ -82,6 +93,8 @@ class MonthTally:
         if channel.smuggles_chips():
             self.smuggled_h100e += t.quantity_h100e
             self.smuggled_hub_h100e[t.option.hub] += t.quantity_h100e
+        if not channel.illicit:
+            return
         cell = self.sources.cell(t.option.source)
         if detected:
             self.own_detected[t.firm_index, cell] += 1
@@ -149,6 +162,12 @@ def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> dict[
         row[f"smuggled_hub_{hub}_h100e"] = tally.smuggled_hub_h100e[hub]
     for channel in CHANNEL_NAMES:
         row[f"attempts_{channel}"] = tally.attempts[channel]
+    for channel in CHANNEL_NAMES:
+        row[f"orders_{channel}_h100e"] = tally.orders_h100e[channel]
+    for channel in CHANNEL_NAMES:
+        row[f"spend_{channel}_usd"] = tally.spend_usd[channel]
+    for channel in CHANNEL_NAMES:
+        row[f"refusals_{channel}"] = tally.refusals[channel]
     for channel in ILLICIT_CHANNELS:
         row[f"detections_{channel}"] = tally.detections[channel]
     row["detection_rate"] = _rate(
@@ -195,7 +214,7 @@ def summarise(timeseries: pd.DataFrame, seed: int, first_detection_month: int) -
         summary[f"access_{source}_total"] = total[f"access_{source}"]
         summary[f"channel_share_{source}"] = total[f"access_{source}"] / access if access > 0 else 0.0
     for column in ts.columns:
-        if column.startswith(("access_hub_", "orders_hub_", "smuggled_hub_")):
+        if column.startswith(("access_hub_", "orders_", "spend_", "refusals_", "smuggled_hub_")):
             summary[f"{column}_total"] = total[column]
     illicit_attempts = sum(total[f"attempts_{c}"] for c in ILLICIT_CHANNELS)
     illicit_detections = sum(total[f"detections_{c}"] for c in ILLICIT_CHANNELS)

@@ -36,14 +36,14 @@ class ExportControlModel(Model):
         self.sources = Sources(tuple(cfg.world.hubs))
         self.channels = [cls() for cls in CHANNELS.values()]
         self.authorities = {hub: LocalAuthority(self, hub) for hub in cfg.world.hubs}
-        self.operators = {
+        self.operators_by_hub = {
             hub: [
                 Operator(self, self.authorities[hub], p.rental_capacity_h100e / p.operators) for _ in range(p.operators)
             ]
             for hub, p in cfg.world.hubs.items()
         }
-        self.intermediaries = Intermediaries(self, self.sources.hubs, self.operators)
-        self.regulator = Regulator(self, self.authorities, self.operators, self.intermediaries)
+        self.intermediaries = Intermediaries(self, self.sources.hubs, self.operators_by_hub)
+        self.regulator = Regulator(self, self.authorities, self.operators_by_hub, self.intermediaries)
         self.firms = Firms(self, self.sources)
         self.consequences = Consequences(self.firms, self.intermediaries)
         self.lever_state = {key: lever.new_state() for key, lever in zip(LEVERS, cfg.policy.levers(), strict=True)}
@@ -75,6 +75,10 @@ class ExportControlModel(Model):
         """Unlisted intermediaries of a kind in a hub, registered long enough to trade."""
         return self.intermediaries.usable(kind, hub)
 
+    def operators(self, hub: str) -> list[Operator]:
+        """The data-centre operators of a hub."""
+        return self.operators_by_hub[hub]
+
     def check_probability(self, channel: str, hub: str) -> float:
         """Probability that the regulator's checks detect one illicit transaction in a cell."""
         return self.regulator.check_probability(channel, hub)
@@ -99,7 +103,7 @@ class ExportControlModel(Model):
         state = MonthState(
             self.consequences.listed_entities,
             self.intermediaries.active_count(),
-            sum(o.legit_denied_h100e_months for operators in self.operators.values() for o in operators),
+            sum(o.legit_denied_h100e_months for operators in self.operators_by_hub.values() for o in operators),
             self.regulator.audits,
             lever_columns,
         )
@@ -119,7 +123,7 @@ class ExportControlModel(Model):
             authority.set_quota(importers, new_year)
         self.domestic_supply_h100e = domestic_supply_h100e(cfg, self.month)
         self.gray_price_usd_per_h100e = gray_price_usd_per_h100e(cfg, self.scarcity, self.seized_share)
-        for operators in self.operators.values():
+        for operators in self.operators_by_hub.values():
             for operator in operators:
                 operator.refresh()
 
@@ -130,7 +134,12 @@ class ExportControlModel(Model):
         options = [o for channel in self.channels for o in channel.options(self)]
         listed = firms.listed(self.month)
         terms = FirmTerms(
-            firms.value_usd, firms.risk_aversion, firms.trips, listed, firms.need_h100e, firms.beliefs.mean()
+            firms.value_usd,
+            firms.risk_aversion,
+            firms.trips,
+            listed,
+            firms.need_h100e,
+            firms.beliefs.mean(),
         )
         penalty = sum(
             (
@@ -147,6 +156,11 @@ class ExportControlModel(Model):
         """A transaction passes its checkpoints; a detected one has consequences, others deliver."""
         option = t.option
         detected_at = first_detection(t.checkpoints, self.rng)
+        if detected_at is not None and not detected_at.penalised:  # refused: nothing delivered, nothing else
+            self.tally.record_attempt(t, detected=False, refused=True)
+            if option.operator is not None:
+                option.operator.release(t.quantity_h100e)
+            return
         self.tally.record_attempt(t, detected_at is not None)
         if option.hub is not None:
             self.regulator.observe(option.channel.name, option.hub, t.quantity_h100e, detected_at is not None)

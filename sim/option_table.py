@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from sim.capacity import Pools
+from sim.capacity import Pool, Pools
 from sim.channels import Option
 from sim.config import BeliefInit
 from sim.decision import utilities
@@ -23,12 +23,39 @@ if TYPE_CHECKING:
 
 
 def _log_pass(option: Option, per_trip: bool) -> float:
-    """Log of the probability to pass an option's once-only (or per-trip) checkpoints."""
+    """Log of the probability to pass an option's penalised once-only (or per-trip) checkpoints."""
     total = 0.0
     for c in option.checkpoints:
-        if c.per_trip is per_trip:
+        if c.per_trip is per_trip and c.penalised:
             total += math.log1p(-c.p) if c.p < 1.0 else -math.inf
     return total
+
+
+def _exposed(option: Option) -> bool:
+    """Whether a transaction can be detected with penalties (some penalised check with p > 0)."""
+    return any(c.penalised and c.p > 0 for c in option.checkpoints)
+
+
+#: The pool of a firm's inference demand, refilled with each firm's before it decides.
+INFERENCE_NEED = ("inference_need",)
+
+
+def _with_inference_pool(cfg: Config, option: Option) -> tuple[Pool, ...]:
+    """An option's pools, plus the firm's inference demand when it delivers an inference chip."""
+    if option.chip in cfg.world.inference_chips:
+        return (*option.pools, Pool(INFERENCE_NEED, 0.0))
+    return option.pools
+
+
+def worth_per_h100e(cfg: Config, chip: str | None) -> float:
+    """What one H100e (by training performance) of a chip does of the firms' work, in H100e.
+
+    An inference chip (``world.inference_chips``) serves inference demand at its inference
+    performance; any other chip, and leased servers (``chip`` None), at its training H100e.
+    """
+    if chip not in cfg.world.inference_chips:
+        return 1.0
+    return cfg.world.inference_chips[chip] / cfg.world.chips[chip]
 
 
 class FirmTerms(NamedTuple):
@@ -68,17 +95,17 @@ class OptionTable:
             penalty_usd: Extra expected cost per H100e-month of each (firm, option) from levers.
         """
         self.options = options
-        self.pools = Pools([o.pools for o in options])
+        self.pools = Pools([_with_inference_pool(cfg, o) for o in options])
         self.pool_index = self.pools.index
         columns = np.array(
             [
                 (
-                    o.cost_usd_per_h100e_month,
-                    o.upfront_usd_per_h100e,
+                    o.cost_usd_per_h100e_month / worth_per_h100e(cfg, o.chip),
+                    o.upfront_usd_per_h100e / worth_per_h100e(cfg, o.chip),
                     o.trip_cost_usd,
                     o.believed_risk_factor,
-                    o.channel.offshore(),
-                    o.channel.illicit,
+                    o.channel.offshore,
+                    o.channel.illicit and _exposed(o),
                     sources.cell(o.source) if o.channel.illicit else -1,
                     _log_pass(o, per_trip=False),
                     _log_pass(o, per_trip=True),
@@ -87,8 +114,8 @@ class OptionTable:
             ],
             dtype=float,
         ).reshape(len(options), 9)
-        base_cost, upfront, trip_cost, risk_factor, offshore, illicit, cell, log_pass_once, log_pass_trip = columns.T
-        offshore, illicit, self.cell = offshore.astype(bool), illicit.astype(bool), cell.astype(int)
+        base_cost, upfront, trip_cost, risk_factor, offshore, exposed, cell, log_pass_once, log_pass_trip = columns.T
+        offshore, exposed, self.cell = offshore.astype(bool), exposed.astype(bool), cell.astype(int)
         trips = firms.trips[:, None]
         self.true_pi = 1.0 - np.exp(log_pass_once[None, :] + trips * log_pass_trip[None, :])
 
@@ -102,7 +129,7 @@ class OptionTable:
             pi_hat = self.true_pi
         else:
             believed = firms.believed_pi[:, np.maximum(self.cell, 0)] * risk_factor
-            pi_hat = np.where(illicit, np.minimum(believed, 1.0), 0.0)
+            pi_hat = np.where(exposed, np.minimum(believed, 1.0), 0.0)
         value = firms.value_usd[:, None]
         penalties = cfg.policy.penalties
         loss = value * penalties.seizure

@@ -107,6 +107,10 @@ class ChannelView(Run, Protocol):
         """Unlisted intermediaries of a kind in a hub, registered long enough to trade."""
         ...
 
+    def operators(self, hub: str) -> Sequence[Party]:
+        """The data-centre operators of a hub."""
+        ...
+
     def check_probability(self, channel: str, hub: str) -> float:
         """Probability that the regulator's checks detect one illicit transaction in a cell."""
         ...

@@ -28,8 +28,8 @@ class Sources:
     """
 
     def __init__(self, hubs: tuple[str, ...]) -> None:
-        home = [Source(name) for name, c in CHANNELS.items() if not c.offshore()]
-        abroad = [Source(name, hub) for name, c in CHANNELS.items() if c.offshore() for hub in hubs]
+        home = [Source(name) for name, c in CHANNELS.items() if not c.offshore]
+        abroad = [Source(name, hub) for name, c in CHANNELS.items() if c.offshore for hub in hubs]
         self.hubs = hubs
         self.all: tuple[Source, ...] = (STOCKPILE, *home, *abroad)
         self.cells: tuple[Source, ...] = tuple(Source(c, h) for c in ILLICIT_CHANNELS for h in hubs)

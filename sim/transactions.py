@@ -20,6 +20,7 @@ class Transaction:
     firm_index: int
     option: Option
     quantity_h100e: float
+    spend_usd: float
     checkpoints: tuple[Checkpoint, ...]
 
 
@@ -30,9 +31,10 @@ class OrderBook:
         self.authorities = authorities
         self.transactions: list[Transaction] = []
 
-    def place(self, firm_index: int, option: Option, quantity_h100e: float, trips: int) -> None:
+    def place(self, firm_index: int, option: Option, quantity_h100e: float, spend_usd: float, trips: int) -> None:
         """Record an order; it commits the intermediary's, the operator's and the quota's capacity."""
-        self.transactions.append(Transaction(firm_index, option, quantity_h100e, with_trips(option.checkpoints, trips)))
+        checkpoints = with_trips(option.checkpoints, trips)
+        self.transactions.append(Transaction(firm_index, option, quantity_h100e, spend_usd, checkpoints))
         if option.intermediary is not None:
             option.intermediary.record_order(quantity_h100e)
         if option.operator is not None:
@@ -45,7 +47,7 @@ def with_trips(checkpoints: tuple[Checkpoint, ...], trips: int) -> tuple[Checkpo
     """Checkpoints of one transaction: a per-trip check passed ``trips`` times becomes one check."""
     if not any(c.per_trip for c in checkpoints):
         return checkpoints
-    return tuple(Checkpoint(c.name, 1.0 - (1.0 - c.p) ** trips) if c.per_trip else c for c in checkpoints)
+    return tuple(c._replace(p=1.0 - (1.0 - c.p) ** trips, per_trip=False) if c.per_trip else c for c in checkpoints)
 
 
 def first_detection(checkpoints: tuple[Checkpoint, ...], rng: np.random.Generator) -> Checkpoint | None:

@@ -45,6 +45,7 @@ def one_firm(**overrides: Any) -> dict[str, Any]:
         "budget_usd_per_month": 1.0e12,
         "value_usd_per_h100e_month": 4000.0,
         "risk_aversion": 1.0,
+        "inference_share": 0.0,
         "dataset_tb": 10.0,
         "stock_h100e": 0.0,
     }

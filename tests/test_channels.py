@@ -33,8 +33,8 @@ def test_channel_declares_everything_about_itself(name: str) -> None:
     cls = CHANNELS[name]
     assert isinstance(cls.delivers, Delivery)
     assert cls.label and re.fullmatch(r"#[0-9A-F]{6}", cls.colour)
-    assert not cls.uses_import_quota or (cls.offshore() and cls.delivers is Delivery.STOCK)
-    assert cls.audited is None or cls.offshore()
+    assert not cls.uses_import_quota or (cls.offshore and cls.delivers is Delivery.STOCK)
+    assert cls.audited is None or cls.offshore
     assert cls.smuggles_chips() == (cls.illicit and cls.delivers is Delivery.STOCK)
 
 
@@ -52,11 +52,11 @@ def test_channel_options_keep_the_contract(models: list[ExportControlModel], nam
             assert option.cost_usd_per_h100e_month > 0 and option.upfront_usd_per_h100e > 0
             assert all(0.0 <= c.p <= 1.0 for c in option.checkpoints)
             assert bool(option.checkpoints) == cls.illicit
-            assert (option.hub is not None) == cls.offshore()
-            assert (option.intermediary is not None) == cls.offshore()
+            assert (option.hub is not None) == cls.offshore
+            assert (option.intermediary is not None) == (cls.served_by is not None)
             if option.intermediary is not None:
                 assert option.intermediary.kind is cls.served_by and option.intermediary.hub == option.hub
-            assert (option.operator is not None) == (cls.offshore() and cls.delivers is Delivery.FLOW)
+            assert (option.operator is not None) == (cls.offshore and cls.delivers is Delivery.FLOW)
             assert 1 <= len(option.pools) <= 2
             assert all(p.capacity_h100e is None or p.capacity_h100e >= 0 for p in option.pools)
     assert offered > 0, f"{name} offered no option in any scenario month"

@@ -26,7 +26,9 @@ def stepped(request: pytest.FixtureRequest, baseline: Config) -> tuple[ExportCon
         leased = firms.ledger.leased_flow(model.month, firms.stock_h100e.shape)
         checks.append(
             {
-                "operators": [(o.leased_h100e, o.capacity_h100e) for ops in model.operators.values() for o in ops],
+                "operators": [
+                    (o.leased_h100e, o.capacity_h100e) for ops in model.operators_by_hub.values() for o in ops
+                ],
                 "leases_by_operator": _leases_by_operator(model),
                 "access": model.rows[-1]["access_h100e_months"],
                 "stock_plus_leased": firms.stock_h100e.sum() + leased.sum(),
@@ -64,7 +66,7 @@ def test_operators_lease_exactly_what_the_ledger_holds(stepped) -> None:
     """No capacity is leased twice or lost: what an operator holds as leased is its running leases."""
     model, checks = stepped
     assert any(month["leases_by_operator"] for month in checks)
-    for ops in model.operators.values():
+    for ops in model.operators_by_hub.values():
         for o in ops:
             assert o.leased_h100e == pytest.approx(checks[-1]["leases_by_operator"].get(o.unique_id, 0.0), abs=1e-6)
 
@@ -82,7 +84,7 @@ def test_access_is_the_sum_of_its_sources(stepped) -> None:
     ts = pd.DataFrame(model.rows)
     sources = ["stockpile", *CHANNELS]
     np.testing.assert_allclose(ts[[f"access_{s}" for s in sources]].sum(axis=1), ts["access_h100e_months"])
-    offshore = ts[[f"access_{name}" for name, c in CHANNELS.items() if c.offshore()]].sum(axis=1)
+    offshore = ts[[f"access_{name}" for name, c in CHANNELS.items() if c.offshore]].sum(axis=1)
     np.testing.assert_allclose(ts[[c for c in ts if c.startswith("access_hub_")]].sum(axis=1), offshore)
 
 

@@ -11,6 +11,7 @@ from mesa import Agent
 from sim.channels import DOMESTIC_RATION
 from sim.decision import Beliefs, allocate
 from sim.ledger import Ledger, Shipment
+from sim.option_table import INFERENCE_NEED
 from sim.sources import STOCKPILE
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class AIFirm(Agent):
             return
         behaviour = self.model.cfg.behaviour
         table.pools.refill(DOMESTIC_RATION, self.population.ration_h100e[self.index])
+        table.pools.refill(INFERENCE_NEED, self.population.inference_share[self.index] * need)
         orders = allocate(
             table.u[self.index],
             need,
@@ -58,8 +60,10 @@ class AIFirm(Agent):
             behaviour.max_rounds,
         )
         trips = int(self.population.trips[self.index])
+        upfront = table.upfront_usd_per_h100e[self.index]
         for option_index, quantity_h100e in orders.items():
-            book.place(self.index, table.options[option_index], quantity_h100e, trips)
+            spend_usd = quantity_h100e * float(upfront[option_index])
+            book.place(self.index, table.options[option_index], quantity_h100e, spend_usd, trips)
 
 
 class Firms:
@@ -69,6 +73,7 @@ class Firms:
         agents: The firms, in the order of the rows.
         value_usd: What an H100e-month is worth to each firm.
         risk_aversion: Each firm's weight on expected losses.
+        inference_share: Share of each firm's demand that is inference.
         trips: Data-transport trips each firm's dataset needs.
         stock_h100e: (firms x sources) chips owned, by where they came from.
         ledger: Shipments under way and leases running.
@@ -90,6 +95,7 @@ class Firms:
         per_trip_tb = transport.persons_per_trip * transport.drives_per_person * transport.drive_tb
         self.value_usd = np.array([p.value_usd_per_h100e_month for p in params])
         self.risk_aversion = np.array([p.risk_aversion for p in params])
+        self.inference_share = np.array([p.inference_share for p in params])
         self.trips = np.array([max(1, math.ceil(p.dataset_tb / per_trip_tb)) for p in params], dtype=float)
         self.stock_h100e = np.zeros((len(params), len(sources.all)))
         self.stock_h100e[:, sources.index(STOCKPILE)] = [p.stock_h100e for p in params]
