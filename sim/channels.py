@@ -182,11 +182,15 @@ class HomeChips(Channel):
         """The chip sold."""
         raise NotImplementedError
 
+    def non_price_cost_share(self, view: ChannelView) -> float:
+        """A cost to the buyer beyond the price, as a share of the chip cost (no money changes hands)."""
+        return 0.0
+
     def options(self, view: ChannelView) -> Iterator[Option]:
         offer = self.offer(view)
         if offer is not None:
             price, pool = offer
-            cost = _chip_cost(view.cfg, price)
+            cost = _chip_cost(view.cfg, price) * (1.0 + self.non_price_cost_share(view))
             yield Option(self, Source(self.name), None, None, cost, price, (), (pool,), chip=self.chip(view))
 
 
@@ -235,6 +239,9 @@ class Compliant(HomeChips):
 
     def chip(self, view: ChannelView) -> str:
         return view.cfg.policy.compliant_chips.chip
+
+    def non_price_cost_share(self, view: ChannelView) -> float:
+        return view.cfg.policy.compliant_chips.home_discouragement_share
 
     def lead_time_months(self, cfg: Config) -> int:
         return cfg.world.market.compliant_lead_time_months

@@ -15,6 +15,13 @@ class CompliantChips(Lever):
     chip: str = field("Best chip legally sold, a key of world.chips (H20; H100 with no controls).")
     price_usd_per_chip: float = field("Price of one compliant chip before surcharge.", "USD/chip", ge=0)
     surcharge_share: float = field("Surcharge (e.g. revenue share to the US).", "share", ge=0, le=5)
+    home_discouragement_share: float = field(
+        "Cost to the buyer of the home government's discouragement (scrutiny, political risk), as a share of "
+        "the chip's monthly cost; paid to nobody.",
+        "share",
+        ge=0,
+        le=5,
+    )
     supply_h100e_per_month: float | None = field(
         "Vendor supply open to China; null for unlimited.", "H100e/month", ge=0
     )
