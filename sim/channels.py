@@ -275,9 +275,10 @@ class Smuggling(Channel):
             regulator = view.check_probability(self.name, venue.hub)
             quota = venue.quota_pool()
             source = Source(self.name, venue.hub)
+            shipping = view.cfg.world.hubs[venue.hub].shipping_cost_usd_per_h100e
             for reseller in view.usable(self.served_by, venue.hub):
                 flags = reseller.red_flags()
-                price = view.gray_price_usd_per_h100e * (1 + reseller.fee_share())
+                price = view.gray_price_usd_per_h100e * (1 + reseller.fee_share()) + shipping
                 checkpoints = (
                     Checkpoint("vendor_audit", policy.end_user_audits.detection(flags)),
                     Checkpoint("cargo_inspection", customs),
@@ -335,11 +336,10 @@ class RemoteRental(Channel):
         lease_months = view.cfg.world.market.lease_months
         audits_on = self.audits_on(view.cfg.policy)
         for venue, front, operator, kyc, rent in _lease_options(self, view):
-            regulator = view.check_probability(self.name, venue.hub) if audits_on else 0.0
-            checkpoints = (
-                Checkpoint("operator_kyc", kyc, penalised=view.cfg.policy.remote_access.kyc_required),
-                Checkpoint("regulator_audit", min(1.0, regulator * front.red_flags())),
-            )
+            checkpoints = (Checkpoint("operator_kyc", kyc, penalised=view.cfg.policy.remote_access.kyc_required),)
+            if audits_on:
+                regulator = view.check_probability(self.name, venue.hub)
+                checkpoints += (Checkpoint("regulator_audit", min(1.0, regulator * front.red_flags())),)
             yield Option(
                 self,
                 Source(self.name, venue.hub),

@@ -25,6 +25,12 @@ class Hub(Schema):
     """A third country where chips are bought, servers rented and fronts registered."""
 
     tier: int = field("Diffusion-rule country tier: 1 no cap, 2 capped, 3 embargoed.", "", ge=1, le=3, timeline=True)
+    shipping_cost_usd_per_h100e: float = field(
+        "Cost of moving one H100e of smuggled servers from the hub into China (transport, transshipment, relabelling).",
+        "USD/H100e",
+        ge=0,
+        timeline=True,
+    )
     import_cap_h100e_per_year: float | None = field(
         "The hub's own annual import cap on advanced chips; null for none.", "H100e/year", ge=0, timeline=True
     )
@@ -169,10 +175,16 @@ class IntermediaryRules(Schema):
         le=100,
     )
     registration_rate_per_month: float = field(
-        "Expected new intermediaries per hub per month (Poisson), spread over hubs by risk.",
+        "Expected new intermediaries per hub per month (Poisson) when every kind and hub is fully used and safe.",
         "1/month",
         ge=0,
         le=20,
+    )
+    entry_base_weight: float = field(
+        "Entry weight of a kind and hub with no business yet, relative to one whose intermediaries are fully used.",
+        "ratio",
+        ge=0,
+        le=10,
     )
     entry_risk_sensitivity: float = field(
         "Exponent k of an entrant's hub weight (1 - detection risk)^k (0: hubs alike).", "", ge=0, le=100

@@ -32,8 +32,8 @@ def _log_pass(option: Option, per_trip: bool) -> float:
 
 
 def _exposed(option: Option) -> bool:
-    """Whether a transaction can be detected with penalties (some penalised check with p > 0)."""
-    return any(c.penalised and c.p > 0 for c in option.checkpoints)
+    """Whether a transaction can be detected with penalties (it passes some penalised check)."""
+    return any(c.penalised for c in option.checkpoints)
 
 
 #: The pool of a firm's inference demand, refilled with each firm's before it decides.

@@ -9,6 +9,15 @@ import pytest
 from sim import Config, load_config
 from sim.schema import with_settings
 
+#: Overrides of the baseline without legal compliant chips, so that smuggling is a main channel:
+#: the directions of enforcement's effects on smuggling are measured there.
+SMUGGLING_WORLD = (
+    "policy.compliant_chips.allowed=false",
+    "~timeline.h20_resumed",
+    "~timeline.beijing_discourages_h20",
+    "~timeline.h200_approved",
+)
+
 
 @pytest.fixture(scope="session")
 def baseline() -> Config:
@@ -20,6 +29,7 @@ def one_hub(**overrides: Any) -> dict[str, Any]:
     """Parameters of a single hub with every check switched off unless overridden."""
     hub = {
         "tier": 2,
+        "shipping_cost_usd_per_h100e": 0.0,
         "import_cap_h100e_per_year": None,
         "rental_capacity_h100e": 1.0e9,
         "rental_price_usd_per_h100e_month": 2000.0,
@@ -57,10 +67,14 @@ def tiny_world(
 ) -> Config:
     """A one-hub, one-firm-class world with static markets, no entry or exit, no learning.
 
+    A cloud rule is in force (operators' KYC detections are penalised, legal cloud rental is
+    closed) with no minimum strictness, so the hub's own KYC baseline applies.
+
     ``settings`` are dotted config paths (with ``__`` for dots) applied last.
     """
     world = {
         "world.hubs": {"hubland": hub or one_hub()},
+        "world.inference_chips": {},  # every chip counts at its training H100e
         "world.firms.classes": {"lab": firm or one_firm()},
         "world.domestic.supply_h100e_per_month": 0.0,
         "world.market.scarcity_elasticity": 0.0,
@@ -76,7 +90,8 @@ def tiny_world(
         "policy.country_caps.enabled": False,
         "policy.country_caps.hubs": [],
         "policy.end_user_audits.audit_rate": 0.0,
-        "policy.remote_access.kyc_required": False,
+        "policy.remote_access.kyc_required": True,  # KYC detections are penalised; no legal cloud rental
+        "policy.remote_access.kyc_min_strictness": 0.0,
         "policy.remote_access.operator_audits": False,
         "policy.enforcement.audit_budget_per_month": 0.0,
         "policy.enforcement.allocation": "uniform",

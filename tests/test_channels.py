@@ -22,8 +22,8 @@ def models() -> list[ExportControlModel]:
     return out
 
 
-def test_registry_holds_the_five_channels() -> None:
-    assert set(CHANNELS) == {"domestic", "compliant", "smuggling", "remote_rental", "data_transport"}
+def test_registry_holds_the_six_channels() -> None:
+    assert set(CHANNELS) == {"domestic", "compliant", "smuggling", "remote_rental", "data_transport", "cloud_rental"}
     assert all(issubclass(cls, Channel) and cls.name == name for name, cls in CHANNELS.items())
     assert {c.served_by for c in CHANNELS.values() if c.served_by} == set(IntermediaryKind)
 
@@ -51,7 +51,8 @@ def test_channel_options_keep_the_contract(models: list[ExportControlModel], nam
             assert option.channel is channel
             assert option.cost_usd_per_h100e_month > 0 and option.upfront_usd_per_h100e > 0
             assert all(0.0 <= c.p <= 1.0 for c in option.checkpoints)
-            assert bool(option.checkpoints) == cls.illicit
+            assert cls.illicit or not any(c.penalised for c in option.checkpoints)  # legal: refused, never penalised
+            assert not cls.illicit or option.checkpoints
             assert (option.hub is not None) == cls.offshore
             assert (option.intermediary is not None) == (cls.served_by is not None)
             if option.intermediary is not None:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from sim import load_config, run
+from tests.conftest import SMUGGLING_WORLD
 
 SEEDS = range(6)
 HUBS = ["singapore", "malaysia", "thailand", "indonesia", "vietnam", "uae", "saudi_arabia"]
@@ -16,18 +17,25 @@ def summaries(*overrides: str) -> pd.DataFrame:
     return pd.DataFrame([run(load_config([*overrides, f"seed={s}"])).summary for s in SEEDS])
 
 
+def smuggling_summaries(*overrides: str) -> pd.DataFrame:
+    return summaries(*SMUGGLING_WORLD, *overrides)
+
+
 def pooled_rate(table: pd.DataFrame, channel: str) -> float:
     return table[f"detections_{channel}_total"].sum() / table[f"attempts_{channel}_total"].sum()
 
 
 def test_more_audits_raise_smuggling_detection_and_lower_smuggled_volume() -> None:
-    few, many = (summaries(f"policy.enforcement.audit_budget_per_month={b}") for b in (2, 20))
+    few, many = (smuggling_summaries(f"policy.enforcement.audit_budget_per_month={b}") for b in (2, 20))
     assert pooled_rate(many, "smuggling") > pooled_rate(few, "smuggling")
     assert many["smuggled_h100e_total"].mean() < 0.8 * few["smuggled_h100e_total"].mean()
 
 
 def test_audits_have_diminishing_returns() -> None:
-    rates = [pooled_rate(summaries(f"policy.enforcement.audit_budget_per_month={b}"), "smuggling") for b in (2, 8, 50)]
+    rates = [
+        pooled_rate(smuggling_summaries(f"policy.enforcement.audit_budget_per_month={b}"), "smuggling")
+        for b in (2, 8, 50)
+    ]
     gain_per_check = np.diff(rates) / np.diff([2, 8, 50])
     assert rates[0] < rates[1] < rates[2]
     assert gain_per_check[1] < gain_per_check[0]
@@ -35,7 +43,8 @@ def test_audits_have_diminishing_returns() -> None:
 
 def smuggled_through(hubs: list[str], *overrides: str) -> float:
     columns = [f"smuggled_hub_{h}_h100e" for h in hubs]
-    return float(np.mean([run(load_config([*overrides, f"seed={s}"])).timeseries[columns].sum().sum() for s in SEEDS]))
+    configs = [load_config([*SMUGGLING_WORLD, *overrides, f"seed={s}"]) for s in SEEDS]
+    return float(np.mean([run(cfg).timeseries[columns].sum().sum() for cfg in configs]))
 
 
 def test_caps_lower_smuggling_through_capped_hubs() -> None:
@@ -51,17 +60,21 @@ def test_caps_lower_smuggling_through_capped_hubs() -> None:
     assert with_caps < 0.6 * without
 
 
-def orders_after_crackdown(scenario: str) -> pd.Series:
-    """Mean volume ordered through each hub from the crackdown (2025-03) on."""
-    frames = [run(load_config([f"scenario={scenario}", f"seed={s}"])).timeseries.iloc[2:] for s in SEEDS]
-    return pd.Series({h: np.mean([f[f"orders_hub_{h}_h100e"].sum() for f in frames]) for h in HUBS})
+def smuggled_after_crackdown(scenario: str) -> pd.Series:
+    """Mean volume smuggled through each hub from the crackdown (2025-03) on."""
+    configs = [load_config([f"scenario={scenario}", *SMUGGLING_WORLD, f"seed={s}"]) for s in SEEDS]
+    frames = [run(cfg).timeseries.iloc[2:] for cfg in configs]
+    return pd.Series({h: np.mean([f[f"smuggled_hub_{h}_h100e"].sum() for f in frames]) for h in HUBS})
 
 
-def test_singapore_crackdown_displaces_flows_to_other_hubs() -> None:
-    before, after = orders_after_crackdown("baseline"), orders_after_crackdown("crackdown_singapore")
-    assert after["singapore"] < 0.7 * before["singapore"]
+def test_singapore_crackdown_cuts_its_flows_and_moves_some_to_other_hubs() -> None:
+    """Displacement: another hub takes up part of what Singapore loses (how much, and where, is
+    a validation target of python -m sim.validate, not a unit test)."""
+    before, after = smuggled_after_crackdown("baseline"), smuggled_after_crackdown("crackdown_singapore")
+    lost = before["singapore"] - after["singapore"]
+    assert after["singapore"] < 0.5 * before["singapore"]
     others = [h for h in HUBS if h != "singapore"]
-    assert after[others].sum() > before[others].sum()
+    assert (after[others] - before[others]).max() > 0.2 * lost
 
 
 @pytest.mark.parametrize("scenario", ["baseline", "crackdown_singapore", "diffusion_rule_kept"])

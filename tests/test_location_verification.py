@@ -13,6 +13,7 @@ from sim import Config, load_config, run
 from sim.levers.location_verification import LocationVerification, Lots
 from sim.schema import with_settings
 from sim.sources import Source
+from tests.conftest import SMUGGLING_WORLD
 
 SMUGGLED = Source("smuggling", "malaysia")
 
@@ -118,8 +119,9 @@ def test_a_rule_not_yet_in_force_changes_nothing(baseline: Config) -> None:
 @pytest.fixture(scope="module")
 def with_and_without() -> tuple[pd.DataFrame, pd.DataFrame]:
     seeds = range(4)
-    off = [run(load_config([f"seed={s}"])).summary for s in seeds]
-    on = [run(load_config(["policy/location_verification=chip_security_act", f"seed={s}"])).summary for s in seeds]
+    off = [run(load_config([*SMUGGLING_WORLD, f"seed={s}"])).summary for s in seeds]
+    lever = "policy/location_verification=chip_security_act"
+    on = [run(load_config([*SMUGGLING_WORLD, lever, f"seed={s}"])).summary for s in seeds]
     return pd.DataFrame(off), pd.DataFrame(on)
 
 

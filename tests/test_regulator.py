@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import Config, run
+from sim import Config, load_config, run
 from sim.levers.enforcement import Enforcement
 from sim.model import ExportControlModel
 from sim.schema import with_settings
+from tests.conftest import SMUGGLING_WORLD
 
 
 def enforcement(baseline: Config, allocation: str, **settings: float) -> Enforcement:
@@ -83,7 +84,7 @@ def test_listing_affiliates_lists_more_and_cuts_smuggling(baseline: Config) -> N
     listed, smuggled = {}, {}
     for affiliates in (False, True):
         results = [
-            run(with_settings(baseline, {"policy.entity_list.include_affiliates": affiliates, "seed": s}))
+            run(load_config([*SMUGGLING_WORLD, f"policy.entity_list.include_affiliates={affiliates}", f"seed={s}"]))
             for s in range(4)
         ]
         listed[affiliates] = np.mean([r.summary["listed_entities_final"] for r in results])

@@ -50,6 +50,7 @@ class Intermediary(Agent):
         self.operator = operator
         self.last_active_month = usable_from_month
         self.handled_h100e = 0.0
+        self.handled_month_h100e = 0.0
         self.listed = False
 
     def is_usable(self) -> bool:
@@ -86,6 +87,7 @@ class Intermediary(Agent):
     def record_order(self, quantity_h100e: float) -> None:
         """Handle an order: more exposure, and active this month."""
         self.handled_h100e += quantity_h100e
+        self.handled_month_h100e += quantity_h100e
         self.last_active_month = self.model.month
 
 
@@ -134,12 +136,32 @@ class Intermediaries:
                 group.remove(intermediary)
                 intermediary.remove()
 
-    def enter(self, entry_risk: np.ndarray) -> None:
-        """Entrants pick a kind at random and a hub by its enforcement climate.
+    def utilisation(self) -> np.ndarray:
+        """(kinds x hubs) last month's volume handled over the capacity of the usable intermediaries.
 
-        ``registration_rate_per_month`` entrants per hub arrive on average; each picks hub h
-        with weight ``(1 - risk_h) ** entry_risk_sensitivity``, where risk_h is last month's
-        mean detection probability of its kind's options in h.
+        A kind and hub with no usable intermediary counts as fully used if anything was handled
+        there, else as unused.
+        """
+        capacity = self.model.cfg.world.intermediaries.capacity_h100e_per_month
+        use = np.zeros((len(IntermediaryKind), len(self.hubs)))
+        for (kind, hub), group in self._groups.items():
+            handled = sum(i.handled_month_h100e for i in group)
+            usable = sum(capacity for i in group if i.is_usable())
+            use[list(IntermediaryKind).index(kind), self.hubs.index(hub)] = (
+                min(1.0, handled / usable) if usable > 0 else float(handled > 0)
+            )
+        return use
+
+    def enter(self, entry_risk: np.ndarray) -> None:
+        """Entrants go where business is good and enforcement mild (docs/ODD.md, section 7.7).
+
+        Each (kind, hub) has the entry weight ``(u + base) * (1 - risk) ** k``: u its
+        intermediaries' utilisation last month (the profit an entrant expects), ``base`` =
+        ``entry_base_weight`` (a market with no business yet), risk last month's mean detection
+        probability of the kind's options there and k ``entry_risk_sensitivity``. Entrants arrive
+        at ``registration_rate_per_month`` per hub times the mean weight (Poisson), so entry
+        answers to profit, and each picks a (kind, hub) with probability proportional to its
+        weight. Last month's volumes are then reset.
 
         Args:
             entry_risk: (illicit channels x hubs) last month's mean detection probabilities.
@@ -147,14 +169,16 @@ class Intermediaries:
         model = self.model
         rules = model.cfg.world.intermediaries
         kinds = list(IntermediaryKind)
-        entrants = model.rng.poisson(rules.registration_rate_per_month * len(self.hubs))
-        if entrants == 0:
-            return
-        cumulative = ((1.0 - entry_risk) ** rules.entry_risk_sensitivity).cumsum(axis=1)
+        risk = entry_risk[[ILLICIT_CHANNELS.index(CHANNEL_OF_KIND[kind]) for kind in kinds]]
+        weight = (self.utilisation() + rules.entry_base_weight) * (1.0 - risk) ** rules.entry_risk_sensitivity
+        for group in self._groups.values():
+            for intermediary in group:
+                intermediary.handled_month_h100e = 0.0
+        entrants = model.rng.poisson(rules.registration_rate_per_month * len(self.hubs) * weight.mean())
+        cumulative = weight.ravel().cumsum()
         for _ in range(entrants):
-            kind = kinds[int(model.rng.integers(len(kinds)))]
-            row = cumulative[ILLICIT_CHANNELS.index(CHANNEL_OF_KIND[kind])]
-            hub = self.hubs[int(np.searchsorted(row, model.rng.random() * row[-1], side="right"))]
+            cell = int(np.searchsorted(cumulative, model.rng.random() * cumulative[-1], side="right"))
+            kind, hub = kinds[cell // len(self.hubs)], self.hubs[cell % len(self.hubs)]
             self.register(kind, hub, usable_from_month=model.month + rules.registration_delay_months)
 
     def list_party(self, intermediary: Intermediary, include_affiliates: bool) -> int:
