@@ -213,8 +213,10 @@ def fit(
     Raises:
         ConfigError: ``db`` exists and ``resume`` is False, or ``resume`` without a database.
     """
-    import pyabc
-
+    try:
+        import pyabc
+    except ImportError:
+        raise ConfigError("calibration needs pyabc; install it with: pip install -e '.[calibrate]'") from None
     for name in PYABC_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     paths = list(priors)
