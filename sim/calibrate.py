@@ -222,24 +222,32 @@ def fit(
     paths = list(priors)
     prior = pyabc.Distribution(**{key(p): pyabc.RV("uniform", pr.low, pr.high - pr.low) for p, pr in priors.items()})
     distance = ScaledDistance({n: t.public.scale() for n, t in targets.items()})
-    abc = pyabc.ABCSMC(
-        _ByPath(simulate, paths), prior, distance, population_size=population, sampler=_sampler(workers, dask)
-    )
+    sampler = _sampler(workers, dask)
     url = f"sqlite:///{db.resolve()}"
+
+    def smc() -> Any:
+        return pyabc.ABCSMC(_ByPath(simulate, paths), prior, distance, population_size=population, sampler=sampler)
+
+    if resume and not db.exists():
+        raise ConfigError(f"--resume: there is no fit to continue in {db}")
+    if not resume and db.exists():
+        raise ConfigError(f"{db} exists: continue that fit with --resume, or remove the folder to start again")
     if resume:
-        if not db.exists():
-            raise ConfigError(f"--resume: there is no fit to continue in {db}")
-        history = abc.load(url, pyabc.History(url).id)
-        done = history.max_t + 1
+        stored = pyabc.History(url)
+        run_id, done = stored.id, stored.max_t + 1
     else:
-        if db.exists():
-            raise ConfigError(f"{db} exists: continue that fit with --resume, or remove the folder to start again")
         db.parent.mkdir(parents=True, exist_ok=True)
-        history = abc.new(url, {n: t.public.center() for n, t in targets.items()})
+        abc = smc()
+        run_id = abc.new(url, {n: t.public.center() for n, t in targets.items()}).id
         done = 0
-    for _ in tqdm(range(done, generations), desc="generations", initial=done, total=generations, disable=not progress):
-        history = abc.run(max_nr_populations=1)
-    return history
+    for t in tqdm(range(done, generations), desc="generations", initial=done, total=generations, disable=not progress):
+        # a fresh sampler state per generation, loaded from the database: each generation's
+        # threshold is set from the one before, and an interrupted fit resumes the same way
+        if t > 0 or resume:
+            abc = smc()
+            abc.load(url, run_id)
+        abc.run(max_nr_populations=1)
+    return pyabc.History(url, _id=run_id)
 
 
 def posterior(history: Any, priors: Mapping[str, Prior]) -> pd.DataFrame:
