@@ -67,7 +67,7 @@ class Assessment:
         mean: Mean over seeds.
         ci_low: Lower end of the t-based 95% confidence interval of the mean.
         ci_high: Upper end of it.
-        spread_low: 2.5th percentile of the seeds' values.
+        spread_low: 2.5th percentile of the per-seed values.
         spread_high: 97.5th percentile.
         status: pass, fail or not computable.
         reason: Why it is not computable ('' otherwise).
