@@ -66,6 +66,7 @@ LAYERS = (
     ("sim.agents", "sim.metrics", "sim.consequences"),
     ("sim.model", "sim.run"),
     ("sim.loading", "sim.results", "sim.sweep", "sim.report", "sim.__main__", "sim.bench", "sim.docs", "sim"),
+    ("sim.targets", "sim.validate", "sim.calibrate"),
 )
 
 

@@ -1,0 +1,416 @@
+"""``python -m sim.validate``: the model beside every public target, with pass or fail.
+
+Runs every scenario the selected targets read over the same seeds (0 .. N-1, so contrasts are
+paired by seed), computes each target on each seed, and prints and writes (``docs/validation.md``
+and ``docs/figures/validation.png`` by default) the model's mean, its 95% interval and the
+runs' spread beside the public value and range. It reports; it is not a test: it exits 0
+whatever passes, and 2 on bad input.
+
+Pass rule (docs/calibration.md):
+
+- a range target passes when the model's mean over seeds lies inside the public range (a null
+  bound is open);
+- a sign target (a contrast between two scenarios, or a trend) passes when the whole 95%
+  confidence interval of the mean lies on the stated side of zero.
+
+A target whose columns, months or scenarios the model does not have is "not computable"
+(with the reason) and counts as neither.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from concurrent.futures import as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from tqdm import tqdm
+
+from sim.config import Config
+from sim.loading import load_config
+from sim.run import run
+from sim.schema import ConfigError, with_settings
+from sim.sweep.executors import open_executor
+from sim.sweep.experiment import Executor, ExecutorKind
+from sim.targets import DEFAULT_TARGETS, NotComputable, Role, RunData, Scenario, Target, load_targets
+
+EXIT_BAD_INPUT = 2
+DEFAULT_SEEDS = 30
+QUICK_SEEDS = 10
+DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
+
+
+class Status:
+    """The verdict on a target."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_COMPUTABLE = "not computable"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A target's model values over seeds, judged against its public figure.
+
+    Attributes:
+        n: Seeds with a value.
+        mean: Mean over seeds.
+        ci_low: Lower end of the t-based 95% confidence interval of the mean.
+        ci_high: Upper end of it.
+        spread_low: 2.5th percentile of the per-seed values.
+        spread_high: 97.5th percentile.
+        status: pass, fail or not computable.
+        reason: Why it is not computable ('' otherwise).
+    """
+
+    n: int
+    mean: float
+    ci_low: float
+    ci_high: float
+    spread_low: float
+    spread_high: float
+    status: str
+    reason: str = ""
+
+
+def judge(target: Target, values: list[float] | np.ndarray, reason: str = "") -> Assessment:
+    """Judge a target on its per-seed values by the pass rule of this module.
+
+    Args:
+        target: The target.
+        values: One value per seed (NaN values are dropped).
+        reason: Why values are missing, if they are.
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) == 0:
+        nan = math.nan
+        return Assessment(0, nan, nan, nan, nan, nan, Status.NOT_COMPUTABLE, reason or "no seed gave a value")
+    mean = float(x.mean())
+    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.inf
+    ci_low, ci_high = mean - half, mean + half
+    low, high = target.public.bounds()
+    # a range: the mean inside it; a sign: the whole interval of the mean on that side of zero
+    passed = low <= mean <= high if target.public.sign is None else low < ci_low and ci_high < high
+    spread_low, spread_high = (float(v) for v in np.percentile(x, [2.5, 97.5]))
+    return Assessment(len(x), mean, ci_low, ci_high, spread_low, spread_high, Status.PASS if passed else Status.FAIL)
+
+
+def compose_scenarios(scenarios: Mapping[str, Scenario], extra: list[str]) -> tuple[dict[str, Config], dict[str, str]]:
+    """Compose each scenario's config (with ``extra`` overrides); a scenario that cannot be composed is reported.
+
+    Returns:
+        The configs by scenario, and the error message of each scenario that failed.
+    """
+    configs, broken = {}, {}
+    for name, scenario in scenarios.items():
+        try:
+            configs[name] = load_config([*scenario.overrides, *extra])
+        except ConfigError as exc:
+            broken[name] = str(exc)
+    return configs, broken
+
+
+def seed_values(configs: Mapping[str, Config], targets: Mapping[str, Target], seed: int) -> dict[str, float | str]:
+    """Run every scenario once with ``seed`` and compute every target on these paired runs.
+
+    Returns:
+        Each target's value, or the reason it is not computable.
+    """
+    logging.getLogger("mesa").setLevel(logging.WARNING)
+    runs: dict[str, RunData] = {}
+    failed: dict[str, str] = {}
+    for name, cfg in configs.items():
+        try:
+            result = run(with_settings(cfg, {"seed": seed}))
+        except Exception as exc:  # a model error makes the targets on this scenario not computable
+            failed[name] = f"the {name} run failed: {type(exc).__name__}: {exc}"
+            continue
+        runs[name] = RunData(result.timeseries, result.summary)
+    out: dict[str, float | str] = {}
+    for name, target in targets.items():
+        down = [failed[s] for s in target.scenarios() if s in failed]
+        try:
+            out[name] = down[0] if down else target.compute(runs)
+        except NotComputable as exc:
+            out[name] = str(exc)
+    return out
+
+
+def run_targets(
+    configs: Mapping[str, Config],
+    targets: Mapping[str, Target],
+    seeds: list[int],
+    workers: int | None = None,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Compute every target on every seed, one task per seed, on local worker processes.
+
+    Returns:
+        The values (one row per seed, one column per target, NaN where not computable) and,
+        for each target not computable on some seed, the first reason.
+    """
+    kind = ExecutorKind.SERIAL if workers == 1 else ExecutorKind.LOCAL
+    rows: dict[int, dict[str, float | str]] = {}
+    with open_executor(Executor(kind=kind, workers=workers)) as (pool, _):
+        futures = {pool.submit(seed_values, dict(configs), dict(targets), s): s for s in seeds}
+        for future in tqdm(as_completed(futures), total=len(futures), desc="seeds", disable=not progress):
+            rows[futures[future]] = future.result()
+    reasons: dict[str, str] = {}
+    values = pd.DataFrame(index=pd.Index(seeds, name="seed"), columns=list(targets), dtype=float)
+    for seed, row in rows.items():
+        for name, value in row.items():
+            if isinstance(value, str):
+                reasons.setdefault(name, value)
+            else:
+                values.loc[seed, name] = value
+    return values, reasons
+
+
+def assess(targets: Mapping[str, Target], values: pd.DataFrame, reasons: Mapping[str, str]) -> dict[str, Assessment]:
+    """Judge every target on its column of ``values``."""
+    return {name: judge(t, values[name].to_numpy(), reasons.get(name, "")) for name, t in targets.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reporting
+# ---------------------------------------------------------------------------------------------
+
+
+def number(x: float | None) -> str:
+    """A number for the table: 3 significant figures, thousands grouped, B and M for big ones."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if abs(x) >= 1e9:
+        return f"{x / 1e9:.3g}B"
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:.3g}M"
+    if abs(x) >= 1000:
+        return f"{float(f'{x:.3g}'):,.0f}"
+    return f"{x:.3g}"
+
+
+def public_text(target: Target) -> str:
+    """The public figure as shown in the table."""
+    p = target.public
+    if p.sign is not None:
+        return "> 0" if p.sign == "positive" else "< 0"
+    low, high = number(p.low) if p.low is not None else "", number(p.high) if p.high is not None else ""
+    rng = f"{low}-{high}" if low and high else (f">= {low}" if low else f"<= {high}")
+    return f"{number(p.value)} ({rng})" if p.value is not None else rng
+
+
+def scenario_text(target: Target) -> str:
+    """The scenario column: a scenario, a contrast 'a - b', or the scenarios an expression reads with at()."""
+    return f"{target.scenario} - {target.versus}" if target.versus else ", ".join(target.scenarios())
+
+
+def table_rows(targets: Mapping[str, Target], results: Mapping[str, Assessment]) -> list[list[str]]:
+    """One row per target: name, role, runs, public, unit, model mean [CI], spread, n, result."""
+    rows = []
+    for name, t in targets.items():
+        a = results[name]
+        model = f"{number(a.mean)} [{number(a.ci_low)}, {number(a.ci_high)}]" if a.n else "-"
+        spread = f"{number(a.spread_low)} to {number(a.spread_high)}" if a.n else "-"
+        rows.append([name, t.role.value, scenario_text(t), public_text(t), t.unit, model, spread, str(a.n), a.status])
+    return rows
+
+
+HEADER = ["target", "role", "runs", "public", "unit", "model mean [95% CI]", "runs 2.5-97.5%", "n", "result"]
+
+
+def print_table(targets: Mapping[str, Target], results: Mapping[str, Assessment]) -> str:
+    """The results as a plain-text table."""
+    rows = [HEADER, *table_rows(targets, results)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+def tally(results: Mapping[str, Assessment], targets: Mapping[str, Target], role: Role) -> str:
+    """'2 of 4 pass (1 not computable)' for one role."""
+    mine = [results[n] for n, t in targets.items() if t.role is role]
+    passed = sum(a.status == Status.PASS for a in mine)
+    missing = sum(a.status == Status.NOT_COMPUTABLE for a in mine)
+    return f"{role.value}: {passed} of {len(mine)} pass" + (f" ({missing} not computable)" if missing else "")
+
+
+def markdown(
+    targets: Mapping[str, Target], results: Mapping[str, Assessment], command: str, seeds: int, figure: str
+) -> str:
+    """docs/validation.md: the command, date, commit, pass rule, table, reasons and sources."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Validation: the model beside the public targets",
+        "",
+        f"Generated by `{command}` on {stamp} at commit `{_commit()}`, {seeds} seeds "
+        "(0 .. N-1, the same in every scenario, so contrasts are paired by seed). Do not edit: rerun the command.",
+        "The targets, their sources and the expression language are in `configs/targets/targets.yaml` "
+        "and [calibration.md](calibration.md).",
+        "",
+        "**Pass rule.** A range target passes when the model's mean over seeds lies inside the public range "
+        "(a missing bound is open). A sign target (a contrast between two scenarios, or a trend) passes when "
+        "the whole 95% confidence interval of the mean lies on the stated side of zero. The interval is the "
+        "t-based 95% confidence interval of the mean; the runs' 2.5-97.5% percentiles show the spread of single "
+        "runs. A target whose columns, months or scenarios the model lacks is not computable and counts as "
+        "neither.",
+        "",
+        " ".join(f"{tally(results, targets, role)}." for role in Role if any(t.role is role for t in targets.values())),
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
+    ]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in table_rows(targets, results)]
+    lines += ["", f"![targets as ranges, model as intervals]({figure})", ""]
+    missing = [(n, a.reason) for n, a in results.items() if a.status == Status.NOT_COMPUTABLE]
+    if missing:
+        lines += ["## Not computable", ""] + [f"- `{n}`: {reason}" for n, reason in missing] + [""]
+    lines += ["## Targets and sources", ""]
+    for name, t in targets.items():
+        s = t.source
+        lines.append(
+            f"- **`{name}`** ({t.role.value}): {t.description} Model: `{' '.join(t.expression.split())}` "
+            f'on `{scenario_text(t)}`. Source [{s.cite}]: {s.publisher}, "{s.title}", {s.date}. '
+            f"Counts: {' '.join(s.counts.split())}" + (f" Like for like: {' '.join(t.note.split())}" if t.note else "")
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def write_figure(targets: Mapping[str, Target], results: Mapping[str, Assessment], path: Path) -> None:
+    """One row per target: the public range shaded, its value a tick, the model's mean with its intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(targets)
+    fig, axes = plt.subplots(len(names), 1, figsize=(8, 0.9 * len(names) + 0.6), squeeze=False)
+    for ax, name in zip(axes[:, 0], names, strict=True):
+        t, a = targets[name], results[name]
+        low, high = t.public.bounds()
+        known = [
+            v
+            for v in (low, high, t.public.value, a.spread_low, a.spread_high, a.mean)
+            if v is not None and np.isfinite(v)
+        ]
+        if t.public.sign is not None:
+            known.append(0.0)
+        lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
+        pad = (hi - lo) * 0.1 or abs(hi) * 0.1 or 1.0
+        lo, hi = lo - pad, hi + pad
+        ax.axvspan(max(low, lo), min(high, hi), color="tab:green", alpha=0.25, lw=0)
+        if t.public.value is not None:
+            ax.axvline(t.public.value, color="tab:green", lw=2)
+        if t.public.sign is not None:
+            ax.axvline(0.0, color="grey", lw=0.8)
+        if a.n:
+            colour = "tab:blue" if a.status == Status.PASS else "tab:red"
+            ax.plot([a.spread_low, a.spread_high], [0, 0], color=colour, lw=1, alpha=0.5)
+            ax.errorbar(a.mean, 0, xerr=[[a.mean - a.ci_low], [a.ci_high - a.mean]], fmt="o", color=colour, capsize=4)
+        else:
+            ax.text(0.5, 0.5, "not computable", transform=ax.transAxes, ha="center", va="center")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(-1, 1)
+        ax.set_yticks([])
+        ax.set_title(f"{name} ({t.role.value}, {t.unit}): {a.status}", fontsize=8, loc="left")
+        ax.tick_params(axis="x", labelsize=7)
+    fig.suptitle("Public targets (green: range, line: value) and model (mean, 95% CI, runs 2.5-97.5%)", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m sim.validate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=None, help=f"seeds per scenario (default {DEFAULT_SEEDS})")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_SEEDS} seeds, for a first look")
+    parser.add_argument("--role", choices=[r.value for r in Role], help="only the calibration or validation targets")
+    parser.add_argument("--target", action="append", default=[], help="only this target (repeatable)")
+    parser.add_argument("--targets", type=Path, default=DEFAULT_TARGETS, help="target file")
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        help="Hydra override applied to every scenario (repeatable), e.g. +calibrated=<name>",
+    )
+    parser.add_argument("--out", type=Path, default=DOCS_DIR, help="folder for validation.md and figures/")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: every core)")
+    args = parser.parse_args(argv)
+    if args.seeds is not None and args.seeds < 2:
+        parser.error("--seeds must be at least 2")
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the validation and write its report; 0 whatever passes, 2 on bad input."""
+    args = parse_args(argv)
+    n_seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
+    began = time.perf_counter()
+    try:
+        target_file = load_targets(args.targets)
+        targets = target_file.select(Role(args.role) if args.role else None, args.target)
+        if not targets:
+            raise ConfigError(f"no {args.role or ''} target in {args.targets}")
+        configs, broken = compose_scenarios(target_file.scenarios_for(targets), args.override)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if "baseline" in broken:
+        print(f"error: {broken['baseline']}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    runnable = {n: t for n, t in targets.items() if not any(s in broken for s in t.scenarios())}
+    print(f"{len(targets)} targets, scenarios {', '.join(configs)}, {n_seeds} seeds each")
+    values, reasons = run_targets(configs, runnable, list(range(n_seeds)), args.workers)
+    for name, t in targets.items():
+        down = [s for s in t.scenarios() if s in broken]
+        if down:
+            reasons[name] = f"scenario {down[0]} cannot be composed: {broken[down[0]]}"
+            values[name] = np.nan
+    results = assess(targets, values, reasons)
+    print(print_table(targets, results))
+    print(
+        " ".join(f"{tally(results, targets, role)}." for role in Role if any(t.role is role for t in targets.values()))
+    )
+    for name, a in results.items():
+        if a.status == Status.NOT_COMPUTABLE:
+            print(f"  not computable: {name}: {a.reason}")
+    figure = args.out / "figures" / "validation.png"
+    write_figure(targets, results, figure)
+    command = " ".join(["python -m sim.validate", *(sys.argv[1:] if argv is None else argv)])
+    report = args.out / "validation.md"
+    args.out.mkdir(parents=True, exist_ok=True)
+    report.write_text(markdown(targets, results, command, n_seeds, figure.relative_to(args.out).as_posix()))
+    print(f"wrote {report} and {figure} in {time.perf_counter() - began:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

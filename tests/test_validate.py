@@ -1,0 +1,150 @@
+"""The validation's pass rule on synthetic numbers, seed pairing, and the command line."""
+
+import math
+
+import numpy as np
+import pytest
+import yaml
+
+from sim.loading import load_config
+from sim.targets import Target
+from sim.validate import Status, judge, main, run_targets
+
+
+def target(public, **changes):
+    data = {
+        "role": "validation",
+        "description": "d",
+        "expression": "total(smuggled_h100e)",
+        "unit": "H100e",
+        "public": public,
+        "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
+    } | changes
+    return Target.model_validate(data)
+
+
+def test_a_range_target_passes_when_the_mean_is_inside_the_range():
+    t = target({"value": 10, "low": 5, "high": 15})
+    assert judge(t, [4.0, 16.0, 10.0]).status == Status.PASS  # mean 10, runs outside are fine
+    assert judge(t, [15.0, 16.0, 17.0]).status == Status.FAIL  # mean 16
+    assert judge(t, [5.0, 5.0]).status == Status.PASS  # bounds included
+
+
+def test_an_open_bound_is_open():
+    assert judge(target({"low": 16e9, "high": None}), [1e12, 2e12]).status == Status.PASS
+    assert judge(target({"low": None, "high": 0.4}), [-5.0, -6.0]).status == Status.PASS
+
+
+def test_a_sign_target_needs_its_whole_interval_on_that_side():
+    positive = target({"sign": "positive"})
+    assert judge(positive, [1.0, 2.0, 3.0, 2.0]).status == Status.PASS
+    assert judge(positive, [-3.0, 5.0, -2.0, 6.0]).status == Status.FAIL  # mean > 0, interval spans 0
+    assert judge(positive, [0.0, 0.0, 0.0]).status == Status.FAIL  # no effect at all
+    assert judge(target({"sign": "negative"}), [-1.0, -1.1, -0.9, -1.05]).status == Status.PASS
+
+
+def test_the_interval_is_the_t_interval_of_the_mean():
+    a = judge(target({"sign": "positive"}), [1.0, 2.0, 3.0])
+    assert a.mean == 2.0
+    assert a.ci_high - a.mean == pytest.approx(4.302653 * 1.0 / math.sqrt(3), rel=1e-5)
+    assert (a.spread_low, a.spread_high) == pytest.approx(tuple(np.percentile([1, 2, 3], [2.5, 97.5])))
+
+
+def test_no_value_is_not_computable_with_its_reason():
+    a = judge(target({"sign": "positive"}), [math.nan, math.nan], "no column x")
+    assert (a.status, a.reason, a.n) == (Status.NOT_COMPUTABLE, "no column x", 0)
+
+
+def test_contrasts_are_paired_by_seed_and_missing_columns_do_not_crash():
+    cfg = load_config(["months=3"])
+    configs = {"baseline": cfg, "same": cfg}
+    targets = {
+        "paired": target({"sign": "positive"}, scenario="same", versus="baseline"),
+        "level": target({"low": 0, "high": None}),
+        "missing": target({"sign": "positive"}, expression="total(orders_nowhere_h100e)"),
+    }
+    values, reasons = run_targets(configs, targets, [0, 1, 2], workers=1, progress=False)
+    assert (values["paired"] == 0.0).all()  # the same seed in both: exactly no difference
+    assert values["level"].nunique() > 1  # while seeds differ from one another
+    assert values["missing"].isna().all()
+    assert "no column orders_nowhere_h100e" in reasons["missing"]
+
+
+def tiny_targets(tmp_path):
+    data = {
+        "scenarios": {
+            "baseline": {"overrides": ["months=3"]},
+            "crackdown": {"overrides": ["months=3", "scenario=crackdown_singapore"]},
+            "broken": {"overrides": ["no_such_key=1"]},
+        },
+        "targets": {
+            "volume": {
+                "role": "calibration",
+                "description": "d",
+                "expression": 'total(smuggled_h100e, "2025-01", "2025-03")',
+                "unit": "H100e",
+                "public": {"value": 10, "low": 0, "high": 1e9},
+                "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
+            },
+            "contrast": {
+                "role": "validation",
+                "description": "d",
+                "expression": "total(orders_hub_singapore_h100e)",
+                "scenario": "crackdown",
+                "versus": "baseline",
+                "unit": "H100e",
+                "public": {"sign": "negative"},
+                "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
+            },
+            "on_broken": {
+                "role": "validation",
+                "description": "d",
+                "expression": "total(smuggled_h100e)",
+                "scenario": "broken",
+                "unit": "H100e",
+                "public": {"sign": "positive"},
+                "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
+            },
+        },
+    }
+    path = tmp_path / "targets.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_the_command_reports_every_target_and_writes_the_docs(tmp_path, capsys):
+    out = tmp_path / "docs"
+    code = main(["--targets", str(tiny_targets(tmp_path)), "--seeds", "2", "--workers", "1", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "calibration: 1 of 1 pass" in printed
+    assert "on_broken: scenario broken cannot be composed" in printed
+    report = (out / "validation.md").read_text()
+    assert "| volume | calibration | baseline |" in report and "Pass rule" in report
+    assert (out / "figures" / "validation.png").stat().st_size > 0
+
+
+def test_the_role_option_selects_targets(tmp_path, capsys):
+    args = ["--targets", str(tiny_targets(tmp_path)), "--seeds", "2", "--workers", "1", "--out", str(tmp_path)]
+    assert main([*args, "--role", "calibration"]) == 0
+    printed = capsys.readouterr().out
+    assert "volume" in printed and "contrast" not in printed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--targets", "absent.yaml"], "cannot read the target file"),
+        (["--target", "nope"], "unknown target 'nope'"),
+        (["--override", "no_such_key=1"], "no_such_key"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(tmp_path, capsys, args, message):
+    assert main([*args, "--seeds", "2", "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_options_exit_2():
+    with pytest.raises(SystemExit) as exc:
+        main(["--seeds", "1"])
+    assert exc.value.code == 2
