@@ -353,6 +353,13 @@ class Behaviour(Schema):
         "Options with a smaller logit share of unmet demand are not ordered.", "share", ge=0, le=1
     )
     max_rounds: int = field("Re-splits of demand left over when capacities fill.", "count", ge=1, le=20)
+    front_load_months: float = field(
+        "Months of the demand a channel serves that a firm buys ahead through it once a rule that will close it "
+        "is announced (0: no anticipation).",
+        "months",
+        ge=0,
+        le=24,
+    )
 
     @model_validator(mode="after")
     def _news_trials_cover_detections(self) -> Behaviour:
@@ -401,7 +408,7 @@ class Config(Schema):
                 f"policy.country_caps.hubs names unknown hubs {unknown} (allowed: {', '.join(self.world.hubs)})"
             )
         for name, event in self.timeline.items():
-            for path in event.set:
+            for path in {**event.set, **(event.expected or {})}:
                 check_event_path(self, name, path)
         return self
 

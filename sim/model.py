@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from mesa import Model
 
@@ -13,8 +15,9 @@ from sim.ledger import Shipment
 from sim.levers import LEVERS
 from sim.metrics import MonthState, MonthTally, month_row
 from sim.option_table import FirmTerms, OptionTable
+from sim.schema import with_settings
 from sim.sources import Source, Sources
-from sim.timeline import compile_timeline, month_of_year
+from sim.timeline import compile_expectations, compile_timeline, month_of_year
 from sim.transactions import OrderBook, Transaction, first_detection
 from sim.world import domestic_supply_h100e, gray_price_usd_per_h100e
 
@@ -33,6 +36,7 @@ class ExportControlModel(Model):
         self.cfg = cfg
         self.month = 0
         self._timeline = compile_timeline(cfg)
+        self._expectations = compile_expectations(cfg)
         self.sources = Sources(tuple(cfg.world.hubs))
         self.channels = [cls() for cls in CHANNELS.values()]
         self.authorities = {hub: LocalAuthority(self, hub) for hub in cfg.world.hubs}
@@ -150,7 +154,16 @@ class ExportControlModel(Model):
         )
         self.table = OptionTable(self.cfg, options, self.sources, terms, penalty)
         self.book = OrderBook(self.authorities)
-        self.agents_by_type[AIFirm].shuffle_do("decide", self.table, self.book)
+        self.agents_by_type[AIFirm].shuffle_do("decide", self.table, self.book, self._closing(options))
+
+    def _closing(self, options: list[Any]) -> frozenset[str]:
+        """Channels open now that the rules announced for later will close (no option under them)."""
+        expected = self._expectations.get(self.month)
+        if not expected:
+            return frozenset()
+        view = _Expected(self, with_settings(self.cfg, expected))
+        still_open = {o.channel.name for channel in self.channels for o in channel.options(view)}
+        return frozenset({o.channel.name for o in options} - still_open)
 
     def _resolve(self, t: Transaction) -> None:
         """A transaction passes its checkpoints; a detected one has consequences, others deliver."""
@@ -208,3 +221,14 @@ class ExportControlModel(Model):
             )
             if behaviour.climate_weight > 0:
                 beliefs.observe_climate(self.table.cell_true_pi(len(self.sources.cells)), behaviour.climate_weight)
+
+
+class _Expected:
+    """The model as channels would see it under the config firms expect (announced rules applied)."""
+
+    def __init__(self, model: ExportControlModel, cfg: Config) -> None:
+        self._model = model
+        self.cfg = cfg
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)

@@ -77,6 +77,7 @@ class OptionTable:
         pools: Their capacity pools (drawn in place as firms order).
         pool_index: (options x 2) pool indices each option draws on.
         cell: Belief cell of each option (-1 for legal ones).
+        inference: Which options deliver an inference chip.
         true_pi: (firms x options) true detection probability of one transaction.
         u: (firms x options) utility per H100e-month.
         upfront_usd_per_h100e: (firms x options) money committed per H100e ordered.
@@ -95,6 +96,7 @@ class OptionTable:
             penalty_usd: Extra expected cost per H100e-month of each (firm, option) from levers.
         """
         self.options = options
+        self.inference = np.array([o.chip in cfg.world.inference_chips for o in options], dtype=bool)
         self.pools = Pools([_with_inference_pool(cfg, o) for o in options])
         self.pool_index = self.pools.index
         columns = np.array(

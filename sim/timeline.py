@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
 from sim.schema import Schema, field, field_at, keys_at, with_settings
 
@@ -49,8 +49,29 @@ class Event(Schema):
     month: str = field("Month the change takes effect, YYYY-MM.")
     set: dict[str, Any] = field("Dotted config paths of settable values and their new values.")
     note: str = field("What happened, with its source.")
+    announced: str | None = field(
+        "Month the rule became known, YYYY-MM, before it takes effect; firms anticipate it from then "
+        "(null: a surprise).",
+        default=None,
+    )
+    expected: dict[str, Any] | None = field(
+        "What firms expect the rule to set once announced, when that is not what it sets (a rule rescinded "
+        "before it took effect); null: what it sets.",
+        default=None,
+    )
 
     _month = field_validator("month")(classmethod(lambda cls, v: check_year_month(v)))
+    _announced = field_validator("announced")(classmethod(lambda cls, v: v if v is None else check_year_month(v)))
+
+    @model_validator(mode="after")
+    def _announced_first(self) -> Event:
+        if self.announced is not None and self.announced > self.month:
+            raise ValueError(f"announced {self.announced} is after the month it takes effect, {self.month}")
+        return self
+
+    def anticipated(self) -> dict[str, Any]:
+        """The settings firms expect once the rule is announced."""
+        return self.set if self.expected is None else self.expected
 
 
 def is_settable(root: type[BaseModel], path: str) -> bool:
@@ -112,6 +133,7 @@ def compile_timeline[C: Schema](cfg: C) -> dict[int, C]:
     current = cfg
     for name, event in sorted(cfg.timeline.items(), key=lambda item: item[1].month):
         try:
+            with_settings(current, event.anticipated())
             current = with_settings(current, event.set)
         except ValidationError as exc:
             raise TimelineEventError(name, event, exc) from None
@@ -119,3 +141,19 @@ def compile_timeline[C: Schema](cfg: C) -> dict[int, C]:
         if month < cfg.months:
             compiled[month] = current
     return compiled
+
+
+def compile_expectations(cfg: Any) -> dict[int, dict[str, Any]]:
+    """The settings firms expect in each month from rules announced but not yet in effect.
+
+    Month m holds the anticipated settings of every event with ``announced <= m < month``, in
+    the order the events take effect; months with nothing announced are left out.
+    """
+    expected: dict[int, dict[str, Any]] = {}
+    for event in sorted(cfg.timeline.values(), key=lambda e: e.month):
+        if event.announced is None:
+            continue
+        first = max(0, month_index(cfg.start, event.announced))
+        for month in range(first, min(cfg.months, month_index(cfg.start, event.month))):
+            expected.setdefault(month, {}).update(event.anticipated())
+    return expected

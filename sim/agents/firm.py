@@ -39,19 +39,40 @@ class AIFirm(Agent):
         self.params = params
         self.index = index
 
-    def decide(self, table: OptionTable, book: OrderBook) -> None:
-        """Order compute for this month's unmet demand through the month's options."""
-        need = float(self.population.need_h100e[self.index])
-        if need <= 0:
-            return
+    def decide(self, table: OptionTable, book: OrderBook, closing: frozenset[str] = frozenset()) -> None:
+        """Order compute for this month's unmet demand, then buy ahead through channels about to close.
+
+        Anticipation (docs/ODD.md, section 7.15): once a rule that will close a channel is
+        announced, the firm buys ahead through that channel's options worth taking (U > 0)
+        ``front_load_months`` months of the demand the channel serves for it (its inference
+        demand for an inference chip, else all of it), within what is left of its budget.
+        """
+        population, i = self.population, self.index
+        budget_usd = self.params.budget_usd_per_month
+        need = float(population.need_h100e[i])
+        if need > 0:
+            table.pools.refill(DOMESTIC_RATION, population.ration_h100e[i])
+            table.pools.refill(INFERENCE_NEED, population.inference_share[i] * need)
+            budget_usd -= self._order(table, book, table.u[i], need, budget_usd)
+        months_ahead = self.model.cfg.behaviour.front_load_months
+        for channel in sorted(closing):
+            through = np.array([o.channel.name == channel for o in table.options])
+            serves = population.inference_share[i] if table.inference[through].any() else 1.0
+            ahead = months_ahead * serves * float(population.demand_h100e(self.model.month)[i])
+            if ahead <= 0 or budget_usd <= 0:
+                continue
+            table.pools.refill(INFERENCE_NEED, ahead)
+            budget_usd -= self._order(table, book, np.where(through, table.u[i], -np.inf), ahead, budget_usd)
+
+    def _order(self, table: OptionTable, book: OrderBook, u: np.ndarray, need: float, budget_usd: float) -> float:
+        """Split ``need`` over the options by the decision rule, place the orders, return the money spent."""
         behaviour = self.model.cfg.behaviour
-        table.pools.refill(DOMESTIC_RATION, self.population.ration_h100e[self.index])
-        table.pools.refill(INFERENCE_NEED, self.population.inference_share[self.index] * need)
+        upfront = table.upfront_usd_per_h100e[self.index]
         orders = allocate(
-            table.u[self.index],
+            u,
             need,
-            self.params.budget_usd_per_month,
-            table.upfront_usd_per_h100e[self.index],
+            budget_usd,
+            upfront,
             table.pool_index,
             table.pools.left,
             behaviour.temperature,
@@ -60,10 +81,12 @@ class AIFirm(Agent):
             behaviour.max_rounds,
         )
         trips = int(self.population.trips[self.index])
-        upfront = table.upfront_usd_per_h100e[self.index]
+        spent_usd = 0.0
         for option_index, quantity_h100e in orders.items():
             spend_usd = quantity_h100e * float(upfront[option_index])
             book.place(self.index, table.options[option_index], quantity_h100e, spend_usd, trips)
+            spent_usd += spend_usd
+        return spent_usd
 
 
 class Firms:
