@@ -133,7 +133,11 @@ def test_verification_cuts_smuggled_compute(with_and_without) -> None:
 
 def test_verified_chips_found_in_use_are_seized_and_counted() -> None:
     cfg = load_config(
-        ["policy/location_verification=chip_security_act", "policy.location_verification.from_month=2025-01"]
+        [
+            *SMUGGLING_WORLD,
+            "policy/location_verification=chip_security_act",
+            "policy.location_verification.from_month=2025-01",
+        ]
     )
     ts = run(cfg).timeseries
     assert ts["verification_detections"].sum() > 0
