@@ -58,5 +58,4 @@ class Consequences:
         if rule.list_on_detection:
             if intermediary is not None:
                 self.listed_entities += self.intermediaries.list_party(intermediary, rule.include_affiliates)
-            delay = cfg.world.intermediaries.registration_delay_months
-            self.listed_entities += self.firms.list_firm(firm_index, month, delay)
+            self.listed_entities += self.firms.list_firm(firm_index, month, rule.firm_listing_months)

@@ -43,6 +43,7 @@ COLUMN_DOCS: dict[str, str] = {
     "active_intermediaries": "Intermediaries registered, unlisted and usable.",
     "price_<channel>_usd_per_h100e_month": "Mean offered cost of a channel's options (NaN when closed).",
     "legit_denied_h100e_months": "Legitimate demand refused by KYC or lost to capacity cuts.",
+    "domestic_supply_h100e": "Domestic accelerators supplied this month, bought by the modelled firms or not.",
     "audits": "End-use checks carried out by the regulator.",
     "fines_usd": "Fines levied this month on firms and operators.",
 }
@@ -139,6 +140,7 @@ class MonthState(NamedTuple):
     listed_entities: int
     active_intermediaries: int
     legit_denied_h100e_months: float
+    domestic_supply_h100e: float
     audits: float
     lever_columns: dict[str, float]
 
@@ -183,6 +185,7 @@ def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> dict[
     for channel in CHANNEL_NAMES:
         row[f"price_{channel}_usd_per_h100e_month"] = table.mean_cost_usd_per_h100e_month(channel)
     row["legit_denied_h100e_months"] = state.legit_denied_h100e_months
+    row["domestic_supply_h100e"] = state.domestic_supply_h100e
     row["audits"] = state.audits
     row["fines_usd"] = tally.fines_usd
     row.update(state.lever_columns)

@@ -108,6 +108,7 @@ class ExportControlModel(Model):
             self.consequences.listed_entities,
             self.intermediaries.active_count(),
             sum(o.legit_denied_h100e_months for operators in self.operators_by_hub.values() for o in operators),
+            self.domestic_supply_h100e,
             self.regulator.audits,
             lever_columns,
         )

@@ -31,6 +31,15 @@ def _log_pass(option: Option, per_trip: bool) -> float:
     return total
 
 
+def _acceptance(option: Option) -> float:
+    """Probability that the option's refusal-only checks (screenings) accept an order."""
+    accepted = 1.0
+    for c in option.checkpoints:
+        if not c.penalised:
+            accepted *= 1.0 - c.p
+    return accepted
+
+
 def _exposed(option: Option) -> bool:
     """Whether a transaction can be detected with penalties (it passes some penalised check)."""
     return any(c.penalised for c in option.checkpoints)
@@ -135,7 +144,9 @@ class OptionTable:
         value = firms.value_usd[:, None]
         penalties = cfg.policy.penalties
         loss = value * penalties.seizure
-        self.u = (
+        # An order that is refused delivers nothing and costs nothing: U is per H100e-month ordered.
+        accepted = np.array([_acceptance(o) for o in options], dtype=float)
+        self.u = accepted * (
             utilities(value, cost, firms.risk_aversion[:, None], pi_hat, loss, penalties.fine_usd_per_h100e_month)
             - penalty_usd
         )

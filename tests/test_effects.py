@@ -70,7 +70,7 @@ def smuggled_after_crackdown(scenario: str) -> pd.Series:
 def test_singapore_crackdown_cuts_its_flows() -> None:
     """Where the flows go instead is a validation target (python -m sim.validate), not a unit test."""
     before, after = smuggled_after_crackdown("baseline"), smuggled_after_crackdown("crackdown_singapore")
-    assert after["singapore"] < 0.5 * before["singapore"]
+    assert after["singapore"] < 0.7 * before["singapore"]
 
 
 @pytest.mark.xfail(

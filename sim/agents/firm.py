@@ -101,7 +101,7 @@ class Firms:
         stock_h100e: (firms x sources) chips owned, by where they came from.
         ledger: Shipments under way and leases running.
         beliefs: Each firm's beliefs about the detection probability of every cell.
-        listed_until_month: Month each firm's listing ends (its new fronts are usable).
+        listed_until_month: Month each firm's listing ends.
         need_h100e: This month's unmet demand.
         ration_h100e: This month's share of domestic supply.
     """
@@ -141,10 +141,10 @@ class Firms:
         """Which firms are entity-listed, their new fronts not yet registered."""
         return month < self.listed_until_month
 
-    def list_firm(self, index: int, month: int, delay_months: int) -> bool:
-        """List a firm until its new fronts register; return whether it was not listed before."""
+    def list_firm(self, index: int, month: int, listing_months: int) -> bool:
+        """List a firm for ``listing_months`` from next month; return whether it was not listed before."""
         newly = not self.listed(month)[index]
-        self.listed_until_month[index] = month + 1 + delay_months
+        self.listed_until_month[index] = month + 1 + listing_months
         return bool(newly)
 
     def plan(self, month: int, domestic_supply_h100e: float) -> None:

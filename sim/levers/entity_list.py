@@ -13,8 +13,11 @@ class EntityList(Lever):
 
     list_on_detection: bool = field("List the intermediary and the firm of a detected transaction.")
     include_affiliates: bool = field("Also list every intermediary with the same owner.")
+    firm_listing_months: int = field(
+        "Months a detected firm stays on the entity list (entries are rarely removed).", "months", ge=0, le=600
+    )
     listed_cost_multiplier: float = field(
-        "Cost multiplier on a listed firm's offshore options until its new fronts register.",
+        "Cost multiplier on a listed firm's offshore options while it is listed (it must use new fronts).",
         "ratio",
         ge=1,
         le=10,
