@@ -11,7 +11,7 @@ about 1 or less away. Outputs, under ``results/calibration/<name>/``:
 - ``posterior.parquet``: every generation's particles with their weights and distances;
 - ``marginals.png``: the last generation's weighted marginals on the prior ranges;
 - with ``--write-config``: ``configs/calibrated/<name>.yaml``, the posterior mean as a config
-  that any run uses with the Hydra override ``+calibrated=<name>``.
+  that a run uses with ``calibrated=<name>`` (the default config uses ``calibrated=baseline``).
 
 Local worker processes by default (pyabc's multicore sampler), a Dask scheduler with ``--dask
 ADDRESS``. See docs/calibration.md.
@@ -32,13 +32,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import ValidationError, model_validator
+from pydantic import model_validator
 from tqdm import tqdm
 
 from sim.config import Config
 from sim.loading import CONFIG_DIR, check_path, load_config
 from sim.run import run
-from sim.schema import ConfigError, Schema, field, format_validation_error, with_settings
+from sim.schema import ConfigError, Schema, field, load_yaml, with_settings
 from sim.targets import NotComputable, Role, RunData, Target, load_targets
 from sim.validate import seed_values
 
@@ -92,15 +92,7 @@ def load_calibration(path: str | Path = DEFAULT_PRIORS) -> Calibration:
     Raises:
         ConfigError: Unreadable, or a key or value is wrong (named in the message).
     """
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read the priors file: {exc}") from None
-    try:
-        return Calibration.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {format_validation_error(exc, Calibration)}") from None
+    return load_yaml(path, Calibration, "priors file")
 
 
 def key(path: str) -> str:
@@ -298,7 +290,7 @@ def write_marginals(particles: pd.DataFrame, priors: Mapping[str, Prior], path: 
 
 
 def calibrated_yaml(values: Mapping[str, float], integers: set[str], header: str) -> str:
-    """A global-package config setting each dotted path, for ``+calibrated=<name>``."""
+    """A global-package config setting each dotted path, for ``calibrated=<name>``."""
     tree: dict[str, Any] = {}
     for path, value in values.items():
         *parents, leaf = path.split(".")
@@ -404,10 +396,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_config:
         CALIBRATED_DIR.mkdir(parents=True, exist_ok=True)
         target = CALIBRATED_DIR / f"{cal.name}.yaml"
+        priors = Path(args.priors).resolve()
+        shown = priors.relative_to(CONFIG_DIR.parent) if priors.is_relative_to(CONFIG_DIR.parent) else priors.name
         header = (
-            f"Calibrated by python -m sim.calibrate --priors {args.priors} (fit {cal.name}): the posterior mean of\n"
+            f"Calibrated by python -m sim.calibrate --priors {shown} (fit {cal.name}): the posterior mean of\n"
             f"generation {int(last['generation'].iloc[0])} fitted to {', '.join(targets)}.\n"
-            f"Use it with the Hydra override +calibrated={cal.name} (docs/calibration.md)."
+            f"The default config uses calibrated=baseline; pick another with calibrated={cal.name}, or none\n"
+            "with ~calibrated (docs/calibration.md)."
         )
         target.write_text(calibrated_yaml(values, integers, header))
         print(f"wrote {target}")

@@ -20,7 +20,7 @@ from sim.schema import ConfigError, field_at, format_validation_error, suggest, 
 from sim.timeline import TimelineEventError, compile_timeline
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-GROUPS = ("world", "policy", "scenario")
+GROUPS = ("world", "policy", "scenario", "calibrated")
 #: A lever's own config group is a folder of configs/policy/ with an ``off`` option.
 LEVER_OFF = "off"
 

@@ -8,8 +8,10 @@ the dotted key, the bad value and what is allowed, read off the field that rejec
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 from typing import Any, get_args
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
 
@@ -141,3 +143,20 @@ def format_validation_error(exc: ValidationError, root: type[BaseModel]) -> str:
             message = err["msg"].removeprefix("Value error, ")
             lines.append(f"{path} = {shown!r}: {message}{allowed_range(field_at(root, loc))}.")
     return " ".join(dict.fromkeys(lines))
+
+
+def load_yaml[S: BaseModel](path: str | Path, schema: type[S], what: str) -> S:
+    """Read a YAML file and validate it against ``schema``.
+
+    Raises:
+        ConfigError: The file is unreadable, not YAML, or a key or value is wrong (the message names it).
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read the {what}: {exc}") from None
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {format_validation_error(exc, schema)}") from None

@@ -25,10 +25,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
-from sim.schema import ConfigError, Schema, field, format_validation_error
+from sim.schema import ConfigError, Schema, field, load_yaml
 
 #: The target file used when none is given.
 DEFAULT_TARGETS = Path(__file__).resolve().parent.parent / "configs" / "targets" / "targets.yaml"
@@ -427,12 +426,4 @@ def load_targets(path: str | Path = DEFAULT_TARGETS) -> TargetFile:
     Raises:
         ConfigError: The file is unreadable or a key or value is wrong (the message names the key).
     """
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read the target file: {exc}") from None
-    try:
-        return TargetFile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {format_validation_error(exc, TargetFile)}") from None
+    return load_yaml(path, TargetFile, "target file")

@@ -388,7 +388,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--override",
         action="append",
         default=[],
-        help="Hydra override applied to every scenario (repeatable), e.g. +calibrated=<name>",
+        help="Hydra override applied to every scenario (repeatable), e.g. calibrated=<name> or ~calibrated",
     )
     parser.add_argument("--out", type=Path, default=DOCS_DIR, help="folder for validation.md and figures/")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: every core)")

@@ -55,6 +55,7 @@ def test_caps_lower_smuggling_through_capped_hubs() -> None:
         scenario,
         "policy.country_caps.hubs=[singapore,malaysia]",
         "policy.country_caps.tier2_cap_h100e_per_year=2000",
+        "policy.country_caps.small_order_exemption_h100e=0",  # the cap alone, no room per reseller
     )
     without = smuggled_through(capped, scenario, "policy.country_caps.enabled=false")
     assert with_caps < 0.6 * without
