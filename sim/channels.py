@@ -119,6 +119,8 @@ class Channel:
         served_by: The intermediary kind serving it in a hub; None when a firm deals directly.
         uses_import_quota: Whether its volume counts against the hub's import quota.
         audited: Whose parties the regulator checks; None if it checks none.
+        undelivered_lost_on_close: Whether chips ordered but not yet delivered are never delivered
+            once the channel closes (a vendor that loses its licence cannot ship them).
     """
 
     name: ClassVar[str]
@@ -130,6 +132,7 @@ class Channel:
     served_by: ClassVar[IntermediaryKind | None] = None
     uses_import_quota: ClassVar[bool] = False
     audited: ClassVar[Audited | None] = None
+    undelivered_lost_on_close: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -229,6 +232,7 @@ class Compliant(HomeChips):
     name = "compliant"
     label = "Compliant chips"
     colour = "#56B4E9"
+    undelivered_lost_on_close = True
 
     def offer(self, view: ChannelView) -> tuple[float, Pool] | None:
         rule = view.cfg.policy.compliant_chips

@@ -10,8 +10,8 @@ import numpy as np
 from sim.channels import Delivery
 
 if TYPE_CHECKING:
-    from sim.channels import Option
     from sim.protocols import Party
+    from sim.transactions import Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,7 @@ class Shipment:
     source: int
     quantity_h100e: float
     due_month: int
+    value_usd: float = 0.0  # what the firm paid for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +57,21 @@ class Ledger:
         """Record a lease; its operator's capacity was committed when the order was placed."""
         self.leases.append(lease)
 
-    def schedule(
-        self, firm_index: int, source: int, option: Option, quantity_h100e: float, month: int, cfg: Any
-    ) -> None:
+    def schedule(self, t: Transaction, source: int, month: int, cfg: Any) -> None:
         """Record an order that passed (or was not stopped): chips on their way, or a lease."""
+        option, firm_index, quantity_h100e = t.option, t.firm_index, t.quantity_h100e
         start = month + option.channel.lead_time_months(cfg)
         if option.channel.delivers is Delivery.STOCK:
-            self.ship(Shipment(firm_index, source, quantity_h100e, start))
+            self.ship(Shipment(firm_index, source, quantity_h100e, start, t.spend_usd))
         else:
             end = start + cfg.world.market.lease_months
             self.lease(Lease(firm_index, source, option.operator, quantity_h100e, start, end))
+
+    def cancel(self, sources: set[int]) -> list[Shipment]:
+        """Take the shipments from ``sources`` off the ledger (never delivered) and return them."""
+        cancelled = [s for s in self.shipments if s.source in sources]
+        self.shipments = [s for s in self.shipments if s.source not in sources]
+        return cancelled
 
     def end_leases(self, month: int) -> None:
         """Leases that ran their term free their operators' capacity."""

@@ -33,6 +33,8 @@ COLUMN_DOCS: dict[str, str] = {
     "orders_<channel>_h100e": "Compute ordered through a channel this month, refused orders excluded (H100e of work).",
     "spend_<channel>_usd": "Money committed to a channel this month (chips' price, whole leases), refusals excluded.",
     "refusals_<channel>": "Orders refused by a screening that only refuses (no rule makes them illicit).",
+    "delivered_<channel>_usd": "Value (order price) of the chips of a channel that reached firms this month.",
+    "cancelled_<channel>_usd": "Value of chips ordered but never delivered because their channel closed.",
     "detections_<channel>": "Transactions detected (illicit channels).",
     "detection_rate": "Detections / attempts over the illicit channels (NaN with no attempt).",
     "detection_rate_<channel>": "Detections / attempts of an illicit channel (NaN with no attempt).",
@@ -66,6 +68,8 @@ class MonthTally:
         self.detections = dict.fromkeys(CHANNEL_NAMES, 0)
         self.orders_h100e = dict.fromkeys(CHANNEL_NAMES, 0.0)
         self.spend_usd = dict.fromkeys(CHANNEL_NAMES, 0.0)
+        self.delivered_usd = dict.fromkeys(CHANNEL_NAMES, 0.0)
+        self.cancelled_usd = dict.fromkeys(CHANNEL_NAMES, 0.0)
         self.orders_hub_h100e = dict.fromkeys(sources.hubs, 0.0)
         self.smuggled_hub_h100e = dict.fromkeys(sources.hubs, 0.0)
         self.own_detected = np.zeros((n_firms, n_cells))
@@ -109,10 +113,16 @@ class MonthTally:
             self.seized_h100e += t.quantity_h100e
 
     def record_arrivals(self, shipments: list[Shipment]) -> None:
-        """Count smuggled chips arriving in firms' stock."""
+        """Count chips arriving in firms' stock: smuggled volume, and the value by channel."""
         for shipment in shipments:
             if self._smuggled_source[shipment.source]:
                 self.delivered_smuggled_h100e += shipment.quantity_h100e
+            self.delivered_usd[self.sources.all[shipment.source].channel] += shipment.value_usd
+
+    def record_cancellations(self, shipments: list[Shipment]) -> None:
+        """Count the value of chips never delivered because their channel closed."""
+        for shipment in shipments:
+            self.cancelled_usd[self.sources.all[shipment.source].channel] += shipment.value_usd
 
     def record_use(self, demand: np.ndarray, used: np.ndarray) -> None:
         """Record demand and the compute used, by firm and source."""
@@ -170,6 +180,10 @@ def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> dict[
         row[f"spend_{channel}_usd"] = tally.spend_usd[channel]
     for channel in CHANNEL_NAMES:
         row[f"refusals_{channel}"] = tally.refusals[channel]
+    for channel in CHANNEL_NAMES:
+        row[f"delivered_{channel}_usd"] = tally.delivered_usd[channel]
+    for channel in CHANNEL_NAMES:
+        row[f"cancelled_{channel}_usd"] = tally.cancelled_usd[channel]
     for channel in ILLICIT_CHANNELS:
         row[f"detections_{channel}"] = tally.detections[channel]
     row["detection_rate"] = _rate(
@@ -217,7 +231,9 @@ def summarise(timeseries: pd.DataFrame, seed: int, first_detection_month: int) -
         summary[f"access_{source}_total"] = total[f"access_{source}"]
         summary[f"channel_share_{source}"] = total[f"access_{source}"] / access if access > 0 else 0.0
     for column in ts.columns:
-        if column.startswith(("access_hub_", "orders_", "spend_", "refusals_", "smuggled_hub_")):
+        if column.startswith(("access_hub_", "orders_", "spend_", "refusals_", "smuggled_hub_", "cancelled_")) or (
+            column.startswith("delivered_") and column.endswith("_usd")
+        ):
             summary[f"{column}_total"] = total[column]
     illicit_attempts = sum(total[f"attempts_{c}"] for c in ILLICIT_CHANNELS)
     illicit_detections = sum(total[f"detections_{c}"] for c in ILLICIT_CHANNELS)

@@ -39,6 +39,7 @@ class ExportControlModel(Model):
         self._expectations = compile_expectations(cfg)
         self.sources = Sources(tuple(cfg.world.hubs))
         self.channels = [cls() for cls in CHANNELS.values()]
+        self._lost_on_close = {name for name, cls in CHANNELS.items() if cls.undelivered_lost_on_close}
         self.authorities = {hub: LocalAuthority(self, hub) for hub in cfg.world.hubs}
         self.operators_by_hub = {
             hub: [
@@ -133,10 +134,16 @@ class ExportControlModel(Model):
                 operator.refresh()
 
     def _trade(self) -> None:
-        """Firms plan, the month's options are priced, and firms order in random order."""
+        """Options are listed, orders a closed vendor cannot ship cancelled, and firms plan and order.
+
+        Firms order in random order, through the options priced for each of them.
+        """
         firms = self.firms
-        firms.plan(self.month, self.domestic_supply_h100e)
         options = [o for channel in self.channels for o in channel.options(self)]
+        open_now = {o.channel.name for o in options}
+        closed = {i for i, s in enumerate(self.sources.all) if s.channel in self._lost_on_close - open_now}
+        self.tally.record_cancellations(firms.ledger.cancel(closed))
+        firms.plan(self.month, self.domestic_supply_h100e)
         listed = firms.listed(self.month)
         terms = FirmTerms(
             firms.value_usd,
@@ -181,8 +188,7 @@ class ExportControlModel(Model):
         if detected_at is not None:
             self.consequences.at_checkpoint(t, detected_at, self.cfg, self.month, self.tally)
         if detected_at is None or not self.cfg.policy.penalties.seizure:
-            source = self.sources.index(option.source)
-            self.firms.ledger.schedule(t.firm_index, source, option, t.quantity_h100e, self.month, self.cfg)
+            self.firms.ledger.schedule(t, self.sources.index(option.source), self.month, self.cfg)
         elif option.operator is not None:
             option.operator.release(t.quantity_h100e)
 
