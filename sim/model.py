@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from mesa import Model
 
 from sim.agents import AIFirm, Firms, Intermediaries, Intermediary, LocalAuthority, Operator, Regulator, entry_risk
+from sim.anticipation import closing_channels
 from sim.channels import CHANNELS, ILLICIT_CHANNELS, IntermediaryKind
 from sim.config import Config
 from sim.consequences import Consequences
 from sim.ledger import Shipment
 from sim.levers import LEVERS
 from sim.metrics import MonthState, MonthTally, month_row
-from sim.option_table import FirmTerms, OptionTable
-from sim.schema import with_settings
+from sim.option_table import OptionTable
 from sim.sources import Source, Sources
 from sim.timeline import compile_expectations, compile_timeline, month_of_year
 from sim.transactions import OrderBook, Transaction, first_detection
@@ -144,34 +142,15 @@ class ExportControlModel(Model):
         closed = {i for i, s in enumerate(self.sources.all) if s.channel in self._lost_on_close - open_now}
         self.tally.record_cancellations(firms.ledger.cancel(closed))
         firms.plan(self.month, self.domestic_supply_h100e)
-        listed = firms.listed(self.month)
-        terms = FirmTerms(
-            firms.value_usd,
-            firms.risk_aversion,
-            firms.trips,
-            listed,
-            firms.need_h100e,
-            firms.beliefs.mean(),
-        )
+        levers = self.cfg.policy.levers()
         penalty = sum(
-            (
-                lever.option_penalty_usd_per_h100e_month(self, self.lever_state[lever.key], options)
-                for lever in self.cfg.policy.levers()
-            ),
+            (lever.option_penalty_usd_per_h100e_month(self, self.lever_state[lever.key], options) for lever in levers),
             0.0,
         )
-        self.table = OptionTable(self.cfg, options, self.sources, terms, penalty)
+        self.table = OptionTable(self.cfg, options, self.sources, firms.terms(self.month), penalty)
         self.book = OrderBook(self.authorities)
-        self.agents_by_type[AIFirm].shuffle_do("decide", self.table, self.book, self._closing(options))
-
-    def _closing(self, options: list[Any]) -> frozenset[str]:
-        """Channels open now that the rules announced for later will close (no option under them)."""
-        expected = self._expectations.get(self.month)
-        if not expected:
-            return frozenset()
-        view = _Expected(self, with_settings(self.cfg, expected))
-        still_open = {o.channel.name for channel in self.channels for o in channel.options(view)}
-        return frozenset({o.channel.name for o in options} - still_open)
+        closing = closing_channels(self, self.channels, options, self._expectations.get(self.month))
+        self.agents_by_type[AIFirm].shuffle_do("decide", self.table, self.book, closing)
 
     def _resolve(self, t: Transaction) -> None:
         """A transaction passes its checkpoints; a detected one has consequences, others deliver."""
@@ -228,14 +207,3 @@ class ExportControlModel(Model):
             )
             if behaviour.climate_weight > 0:
                 beliefs.observe_climate(self.table.cell_true_pi(len(self.sources.cells)), behaviour.climate_weight)
-
-
-class _Expected:
-    """The model as channels would see it under the config firms expect (announced rules applied)."""
-
-    def __init__(self, model: ExportControlModel, cfg: Config) -> None:
-        self._model = model
-        self.cfg = cfg
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._model, name)

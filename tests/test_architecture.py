@@ -62,7 +62,7 @@ LAYERS = (
     ("sim.levers",),
     ("sim.config",),
     ("sim.channels", "sim.sources", "sim.decision"),
-    ("sim.option_table", "sim.ledger", "sim.transactions", "sim.world"),
+    ("sim.option_table", "sim.ledger", "sim.transactions", "sim.world", "sim.anticipation"),
     ("sim.agents", "sim.metrics", "sim.consequences"),
     ("sim.model", "sim.run"),
     ("sim.loading", "sim.results", "sim.sweep", "sim.report", "sim.__main__", "sim.bench", "sim.docs", "sim"),

@@ -11,7 +11,7 @@ from mesa import Agent
 from sim.channels import DOMESTIC_RATION
 from sim.decision import Beliefs, allocate
 from sim.ledger import Ledger, Shipment
-from sim.option_table import INFERENCE_NEED
+from sim.option_table import INFERENCE_NEED, FirmTerms
 from sim.sources import STOCKPILE
 
 if TYPE_CHECKING:
@@ -130,6 +130,12 @@ class Firms:
 
     def __len__(self) -> int:
         return len(self.agents)
+
+    def terms(self, month: int) -> FirmTerms:
+        """What this month's option table needs of the firms."""
+        return FirmTerms(
+            self.value_usd, self.risk_aversion, self.trips, self.listed(month), self.need_h100e, self.beliefs.mean()
+        )
 
     def demand_h100e(self, month: int) -> np.ndarray:
         """Compute each firm wants in a month."""

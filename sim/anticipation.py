@@ -1,0 +1,38 @@
+"""Which channels the rules announced for later will close (docs/ODD.md, section 7.15)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sim.channels import Channel, Option
+from sim.schema import with_settings
+
+
+class _Expected:
+    """A channel view as it would be under the config firms expect (announced rules applied)."""
+
+    def __init__(self, view: Any, cfg: Any) -> None:
+        self._view = view
+        self.cfg = cfg
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._view, name)
+
+
+def closing_channels(
+    view: Any, channels: Iterable[Channel], options: list[Option], expected: dict[str, Any] | None
+) -> frozenset[str]:
+    """Channels with options now and none under the ``expected`` settings (empty when nothing is announced).
+
+    Args:
+        view: The month's ``sim.protocols.ChannelView`` (the model).
+        channels: Every channel.
+        options: This month's options.
+        expected: Settings of the rules announced but not yet in effect, or None.
+    """
+    if not expected:
+        return frozenset()
+    future = _Expected(view, with_settings(view.cfg, expected))
+    still_open = {o.channel.name for channel in channels for o in channel.options(future)}
+    return frozenset({o.channel.name for o in options} - still_open)
