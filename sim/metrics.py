@@ -172,18 +172,17 @@ def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> dict[
         row[f"orders_hub_{hub}_h100e"] = tally.orders_hub_h100e[hub]
     for hub in sources.hubs:
         row[f"smuggled_hub_{hub}_h100e"] = tally.smuggled_hub_h100e[hub]
-    for channel in CHANNEL_NAMES:
-        row[f"attempts_{channel}"] = tally.attempts[channel]
-    for channel in CHANNEL_NAMES:
-        row[f"orders_{channel}_h100e"] = tally.orders_h100e[channel]
-    for channel in CHANNEL_NAMES:
-        row[f"spend_{channel}_usd"] = tally.spend_usd[channel]
-    for channel in CHANNEL_NAMES:
-        row[f"refusals_{channel}"] = tally.refusals[channel]
-    for channel in CHANNEL_NAMES:
-        row[f"delivered_{channel}_usd"] = tally.delivered_usd[channel]
-    for channel in CHANNEL_NAMES:
-        row[f"cancelled_{channel}_usd"] = tally.cancelled_usd[channel]
+    per_channel = (
+        ("attempts_{}", tally.attempts),
+        ("orders_{}_h100e", tally.orders_h100e),
+        ("spend_{}_usd", tally.spend_usd),
+        ("refusals_{}", tally.refusals),
+        ("delivered_{}_usd", tally.delivered_usd),
+        ("cancelled_{}_usd", tally.cancelled_usd),
+    )
+    for pattern, counts in per_channel:
+        for channel in CHANNEL_NAMES:
+            row[pattern.format(channel)] = counts[channel]
     for channel in ILLICIT_CHANNELS:
         row[f"detections_{channel}"] = tally.detections[channel]
     row["detection_rate"] = _rate(

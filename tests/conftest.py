@@ -101,3 +101,15 @@ def tiny_world(
     }
     world |= {k.replace("__", "."): v for k, v in settings.items()}
     return with_settings(base, world)
+
+
+def target_data(**changes: Any) -> dict[str, Any]:
+    """A valid target (``configs/targets/targets.yaml`` entry) as plain data, with ``changes`` applied."""
+    return {
+        "role": "validation",
+        "description": "d",
+        "expression": "total(smuggled_h100e)",
+        "unit": "H100e",
+        "public": {"sign": "positive"},
+        "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
+    } | changes

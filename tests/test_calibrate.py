@@ -12,18 +12,14 @@ from sim.calibrate import Prior, ScaledDistance, estimate, fit, load_calibration
 from sim.loading import load_config
 from sim.schema import ConfigError, with_settings
 from sim.targets import Target
+from tests.conftest import target_data
 
 
 def target(value, low, high):
     return Target.model_validate(
-        {
-            "role": "calibration",
-            "description": "d",
-            "expression": "total(x)",
-            "unit": "u",
-            "public": {"value": value, "low": low, "high": high},
-            "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
-        }
+        target_data(
+            role="calibration", expression="total(x)", unit="u", public={"value": value, "low": low, "high": high}
+        )
     )
 
 
@@ -73,22 +69,17 @@ def tiny_files(tmp_path):
     targets = {
         "scenarios": {"baseline": {"overrides": []}},
         "targets": {
-            "volume": {
-                "role": "calibration",
-                "description": "d",
-                "expression": 'total(smuggled_h100e, "2025-01", "2025-04")',
-                "unit": "H100e",
-                "public": {"value": 30000, "low": 10000, "high": 50000},
-                "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
-            },
-            "needs_new_columns": {
-                "role": "calibration",
-                "description": "d",
-                "expression": "total(spend_nowhere_usd)",
-                "unit": "USD",
-                "public": {"value": 1, "low": 0, "high": 2},
-                "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
-            },
+            "volume": target_data(
+                role="calibration",
+                expression='total(smuggled_h100e, "2025-01", "2025-04")',
+                public={"value": 30000, "low": 10000, "high": 50000},
+            ),
+            "needs_new_columns": target_data(
+                role="calibration",
+                expression="total(spend_nowhere_usd)",
+                unit="USD",
+                public={"value": 1, "low": 0, "high": 2},
+            ),
         },
     }
     (tmp_path / "targets.yaml").write_text(yaml.safe_dump(targets))

@@ -20,6 +20,7 @@ from sim.targets import (
     evaluate,
     load_targets,
 )
+from tests.conftest import target_data
 
 ODD = Path(__file__).resolve().parent.parent / "docs" / "ODD.md"
 
@@ -110,14 +111,7 @@ def test_columns_of_lists_every_column_once():
 
 
 def target(**changes):
-    data = {
-        "role": "validation",
-        "description": "d",
-        "expression": "total(a)",
-        "unit": "H100e",
-        "public": {"sign": "positive"},
-        "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
-    } | changes
+    data = target_data(expression="total(a)") | changes
     return Target.model_validate(data)
 
 

@@ -9,17 +9,11 @@ import yaml
 from sim.loading import load_config
 from sim.targets import Target
 from sim.validate import Status, judge, main, run_targets
+from tests.conftest import target_data
 
 
 def target(public, **changes):
-    data = {
-        "role": "validation",
-        "description": "d",
-        "expression": "total(smuggled_h100e)",
-        "unit": "H100e",
-        "public": public,
-        "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
-    } | changes
+    data = target_data(public=public) | changes
     return Target.model_validate(data)
 
 
@@ -78,33 +72,18 @@ def tiny_targets(tmp_path):
             "broken": {"overrides": ["no_such_key=1"]},
         },
         "targets": {
-            "volume": {
-                "role": "calibration",
-                "description": "d",
-                "expression": 'total(smuggled_h100e, "2025-01", "2025-03")',
-                "unit": "H100e",
-                "public": {"value": 10, "low": 0, "high": 1e9},
-                "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
-            },
-            "contrast": {
-                "role": "validation",
-                "description": "d",
-                "expression": "total(orders_hub_singapore_h100e)",
-                "scenario": "crackdown",
-                "versus": "baseline",
-                "unit": "H100e",
-                "public": {"sign": "negative"},
-                "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
-            },
-            "on_broken": {
-                "role": "validation",
-                "description": "d",
-                "expression": "total(smuggled_h100e)",
-                "scenario": "broken",
-                "unit": "H100e",
-                "public": {"sign": "positive"},
-                "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
-            },
+            "volume": target_data(
+                role="calibration",
+                expression='total(smuggled_h100e, "2025-01", "2025-03")',
+                public={"value": 10, "low": 0, "high": 1e9},
+            ),
+            "contrast": target_data(
+                expression="total(orders_hub_singapore_h100e)",
+                scenario="crackdown",
+                versus="baseline",
+                public={"sign": "negative"},
+            ),
+            "on_broken": target_data(scenario="broken"),
         },
     }
     path = tmp_path / "targets.yaml"
