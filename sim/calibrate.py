@@ -100,19 +100,29 @@ def key(path: str) -> str:
     return path.replace(".", "__")
 
 
-class ScaledDistance:
-    """Distance between simulated and public targets: each miss divided by its public range's width.
+#: How much a miss inside a target's range counts against one outside it.
+INSIDE_WEIGHT = 0.1
 
-    A target the simulation could not compute (NaN) makes the distance infinite.
+
+class ScaledDistance:
+    """Distance between simulated and public targets, in units of each public range's width.
+
+    A target's miss is its distance outside the public range plus ``INSIDE_WEIGHT`` times its
+    distance to the central value, both over the range's width: the fit keeps every target
+    inside its range first and prefers the central values second. A target the simulation
+    could not compute (NaN) makes the distance infinite.
     """
 
-    def __init__(self, scales: Mapping[str, float]):
-        self.scales = dict(scales)
+    def __init__(self, ranges: Mapping[str, tuple[float, float]]):
+        self.ranges = dict(ranges)
 
     def __call__(self, x: Mapping[str, float], x0: Mapping[str, float]) -> float:
-        """The Euclidean norm of the scaled misses."""
-        misses = [(x[n] - x0[n]) / s for n, s in self.scales.items()]
-        total = sum(m * m for m in misses)
+        """The Euclidean norm of the scaled misses (``x0``: the central values)."""
+        total = 0.0
+        for name, (low, high) in self.ranges.items():
+            outside = max(low - x[name], 0.0, x[name] - high)
+            miss = (outside + INSIDE_WEIGHT * abs(x[name] - x0[name])) / (high - low)
+            total += miss * miss
         return math.inf if math.isnan(total) else math.sqrt(total)
 
 
@@ -213,7 +223,7 @@ def fit(
         logging.getLogger(name).setLevel(logging.WARNING)
     paths = list(priors)
     prior = pyabc.Distribution(**{key(p): pyabc.RV("uniform", pr.low, pr.high - pr.low) for p, pr in priors.items()})
-    distance = ScaledDistance({n: t.public.scale() for n, t in targets.items()})
+    distance = ScaledDistance({n: t.public.closed_range() for n, t in targets.items()})
     sampler = _sampler(workers, dask)
     url = f"sqlite:///{db.resolve()}"
 

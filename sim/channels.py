@@ -157,6 +157,10 @@ class Channel:
         """Months from order to the first delivered compute."""
         raise NotImplementedError
 
+    def supply_usd_per_month(self, cfg: Config) -> float | None:
+        """Value the vendor can deliver in a month, orders beyond it queued; None: no vendor queue."""
+        return None
+
     def months_delivered(self, cfg: Config) -> int:
         """Months of compute one H100e ordered delivers (amortisation or lease)."""
         market = cfg.world.market
@@ -227,7 +231,11 @@ class Domestic(HomeChips):
 
 
 class Compliant(HomeChips):
-    """Buy export-compliant chips legally, with any surcharge; closed when banned."""
+    """Buy export-compliant chips legally, with any surcharge; closed when banned.
+
+    The vendor delivers at most ``supply_usd_per_month`` a month; orders beyond it wait in its
+    queue, and what is still queued when the channel closes is never delivered.
+    """
 
     name = "compliant"
     label = "Compliant chips"
@@ -236,10 +244,9 @@ class Compliant(HomeChips):
 
     def offer(self, view: ChannelView) -> tuple[float, Pool] | None:
         rule = view.cfg.policy.compliant_chips
-        if not rule.allowed:
+        if not rule.allowed or rule.supply_usd_per_month == 0:
             return None
-        supply = Pool(("compliant",), rule.supply_h100e_per_month)
-        return rule.price_usd_per_h100e(view.cfg.world.chips[rule.chip]), supply
+        return rule.price_usd_per_h100e(view.cfg.world.chips[rule.chip]), Pool(("compliant",), None)
 
     def chip(self, view: ChannelView) -> str:
         return view.cfg.policy.compliant_chips.chip
@@ -249,6 +256,9 @@ class Compliant(HomeChips):
 
     def lead_time_months(self, cfg: Config) -> int:
         return cfg.world.market.compliant_lead_time_months
+
+    def supply_usd_per_month(self, cfg: Config) -> float | None:
+        return cfg.policy.compliant_chips.supply_usd_per_month
 
 
 #: What the gray market sells, priced per H100e (``world.market.h100_price_usd``).

@@ -21,9 +21,15 @@ from sim.timeline import Event, check_event_path, check_year_month
 # --------------------------------------------------------------------------- world
 
 
+#: The settings of a hub that raise detection when raised: an event raising any of them tightens it.
+ENFORCEMENT_FIELDS = ("cargo_inspection_rate", "passenger_inspection_rate", "cooperation", "kyc_baseline")
+
+
 class Hub(Schema):
     """A third country where chips are bought, servers rented and fronts registered."""
 
+    latitude_deg: float = field("Latitude of its main data-centre cluster.", "degrees", ge=-90, le=90)
+    longitude_deg: float = field("Longitude of its main data-centre cluster.", "degrees", ge=-180, le=180)
     tier: int = field("Diffusion-rule country tier: 1 no cap, 2 capped, 3 embargoed.", "", ge=1, le=3, timeline=True)
     shipping_cost_usd_per_h100e: float = field(
         "Cost of moving one H100e of smuggled servers from the hub into China (transport, transshipment, relabelling).",
@@ -70,6 +76,10 @@ class Hub(Schema):
         ge=0,
         le=50,
     )
+
+    def is_stricter_than(self, other: Hub) -> bool:
+        """Whether any of its enforcement settings is higher than ``other``'s."""
+        return any(getattr(self, f) > getattr(other, f) for f in ENFORCEMENT_FIELDS)
 
 
 class DomesticSupply(Schema):

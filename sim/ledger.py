@@ -48,6 +48,7 @@ class Ledger:
     def __init__(self) -> None:
         self.shipments: list[Shipment] = []
         self.leases: list[Lease] = []
+        self._booked_usd: dict[int, dict[int, float]] = {}  # source -> due month -> value queued
 
     def ship(self, shipment: Shipment) -> None:
         """Record chips on their way."""
@@ -62,16 +63,42 @@ class Ledger:
         option, firm_index, quantity_h100e = t.option, t.firm_index, t.quantity_h100e
         start = month + option.channel.lead_time_months(cfg)
         if option.channel.delivers is Delivery.STOCK:
-            self.ship(Shipment(firm_index, source, quantity_h100e, start, t.spend_usd))
+            supply_usd = option.channel.supply_usd_per_month(cfg)
+            if supply_usd is None or t.spend_usd <= 0:
+                self.ship(Shipment(firm_index, source, quantity_h100e, start, t.spend_usd))
+            else:
+                self._queue(Shipment(firm_index, source, quantity_h100e, start, t.spend_usd), supply_usd)
         else:
             end = start + cfg.world.market.lease_months
             self.lease(Lease(firm_index, source, option.operator, quantity_h100e, start, end))
 
+    def _queue(self, order: Shipment, supply_usd_per_month: float) -> None:
+        """Ship an order in the first months, from its due month, with vendor supply left (first come, first served).
+
+        An order that does not fit in one month is split; each part carries its share of the value.
+        """
+        booked = self._booked_usd.setdefault(order.source, {})
+        left_usd, month = order.value_usd, order.due_month
+        while left_usd > 0:
+            part_usd = min(left_usd, supply_usd_per_month - booked.get(month, 0.0))
+            if part_usd > 0:
+                booked[month] = booked.get(month, 0.0) + part_usd
+                share = part_usd / order.value_usd
+                self.ship(Shipment(order.firm_index, order.source, order.quantity_h100e * share, month, part_usd))
+                left_usd -= part_usd
+            month += 1
+
     def cancel(self, sources: set[int]) -> list[Shipment]:
-        """Take the shipments from ``sources`` off the ledger (never delivered) and return them."""
+        """Take the shipments from ``sources`` off the ledger (never delivered), empty their queues, return them."""
         cancelled = [s for s in self.shipments if s.source in sources]
         self.shipments = [s for s in self.shipments if s.source not in sources]
+        for source in sources:
+            self._booked_usd.pop(source, None)
         return cancelled
+
+    def on_order_h100e(self, firm_index: int, sources: set[int]) -> float:
+        """What a firm has ordered from ``sources`` and not yet received."""
+        return sum(s.quantity_h100e for s in self.shipments if s.firm_index == firm_index and s.source in sources)
 
     def end_leases(self, month: int) -> None:
         """Leases that ran their term free their operators' capacity."""
@@ -84,6 +111,9 @@ class Ledger:
         """Take the shipments due by ``month`` off the ledger and return them."""
         arriving = [s for s in self.shipments if s.due_month <= month]
         self.shipments = [s for s in self.shipments if s.due_month > month]
+        for booked in self._booked_usd.values():
+            for due in [m for m in booked if m <= month]:
+                del booked[due]
         return arriving
 
     def covered_h100e(self, stock_h100e: np.ndarray) -> np.ndarray:

@@ -50,7 +50,7 @@ class ExportControlModel(Model):
         self.firms = Firms(self, self.sources)
         self.consequences = Consequences(self.firms, self.intermediaries)
         self.lever_state = {key: lever.new_state() for key, lever in zip(LEVERS, cfg.policy.levers(), strict=True)}
-        self.scarcity = 0.0
+        self.scarcity = self.firms.unmet_share(0)  # the scarcity the stockpiles leave at the start
         self.seized_share = 0.0
         self.gray_price_usd_per_h100e = 0.0
         self.domestic_supply_h100e = 0.0
@@ -92,7 +92,9 @@ class ExportControlModel(Model):
         """One month: rules, supply, trade, checkpoints, deliveries and use, learning, metrics."""
         self.month = self.steps - 1
         self.tally = MonthTally(self.sources, len(self.firms))
-        self.cfg = self._timeline.get(self.month, self.cfg)
+        before, self.cfg = self.cfg, self._timeline.get(self.month, self.cfg)
+        if self.cfg is not before:
+            self.intermediaries.relocate(before.world.hubs, self.cfg.world.hubs)
         self.regulator.step()
         self._refresh_supply()
         self._trade()

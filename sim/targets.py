@@ -319,12 +319,12 @@ class Public(Schema):
             raise ValueError("a calibration target needs a value or a closed range")
         return (low + high) / 2
 
-    def scale(self) -> float:
-        """The width of the public range, the distance's unit in calibration."""
+    def closed_range(self) -> tuple[float, float]:
+        """The public range, which a calibration target needs closed and of positive width."""
         low, high = self.bounds()
         if math.isinf(low) or math.isinf(high) or high <= low:
             raise ValueError("a calibration target needs a closed range of positive width")
-        return high - low
+        return low, high
 
 
 class Source(Schema):
@@ -394,7 +394,7 @@ class TargetFile(Schema):
                 )
             if target.role is Role.CALIBRATION:
                 try:
-                    target.public.center(), target.public.scale()
+                    target.public.center(), target.public.closed_range()
                 except ValueError as exc:
                     raise ValueError(f"targets.{name}: {exc}") from None
         return self

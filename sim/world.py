@@ -1,8 +1,20 @@
-"""The world's markets at home: domestic supply and the gray-market price."""
+"""The world: routes between hubs, and the markets at home (domestic supply, gray-market price)."""
 
 from __future__ import annotations
 
-from sim.config import Config
+import math
+
+from sim.config import Config, Hub
+
+EARTH_RADIUS_KM = 6371.0
+
+
+def route_km(a: Hub, b: Hub) -> float:
+    """Great-circle distance between two hubs' data-centre clusters."""
+    lat_a, lat_b = math.radians(a.latitude_deg), math.radians(b.latitude_deg)
+    d_lat, d_lon = lat_b - lat_a, math.radians(b.longitude_deg - a.longitude_deg)
+    h = math.sin(d_lat / 2) ** 2 + math.cos(lat_a) * math.cos(lat_b) * math.sin(d_lon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
 def domestic_supply_h100e(cfg: Config, month: int) -> float:

@@ -28,6 +28,8 @@ def baseline() -> Config:
 def one_hub(**overrides: Any) -> dict[str, Any]:
     """Parameters of a single hub with every check switched off unless overridden."""
     hub = {
+        "latitude_deg": 0.0,
+        "longitude_deg": 0.0,
         "tier": 2,
         "shipping_cost_usd_per_h100e": 0.0,
         "import_cap_h100e_per_year": None,

@@ -1,5 +1,6 @@
 """ABC-SMC calibration: recovering a toy simulator's parameter, resuming, and a tiny fit of the model."""
 
+import math
 import re
 
 import numpy as np
@@ -34,10 +35,17 @@ PRIORS = {"theta": Prior(low=0.0, high=10.0, source="assumption")}
 TARGETS = {"y": target(6.0, 5.0, 7.0)}
 
 
-def test_the_distance_scales_each_miss_by_its_range_and_nan_is_infinitely_far():
-    d = ScaledDistance({"a": 2.0, "b": 10.0})
-    assert d({"a": 3.0, "b": 20.0}, {"a": 1.0, "b": 10.0}) == pytest.approx(2**0.5)
-    assert d({"a": float("nan"), "b": 10.0}, {"a": 1.0, "b": 10.0}) == float("inf")
+def test_the_distance_counts_misses_outside_the_ranges_first_and_nan_is_infinitely_far():
+    d = ScaledDistance({"a": (0.0, 2.0), "b": (5.0, 15.0)})
+    centre = {"a": 1.0, "b": 10.0}
+    assert d(centre, centre) == 0.0
+    # inside: a tenth of the distance to the centre, over the width
+    assert d({"a": 2.0, "b": 10.0}, centre) == pytest.approx(0.1 * 1.0 / 2.0)
+    # outside: the distance outside the range plus a tenth of that to the centre
+    assert d({"a": 3.0, "b": 20.0}, centre) == pytest.approx(
+        math.hypot((1.0 + 0.1 * 2.0) / 2.0, (5.0 + 0.1 * 10.0) / 10.0)
+    )
+    assert d({"a": float("nan"), "b": 10.0}, centre) == float("inf")
 
 
 def test_abc_smc_recovers_a_known_parameter(tmp_path):

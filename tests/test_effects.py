@@ -74,11 +74,6 @@ def test_singapore_crackdown_cuts_its_flows() -> None:
     assert after["singapore"] < 0.7 * before["singapore"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="one compliant chip at a time: without controls the model sells the H100 only, not the H20 as well, "
-    "so firms lose the H20's cheap inference (docs/ODD.md, section 8)",
-)
 @pytest.mark.parametrize("scenario", ["baseline", "crackdown_singapore", "diffusion_rule_kept"])
 def test_no_controls_gives_the_highest_access(scenario: str) -> None:
     free = summaries("scenario=no_controls")["access_ratio"].mean()

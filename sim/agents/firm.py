@@ -43,9 +43,10 @@ class AIFirm(Agent):
         """Order compute for this month's unmet demand, then buy ahead through channels about to close.
 
         Anticipation (docs/ODD.md, section 7.15): once a rule that will close a channel is
-        announced, the firm buys ahead through that channel's options worth taking (U > 0)
+        announced, the firm tops up what it has on order through that channel to
         ``front_load_months`` months of the demand the channel serves for it (its inference
-        demand for an inference chip, else all of it), within what is left of its budget.
+        demand for an inference chip, else all of it), through the channel's options worth
+        taking (U > 0), paid from the budget of the months it buys for.
         """
         population, i = self.population, self.index
         budget_usd = self.params.budget_usd_per_month
@@ -53,16 +54,20 @@ class AIFirm(Agent):
         if need > 0:
             table.pools.refill(DOMESTIC_RATION, population.ration_h100e[i])
             table.pools.refill(INFERENCE_NEED, population.inference_share[i] * need)
-            budget_usd -= self._order(table, book, table.u[i], need, budget_usd)
+            self._order(table, book, table.u[i], need, budget_usd)
         months_ahead = self.model.cfg.behaviour.front_load_months
+        ahead_budget_usd = months_ahead * budget_usd
         for channel in sorted(closing):
             through = np.array([o.channel.name == channel for o in table.options])
             serves = population.inference_share[i] if table.inference[through].any() else 1.0
-            ahead = months_ahead * serves * float(population.demand_h100e(self.model.month)[i])
-            if ahead <= 0 or budget_usd <= 0:
+            target = months_ahead * serves * float(population.demand_h100e(self.model.month)[i])
+            ahead = target - population.on_order_h100e(i, channel)
+            if ahead <= 0 or ahead_budget_usd <= 0:
                 continue
             table.pools.refill(INFERENCE_NEED, ahead)
-            budget_usd -= self._order(table, book, np.where(through, table.u[i], -np.inf), ahead, budget_usd)
+            ahead_budget_usd -= self._order(
+                table, book, np.where(through, table.u[i], -np.inf), ahead, ahead_budget_usd
+            )
 
     def _order(self, table: OptionTable, book: OrderBook, u: np.ndarray, need: float, budget_usd: float) -> float:
         """Split ``need`` over the options by the decision rule, place the orders, return the money spent."""
@@ -123,6 +128,10 @@ class Firms:
         self.stock_h100e = np.zeros((len(params), len(sources.all)))
         self.stock_h100e[:, sources.index(STOCKPILE)] = [p.stock_h100e for p in params]
         self.ledger = Ledger()
+        self._sources_of = {
+            name: {k for k, source in enumerate(sources.all) if source.channel == name}
+            for name in {source.channel for source in sources.all}
+        }
         self.beliefs = Beliefs(len(params), len(sources.cells), cfg.behaviour.prior_a, cfg.behaviour.prior_b)
         self.listed_until_month = np.full(len(params), -1)
         self.need_h100e = np.zeros(len(params))
@@ -142,6 +151,16 @@ class Firms:
         return np.array(
             [f.params.demand_h100e_months * (1 + f.params.demand_growth_per_month) ** month for f in self.agents]
         )
+
+    def on_order_h100e(self, index: int, channel: str) -> float:
+        """What a firm has ordered through a channel and not yet received."""
+        return self.ledger.on_order_h100e(index, self._sources_of[channel])
+
+    def unmet_share(self, month: int) -> float:
+        """Share of the month's demand that the firms' stock alone leaves unmet."""
+        demand = self.demand_h100e(month)
+        covered = np.minimum(demand, self.stock_h100e.sum(axis=1)).sum()
+        return float(1.0 - covered / demand.sum()) if demand.sum() > 0 else 0.0
 
     def listed(self, month: int) -> np.ndarray:
         """Which firms are entity-listed, their new fronts not yet registered."""

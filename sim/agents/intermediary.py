@@ -9,7 +9,8 @@ from mesa import Agent
 
 from sim.capacity import Pool
 from sim.channels import CHANNEL_OF_KIND, ILLICIT_CHANNELS, IntermediaryKind
-from sim.config import Ownership
+from sim.config import Hub, Ownership
+from sim.world import route_km
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -123,11 +124,41 @@ class Intermediaries:
             ownership, owner = Ownership.LOCAL_FRONT, ("local", hub, group)
         else:
             ownership, owner = Ownership.SUBSIDIARY, ("parent", group)
-        operator = None
-        if kind is not IntermediaryKind.RESELLER:
-            operators = self.operators[hub]
-            operator = operators[int(model.rng.integers(len(operators)))]
+        operator = self._draw_operator(kind, hub)
         self._groups[(kind, hub)].append(Intermediary(model, kind, hub, ownership, owner, usable_from_month, operator))
+
+    def _draw_operator(self, kind: IntermediaryKind, hub: str) -> Party | None:
+        """The operator a lessee leases from, drawn in its hub; None for a reseller."""
+        if kind is IntermediaryKind.RESELLER:
+            return None
+        operators = self.operators[hub]
+        return operators[int(self.model.rng.integers(len(operators)))]
+
+    def relocate(self, before: dict[str, Hub], now: dict[str, Hub]) -> None:
+        """Subsidiaries leave a hub whose enforcement was tightened, for the nearest hub that is not stricter.
+
+        Decision rule (docs/ODD.md, section 7.7): when an event raises any enforcement setting of
+        a hub (``sim.config.ENFORCEMENT_FIELDS``), each subsidiary of a Chinese parent there moves
+        to the nearest hub (great-circle distance between data-centre clusters) none of whose
+        settings exceeds the tightened hub's before the event, and registers there anew
+        (usable after ``registration_delay_months``; a lessee draws an operator there). A local
+        front's director network is local: it stays. With no such hub, nobody moves.
+        """
+        delay = self.model.cfg.world.intermediaries.registration_delay_months
+        for hub in [h for h in self.hubs if now[h].is_stricter_than(before[h])]:
+            havens = [h for h in self.hubs if h != hub and not now[h].is_stricter_than(before[hub])]
+            if not havens:
+                continue
+            haven = min(havens, key=lambda h: route_km(now[hub], now[h]))
+            for kind in IntermediaryKind:
+                group = self._groups[(kind, hub)]
+                for intermediary in [i for i in group if i.ownership is Ownership.SUBSIDIARY]:
+                    group.remove(intermediary)
+                    intermediary.hub = haven
+                    intermediary.operator = self._draw_operator(kind, haven)
+                    intermediary.usable_from_month = self.model.month + delay
+                    intermediary.last_active_month = intermediary.usable_from_month
+                    self._groups[(kind, haven)].append(intermediary)
 
     def close_idle(self) -> None:
         """Intermediaries idle for too long close."""

@@ -22,8 +22,11 @@ class CompliantChips(Lever):
         ge=0,
         le=5,
     )
-    supply_h100e_per_month: float | None = field(
-        "Vendor supply open to China; null for unlimited.", "H100e/month", ge=0
+    supply_usd_per_month: float | None = field(
+        "What the vendor can deliver to China in a month, at the price paid; orders beyond it wait in a "
+        "first-come, first-served queue; null for unlimited.",
+        "USD/month",
+        ge=0,
     )
 
     def price_usd_per_h100e(self, chip_h100e: float) -> float:

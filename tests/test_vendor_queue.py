@@ -1,0 +1,121 @@
+"""Compliant chips: the vendor's supply queue, cancellation on close, and buying ahead of a rule."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from sim.channels import CHANNELS
+from sim.config import Config
+from sim.ledger import Ledger
+from sim.model import ExportControlModel
+from sim.run import run
+from sim.schema import with_settings
+from tests.conftest import one_firm, tiny_world
+
+SOURCE = 7  # any source index
+
+
+def compliant_order(ledger: Ledger, cfg: Config, month: int, quantity_h100e: float, spend_usd: float) -> None:
+    """Schedule a compliant order that passed."""
+    option = SimpleNamespace(channel=CHANNELS["compliant"]())
+    t = SimpleNamespace(option=option, firm_index=0, quantity_h100e=quantity_h100e, spend_usd=spend_usd)
+    ledger.schedule(t, SOURCE, month, cfg)
+
+
+@pytest.fixture
+def queued(baseline: Config) -> Config:
+    """$100 of supply a month, shipped in the month ordered."""
+    return with_settings(
+        baseline,
+        {"policy.compliant_chips.supply_usd_per_month": 100.0, "world.market.compliant_lead_time_months": 0},
+    )
+
+
+def test_orders_beyond_supply_wait_first_come_first_served(queued: Config) -> None:
+    ledger = Ledger()
+    compliant_order(ledger, queued, month=0, quantity_h100e=25.0, spend_usd=250.0)
+    compliant_order(ledger, queued, month=1, quantity_h100e=10.0, spend_usd=100.0)
+    due = [(s.due_month, s.quantity_h100e, s.value_usd) for s in ledger.shipments]
+    assert due == [(0, 10.0, 100.0), (1, 10.0, 100.0), (2, 5.0, 50.0), (2, 5.0, 50.0), (3, 5.0, 50.0)]
+
+
+def test_nothing_is_created_or_lost_in_the_queue(queued: Config) -> None:
+    ledger = Ledger()
+    for month, spend in enumerate([30.0, 470.0, 5.0, 220.0]):
+        compliant_order(ledger, queued, month, spend / 10, spend)
+    assert sum(s.value_usd for s in ledger.shipments) == pytest.approx(725.0)
+    assert sum(s.quantity_h100e for s in ledger.shipments) == pytest.approx(72.5)
+    per_month: dict[int, float] = {}
+    for s in ledger.shipments:
+        per_month[s.due_month] = per_month.get(s.due_month, 0.0) + s.value_usd
+    assert max(per_month.values()) <= 100.0 + 1e-9
+
+
+def test_unlimited_supply_ships_after_the_lead_time(baseline: Config) -> None:
+    cfg = with_settings(baseline, {"policy.compliant_chips.supply_usd_per_month": None})
+    ledger = Ledger()
+    compliant_order(ledger, cfg, month=3, quantity_h100e=1.0e6, spend_usd=1.0e12)
+    lead = cfg.world.market.compliant_lead_time_months
+    assert [(s.due_month, s.value_usd) for s in ledger.shipments] == [(3 + lead, 1.0e12)]
+
+
+def test_a_cancelled_queue_frees_the_supply(queued: Config) -> None:
+    ledger = Ledger()
+    compliant_order(ledger, queued, month=0, quantity_h100e=30.0, spend_usd=300.0)
+    cancelled = ledger.cancel({SOURCE})
+    assert sum(s.value_usd for s in cancelled) == 300.0 and ledger.shipments == []
+    compliant_order(ledger, queued, month=0, quantity_h100e=1.0, spend_usd=10.0)
+    assert [s.due_month for s in ledger.shipments] == [0]
+
+
+def test_on_order_counts_a_firms_undelivered_chips(queued: Config) -> None:
+    ledger = Ledger()
+    compliant_order(ledger, queued, month=0, quantity_h100e=25.0, spend_usd=250.0)
+    assert ledger.on_order_h100e(0, {SOURCE}) == pytest.approx(25.0)
+    ledger.arrivals(1)
+    assert ledger.on_order_h100e(0, {SOURCE}) == pytest.approx(5.0)
+    assert ledger.on_order_h100e(1, {SOURCE}) == 0.0
+
+
+def licence_world(base: Config, front_load_months: float, announced: str | None) -> Config:
+    """One firm (100 H100e-months a month, no stock) that can buy only compliant H100s, $1,000 a month of
+    supply at $1,000 an H100, a licence requirement from April 2025 announced in ``announced``."""
+    cfg = tiny_world(base, firm=one_firm(), world__hubs__hubland__resellers=0, months=6)
+    event = {"month": "2025-04", "note": "licence", "set": {"policy.compliant_chips.allowed": False}}
+    if announced is not None:
+        event["announced"] = announced
+    return with_settings(
+        cfg,
+        {
+            "timeline": {"licence": event},
+            "behaviour.front_load_months": front_load_months,
+            "world.market.compliant_lead_time_months": 0,
+            "policy.compliant_chips.chip": "H100",
+            "policy.compliant_chips.price_usd_per_chip": 1000.0,
+            "policy.compliant_chips.supply_usd_per_month": 1000.0,
+        },
+    )
+
+
+def test_firms_buy_ahead_of_an_announced_rule_and_lose_what_cannot_ship(baseline: Config) -> None:
+    surprise = run(licence_world(baseline, front_load_months=6, announced=None)).timeseries.set_index("month")
+    ahead = run(licence_world(baseline, front_load_months=6, announced="2025-01")).timeseries.set_index("month")
+    # demand is a level: a surprised firm orders its 100 H100e once (and tops up what depreciates)
+    assert surprise.loc["2025-01", "spend_compliant_usd"] == pytest.approx(100 * 1000.0)
+    # forewarned, it also buys 6 months of demand ahead (600)
+    assert ahead.loc["2025-01", "spend_compliant_usd"] == pytest.approx(700 * 1000.0)
+    # the vendor ships $1,000 a month, one H100, whatever was ordered
+    assert (ahead.loc["2025-01":"2025-03", "delivered_compliant_usd"] == 1000.0).all()
+    assert surprise.loc["2025-04", "cancelled_compliant_usd"] < ahead.loc["2025-04", "cancelled_compliant_usd"]
+
+
+def test_buying_ahead_tops_up_to_the_months_ahead(baseline: Config) -> None:
+    model = ExportControlModel(licence_world(baseline, front_load_months=2, announced="2025-01"))
+    model.step()
+    firms = model.firms
+    # in January: the month's 100 and 2 months ahead (200); nothing more while they are on order
+    assert firms.on_order_h100e(0, "compliant") == pytest.approx(300 - 1)
+    model.step()
+    assert model.rows[-1]["orders_compliant_h100e"] == pytest.approx(0.0)
