@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import create_model, field_validator, model_validator
+from pydantic import Field, create_model, field_validator, model_validator
 
 from sim.levers import LEVERS, Lever
 from sim.schema import Schema, field
@@ -20,6 +21,9 @@ from sim.timeline import Event, check_event_path, check_year_month
 
 # --------------------------------------------------------------------------- world
 
+
+#: A chip's performance relative to an H100: positive, and at most 100 times it.
+Performance = Annotated[float, Field(gt=0, le=100)]
 
 #: The settings of a hub that raise detection when raised: an event raising any of them tightens it.
 ENFORCEMENT_FIELDS = ("cargo_inspection_rate", "passenger_inspection_rate", "cooperation", "kyc_baseline")
@@ -90,7 +94,13 @@ class DomesticSupply(Schema):
         "National supply of domestic accelerators open to the modelled firms.", "H100e/month", ge=0
     )
     growth_per_month: float = field("Monthly growth of domestic supply.", "share/month", ge=-0.5, le=1)
+    growth_until: str | None = field(
+        "Last month of growth, YYYY-MM; supply stays at that month's level after it (null: grows throughout).",
+        default=None,
+    )
     price_usd_per_chip: float = field("Price of one domestic chip.", "USD/chip", ge=0)
+
+    _growth_until = field_validator("growth_until")(classmethod(lambda cls, v: v if v is None else check_year_month(v)))
 
 
 class Market(Schema):
@@ -253,10 +263,10 @@ class DataTransportTrips(Schema):
 class World(Schema):
     """The 2025 world: hubs, supply, markets and the populations of agents."""
 
-    chips: dict[str, float] = field(
+    chips: dict[str, Performance] = field(
         "Training performance of each chip relative to an H100 (by TPP): its H100e.", "H100e/chip"
     )
-    inference_chips: dict[str, float] = field(
+    inference_chips: dict[str, Performance] = field(
         "Chips bought to serve inference (memory-bound work), with their inference performance relative to an "
         "H100; they serve only a firm's inference demand. Other chips count at their training H100e for all work.",
         "H100e/chip",

@@ -144,6 +144,8 @@ def load_config(overrides: list[str] | None = None) -> Config:
     Raises:
         ConfigError: A key, group option or value is not allowed.
     """
+    if isinstance(overrides, str) or not all(isinstance(o, str) for o in overrides or []):
+        raise ConfigError(f"overrides must be a list of strings such as ['months=6'], got {overrides!r}")
     overrides = list(overrides or [])
     try:
         data = compose_dict(overrides)

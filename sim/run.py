@@ -10,6 +10,7 @@ import pandas as pd
 from sim.config import Config
 from sim.metrics import summarise
 from sim.model import ExportControlModel
+from sim.schema import ConfigError
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,15 @@ def run(config: Config) -> RunResult:
     """Simulate one config and return its results; writes nothing.
 
     The same config (seed included) always gives the same results.
+
+    Raises:
+        ConfigError: ``config`` is not a validated :class:`Config` (build one with ``load_config``).
     """
+    if not isinstance(config, Config):
+        raise ConfigError(
+            f"run() takes a validated Config, got {type(config).__name__}; "
+            "build one with sim.load_config([...overrides]) or sim.schema.with_settings(config, {...})"
+        )
     began = time.perf_counter()
     model = ExportControlModel(config)
     model.run_for(config.months)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 
 
@@ -21,9 +21,29 @@ class ConfigError(ValueError):
 
 
 class Schema(BaseModel):
-    """Base of every config section: unknown keys are errors, values are frozen."""
+    """Base of every config section: unknown keys are errors, values are frozen, numbers finite.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    A boolean is never read as a number (``true`` as 1.0) and a number or string never as a
+    boolean (``1`` or ``"yes"`` as true).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_number_mixups(cls, value: Any, info: ValidationInfo) -> Any:
+        kinds = _scalar_kinds(cls.model_fields[info.field_name].annotation)
+        if isinstance(value, bool) and bool not in kinds and kinds & {int, float}:
+            raise ValueError("expected a number, got a boolean")
+        if bool in kinds and not isinstance(value, bool) and value is not None:
+            raise ValueError("expected true or false")
+        return value
+
+
+def _scalar_kinds(annotation: Any) -> set[Any]:
+    """The scalar types a field's annotation admits at its top level (``float | None`` -> {float, None})."""
+    args = get_args(annotation)
+    return {a for a in args if a in (bool, int, float, str, type(None))} if args else {annotation}
 
 
 def field(description: str, unit: str = "", *, timeline: bool = False, **limits: Any) -> Any:
@@ -105,8 +125,8 @@ def allowed_range(info: FieldInfo | None) -> str:
     low, high = limits.get("ge", limits.get("gt")), limits.get("le", limits.get("lt"))
     if low is None and high is None:
         return ""
-    lo = f"{low} <= " if low is not None else ""
-    hi = f" <= {high}" if high is not None else ""
+    lo = f"{low} {'<' if 'gt' in limits else '<='} " if low is not None else ""
+    hi = f" {'<' if 'lt' in limits else '<='} {high}" if high is not None else ""
     shown_unit = unit(info)
     return f" (allowed: {lo}value{hi}{' ' + shown_unit if shown_unit else ''})"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from sim.config import Config, Hub
+from sim.timeline import month_index
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -18,9 +19,14 @@ def route_km(a: Hub, b: Hub) -> float:
 
 
 def domestic_supply_h100e(cfg: Config, month: int) -> float:
-    """National supply of domestic accelerators open to the modelled firms this month."""
+    """National supply of domestic accelerators open to the modelled firms this month.
+
+    It grows from ``supply_h100e_per_month`` at ``growth_per_month`` up to ``growth_until``
+    and stays at that month's level after it.
+    """
     domestic = cfg.world.domestic
-    return domestic.supply_h100e_per_month * (1 + domestic.growth_per_month) ** month
+    growing = month if domestic.growth_until is None else min(month, month_index(cfg.start, domestic.growth_until))
+    return domestic.supply_h100e_per_month * (1 + domestic.growth_per_month) ** max(0, growing)
 
 
 def gray_price_usd_per_h100e(cfg: Config, scarcity: float, seized_share: float) -> float:

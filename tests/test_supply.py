@@ -1,4 +1,4 @@
-"""Compliant chips: the vendor's supply queue, cancellation on close, and buying ahead of a rule."""
+"""Supply at home: the compliant vendor's queue, cancellation on close, buying ahead of a rule, domestic supply."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sim.ledger import Ledger
 from sim.model import ExportControlModel
 from sim.run import run
 from sim.schema import with_settings
+from sim.world import domestic_supply_h100e
 from tests.conftest import one_firm, tiny_world
 
 SOURCE = 7  # any source index
@@ -119,3 +120,19 @@ def test_buying_ahead_tops_up_to_the_months_ahead(baseline: Config) -> None:
     assert firms.on_order_h100e(0, "compliant") == pytest.approx(300 - 1)
     model.step()
     assert model.rows[-1]["orders_compliant_h100e"] == pytest.approx(0.0)
+
+
+def test_domestic_supply_grows_until_its_last_month_and_then_holds(baseline: Config) -> None:
+    cfg = with_settings(
+        baseline,
+        {
+            "start": "2025-01",
+            "world.domestic.supply_h100e_per_month": 100.0,
+            "world.domestic.growth_per_month": 0.1,
+            "world.domestic.growth_until": "2025-03",
+        },
+    )
+    supply = [domestic_supply_h100e(cfg, month) for month in range(5)]
+    assert supply == pytest.approx([100.0, 110.0, 121.0, 121.0, 121.0])
+    forever = with_settings(cfg, {"world.domestic.growth_until": None})
+    assert domestic_supply_h100e(forever, 4) == pytest.approx(100.0 * 1.1**4)

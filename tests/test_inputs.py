@@ -1,0 +1,100 @@
+"""Bad input is refused with one message naming the key and what is allowed; valid input runs (a fuzz)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.config import Config
+from sim.loading import load_config
+from sim.run import run
+from sim.schema import ConfigError, with_settings
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ("world.chips.H20=-1", "world.chips.H20 = -1: Input should be greater than 0"),
+        ("world.chips.H20=nan", "world.chips.H20 = nan: Input should be a finite number"),
+        ("+world.chips.X1=-5", "world.chips.X1 = -5"),
+        ("world.chips.Ascend910C=0", "world.chips.Ascend910C = 0"),
+        ("policy.end_user_audits.audit_rate=true", "audit_rate = True: expected a number, got a boolean"),
+        ("world.market.h100_price_usd=inf", "h100_price_usd = inf: Input should be a finite number"),
+        ("world.firms.classes.startup.demand_h100e_months=inf", "demand_h100e_months = inf"),
+        ("policy.enforcement.audit_budget_per_month=inf", "audit_budget_per_month = inf"),
+        ("policy.penalties.fine_usd_per_h100e_month=inf", "fine_usd_per_h100e_month = inf"),
+        ("behaviour.temperature=nan", "temperature = nan: Input should be a finite number"),
+        ("behaviour.learning=1", "behaviour.learning = 1: expected true or false"),
+        ("world.market.h100_price_usd=0", "(allowed: 0 < value USD/H100e)"),
+    ],
+)
+def test_bad_values_name_the_key_and_what_is_allowed(override: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_config([override])
+    assert fragment in str(refused.value)
+
+
+def test_a_string_of_overrides_is_refused_not_split_into_characters() -> None:
+    with pytest.raises(ConfigError, match=r"list of strings such as \['months=6'\]"):
+        load_config("months=6")  # type: ignore[arg-type]
+
+
+def test_run_refuses_anything_but_a_validated_config() -> None:
+    with pytest.raises(ConfigError, match="run\\(\\) takes a validated Config, got dict"):
+        run({"seed": 1})  # type: ignore[arg-type]
+
+
+def leaf_paths(data: object, prefix: str = "") -> list[str]:
+    """Dotted paths of the scalar leaves of a config dump (timeline events left out)."""
+    if isinstance(data, dict):
+        return [p for k, v in data.items() if k != "timeline" for p in leaf_paths(v, f"{prefix}{k}.")]
+    return [prefix.rstrip(".")]
+
+
+PATHS = leaf_paths(load_config().model_dump(mode="json"))
+VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.booleans(),
+    st.sampled_from(["null", "abc", "[1,2]", "{a: 1}", "''", "1e400", "-0.0", "H20", "2025-13"]),
+)
+
+
+def override_text(path: str, value: object) -> str:
+    """A Hydra override setting ``path`` to ``value`` as a user would type it."""
+    if isinstance(value, bool):
+        text = str(value).lower()
+    elif isinstance(value, float) and math.isnan(value):
+        text = "nan"
+    elif isinstance(value, float) and math.isinf(value):
+        text = "inf" if value > 0 else "-inf"
+    else:
+        text = str(value)
+    return f"{path}={text}"
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(PATHS), value=VALUES)
+def test_any_override_gives_a_valid_config_or_one_clear_error(path: str, value: object) -> None:
+    try:
+        cfg = load_config([override_text(path, value)])
+    except ConfigError as refused:
+        message = str(refused)
+        assert message and "Traceback" not in message
+        return
+    assert isinstance(cfg, Config)
+    assert all(math.isfinite(v) for v in numbers(cfg.model_dump(mode="python")))
+    result = run(with_settings(cfg, {"months": 3}))  # a valid config runs, to a share of demand met
+    assert 0.0 <= result.summary["access_ratio"] <= 1.0
+
+
+def numbers(data: object) -> list[float]:
+    """Every float or int in a config dump."""
+    if isinstance(data, dict):
+        return [n for v in data.values() for n in numbers(v)]
+    if isinstance(data, list | tuple):
+        return [n for v in data for n in numbers(v)]
+    return [data] if isinstance(data, int | float) and not isinstance(data, bool) else []
