@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import Field, create_model, field_validator, model_validator
 
 from sim.levers import LEVERS, Lever
-from sim.schema import Schema, field
+from sim.schema import PlainName, Schema, field
 from sim.timeline import Event, check_event_path, check_year_month
 
 # --------------------------------------------------------------------------- world
@@ -165,6 +165,13 @@ class FirmPopulation(Schema):
 
     classes: dict[str, FirmClass] = field("Size classes (frontier lab, big tech, startup).")
     stock_depreciation_per_month: float = field("Share of owned chips retired each month.", "share/month", ge=0, le=1)
+
+    @field_validator("classes")
+    @classmethod
+    def _some_firms(cls, classes: dict[str, FirmClass]) -> dict[str, FirmClass]:
+        if sum(c.count for c in classes.values()) < 1:
+            raise ValueError("at least one firm is needed (every class has count 0)")
+        return classes
 
 
 class Ownership(StrEnum):
@@ -400,7 +407,7 @@ class Paths(Schema):
 class Config(Schema):
     """A complete, validated run configuration."""
 
-    name: str = field("Scenario name; results go under results/runs/<name>/.")
+    name: PlainName = field("Scenario name; results go under results/runs/<name>/.")
     description: str = field("What the scenario represents.")
     seed: int = field("Seed of the run's one random generator.", "", ge=0, le=2**63 - 1)
     start: str = field("First month, YYYY-MM.")

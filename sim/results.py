@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import subprocess
@@ -29,6 +30,15 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def code_hash() -> str:
+    """SHA-256 of the model's source (every ``.py`` file under ``sim/``), in path order."""
+    digest = hashlib.sha256()
+    package = REPO_DIR / "sim"
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def git_commit() -> str | None:

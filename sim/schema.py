@@ -9,15 +9,31 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 
 
 class ConfigError(ValueError):
     """A config that cannot be run; its message is meant for the user as it is."""
+
+
+PLAIN_NAME_RULE = (
+    "expected a plain name (1-100 letters, digits, '_', '.' or '-', starting with a letter or digit; "
+    "no '/' and no interpolation), as it names one folder under the results folder"
+)
+#: A name that becomes one folder under the results folder: letters, digits, ``_ . -``, no path.
+PlainName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
 
 
 class Schema(BaseModel):
@@ -161,6 +177,8 @@ def format_validation_error(exc: ValidationError, root: type[BaseModel]) -> str:
             value = err.get("input")
             shown = value if not isinstance(value, dict) else "{...}"
             message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "string_pattern_mismatch":  # only PlainName has a pattern
+                message = PLAIN_NAME_RULE
             lines.append(f"{path} = {shown!r}: {message}{allowed_range(field_at(root, loc))}.")
     return " ".join(dict.fromkeys(lines))
 

@@ -29,12 +29,21 @@ from sim.schema import ConfigError, with_settings
         ("behaviour.temperature=nan", "temperature = nan: Input should be a finite number"),
         ("behaviour.learning=1", "behaviour.learning = 1: expected true or false"),
         ("world.market.h100_price_usd=0", "(allowed: 0 < value USD/H100e)"),
+        ("name=../../../x", "name = '../../../x': expected a plain name"),
+        ("name=/tmp/x", "no '/' and no interpolation"),
+        ("name=${oc.env:HOME}", "expected a plain name"),
     ],
 )
 def test_bad_values_name_the_key_and_what_is_allowed(override: str, fragment: str) -> None:
     with pytest.raises(ConfigError) as refused:
         load_config([override])
     assert fragment in str(refused.value)
+
+
+def test_a_world_without_firms_is_refused() -> None:
+    no_firms = [f"world.firms.classes.{c}.count=0" for c in ("frontier_lab", "big_tech", "startup")]
+    with pytest.raises(ConfigError, match="at least one firm is needed"):
+        load_config(no_firms)
 
 
 def test_a_string_of_overrides_is_refused_not_split_into_characters() -> None:

@@ -20,7 +20,7 @@ EXIT_BAD_EXPERIMENT = 2
 EXIT_INTERRUPTED = 130
 USAGE = (
     "usage: python -m sim.sweep experiment=<name or file.yaml> [Hydra override ...]\n"
-    "       python -m sim.sweep resume=<sweep dir> [executor.key=value ...]"
+    "       python -m sim.sweep resume=<sweep dir> [executor.key=value ...] [allow_code_change=true]"
 )
 
 
@@ -35,12 +35,17 @@ def main(argv: list[str]) -> int:
         return 0 if argv else EXIT_BAD_EXPERIMENT
     signal.signal(signal.SIGTERM, _raise_interrupt)  # a scheduler's SIGTERM stops cleanly, like Ctrl-C
     named = {k: v for k, _, v in (a.partition("=") for a in argv) if k in ("experiment", "resume")}
-    overrides = [a for a in argv if a.partition("=")[0] not in named]
+    flags = {k: v for k, _, v in (a.partition("=") for a in argv) if k == "allow_code_change"}
+    overrides = [a for a in argv if a.partition("=")[0] not in {*named, *flags}]
     try:
         if len(named) != 1:
             raise ConfigError(f"give one of experiment=<name> or resume=<dir>\n{USAGE}")
+        if flags and ("resume" not in named or flags["allow_code_change"] not in ("true", "false")):
+            raise ConfigError("allow_code_change=true|false goes with resume=<dir> only")
         if "resume" in named:
-            outcome = resume_sweep(named["resume"], overrides)
+            outcome = resume_sweep(
+                named["resume"], overrides, allow_code_change=flags.get("allow_code_change") == "true"
+            )
         else:
             outcome = start_sweep(load_experiment(named["experiment"], overrides))
     except ConfigError as exc:

@@ -77,6 +77,7 @@ class Sweep:
         if not (self.path / MANIFEST_FILE).is_file():
             raise FileNotFoundError(f"{self.path} is not a sweep folder (no {MANIFEST_FILE})")
         self._store = SweepStore(self.path)
+        self._store.verify()
         self.manifest: dict[str, Any] = self._store.manifest()
 
     @cached_property

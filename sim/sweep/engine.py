@@ -20,7 +20,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.config import Config
-from sim.results import git_commit, package_versions
+from sim.results import code_hash, git_commit, package_versions
 from sim.schema import ConfigError
 from sim.sweep.designs import (
     POINT_ID,
@@ -107,34 +107,50 @@ def start_sweep(
     bases, design = prepare(experiment)
     root = Path(results_root if results_root is not None else next(iter(bases.values())).paths.results)
     store = SweepStore(new_sweep_dir(root, experiment.name))
-    store.write_design(design)
-    store.write_manifest(_manifest(experiment, bases, design))
-    return _execute(store, experiment, bases, design, progress, out)
+    with store.writer_lock():
+        store.write_design(design)
+        store.write_manifest(_manifest(experiment, bases, design))
+        return _execute(store, experiment, bases, design, progress, out)
 
 
 def resume_sweep(
     path: Path | str,
     overrides: list[str] | None = None,
     *,
+    allow_code_change: bool = False,
     progress: bool = True,
     out: TextIO = sys.stdout,
 ) -> SweepOutcome:
-    """Run the runs of a sweep folder that have not finished.
+    """Run the runs of a sweep folder that have not finished, as the one process writing it.
+
+    Damaged parts (checksum or duplicate run ids) are moved to ``quarantine/`` and their runs
+    redone.
 
     Args:
         path: The sweep folder.
         overrides: Hydra overrides of ``executor.*`` (other keys would change the results).
+        allow_code_change: Resume even though the model's code changed since the sweep started
+            (the mix is recorded in the manifest).
         progress: Show a progress bar on stderr.
         out: Where the plan and estimate are printed.
 
     Raises:
-        ConfigError: Not a sweep folder, an override outside ``executor``, or the base config
-            changed since the sweep started.
+        ConfigError: Not a sweep folder, another process is writing it, an override outside
+            ``executor``, or the base config or (unless allowed) the code changed since the sweep
+            started.
         SweepInterrupted: Stopped again; resume it later.
     """
     store = SweepStore(path)
     if not (store.path / MANIFEST_FILE).is_file():
         raise ConfigError(f"resume={path}: not a sweep folder (no {MANIFEST_FILE})")
+    with store.writer_lock():
+        return _resume(store, overrides, allow_code_change, progress, out)
+
+
+def _resume(
+    store: SweepStore, overrides: list[str] | None, allow_code_change: bool, progress: bool, out: TextIO
+) -> SweepOutcome:
+    path = store.path
     manifest = store.manifest()
     for line in overrides or []:
         if not line.lstrip("+~").startswith("executor."):
@@ -147,7 +163,24 @@ def resume_sweep(
             f"resume={path}: the base config changed since the sweep started "
             f"({manifest['base_config_hashes']} then, {hashes} now); start a new sweep"
         )
-    store.clean()
+    code_now = code_hash()
+    if manifest.get("code_hash") != code_now:
+        if not allow_code_change:
+            raise ConfigError(
+                f"resume={path}: the model's code changed since the sweep started (commit "
+                f"{manifest.get('git_commit')} then, {git_commit()} now), so its runs would mix two versions; "
+                "start a new sweep, or add allow_code_change=true to resume anyway (recorded in the manifest)"
+            )
+        manifest.setdefault("code_changes", []).append(
+            {"utc": _now(), "code_hash": code_now, "git_commit": git_commit()}
+        )
+    quarantined = store.clean()
+    if quarantined:
+        print(
+            f"quarantined {len(quarantined)} damaged part(s), their runs to be redone: {', '.join(quarantined)}",
+            file=out,
+        )
+        manifest.setdefault("quarantined", []).extend(quarantined)
     manifest["experiment"] = experiment.model_dump(mode="json")
     manifest.setdefault("resumed_utc", []).append(_now())
     store.write_manifest(manifest)
@@ -173,6 +206,7 @@ def _manifest(experiment: Experiment, bases: dict[str, Config], design: pd.DataF
         "seed": experiment.seed,
         "base_config_hashes": {name: cfg.config_hash() for name, cfg in bases.items()},
         "git_commit": git_commit(),
+        "code_hash": code_hash(),
         "packages": package_versions(),
         "command": sys.argv,
         "created_utc": _now(),

@@ -27,7 +27,7 @@ from pydantic_core import to_jsonable_python
 
 from sim.config import Config
 from sim.loading import CONFIG_DIR, check_path, group_options, load_config
-from sim.schema import ConfigError, Schema, field, format_validation_error, inner_model
+from sim.schema import ConfigError, PlainName, Schema, field, format_validation_error, inner_model
 
 EXPERIMENT_DIR = CONFIG_DIR / "experiment"
 FACTOR_SECTIONS = ("levers", "uncertainties")
@@ -106,7 +106,7 @@ class Executor(Schema):
 class Experiment(Schema):
     """A sweep: a design over levers and uncertainties, replicated, on one base config."""
 
-    name: str = field("Experiment name; results go under results/sweeps/<name>/.")
+    name: PlainName = field("Experiment name; results go under results/sweeps/<name>/.")
     description: str = field("What the experiment asks.", default="")
     scenario: str = field("Base scenario, a file of configs/scenario.", default="baseline")
     overrides: list[str] = field("Hydra overrides of the base config.", default_factory=list)

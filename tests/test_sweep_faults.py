@@ -1,0 +1,104 @@
+"""A sweep folder under faults: one writer at a time, damaged parts found and redone, code changes refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim.sweep.engine as engine
+from sim.schema import ConfigError
+from sim.sweep import load, load_experiment, resume_sweep, start_sweep
+from sim.sweep.store import DamagedSweep, SweepStore
+
+
+def finished_sweep(tmp_path: Path) -> Path:
+    """The 8-run smoke sweep, one run per part, run in this process."""
+    overrides = ["executor.kind=serial", "executor.batch_size=1"]
+    outcome = start_sweep(load_experiment("smoke", overrides), tmp_path / "results", progress=False)
+    assert outcome.finished == 8
+    return outcome.path
+
+
+def runs_of(path: Path) -> pd.DataFrame:
+    return load(path).runs.drop(columns="wall_time_s")
+
+
+def test_a_second_writer_is_refused_with_the_holder_named(tmp_path: Path) -> None:
+    path = finished_sweep(tmp_path)
+    with SweepStore(path).writer_lock(), pytest.raises(ConfigError, match=r"being written by process \d+"):
+        resume_sweep(path, progress=False)
+    assert resume_sweep(path, progress=False).finished == 8  # the lock is released with its holder
+
+
+def test_a_flipped_byte_is_found_on_load_and_its_runs_redone_on_resume(tmp_path: Path) -> None:
+    path = finished_sweep(tmp_path)
+    before = runs_of(path)
+    part = path / "runs" / "part-00003.parquet"
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    part.write_bytes(bytes(data))
+    with pytest.raises(DamagedSweep, match=r"runs/part-00003\.parquet"):
+        load(path)
+    outcome = resume_sweep(path, progress=False)
+    assert outcome.finished == 8
+    assert (path / "quarantine" / "runs" / "part-00003.parquet").exists()
+    pd.testing.assert_frame_equal(runs_of(path), before)
+    assert json.loads((path / "manifest.json").read_text())["quarantined"] == ["runs/part-00003.parquet"]
+
+
+def test_a_copied_part_is_a_duplicate_and_does_not_double_a_point(tmp_path: Path) -> None:
+    path = finished_sweep(tmp_path)
+    before = runs_of(path)
+    shutil.copy(path / "runs" / "part-00000.parquet", path / "runs" / "part-00099.parquet")
+    checksums = path / "checksums" / "runs"
+    shutil.copy(checksums / "part-00000.parquet.sha256", checksums / "part-00099.parquet.sha256")
+    with pytest.raises(DamagedSweep, match=r"runs/part-00099\.parquet"):
+        load(path)
+    resume_sweep(path, progress=False)
+    pd.testing.assert_frame_equal(runs_of(path), before)
+
+
+def test_a_truncated_timeseries_part_is_redone(tmp_path: Path) -> None:
+    path = finished_sweep(tmp_path)
+    before = load(path).timeseries()
+    part = path / "timeseries" / "part-00005.parquet"
+    part.write_bytes(part.read_bytes()[:100])
+    with pytest.raises(DamagedSweep, match=r"timeseries/part-00005\.parquet"):
+        load(path)
+    resume_sweep(path, progress=False)
+    pd.testing.assert_frame_equal(load(path).timeseries(), before)
+
+
+def test_stray_files_are_ignored_with_a_warning(tmp_path: Path) -> None:
+    path = finished_sweep(tmp_path)
+    (path / "runs" / "notes.txt").write_text("mine")
+    with pytest.warns(UserWarning, match="ignoring files that are not sweep parts: notes.txt"):
+        assert len(load(path).runs) == 8
+
+
+def test_resume_refuses_changed_code_unless_allowed_and_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = finished_sweep(tmp_path)
+    monkeypatch.setattr(engine, "code_hash", lambda: "0" * 64)
+    with pytest.raises(ConfigError, match="the model's code changed since the sweep started"):
+        resume_sweep(path, progress=False)
+    resume_sweep(path, allow_code_change=True, progress=False)
+    changes = json.loads((path / "manifest.json").read_text())["code_changes"]
+    assert [c["code_hash"] for c in changes] == ["0" * 64]
+
+
+def test_a_sweep_written_before_checksums_loads_with_a_warning_and_resume_adopts_it(tmp_path: Path) -> None:
+    path = finished_sweep(tmp_path)
+    before = runs_of(path)
+    shutil.rmtree(path / "checksums")
+    with pytest.warns(UserWarning, match="written before sweeps had checksums"):
+        assert len(load(path).runs) == 8
+    with pytest.warns(UserWarning, match="written before sweeps had checksums"):
+        assert resume_sweep(path, progress=False).finished == 8
+    assert len(list((path / "checksums" / "runs").iterdir())) == 8
+    pd.testing.assert_frame_equal(runs_of(path), before)  # verified now, no warning needed
