@@ -61,8 +61,9 @@ def run_and_write(config: Config, folder: Path | None = None) -> tuple[RunResult
         folder: The folder to write into (a Hydra multirun job's); by default a new one under
             ``<paths.results>/runs/<scenario>/``.
     """
+    folder = folder or new_run_dir(Path(config.paths.results), config.name)  # checked writable first
     result = run(config)
-    folder = write_run(result, folder or new_run_dir(Path(config.paths.results), config.name))
+    write_run(result, folder)
     write_figure(result, folder)
     return result, folder
 
@@ -77,7 +78,11 @@ def _hydra_entry(cfg: DictConfig) -> None:
         sys.exit(EXIT_BAD_CONFIG)
     hydra_run = HydraConfig.get()
     multirun = hydra_run.mode is RunMode.MULTIRUN  # one folder per job: results/multirun/<time>/<job>
-    result, folder = run_and_write(config, Path(hydra_run.runtime.output_dir) if multirun else None)
+    try:
+        result, folder = run_and_write(config, Path(hydra_run.runtime.output_dir) if multirun else None)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_BAD_CONFIG)
     print(summary_table(result))
     print(folder.resolve())
 

@@ -53,6 +53,13 @@ def with_lever_groups(overrides: list[str]) -> list[str]:
     return [*rest, *(f"+{group}={chosen.get(group, LEVER_OFF)}" for group in groups)]
 
 
+QUOTING_HINT = (
+    "hint: a value with spaces, accents or other non-ASCII letters, or characters such as ( ) ; , [ ] { } "
+    "must be quoted for Hydra inside the shell's quotes, e.g. \"description='Café (draft)'\"; "
+    "the grammar: https://hydra.cc/docs/1.2/advanced/override_grammar/basic"
+)
+
+
 def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) -> None:
     """Raise :class:`ConfigError` for an override whose group option or key does not exist.
 
@@ -63,7 +70,7 @@ def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) ->
     try:
         parsed = OverridesParser.create().parse_overrides(overrides=overrides)
     except Exception as exc:  # Hydra raises its own OverrideParseException
-        raise ConfigError(f"cannot read the overrides {overrides}: {exc}") from None
+        raise ConfigError(f"cannot read the overrides {overrides}: {exc}\n{QUOTING_HINT}") from None
     groups = (*GROUPS, *lever_groups())
     for o in parsed:
         key = o.key_or_group
@@ -121,9 +128,9 @@ def validate(data: dict[str, Any]) -> Config:
     except ValidationError as exc:
         raise ConfigError(f"invalid config: {format_validation_error(exc, Config)}") from None
     except TimelineEventError as exc:
-        raise ConfigError(
-            f"timeline.{exc.name} ({exc.event.month}, {exc.event.note}): {format_validation_error(exc.error, Config)}"
-        ) from None
+        refused = exc.error.validation_error
+        detail = format_validation_error(refused, Config) if refused is not None else str(exc.error)
+        raise ConfigError(f"timeline.{exc.name} ({exc.event.month}, {exc.event.note}): {detail}") from None
     return cfg
 
 

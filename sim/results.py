@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ import yaml
 
 from sim.config import Config
 from sim.run import RunResult
+from sim.schema import ConfigError
 
 PACKAGES = ("exportsim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "hydra-core", "matplotlib")
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -72,15 +74,34 @@ def manifest(config: Config, wall_time_s: float) -> dict[str, Any]:
 
 
 def new_timestamped_dir(parent: Path) -> Path:
-    """A fresh ``<parent>/<timestamp>`` folder (suffixed if one exists this second)."""
+    """A fresh, writable ``<parent>/<timestamp>`` folder (suffixed if one exists this second).
+
+    Raises:
+        ConfigError: The folder cannot be made or written (before any work is done).
+    """
     stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
     path = parent / stamp
     n = 1
     while path.exists():
         path = parent / f"{stamp}_{n}"
         n += 1
-    path.mkdir(parents=True)
+    try:
+        path.mkdir(parents=True)
+        probe = path / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write results under {parent}: {exc.strerror or exc}; set paths.results to a folder you can write"
+        ) from None
     return path
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write a file through a temporary one renamed into place: whole or absent, never torn."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def new_run_dir(results_root: Path, scenario: str) -> Path:
@@ -92,11 +113,13 @@ def write_run(result: RunResult, folder: Path | str) -> Path:
     """Write config.yaml, timeseries.parquet, summary.json and manifest.json into a folder."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.yaml").write_text(yaml.safe_dump(result.config.model_dump(mode="json"), sort_keys=False))
-    result.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
+    config = yaml.safe_dump(result.config.model_dump(mode="json"), sort_keys=False)
+    _write_atomically(folder / "config.yaml", config.encode())
+    _write_atomically(folder / "timeseries.parquet", result.timeseries.to_parquet(index=False))
     summary = {**result.summary, "config_hash": result.config.config_hash()}
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=True))
-    (folder / "manifest.json").write_text(json.dumps(manifest(result.config, result.wall_time_s), indent=2))
+    _write_atomically(folder / "summary.json", json.dumps(summary, indent=2, allow_nan=True).encode())
+    provenance = manifest(result.config, result.wall_time_s)
+    _write_atomically(folder / "manifest.json", json.dumps(provenance, indent=2).encode())
     return folder
 
 

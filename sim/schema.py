@@ -8,6 +8,7 @@ the dotted key, the bad value and what is allowed, read off the field that rejec
 from __future__ import annotations
 
 import difflib
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
@@ -32,15 +33,19 @@ PLAIN_NAME_RULE = (
     "expected a plain name (1-100 letters, digits, '_', '.' or '-', starting with a letter or digit; "
     "no '/' and no interpolation), as it names one folder under the results folder"
 )
+PLAIN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 #: A name that becomes one folder under the results folder: letters, digits, ``_ . -``, no path.
-PlainName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
+PlainName = Annotated[str, StringConstraints(pattern=PLAIN_NAME_PATTERN)]
+#: What a value must look like, by the pattern a field requires (messages of format_validation_error).
+PATTERN_RULES: dict[str, str] = {PLAIN_NAME_PATTERN: PLAIN_NAME_RULE}
 
 
 class Schema(BaseModel):
     """Base of every config section: unknown keys are errors, values are frozen, numbers finite.
 
     A boolean is never read as a number (``true`` as 1.0) and a number or string never as a
-    boolean (``1`` or ``"yes"`` as true).
+    boolean (``1`` or ``"yes"`` as true); for an option field a boolean is read as its name
+    (``beliefs: true`` is the option ``"true"``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -48,7 +53,10 @@ class Schema(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_number_mixups(cls, value: Any, info: ValidationInfo) -> Any:
-        kinds = _scalar_kinds(cls.model_fields[info.field_name].annotation)
+        annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(value, bool) and isinstance(annotation, type) and issubclass(annotation, StrEnum):
+            return str(value).lower()  # YAML and Hydra read the option `true` as a boolean
+        kinds = _scalar_kinds(annotation)
         if isinstance(value, bool) and bool not in kinds and kinds & {int, float}:
             raise ValueError("expected a number, got a boolean")
         if bool in kinds and not isinstance(value, bool) and value is not None:
@@ -72,16 +80,44 @@ def field(description: str, unit: str = "", *, timeline: bool = False, **limits:
     return Field(description=description, json_schema_extra=extra, **limits)
 
 
+class SettingsError(ConfigError):
+    """Settings that do not fit a config: an unknown path, or a value the schema refuses.
+
+    Attributes:
+        validation_error: pydantic's error when a value was refused, else None.
+    """
+
+    def __init__(self, message: str, validation_error: ValidationError | None = None) -> None:
+        super().__init__(message)
+        self.validation_error = validation_error
+
+
 def with_settings[S: BaseModel](obj: S, settings: dict[str, Any]) -> S:
-    """Return a new validated copy of ``obj`` with dotted ``path: value`` settings applied."""
+    """Return a new validated copy of ``obj`` with dotted ``path: value`` settings applied.
+
+    Raises:
+        SettingsError: A path names no section of ``obj``, or a value is refused; the message
+            names the key, the value and what is allowed.
+    """
+    if not isinstance(settings, dict):
+        raise SettingsError(f"settings must be a dict of dotted paths to values, got {type(settings).__name__}")
     data = obj.model_dump(mode="python")
     for path, value in settings.items():
-        *parents, leaf = path.split(".")
-        node = data
-        for key in parents:
+        *parents, leaf = str(path).split(".")
+        node: Any = data
+        for depth, key in enumerate(parents):
+            if not isinstance(node, dict) or key not in node:
+                where = ".".join(parents[:depth]) or "the top level"
+                valid = ", ".join(sorted(node)) if isinstance(node, dict) else "none: it is a value"
+                raise SettingsError(f"{path}: unknown key {key!r} under {where}; valid keys there: {valid}")
             node = node[key]
+        if not isinstance(node, dict):
+            raise SettingsError(f"{path}: {'.'.join(parents)} is a value, not a section")
         node[leaf] = value
-    return type(obj).model_validate(data)
+    try:
+        return type(obj).model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(f"invalid settings: {format_validation_error(exc, type(obj))}", exc) from None
 
 
 def inner_model(annotation: Any) -> Any:
@@ -177,8 +213,8 @@ def format_validation_error(exc: ValidationError, root: type[BaseModel]) -> str:
             value = err.get("input")
             shown = value if not isinstance(value, dict) else "{...}"
             message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "string_pattern_mismatch":  # only PlainName has a pattern
-                message = PLAIN_NAME_RULE
+            if err["type"] == "string_pattern_mismatch":
+                message = PATTERN_RULES.get(err.get("ctx", {}).get("pattern"), message)
             lines.append(f"{path} = {shown!r}: {message}{allowed_range(field_at(root, loc))}.")
     return " ".join(dict.fromkeys(lines))
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, field_validator, model_validator
 
-from sim.schema import Schema, field, field_at, keys_at, with_settings
+from sim.schema import Schema, SettingsError, field, field_at, keys_at, with_settings
 
 YEAR_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -113,7 +113,7 @@ def check_event_path(cfg: BaseModel, name: str, path: str) -> None:
 class TimelineEventError(ValueError):
     """A timeline event sets a value the schema does not allow."""
 
-    def __init__(self, name: str, event: Event, error: ValidationError) -> None:
+    def __init__(self, name: str, event: Event, error: SettingsError) -> None:
         super().__init__(f"timeline event {name} ({event.month}): {error}")
         self.name = name
         self.event = event
@@ -135,7 +135,7 @@ def compile_timeline[C: Schema](cfg: C) -> dict[int, C]:
         try:
             with_settings(current, event.anticipated())
             current = with_settings(current, event.set)
-        except ValidationError as exc:
+        except SettingsError as exc:
             raise TimelineEventError(name, event, exc) from None
         month = max(0, month_index(cfg.start, event.month))
         if month < cfg.months:

@@ -90,3 +90,17 @@ def test_the_run_command_imports_no_sweep_code() -> None:
     code = "import sys, sim.__main__; print(sorted(m for m in sys.modules if m.startswith('sim.sweep')))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_an_unwritable_results_folder_exits_2_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["sim", f"paths.results={blocker}"])
+    monkeypatch.setattr(cli, "run", lambda config: pytest.fail("the run started"))
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 2
+    assert "cannot write results under" in capsys.readouterr().err

@@ -107,3 +107,27 @@ def numbers(data: object) -> list[float]:
     if isinstance(data, list | tuple):
         return [n for v in data for n in numbers(v)]
     return [data] if isinstance(data, int | float) and not isinstance(data, bool) else []
+
+
+@pytest.mark.parametrize(
+    ("settings", "fragment"),
+    [
+        ({"world.chipz.H20": 1}, "world.chipz.H20: unknown key 'chipz' under world; valid keys there: chips"),
+        ({"seed.x": 1}, "seed.x: seed is a value, not a section"),
+        ({"world.chips.H20": -1}, "world.chips.H20 = -1: Input should be greater than 0"),
+    ],
+)
+def test_with_settings_names_the_key_and_what_is_allowed(baseline: Config, settings: dict, fragment: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        with_settings(baseline, settings)
+    assert fragment in str(refused.value)
+
+
+def test_the_documented_option_true_is_read_as_an_option_not_a_boolean() -> None:
+    assert load_config(["behaviour.beliefs=true"]).behaviour.beliefs == "true"
+
+
+def test_unquoted_special_characters_get_a_hint_to_quote() -> None:
+    with pytest.raises(ConfigError, match="must be quoted for Hydra inside the shell's quotes"):
+        load_config(["description=été"])
+    assert load_config(["description='Café (draft)'"]).description == "Café (draft)"

@@ -6,7 +6,8 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+
+from sim.schema import SettingsError
 
 SCRIPT = Path(__file__).resolve().parent.parent / "experiments" / "ema_workbench" / "exportsim_ema.py"
 
@@ -32,9 +33,9 @@ def test_model_function_returns_the_outcomes_and_is_reproducible(example) -> Non
 
 
 def test_model_function_rejects_unknown_and_out_of_range_inputs(example) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsError, match=r"behaviour\.temperature = 50\.0"):
         example.exportsim_model(months=6, temperature=50.0)
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsError, match=r"unknown key 'behaviour\.temprature'"):
         example.exportsim_model(months=6, **{"behaviour.temprature": 0.2})
 
 

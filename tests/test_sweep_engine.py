@@ -15,7 +15,8 @@ import pytest
 
 from sim import load_config, run
 from sim.schema import with_settings
-from sim.sweep import load, load_experiment, resume_sweep, start_sweep
+from sim.sweep import load, load_experiment, resume_sweep, start_sweep, worker
+from sim.sweep.__main__ import main as sweep_main
 from sim.sweep.designs import run_seed
 from sim.sweep.summarize import point_table
 
@@ -37,10 +38,10 @@ scenario: baseline
 overrides: ["months=6"]
 design: {kind: factorial}
 uncertainties:
-  behaviour.temperature: [0.1, 50.0, 0.2]
+  behaviour.temperature: [0.1, 0.2, 0.3]
 replications: 2
 seed: 5
-executor: {kind: local, workers: 2, batch_size: 2}
+executor: {kind: serial, batch_size: 2}
 """
 
 
@@ -158,26 +159,36 @@ def test_resuming_a_finished_sweep_runs_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in (outcome.path / "runs").iterdir()) == before
 
 
-def test_a_failing_run_is_recorded_and_the_others_go_on(tmp_path: Path) -> None:
+def test_a_failing_run_is_recorded_and_the_others_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run that raises (here: at temperature 0.2, by a patched model) is a failure of that run only."""
+
+    def run_or_fail(cfg):
+        if cfg.behaviour.temperature == 0.2:
+            raise RuntimeError("the model broke at 0.2")
+        return run(cfg)
+
+    monkeypatch.setattr(worker, "run", run_or_fail)  # the serial executor runs in this process
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "failing.yaml").write_text(FAILING)
-    done = sweep_cli("experiment=failing.yaml", cwd=tmp_path)
-    assert done.returncode == 1, done.stderr
-    path = Path(done.stdout.strip().splitlines()[-1])
-    assert "2 of 6 runs failed" in done.stdout
+    assert sweep_main(["experiment=failing.yaml"]) == 1
+    stdout = capsys.readouterr().out
+    path = Path(stdout.strip().splitlines()[-1])
+    assert "2 of 6 runs failed" in stdout
     failures = [json.loads(line) for line in (path / "failures.jsonl").read_text().splitlines()]
     assert sorted(f["run_id"] for f in failures) == [2, 3]
     for f in failures:
         assert f["point_id"] == 1 and f["seed"] == run_seed(5, f["run_id"])
-        assert f["settings"] == {"behaviour.temperature": 50.0}
-        assert "behaviour.temperature" in f["error"] and "10" in f["error"]
+        assert f["settings"] == {"behaviour.temperature": 0.2}
+        assert f["error"] == "RuntimeError: the model broke at 0.2"
     sweep = load(path)
     assert sweep.runs["run_id"].tolist() == [0, 1, 4, 5]
     assert sweep.manifest["status"] == "complete with failures"
     table = point_table(sweep, ["access_ratio"])
     assert table["runs"].fillna(0).tolist() == [2, 0, 2]
 
-    resumed = sweep_cli(f"resume={path}", cwd=tmp_path)  # failed runs count as finished
-    assert resumed.returncode == 1 and "0 left to run" in resumed.stdout
+    assert sweep_main([f"resume={path}"]) == 1  # failed runs count as finished, so nothing reruns
     assert len((path / "failures.jsonl").read_text().splitlines()) == 2
 
 

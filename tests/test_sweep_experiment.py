@@ -207,7 +207,7 @@ IN_PROCESS_CASES = [
     (GOOD.replace("[2, 8]", "[]"), "empty list of values"),
     (
         GOOD.replace("replications: 1", "replication: 1"),
-        "unknown key 'replication'; valid keys there: description, design, executor, levers, name, overrides, "
+        "unknown key 'replication'; valid keys there: confirm, description, design, executor, levers, name, overrides, "
         "replications, scenario, seed, timeseries, uncertainties. Did you mean 'replications'?",
     ),
     (GOOD.replace("factorial}", "sobol, samples: 5}").replace("[2, 8]", "{low: 0, high: 2}"), "power of 2"),

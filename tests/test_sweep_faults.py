@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -102,3 +103,34 @@ def test_a_sweep_written_before_checksums_loads_with_a_warning_and_resume_adopts
         assert resume_sweep(path, progress=False).finished == 8
     assert len(list((path / "checksums" / "runs").iterdir())) == 8
     pd.testing.assert_frame_equal(runs_of(path), before)  # verified now, no warning needed
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ("+levers.policy.enforcement.allocation=[uniform,lots]", "'lots' is not allowed"),
+        ("+levers.policy.end_user_audits.audit_rate=[0.5,1.5]", "1.5 is not allowed"),
+        ("replications=2000000", "more than 1,000,000; check the design and replications, and add confirm=true"),
+        ("executor.workers=100000", "add confirm=true to start that many processes"),
+        ("executor.address='not a url'", "expected a Dask scheduler address such as tcp://host:8786"),
+    ],
+)
+def test_a_sweep_that_cannot_run_well_is_refused_before_anything_is_written(
+    tmp_path: Path, override: str, fragment: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        start_sweep(load_experiment("smoke", [override]), tmp_path, progress=False)
+    assert not (tmp_path / "sweeps").exists()
+
+
+def test_an_unwritable_results_folder_is_refused_before_any_run(tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="cannot write results under"):
+        start_sweep(load_experiment("smoke", ["executor.kind=serial"]), blocker, progress=False)
+
+
+def test_confirm_lets_a_large_sweep_start() -> None:
+    engine.check_size(load_experiment("smoke", ["executor.workers=100000", "confirm=true"]), runs=10**7)
+    with pytest.raises(ConfigError):
+        engine.check_size(load_experiment("smoke", []), runs=10**7)

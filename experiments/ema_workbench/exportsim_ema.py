@@ -55,7 +55,7 @@ def exportsim_model(scenario: str = "baseline", months: int = 36, seed: int = 0,
         The summary metrics named in ``OUTCOMES``.
 
     Raises:
-        pydantic.ValidationError: An input is unknown or out of range.
+        sim.schema.SettingsError: An input is unknown or out of range (the message names it).
     """
     settings = {PARAMETERS.get(name, name): value for name, value in params.items()}
     cfg = with_settings(base_config(scenario, int(months)), {**settings, "seed": int(seed)})

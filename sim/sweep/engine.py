@@ -7,6 +7,7 @@ are found on disk and run by :func:`resume_sweep`.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -32,8 +33,11 @@ from sim.sweep.designs import (
 )
 from sim.sweep.executors import open_executor
 from sim.sweep.experiment import (
+    LARGE_SWEEP_RUNS,
     SCENARIO_FACTOR,
+    WORKERS_PER_CORE,
     DesignKind,
+    ExecutorKind,
     Experiment,
     base_configs,
     check_experiment,
@@ -82,7 +86,31 @@ def prepare(experiment: Experiment) -> tuple[dict[str, Config], pd.DataFrame]:
     bases = base_configs(experiment)
     check_experiment(experiment, bases)
     first = bases[experiment.scenarios[0]]
-    return bases, sample(experiment, integer_paths(experiment, first))
+    design = sample(experiment, integer_paths(experiment, first))
+    check_size(experiment, len(design) * experiment.replications)
+    return bases, design
+
+
+def check_size(experiment: Experiment, runs: int) -> None:
+    """Refuse a huge sweep, or far more local workers than cores, unless ``confirm=true``.
+
+    Raises:
+        ConfigError: Names the size or worker count and how to confirm it.
+    """
+    if experiment.confirm:
+        return
+    if runs > LARGE_SWEEP_RUNS:
+        raise ConfigError(
+            f"this sweep has {runs:,} runs, more than {LARGE_SWEEP_RUNS:,}; check the design and replications, "
+            "and add confirm=true to start it"
+        )
+    cores = os.cpu_count() or 1
+    workers = experiment.executor.workers
+    if experiment.executor.kind is ExecutorKind.LOCAL and workers is not None and workers > WORKERS_PER_CORE * cores:
+        raise ConfigError(
+            f"executor.workers={workers} is more than {WORKERS_PER_CORE} per core on this machine ({cores} cores); "
+            "add confirm=true to start that many processes"
+        )
 
 
 def start_sweep(

@@ -27,10 +27,27 @@ from pydantic_core import to_jsonable_python
 
 from sim.config import Config
 from sim.loading import CONFIG_DIR, check_path, group_options, load_config
-from sim.schema import ConfigError, PlainName, Schema, field, format_validation_error, inner_model
+from sim.schema import (
+    PATTERN_RULES,
+    ConfigError,
+    PlainName,
+    Schema,
+    SettingsError,
+    field,
+    format_validation_error,
+    inner_model,
+    with_settings,
+)
 
 EXPERIMENT_DIR = CONFIG_DIR / "experiment"
 FACTOR_SECTIONS = ("levers", "uncertainties")
+SCHEDULER_ADDRESS = r"^(tcp|tls|ucx|inproc|ws|wss)://\S+$"
+PATTERN_RULES[SCHEDULER_ADDRESS] = "expected a Dask scheduler address such as tcp://host:8786"
+
+#: Sweeps larger than this, or with more local workers per core, need ``confirm=true``.
+LARGE_SWEEP_RUNS = 1_000_000
+WORKERS_PER_CORE = 4
+
 #: A factor named ``scenario`` picks the base scenario itself (factorial designs only).
 SCENARIO_FACTOR = "scenario"
 #: Config keys a design may not set: the sweep sets the seed, the rest are not model inputs.
@@ -99,7 +116,11 @@ class Executor(Schema):
 
     kind: ExecutorKind = field("local processes, a dask cluster, or serial.", default=ExecutorKind.LOCAL)
     workers: int | None = field("Local or LocalCluster workers; null for every core.", default=None, ge=1)
-    address: str | None = field("dask scheduler address; null starts a LocalCluster.", default=None)
+    address: str | None = field(
+        "dask scheduler address (tcp://host:port, tls://..., ucx://...); null starts a LocalCluster.",
+        default=None,
+        pattern=SCHEDULER_ADDRESS,
+    )
     batch_size: int | None = field("Runs per task; null picks 1-50 from the sweep size.", default=None, ge=1)
 
 
@@ -119,6 +140,11 @@ class Experiment(Schema):
     seed: int = field("Sweep seed; each run's seed derives from it and the run id.", default=0, ge=0)
     timeseries: bool = field("Store each run's monthly time series.", default=True)
     executor: Executor = field("Where runs execute.", default_factory=Executor)
+    confirm: bool = field(
+        f"Start a sweep of more than {LARGE_SWEEP_RUNS:,} runs, or with more local workers than "
+        f"{WORKERS_PER_CORE} per core.",
+        default=False,
+    )
 
     @model_validator(mode="after")
     def _factors_fit_design(self) -> Experiment:
@@ -415,3 +441,10 @@ def check_experiment(experiment: Experiment, bases: dict[str, Config]) -> None:
                 raise ConfigError(
                     f"{where}: a range needs a numeric config value; {path} is {node!r} in the base config"
                 )
+            values = [spec.low, spec.high] if isinstance(spec, Range) else list(spec)
+            for value in values:  # every value (a range's ends) must be one the config allows
+                try:
+                    with_settings(bases[experiment.scenarios[0]], {path: value})
+                except SettingsError as exc:
+                    detail = str(exc).removeprefix("invalid settings: ")
+                    raise ConfigError(f"{where}: {value!r} is not allowed: {detail}") from None

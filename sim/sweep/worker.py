@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from pydantic import ValidationError
 
 from sim.config import Config
 from sim.run import run
-from sim.schema import format_validation_error, with_settings
+from sim.schema import SettingsError, with_settings
 from sim.sweep.designs import POINT_ID, REPLICATION, RUN_ID
 
 
@@ -80,11 +79,7 @@ def _as_float(series: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _failure(spec: RunSpec, exc: Exception) -> dict[str, Any]:
-    message = (
-        "invalid config: " + format_validation_error(exc, Config)
-        if isinstance(exc, ValidationError)
-        else f"{type(exc).__name__}: {exc}"
-    )
+    message = str(exc) if isinstance(exc, SettingsError) else f"{type(exc).__name__}: {exc}"
     return {
         RUN_ID: spec.run_id,
         POINT_ID: spec.point_id,
