@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import sim.sweep.engine as engine
+import sim.sweep.executors as executors
 from sim.schema import ConfigError
 from sim.sweep import load, load_experiment, resume_sweep, start_sweep
 from sim.sweep.store import DamagedSweep, SweepStore
+from tests import crash_helpers
 
 
 def finished_sweep(tmp_path: Path) -> Path:
@@ -134,3 +143,54 @@ def test_confirm_lets_a_large_sweep_start() -> None:
     engine.check_size(load_experiment("smoke", ["executor.workers=100000", "confirm=true"]), runs=10**7)
     with pytest.raises(ConfigError):
         engine.check_size(load_experiment("smoke", []), runs=10**7)
+
+
+def test_a_run_that_kills_its_worker_is_a_failure_and_the_sweep_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crashing_pool(self: executors.LocalPool) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=crash_helpers.start_crashing_worker)
+
+    monkeypatch.setattr(executors.LocalPool, "_new_pool", crashing_pool)
+    overrides = ["uncertainties.behaviour.temperature=[0.1,0.2,0.3]"]
+    local = ["executor.kind=local", "executor.workers=1", "executor.batch_size=2", "executor.retries=1"]
+    experiment = load_experiment("smoke", [*overrides, *local])
+    outcome = start_sweep(experiment, tmp_path / "results", progress=False)
+    assert (outcome.runs, outcome.finished, outcome.failed) == (12, 12, 4)
+    failures = [json.loads(line) for line in (outcome.path / "failures.jsonl").read_text().splitlines()]
+    assert {f["settings"]["behaviour.temperature"] for f in failures} == {0.2}
+    assert all("worker process died on each of 2 tries" in f["error"] for f in failures)
+    # the runs that finished are the runs of the same sweep run serially, without a crash
+    monkeypatch.undo()
+    serial = start_sweep(load_experiment("smoke", [*overrides, "executor.kind=serial"]), tmp_path / "s", progress=False)
+    kept = runs_of(serial.path)
+    kept = kept[kept["behaviour.temperature"] != 0.2].reset_index(drop=True)
+    pd.testing.assert_frame_equal(runs_of(outcome.path), kept)
+
+
+def session_members(session_id: int) -> list[str]:
+    """Processes of a session (``ps -s``), as ``pid args`` lines."""
+    listing = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(session_id)], capture_output=True, text=True)
+    return [line.strip() for line in listing.stdout.splitlines() if line.strip()]
+
+
+def test_a_parent_killed_outright_leaves_no_process_behind(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "sim.sweep", "experiment=smoke", "replications=200", "overrides=['months=36']"]
+    parent = subprocess.Popen(
+        command, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(session_members(parent.pid)) < 4 and time.monotonic() < deadline:  # parent, helpers, workers
+            time.sleep(0.5)
+        assert len(session_members(parent.pid)) >= 4, "the sweep's workers never started"
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 15
+        while session_members(parent.pid) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert session_members(parent.pid) == []
+    finally:  # whatever happened, leave nothing running
+        for line in session_members(parent.pid):
+            os.kill(int(line.split()[0]), signal.SIGKILL)

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,11 +44,10 @@ from sim.sweep.experiment import (
     check_experiment,
     parse_experiment,
 )
+from sim.sweep.experiment import Executor as ExecutorSpec
 from sim.sweep.store import MANIFEST_FILE, SweepStore, new_sweep_dir
-from sim.sweep.worker import BatchResult, RunSpec, run_batch
+from sim.sweep.worker import BatchResult, RunSpec, failure_record, run_batch
 
-#: Runs timed in the parent for the estimate printed before launching.
-TIMING_RUNS = 2
 MAX_AUTO_BATCH = 50
 IN_FLIGHT_PER_SLOT = 2
 
@@ -290,11 +290,14 @@ def _execute(
     try:
         with open_executor(experiment.executor) as (executor, slots):
             size = experiment.executor.batch_size or max(1, min(MAX_AUTO_BATCH, len(todo) // (4 * slots)))
-            if todo:
-                _print_estimate(bases, plan, todo, slots, size, experiment, out)
             part = store.next_part()
+            estimated = False
+            batches = _batches(plan, todo, size)
             with tqdm(total=len(todo), unit="run", disable=not progress, file=sys.stderr) as bar:
-                for batch in _completed(executor, slots, bases, _batches(plan, todo, size), experiment.timeseries):
+                for batch in _completed(executor, slots, bases, batches, experiment.timeseries, experiment.executor):
+                    if not estimated and len(batch.runs):
+                        _print_estimate(batch, len(todo), slots, size, experiment, out)
+                        estimated = True
                     store.write_batch(part, batch.runs, batch.timeseries, batch.failures)
                     part += 1
                     failed += len(batch.failures)
@@ -319,23 +322,13 @@ def _execute(
     return SweepOutcome(store.path, total, finished, failed)
 
 
-def _print_estimate(
-    bases: dict[str, Config],
-    plan: RunPlan,
-    todo: list[int],
-    slots: int,
-    size: int,
-    experiment: Experiment,
-    out: TextIO,
-) -> None:
-    """Time a couple of runs here and print the sweep's expected wall time."""
-    sample_specs = [plan.spec(i) for i in todo[:TIMING_RUNS]]
-    began = time.perf_counter()
-    run_batch(bases, sample_specs, experiment.timeseries)
-    per_run_s = (time.perf_counter() - began) / len(sample_specs)
-    estimate_s = per_run_s * len(todo) / min(slots, len(todo))
+def _print_estimate(batch: BatchResult, todo: int, slots: int, size: int, experiment: Experiment, out: TextIO) -> None:
+    """Print the sweep's expected wall time from the first batch a worker finished (no run in the parent)."""
+    per_run_s = float(batch.runs["wall_time_s"].mean())
+    estimate_s = per_run_s * todo / min(slots, todo)
+    plural = "s" * (slots > 1)
     print(
-        f"{len(todo)} runs on {slots} {experiment.executor.kind} worker{'s' * (slots > 1)} in batches of "
+        f"{todo} runs on {slots} {experiment.executor.kind} worker{plural} in batches of "
         f"{size}; {per_run_s:.3f} s a run, about {_duration(estimate_s)} in all",
         file=out,
         flush=True,
@@ -353,19 +346,73 @@ def _completed(
     bases: dict[str, Config],
     batches: Iterator[list[RunSpec]],
     keep_timeseries: bool,
+    spec: ExecutorSpec,
 ) -> Iterator[BatchResult]:
-    """Submit batches, at most ``IN_FLIGHT_PER_SLOT`` per slot at a time; yield results as they finish."""
-    pending: set[Future] = set()
+    """Submit batches, at most ``IN_FLIGHT_PER_SLOT`` per slot at a time; yield results as they finish.
+
+    A worker that dies (out of memory, a crash) breaks the local pool and every batch in flight:
+    the pool is restarted and those batches' runs are rerun one at a time (:func:`_isolated`),
+    so the run that killed its worker is found and recorded as failed, and the sweep goes on.
+    """
+    pending: dict[Future, list[RunSpec]] = {}
+
+    def recover(lost: list[RunSpec]) -> Iterator[BatchResult]:
+        for future in list(pending):  # a broken pool takes every batch in flight with it
+            lost.extend(pending.pop(future))
+            future.cancel()
+        yield from _isolated(executor, bases, sorted(lost, key=lambda s: s.run_id), keep_timeseries, spec)
+
+    def finished(done: set[Future]) -> Iterator[BatchResult]:
+        lost: list[RunSpec] = []
+        for future in done:
+            specs = pending.pop(future)
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                lost.extend(specs)
+        if lost:
+            yield from recover(lost)
+
     try:
         for specs in batches:
             while len(pending) >= IN_FLIGHT_PER_SLOT * slots:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (f.result() for f in done)
+                done, _ = wait(set(pending), return_when=FIRST_COMPLETED)
+                yield from finished(done)
             needed = {s.scenario for s in specs}
-            pending.add(executor.submit(run_batch, {k: bases[k] for k in needed}, specs, keep_timeseries))
+            try:
+                pending[executor.submit(run_batch, {k: bases[k] for k in needed}, specs, keep_timeseries)] = specs
+            except BrokenProcessPool:  # the pool broke before a future could tell
+                yield from recover(list(specs))
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            yield from (f.result() for f in done)
+            done, _ = wait(set(pending), return_when=FIRST_COMPLETED)
+            yield from finished(done)
     finally:
         for future in pending:
             future.cancel()
+
+
+def _isolated(
+    executor: Executor, bases: dict[str, Config], specs: list[RunSpec], keep_timeseries: bool, spec: ExecutorSpec
+) -> Iterator[BatchResult]:
+    """Rerun runs one at a time on a fresh pool; a run whose worker dies on every try is a failure.
+
+    A run is tried ``1 + executor.retries`` times alone before it is recorded as failed.
+
+    Raises:
+        BrokenProcessPool: The executor cannot be restarted (only local pools can).
+    """
+    restart = getattr(executor, "restart", None)
+    if restart is None:
+        raise BrokenProcessPool("a worker died and this executor cannot replace it")
+    tries = spec.retries + 1
+    for run_spec in specs:
+        bases_needed = {run_spec.scenario: bases[run_spec.scenario]}
+        for attempt in range(1, tries + 1):
+            restart()
+            try:
+                yield executor.submit(run_batch, bases_needed, [run_spec], keep_timeseries).result()
+                break
+            except BrokenProcessPool:
+                if attempt == tries:
+                    cause = RuntimeError(f"its worker process died on each of {tries} tries (out of memory, a crash)")
+                    yield BatchResult(pd.DataFrame(), None, [failure_record(run_spec, cause)])

@@ -10,6 +10,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -20,6 +22,9 @@ from sim.sweep.experiment import Executor as ExecutorSpec
 from sim.sweep.experiment import ExecutorKind
 
 WORKER_MODULE = "sim.sweep.worker"
+#: How often a worker checks that the sweep's process is alive, and its exit code when it is not.
+PARENT_CHECK_S = 1.0
+EXIT_PARENT_GONE = 3
 
 
 class SerialExecutor(Executor):
@@ -35,9 +40,49 @@ class SerialExecutor(Executor):
         return future
 
 
-def _ignore_sigint() -> None:
-    """Leave Ctrl-C to the parent, which stops the sweep cleanly."""
+def _start_worker(parent_pid: int) -> None:
+    """Leave Ctrl-C to the parent, which stops the sweep cleanly, and exit when the parent is gone.
+
+    A parent killed outright (``kill -9``) cannot stop its workers, so each worker checks every
+    second that the sweep's process still exists and exits if it does not.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(EXIT_PARENT_GONE)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+class LocalPool(Executor):
+    """Worker processes on this machine; after a worker dies, :meth:`restart` replaces the pool."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self.workers, mp_context=process_context(), initializer=_start_worker, initargs=(os.getpid(),)
+        )
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Run ``fn(*args, **kwargs)`` in a worker."""
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def restart(self) -> None:
+        """Drop a pool broken by a dead worker and start a fresh one."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop the workers."""
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def process_context() -> multiprocessing.context.BaseContext:
@@ -60,7 +105,7 @@ def open_executor(spec: ExecutorSpec) -> Iterator[tuple[Executor, int]]:
         yield SerialExecutor(), 1
     elif spec.kind is ExecutorKind.LOCAL:
         workers = spec.workers or os.cpu_count() or 1
-        pool = ProcessPoolExecutor(workers, mp_context=process_context(), initializer=_ignore_sigint)
+        pool = LocalPool(workers)
         try:
             yield pool, workers
         finally:

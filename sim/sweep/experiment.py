@@ -122,6 +122,12 @@ class Executor(Schema):
         pattern=SCHEDULER_ADDRESS,
     )
     batch_size: int | None = field("Runs per task; null picks 1-50 from the sweep size.", default=None, ge=1)
+    retries: int = field(
+        "Times a run whose worker process died is retried alone before it is recorded as failed.",
+        default=1,
+        ge=0,
+        le=10,
+    )
 
 
 class Experiment(Schema):

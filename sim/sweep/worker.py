@@ -56,7 +56,7 @@ def run_batch(bases: dict[str, Config], specs: list[RunSpec], keep_timeseries: b
             cfg = with_settings(bases[spec.scenario], {**spec.settings, "seed": spec.seed})
             result = run(cfg)
         except Exception as exc:  # any run error is recorded and the sweep goes on
-            failures.append(_failure(spec, exc))
+            failures.append(failure_record(spec, exc))
             continue
         ids = {RUN_ID: spec.run_id, POINT_ID: spec.point_id, REPLICATION: spec.replication}
         summary = {k: float(v) for k, v in result.summary.items() if k != "seed"}
@@ -78,7 +78,8 @@ def _as_float(series: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame({RUN_ID: joined[RUN_ID].to_numpy(dtype="int64"), "month": joined["month"], **values})
 
 
-def _failure(spec: RunSpec, exc: Exception) -> dict[str, Any]:
+def failure_record(spec: RunSpec, exc: Exception) -> dict[str, Any]:
+    """The failures.jsonl record of a run that raised ``exc``."""
     message = str(exc) if isinstance(exc, SettingsError) else f"{type(exc).__name__}: {exc}"
     return {
         RUN_ID: spec.run_id,
