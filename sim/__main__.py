@@ -19,10 +19,10 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from sim.config import Config
-from sim.loading import CONFIG_DIR, ConfigError, check_overrides, load_config, validate, with_lever_groups
+from sim.loading import CONFIG_DIR, ConfigError, check_overrides, load_config, resolved, validate, with_lever_groups
 from sim.report.names import SOURCE_ORDER, label
 from sim.report.one_run import write_figure
 from sim.results import new_run_dir, write_run
@@ -72,7 +72,7 @@ def run_and_write(config: Config, folder: Path | None = None) -> tuple[RunResult
 def _hydra_entry(cfg: DictConfig) -> None:
     logging.getLogger("mesa").setLevel(logging.WARNING)
     try:
-        config = validate(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+        config = validate(resolved(cfg, "the config"))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_BAD_CONFIG)

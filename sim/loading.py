@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from pydantic import ValidationError
 
 from sim.config import Config
@@ -117,7 +118,21 @@ def compose_dict(overrides: list[str]) -> dict[str, Any]:
             cfg = compose(config_name="config", overrides=with_lever_groups(overrides))
         except Exception as exc:  # composition errors are user errors: report, no traceback
             raise ConfigError(f"cannot compose the config with {overrides}: {exc}") from None
-    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+        return resolved(cfg, f"the config with {overrides}")
+
+
+def resolved(cfg: Any, what: str) -> dict[str, Any]:
+    """A composed config as a plain dict, interpolations resolved.
+
+    Raises:
+        ConfigError: An interpolation cannot be resolved (``${oc.env:UNSET}``); names the key.
+    """
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "a value"
+        reason = str(exc).splitlines()[0]
+        raise ConfigError(f"{what}: cannot resolve {key}: {reason}") from None
 
 
 def validate(data: dict[str, Any]) -> Config:

@@ -6,11 +6,12 @@ import time
 from dataclasses import dataclass, field
 
 import pandas as pd
+from pydantic import ValidationError
 
 from sim.config import Config
 from sim.metrics import summarise
 from sim.model import ExportControlModel
-from sim.schema import ConfigError
+from sim.schema import ConfigError, format_validation_error
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,21 @@ def run(config: Config) -> RunResult:
     The same config (seed included) always gives the same results.
 
     Raises:
-        ConfigError: ``config`` is not a validated :class:`Config` (build one with ``load_config``).
+        ConfigError: ``config`` is not a valid :class:`Config` (build one with ``load_config``; change
+            it with ``with_settings``, which validates, not by editing its dicts).
     """
     if not isinstance(config, Config):
         raise ConfigError(
             f"run() takes a validated Config, got {type(config).__name__}; "
             "build one with sim.load_config([...overrides]) or sim.schema.with_settings(config, {...})"
         )
+    try:  # a Config is frozen on the surface only: its dicts (chips, hubs, ...) could have been edited
+        config = Config.model_validate(config.model_dump())
+    except ValidationError as exc:
+        raise ConfigError(
+            f"run(): the config was edited after validation and is no longer valid: "
+            f"{format_validation_error(exc, Config)} Change configs with sim.schema.with_settings."
+        ) from None
     began = time.perf_counter()
     model = ExportControlModel(config)
     model.run_for(config.months)

@@ -131,3 +131,15 @@ def test_unquoted_special_characters_get_a_hint_to_quote() -> None:
     with pytest.raises(ConfigError, match="must be quoted for Hydra inside the shell's quotes"):
         load_config(["description=été"])
     assert load_config(["description='Café (draft)'"]).description == "Café (draft)"
+
+
+def test_an_unresolvable_interpolation_names_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"cannot resolve months: .*NOT_SET_ANYWHERE"):
+        load_config(["months=${oc.env:NOT_SET_ANYWHERE}"])
+
+
+def test_a_config_edited_after_validation_is_refused_by_run() -> None:
+    cfg = load_config(["months=2"])
+    cfg.world.chips["H20"] = -1.0  # frozen on the surface only
+    with pytest.raises(ConfigError, match=r"edited after validation.*world\.chips\.H20 = -1\.0"):
+        run(cfg)

@@ -194,3 +194,29 @@ def test_a_parent_killed_outright_leaves_no_process_behind(tmp_path: Path) -> No
     finally:  # whatever happened, leave nothing running
         for line in session_members(parent.pid):
             os.kill(int(line.split()[0]), signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ("levers.policy.enforcement.audit_budget_per_month=[2,2.0]", "2.0 is listed twice"),
+        ("design.kind=lhs", "a lhs design needs a range"),
+    ],
+)
+def test_factor_lists_repeating_a_point_are_refused(tmp_path: Path, override: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        start_sweep(load_experiment("smoke", [override]), tmp_path, progress=False)
+
+
+@pytest.mark.parametrize(("damage", "file"), [("delete", "design.parquet"), ("truncate", "manifest.json")])
+def test_a_sweep_missing_its_design_or_manifest_is_reported_not_a_traceback(
+    tmp_path: Path, damage: str, file: str
+) -> None:
+    path = finished_sweep(tmp_path)
+    target = path / file
+    if damage == "delete":
+        target.unlink()
+    else:
+        target.write_bytes(target.read_bytes()[:40])
+    with pytest.raises(DamagedSweep, match=re.escape(f"cannot read {file}")):
+        resume_sweep(path, allow_code_change=True, progress=False)

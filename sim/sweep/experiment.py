@@ -447,6 +447,15 @@ def check_experiment(experiment: Experiment, bases: dict[str, Config]) -> None:
                 raise ConfigError(
                     f"{where}: a range needs a numeric config value; {path} is {node!r} in the base config"
                 )
+            if isinstance(spec, Range) and isinstance(node, int) and round(spec.high) == round(spec.low):
+                raise ConfigError(
+                    f"{where}: {path} is an integer and the range {spec.low}..{spec.high} rounds to one value; "
+                    "widen it or give a list"
+                )
+            if not isinstance(spec, Range):
+                twice = [v for i, v in enumerate(spec) if any(v == w for w in spec[:i])]
+                if twice:
+                    raise ConfigError(f"{where}: {twice[0]!r} is listed twice; each point would be run twice")
             values = [spec.low, spec.high] if isinstance(spec, Range) else list(spec)
             for value in values:  # every value (a range's ends) must be one the config allows
                 try:

@@ -264,12 +264,30 @@ class SweepStore:
     # ------------------------------------------------------------------ reading
 
     def manifest(self) -> dict[str, Any]:
-        """The manifest."""
-        return json.loads((self.path / MANIFEST_FILE).read_text())
+        """The manifest.
+
+        Raises:
+            DamagedSweep: It is missing or unreadable.
+        """
+        try:
+            return json.loads((self.path / MANIFEST_FILE).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DamagedSweep(
+                f"{self.path}: cannot read {MANIFEST_FILE} ({exc}); the sweep folder is damaged"
+            ) from None
 
     def design(self) -> pd.DataFrame:
-        """The points."""
-        return pd.read_parquet(self.path / DESIGN_FILE)
+        """The points.
+
+        Raises:
+            DamagedSweep: The design file is missing or unreadable.
+        """
+        try:
+            return pd.read_parquet(self.path / DESIGN_FILE)
+        except (OSError, pa.ArrowException) as exc:
+            raise DamagedSweep(
+                f"{self.path}: cannot read {DESIGN_FILE} ({type(exc).__name__}: {exc}); the sweep folder is damaged"
+            ) from None
 
     def failures(self) -> list[dict[str, Any]]:
         """Failure records; a line torn by a kill is skipped."""
