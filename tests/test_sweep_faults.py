@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -16,6 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import sim.sweep.engine as engine
 import sim.sweep.executors as executors
@@ -220,3 +224,69 @@ def test_a_sweep_missing_its_design_or_manifest_is_reported_not_a_traceback(
         target.write_bytes(target.read_bytes()[:40])
     with pytest.raises(DamagedSweep, match=re.escape(f"cannot read {file}")):
         resume_sweep(path, allow_code_change=True, progress=False)
+
+
+def test_a_full_disk_leaves_no_unreadable_result(tmp_path: Path) -> None:
+    """A run stopped by a file-size limit mid-write leaves its files whole or absent (atomic writes)."""
+
+    def small_file_limit() -> None:  # 20 kB: config.yaml fits, the 70 kB time series does not
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    done = subprocess.run([sys.executable, "-m", "sim"], cwd=tmp_path, preexec_fn=small_file_limit, capture_output=True)
+    assert done.returncode != 0
+    written = {p.name: p for p in (tmp_path / "results").rglob("*") if p.is_file() and not p.name.startswith(".")}
+    assert "config.yaml" in written and "timeseries.parquet" not in written
+    for path in written.values():  # whatever is there can be read
+        if path.suffix == ".json":
+            json.loads(path.read_text())
+        elif path.suffix == ".yaml":
+            yaml.safe_load(path.read_text())
+
+
+EXPERIMENT_KEYS = [
+    "replications",
+    "seed",
+    "design.kind",
+    "design.samples",
+    "executor.kind",
+    "executor.workers",
+    "executor.batch_size",
+    "executor.retries",
+    "levers.policy.enforcement.audit_budget_per_month",
+    "uncertainties.behaviour.temperature",
+    "timeseries",
+    "name",
+]
+EXPERIMENT_VALUES = st.one_of(
+    st.integers(min_value=-5, max_value=10**8),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.sampled_from(
+        [
+            "sobol",
+            "lhs",
+            "factorial",
+            "morris",
+            "local",
+            "dask",
+            "x/y",
+            "[]",
+            "[1,1]",
+            "[0.5,2]",
+            "{low: 0, high: 2}",
+            "{low: 3, high: 1}",
+            "null",
+            "''",
+        ]
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(key=st.sampled_from(EXPERIMENT_KEYS), value=EXPERIMENT_VALUES)
+def test_any_experiment_override_is_refused_with_one_message_or_prepares(key: str, value: object) -> None:
+    text = str(value).lower() if isinstance(value, bool) else ("nan" if value != value else str(value))
+    try:
+        engine.prepare(load_experiment("smoke", [f"{key}={text}"]))
+    except ConfigError as refused:
+        assert str(refused) and "Traceback" not in str(refused)
