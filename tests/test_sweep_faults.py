@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 
 import sim.sweep.engine as engine
 import sim.sweep.executors as executors
+from sim.loading import CONFIG_DIR
 from sim.schema import ConfigError
 from sim.sweep import load, load_experiment, resume_sweep, start_sweep
 from sim.sweep.store import DamagedSweep, SweepStore
@@ -290,3 +292,16 @@ def test_any_experiment_override_is_refused_with_one_message_or_prepares(key: st
         engine.prepare(load_experiment("smoke", [f"{key}={text}"]))
     except ConfigError as refused:
         assert str(refused) and "Traceback" not in str(refused)
+
+
+def test_resume_reports_an_experiment_file_edited_since_the_start(tmp_path: Path) -> None:
+    source = tmp_path / "mine.yaml"
+    source.write_text((CONFIG_DIR / "experiment" / "smoke.yaml").read_text().replace("kind: local", "kind: serial"))
+    outcome = start_sweep(load_experiment(str(source)), tmp_path / "results", progress=False)
+    shown = io.StringIO()
+    resume_sweep(outcome.path, progress=False, out=shown)
+    assert "note:" not in shown.getvalue()
+    source.write_text(source.read_text().replace("replications: 2", "replications: 3"))
+    resume_sweep(outcome.path, progress=False, out=shown)
+    assert f"note: {source.resolve()} has changed" in shown.getvalue()
+    assert json.loads((outcome.path / "manifest.json").read_text())["runs"] == 8  # the sweep as it started

@@ -42,6 +42,7 @@ from sim.sweep.experiment import (
     Experiment,
     base_configs,
     check_experiment,
+    file_sha256,
     parse_experiment,
 )
 from sim.sweep.experiment import Executor as ExecutorSpec
@@ -202,6 +203,13 @@ def _resume(
         manifest.setdefault("code_changes", []).append(
             {"utc": _now(), "code_hash": code_now, "git_commit": git_commit()}
         )
+    source = manifest.get("experiment_file")
+    if source and file_sha256(source) != manifest.get("experiment_file_sha256"):
+        print(
+            f"note: {source} has changed (or gone) since the sweep started; the resume runs the sweep as it "
+            "started (the experiment recorded in manifest.json), not the file as it is now",
+            file=out,
+        )
     quarantined = store.clean()
     if quarantined:
         print(
@@ -235,6 +243,8 @@ def _manifest(experiment: Experiment, bases: dict[str, Config], design: pd.DataF
         "base_config_hashes": {name: cfg.config_hash() for name, cfg in bases.items()},
         "git_commit": git_commit(),
         "code_hash": code_hash(),
+        "experiment_file": experiment.source_file,
+        "experiment_file_sha256": file_sha256(experiment.source_file) if experiment.source_file else None,
         "packages": package_versions(),
         "command": sys.argv,
         "created_utc": _now(),

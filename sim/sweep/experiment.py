@@ -10,6 +10,7 @@ Every mistake is one :class:`~sim.schema.ConfigError` naming the key and what is
 
 from __future__ import annotations
 
+import hashlib
 import math
 from enum import StrEnum
 from pathlib import Path
@@ -22,7 +23,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from pydantic import BaseModel, Discriminator, Tag, ValidationError, model_validator
+from pydantic import BaseModel, Discriminator, PrivateAttr, Tag, ValidationError, model_validator
 from pydantic_core import to_jsonable_python
 
 from sim.config import Config
@@ -146,11 +147,17 @@ class Experiment(Schema):
     seed: int = field("Sweep seed; each run's seed derives from it and the run id.", default=0, ge=0)
     timeseries: bool = field("Store each run's monthly time series.", default=True)
     executor: Executor = field("Where runs execute.", default_factory=Executor)
+    _source_file: str | None = PrivateAttr(default=None)
     confirm: bool = field(
         f"Start a sweep of more than {LARGE_SWEEP_RUNS:,} runs, or with more local workers than "
         f"{WORKERS_PER_CORE} per core.",
         default=False,
     )
+
+    @property
+    def source_file(self) -> str | None:
+        """The YAML file the experiment was read from (None when built in Python)."""
+        return self._source_file
 
     @model_validator(mode="after")
     def _factors_fit_design(self) -> Experiment:
@@ -248,7 +255,17 @@ def load_experiment(name: str, overrides: list[str] | None = None) -> Experiment
         raise ConfigError(f"experiment {path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"experiment {path}: expected a mapping of keys, got {type(data).__name__}")
-    return parse_experiment({"name": path.stem, **data}, overrides, str(path))
+    experiment = parse_experiment({"name": path.stem, **data}, overrides, str(path))
+    experiment._source_file = str(path.resolve())
+    return experiment
+
+
+def file_sha256(path: str | Path) -> str | None:
+    """SHA-256 of a file's bytes, or None when it cannot be read."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def parse_experiment(
