@@ -305,3 +305,40 @@ def test_resume_reports_an_experiment_file_edited_since_the_start(tmp_path: Path
     resume_sweep(outcome.path, progress=False, out=shown)
     assert f"note: {source.resolve()} has changed" in shown.getvalue()
     assert json.loads((outcome.path / "manifest.json").read_text())["runs"] == 8  # the sweep as it started
+
+
+LONG_SWEEP = [sys.executable, "-m", "sim.sweep", "experiment=smoke", "replications=200", "overrides=['months=36']"]
+
+
+def test_a_resume_while_another_process_writes_the_sweep_is_refused(tmp_path: Path) -> None:
+    writer = subprocess.Popen(
+        LONG_SWEEP, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("results/sweeps/smoke/*/runs/part-*.parquet")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        path = next(tmp_path.glob("results/sweeps/smoke/*"))
+        with pytest.raises(ConfigError, match=rf"being written by process {writer.pid}\b"):
+            resume_sweep(path, progress=False)
+    finally:
+        os.killpg(writer.pid, signal.SIGKILL)
+        writer.wait()
+
+
+def test_a_sweep_stopped_by_a_full_disk_resumes_to_the_whole_sweep(tmp_path: Path) -> None:
+    def small_file_limit() -> None:  # 20 kB a file: the design and manifest fit, a time-series part does not
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    overrides = ["executor.kind=serial", "executor.batch_size=1"]
+    stopped = subprocess.run(
+        [sys.executable, "-m", "sim.sweep", "experiment=smoke", *overrides, "overrides=['months=36']"],
+        cwd=tmp_path,
+        preexec_fn=small_file_limit,
+        capture_output=True,
+    )
+    assert stopped.returncode != 0
+    path = next(tmp_path.glob("results/sweeps/smoke/*"))
+    assert len(load(path).runs) < 8  # what was written before the disk filled reads back whole
+    assert resume_sweep(path, progress=False).finished == 8
+    assert len(load(path).runs) == 8
