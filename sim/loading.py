@@ -93,6 +93,24 @@ def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) ->
         check_path(base, key, o.input_line)
 
 
+def refuse_empty_mappings(overrides: list[str]) -> None:
+    """Refuse ``key={}``: Hydra merges an empty mapping into the section, which changes nothing.
+
+    Raises:
+        ConfigError: Names the override and how to remove entries instead.
+    """
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides=overrides)
+    except Exception:  # unreadable overrides are reported by composition, with the quoting hint
+        return
+    for o in parsed:
+        if not o.is_delete() and not o.is_sweep_override() and o.value() == {}:
+            raise ConfigError(
+                f"{o.input_line}: an empty mapping changes nothing (Hydra merges it into {o.key_or_group}); "
+                f"remove entries with ~{o.key_or_group}.<name>"
+            )
+
+
 def check_path(base: dict[str, Any], path: str, line: str) -> None:
     """Raise :class:`ConfigError` naming the valid keys if a dotted path is not in ``base``."""
     node: Any = base
@@ -169,6 +187,7 @@ def load_config(overrides: list[str] | None = None) -> Config:
     if isinstance(overrides, str) or not all(isinstance(o, str) for o in overrides or []):
         raise ConfigError(f"overrides must be a list of strings such as ['months=6'], got {overrides!r}")
     overrides = list(overrides or [])
+    refuse_empty_mappings(overrides)
     try:
         data = compose_dict(overrides)
     except ConfigError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -30,6 +31,8 @@ from sim.schema import ConfigError, with_settings
         ("behaviour.learning=1", "behaviour.learning = 1: expected true or false"),
         ("world.market.h100_price_usd=0", "(allowed: 0 < value USD/H100e)"),
         ("name=../../../x", "name = '../../../x': expected a plain name"),
+        ("world.hubs={}", "an empty mapping changes nothing (Hydra merges it into world.hubs)"),
+        ("world.firms.classes.big_tech.dataset_tb=inf", "dataset_tb = inf: Input should be a finite number"),
         ("name=/tmp/x", "no '/' and no interpolation"),
         ("name=${oc.env:HOME}", "expected a plain name"),
     ],
@@ -98,6 +101,25 @@ def test_any_override_gives_a_valid_config_or_one_clear_error(path: str, value: 
     assert all(math.isfinite(v) for v in numbers(cfg.model_dump(mode="python")))
     result = run(with_settings(cfg, {"months": 3}))  # a valid config runs, to a share of demand met
     assert 0.0 <= result.summary["access_ratio"] <= 1.0
+    assert_no_nan(result)
+
+
+#: Outputs that are NaN by definition in some months: a rate with no attempt, a closed channel's price.
+NAN_BY_DEFINITION = ("detection_rate", "price_")
+
+
+def assert_no_nan(result) -> None:
+    """No NaN or infinity in a run's outputs, except where a column's definition allows it."""
+    summary = {k: v for k, v in result.summary.items() if not k.startswith(NAN_BY_DEFINITION)}
+    assert all(math.isfinite(v) for v in summary.values() if isinstance(v, float)), summary
+    numeric = result.timeseries.drop(columns="month")
+    checked = numeric[[c for c in numeric.columns if not c.startswith(NAN_BY_DEFINITION)]]
+    assert np.isfinite(checked.to_numpy(dtype=float)).all()
+
+
+def test_a_microscopic_drive_runs_without_a_crash() -> None:
+    result = run(load_config(["world.data_transport.drive_tb=1e-300", "months=3"]))
+    assert_no_nan(result)
 
 
 def numbers(data: object) -> list[float]:

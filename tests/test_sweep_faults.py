@@ -342,3 +342,26 @@ def test_a_sweep_stopped_by_a_full_disk_resumes_to_the_whole_sweep(tmp_path: Pat
     assert len(load(path).runs) < 8  # what was written before the disk filled reads back whole
     assert resume_sweep(path, progress=False).finished == 8
     assert len(load(path).runs) == 8
+
+
+def test_a_sampled_range_beyond_what_a_value_allows_is_refused_before_any_run(tmp_path: Path) -> None:
+    source = tmp_path / "wide.yaml"
+    source.write_text(
+        "design: {kind: lhs, samples: 4}\n"
+        "uncertainties:\n  policy.end_user_audits.audit_rate: {low: 0.5, high: 3}\n"
+        "executor: {kind: serial}\n"
+    )
+    with pytest.raises(ConfigError, match=re.escape("audit_rate: 3.0 is not allowed")):
+        start_sweep(load_experiment(str(source)), tmp_path, progress=False)
+    assert not (tmp_path / "sweeps").exists()
+
+
+def test_an_integer_range_that_rounds_to_one_value_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "narrow.yaml"
+    source.write_text(
+        "design: {kind: lhs, samples: 4}\n"
+        "uncertainties:\n  world.intermediaries.registration_delay_months: {low: 2.6, high: 3.4}\n"
+        "executor: {kind: serial}\n"
+    )
+    with pytest.raises(ConfigError, match="rounds to one value"):
+        start_sweep(load_experiment(str(source)), tmp_path, progress=False)
