@@ -63,11 +63,12 @@ class Ledger:
         option, firm_index, quantity_h100e = t.option, t.firm_index, t.quantity_h100e
         start = month + option.channel.lead_time_months(cfg)
         if option.channel.delivers is Delivery.STOCK:
+            order = Shipment(firm_index, source, quantity_h100e, start, t.spend_usd)
             supply_usd = option.channel.supply_usd_per_month(cfg)
             if supply_usd is None or t.spend_usd <= 0:
-                self.ship(Shipment(firm_index, source, quantity_h100e, start, t.spend_usd))
+                self.ship(order)
             else:
-                self._queue(Shipment(firm_index, source, quantity_h100e, start, t.spend_usd), supply_usd)
+                self._queue(order, supply_usd)
         else:
             end = start + cfg.world.market.lease_months
             self.lease(Lease(firm_index, source, option.operator, quantity_h100e, start, end))

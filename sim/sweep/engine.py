@@ -42,11 +42,10 @@ from sim.sweep.experiment import (
     Experiment,
     base_configs,
     check_experiment,
-    file_sha256,
     parse_experiment,
 )
 from sim.sweep.experiment import Executor as ExecutorSpec
-from sim.sweep.store import MANIFEST_FILE, SweepStore, new_sweep_dir
+from sim.sweep.store import MANIFEST_FILE, SweepStore, file_sha256, new_sweep_dir
 from sim.sweep.worker import BatchResult, RunSpec, failure_record, run_batch
 
 MAX_AUTO_BATCH = 50

@@ -10,7 +10,6 @@ Every mistake is one :class:`~sim.schema.ConfigError` naming the key and what is
 
 from __future__ import annotations
 
-import hashlib
 import math
 from enum import StrEnum
 from pathlib import Path
@@ -258,14 +257,6 @@ def load_experiment(name: str, overrides: list[str] | None = None) -> Experiment
     experiment = parse_experiment({"name": path.stem, **data}, overrides, str(path))
     experiment._source_file = str(path.resolve())
     return experiment
-
-
-def file_sha256(path: str | Path) -> str | None:
-    """SHA-256 of a file's bytes, or None when it cannot be read."""
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 def parse_experiment(

@@ -75,11 +75,15 @@ def _atomic_write_table(path: Path, frame: pd.DataFrame) -> None:
     os.replace(tmp, path)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path | str) -> str | None:
+    """SHA-256 of a file's bytes, read in blocks; None when it cannot be read."""
     digest = hashlib.sha256()
-    with open(path, "rb") as data:
-        for block in iter(lambda: data.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with open(path, "rb") as data:
+            for block in iter(lambda: data.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
     return digest.hexdigest()
 
 
@@ -93,7 +97,7 @@ def _write_part(path: Path, frame: pd.DataFrame) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
     _checksum_path(path).parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write_bytes(_checksum_path(path), _sha256(tmp).encode())
+    _atomic_write_bytes(_checksum_path(path), str(file_sha256(tmp)).encode())
     os.replace(tmp, path)
 
 
@@ -180,7 +184,7 @@ class SweepStore:
                 for m in self._parts(kind):
                     part = self.path / kind / m[0]
                     _checksum_path(part).parent.mkdir(parents=True, exist_ok=True)
-                    _atomic_write_bytes(_checksum_path(part), _sha256(part).encode())
+                    _atomic_write_bytes(_checksum_path(part), str(file_sha256(part)).encode())
             (self.path / CHECKSUMS_DIR).mkdir(exist_ok=True)
         for kind in (RUNS_DIR, TIMESERIES_DIR):
             for checksum in (self.path / CHECKSUMS_DIR / kind).glob(f"*{CHECKSUM_SUFFIX}"):
@@ -209,7 +213,7 @@ class SweepStore:
                 for m in self._parts(kind):
                     part = self.path / kind / m[0]
                     checksum = _checksum_path(part)
-                    if not checksum.exists() or checksum.read_text().strip() != _sha256(part):
+                    if not checksum.exists() or checksum.read_text().strip() != file_sha256(part):
                         damaged.append(f"{kind}/{m[0]}")
         else:
             warnings.warn(
