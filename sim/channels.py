@@ -246,7 +246,8 @@ class Compliant(HomeChips):
         rule = view.cfg.policy.compliant_chips
         if not rule.allowed or rule.supply_usd_per_month == 0:
             return None
-        return rule.price_usd_per_h100e(view.cfg.world.chips[rule.chip]), Pool(("compliant",), None)
+        price = rule.price_usd_per_h100e(view.cfg.world.chips[rule.chip], view.list_price_usd_per_h100e)
+        return price, Pool(("compliant",), None)
 
     def chip(self, view: ChannelView) -> str:
         return view.cfg.policy.compliant_chips.chip

@@ -87,28 +87,54 @@ class Hub(Schema):
 
 
 class DomesticSupply(Schema):
-    """China's own accelerator supply."""
+    """China's own accelerator supply: the lesser of what its logic dies and its HBM allow."""
 
     chip: str = field("Domestic chip sold, a key of world.chips.")
-    supply_h100e_per_month: float = field(
-        "National supply of domestic accelerators open to the modelled firms.", "H100e/month", ge=0
+    wafers_per_month: float = field(
+        "Advanced-node (7 nm) wafers a month that the domestic foundry starts for the chip's dies.",
+        "wafers/month",
+        ge=0,
     )
-    growth_per_month: float = field("Monthly growth of domestic supply.", "share/month", ge=-0.5, le=1)
-    growth_until: str | None = field(
-        "Last month of growth, YYYY-MM; supply stays at that month's level after it (null: grows throughout).",
+    wafer_growth_per_month: float = field("Monthly growth of those wafer starts.", "share/month", ge=-0.5, le=1)
+    wafer_growth_until: str | None = field(
+        "Last month of wafer growth, YYYY-MM; held at that month's level after it (null: grows throughout).",
         default=None,
     )
+    dies_per_wafer: float = field("Candidate dies of the chip's size on one wafer.", "dies/wafer", gt=0)
+    die_yield: float = field("Share of candidate dies that work.", "share", gt=0, le=1)
+    dies_per_chip: int = field("Logic dies packaged into one chip.", "dies/chip", ge=1, le=16)
+    hbm_stacks_per_month: float = field(
+        "High-bandwidth-memory stacks a month available to package the chip.", "stacks/month", ge=0
+    )
+    hbm_growth_per_month: float = field("Monthly growth of the HBM stacks available.", "share/month", ge=-0.5, le=1)
+    hbm_growth_until: str | None = field(
+        "Last month of HBM growth, YYYY-MM; held at that month's level after it (null: grows throughout).",
+        default=None,
+    )
+    stacks_per_chip: int = field("HBM stacks packaged with one chip.", "stacks/chip", ge=1, le=32)
     price_usd_per_chip: float = field("Price of one domestic chip.", "USD/chip", ge=0)
 
-    _growth_until = field_validator("growth_until")(classmethod(lambda cls, v: v if v is None else check_year_month(v)))
+    _until = field_validator("wafer_growth_until", "hbm_growth_until")(
+        classmethod(lambda cls, v: v if v is None else check_year_month(v))
+    )
 
 
 class Market(Schema):
     """Prices and accounting shared by every channel."""
 
-    h100_price_usd: float = field("List price of one H100 outside China.", "USD/H100e", gt=0)
+    h100_price_usd: float = field("List price of one H100 outside China at the start.", "USD/H100e", gt=0)
     gray_premium: float = field(
-        "Gray-market price over list price, with no scarcity and no seizures.", "ratio", ge=1, le=10
+        "Gray-market price over list price at the start, with no scarcity and no seizures.", "ratio", ge=1, le=10
+    )
+    list_price_decline_per_month: float = field(
+        "Monthly fall of the list price per H100e as newer chip generations arrive.", "share/month", ge=0, lt=0.2
+    )
+    premium_halving_h100e: float | None = field(
+        "Smuggled chips delivered since the start over which the gray premium over list price "
+        "halves as the trade grows (null: the premium does not fall with volume).",
+        "H100e",
+        gt=0,
+        default=None,
     )
     scarcity_elasticity: float = field(
         "Rise of the gray-market price per unit of last month's unmet demand share.", "ratio", ge=0, le=10
@@ -218,6 +244,9 @@ class IntermediaryRules(Schema):
     )
     registration_delay_months: int = field(
         "Months before a new intermediary, or a listed firm's new front, is usable.", "months", ge=0, le=24
+    )
+    relocation_delay_months: int = field(
+        "Months before a subsidiary that moved to another hub trades there again.", "months", ge=0, le=24
     )
     red_flag_rate: float = field(
         "Probability that a subsidiary intermediary with no history shows red flags to a screener.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,6 +23,7 @@ class Shipment:
     quantity_h100e: float
     due_month: int
     value_usd: float = 0.0  # what the firm paid for it
+    inference_only: bool = False  # an inference chip: it serves inference demand only
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,29 +64,34 @@ class Ledger:
         option, firm_index, quantity_h100e = t.option, t.firm_index, t.quantity_h100e
         start = month + option.channel.lead_time_months(cfg)
         if option.channel.delivers is Delivery.STOCK:
-            order = Shipment(firm_index, source, quantity_h100e, start, t.spend_usd)
+            inference_only = option.chip in cfg.world.inference_chips
+            order = Shipment(firm_index, source, quantity_h100e, start, t.spend_usd, inference_only)
             supply_usd = option.channel.supply_usd_per_month(cfg)
             if supply_usd is None or t.spend_usd <= 0:
                 self.ship(order)
             else:
-                self._queue(order, supply_usd)
+                self._queue(order, supply_usd, cfg.months)
         else:
             end = start + cfg.world.market.lease_months
             self.lease(Lease(firm_index, source, option.operator, quantity_h100e, start, end))
 
-    def _queue(self, order: Shipment, supply_usd_per_month: float) -> None:
+    def _queue(self, order: Shipment, supply_usd_per_month: float, months: int) -> None:
         """Ship an order in the first months, from its due month, with vendor supply left (first come, first served).
 
         An order that does not fit in one month is split; each part carries its share of the value.
+        What does not fit before the run's end (``months``) is due after it: on order, never delivered.
         """
         booked = self._booked_usd.setdefault(order.source, {})
         left_usd, month = order.value_usd, order.due_month
         while left_usd > 0:
-            part_usd = min(left_usd, supply_usd_per_month - booked.get(month, 0.0))
+            room_usd = supply_usd_per_month - booked.get(month, 0.0) if month < months else left_usd
+            part_usd = min(left_usd, room_usd)
             if part_usd > 0:
                 booked[month] = booked.get(month, 0.0) + part_usd
                 share = part_usd / order.value_usd
-                self.ship(Shipment(order.firm_index, order.source, order.quantity_h100e * share, month, part_usd))
+                self.ship(
+                    replace(order, quantity_h100e=order.quantity_h100e * share, due_month=month, value_usd=part_usd)
+                )
                 left_usd -= part_usd
             month += 1
 
@@ -117,14 +123,25 @@ class Ledger:
                 del booked[due]
         return arriving
 
-    def covered_h100e(self, stock_h100e: np.ndarray) -> np.ndarray:
-        """Per firm, its stock plus compute leased or on its way: what covers its demand."""
-        committed = stock_h100e.copy()
+    def covered_h100e(
+        self, stock_h100e: np.ndarray, inference_stock_h100e: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per firm, what covers its demand: stock plus compute leased or on its way, split by use.
+
+        Args:
+            stock_h100e: Per firm, all its chips.
+            inference_stock_h100e: Per firm, its inference chips (part of ``stock_h100e``).
+
+        Returns:
+            What can serve any work (leases included), and what serves inference only.
+        """
+        any_work = stock_h100e - inference_stock_h100e
+        inference = inference_stock_h100e.copy()
         for lease in self.leases:
-            committed[lease.firm_index] += lease.quantity_h100e
+            any_work[lease.firm_index] += lease.quantity_h100e
         for shipment in self.shipments:
-            committed[shipment.firm_index] += shipment.quantity_h100e
-        return committed
+            (inference if shipment.inference_only else any_work)[shipment.firm_index] += shipment.quantity_h100e
+        return any_work, inference
 
     def leased_flow(self, month: int, shape: tuple[int, int]) -> np.ndarray:
         """(firms x sources) compute flowing from leases that have started by ``month``."""

@@ -46,6 +46,8 @@ COLUMN_DOCS: dict[str, str] = {
     "price_<channel>_usd_per_h100e_month": "Mean offered cost of a channel's options (NaN when closed).",
     "legit_denied_h100e_months": "Legitimate demand refused by KYC or lost to capacity cuts.",
     "domestic_supply_h100e": "Domestic accelerators supplied this month, bought by the modelled firms or not.",
+    "gray_price_usd_per_h100e": "Gray-market price of an H100e of chips in a hub, before fees and shipping.",
+    "list_price_usd_per_h100e": "List price of an H100e of Nvidia's chips outside China.",
     "audits": "End-use checks carried out by the regulator.",
     "fines_usd": "Fines levied this month on firms and operators.",
 }
@@ -151,6 +153,8 @@ class MonthState(NamedTuple):
     active_intermediaries: int
     legit_denied_h100e_months: float
     domestic_supply_h100e: float
+    gray_price_usd_per_h100e: float
+    list_price_usd_per_h100e: float
     audits: float
     lever_columns: dict[str, float]
 
@@ -199,6 +203,8 @@ def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> dict[
         row[f"price_{channel}_usd_per_h100e_month"] = table.mean_cost_usd_per_h100e_month(channel)
     row["legit_denied_h100e_months"] = state.legit_denied_h100e_months
     row["domestic_supply_h100e"] = state.domestic_supply_h100e
+    row["gray_price_usd_per_h100e"] = state.gray_price_usd_per_h100e
+    row["list_price_usd_per_h100e"] = state.list_price_usd_per_h100e
     row["audits"] = state.audits
     row["fines_usd"] = tally.fines_usd
     row.update(state.lever_columns)
@@ -214,9 +220,8 @@ def summarise(timeseries: pd.DataFrame, seed: int, first_detection_month: int) -
         first_detection_month: Month index of the first detection, -1 if none.
     """
     ts = timeseries
-    total = {
-        c: float(ts[c].sum()) for c in ts.columns if c != "month" and not c.startswith(("price_", "detection_rate"))
-    }
+    not_summed = ("price_", "gray_price_", "list_price_", "detection_rate")  # prices and rates
+    total = {c: float(ts[c].sum()) for c in ts.columns if c != "month" and not c.startswith(not_summed)}
     summary: dict[str, float | int] = {"seed": seed, "months": len(ts)}
     for column in ("demand_h100e_months", "access_h100e_months", "smuggled_h100e", "seized_h100e"):
         summary[f"{column}_total"] = total[column]

@@ -17,7 +17,7 @@ from sim.option_table import OptionTable
 from sim.sources import Source, Sources
 from sim.timeline import compile_expectations, compile_timeline, month_of_year
 from sim.transactions import OrderBook, Transaction, first_detection
-from sim.world import domestic_supply_h100e, gray_price_usd_per_h100e
+from sim.world import domestic_supply_h100e, gray_price_usd_per_h100e, list_price_usd_per_h100e
 
 
 class ExportControlModel(Model):
@@ -52,7 +52,9 @@ class ExportControlModel(Model):
         self.lever_state = {key: lever.new_state() for key, lever in zip(LEVERS, cfg.policy.levers(), strict=True)}
         self.scarcity = self.firms.unmet_share(0)  # the scarcity the stockpiles leave at the start
         self.seized_share = 0.0
+        self.smuggled_delivered_h100e = 0.0  # since the start: what the gray market has sold
         self.gray_price_usd_per_h100e = 0.0
+        self.list_price_usd_per_h100e = 0.0
         self.domestic_supply_h100e = 0.0
         self.table: OptionTable | None = None  # the month's options, priced for every firm
         self.arrivals: list[Shipment] = []
@@ -110,6 +112,8 @@ class ExportControlModel(Model):
             self.intermediaries.active_count(),
             sum(o.legit_denied_h100e_months for operators in self.operators_by_hub.values() for o in operators),
             self.domestic_supply_h100e,
+            self.gray_price_usd_per_h100e,
+            self.list_price_usd_per_h100e,
             self.regulator.audits,
             lever_columns,
         )
@@ -128,7 +132,10 @@ class ExportControlModel(Model):
             importers = sum(len(self.usable(c.served_by, hub)) for c in CHANNELS.values() if c.uses_import_quota)
             authority.set_quota(importers, new_year)
         self.domestic_supply_h100e = domestic_supply_h100e(cfg, self.month)
-        self.gray_price_usd_per_h100e = gray_price_usd_per_h100e(cfg, self.scarcity, self.seized_share)
+        self.list_price_usd_per_h100e = list_price_usd_per_h100e(cfg, self.month)
+        self.gray_price_usd_per_h100e = gray_price_usd_per_h100e(
+            cfg, self.month, self.smuggled_delivered_h100e, self.scarcity, self.seized_share
+        )
         for operators in self.operators_by_hub.values():
             for operator in operators:
                 operator.refresh()
@@ -192,6 +199,7 @@ class ExportControlModel(Model):
         adjustment = self.cfg.world.market.price_adjustment
         self.scarcity += adjustment * (1.0 - self.tally.access_ratio() - self.scarcity)
         self.seized_share += adjustment * (self.tally.seized_share() - self.seized_share)
+        self.smuggled_delivered_h100e += self.tally.delivered_smuggled_h100e
 
     def _learn(self) -> None:
         """Beliefs forget, then learn from own outcomes, public detections and reports."""

@@ -98,6 +98,7 @@ class ChannelView(Run, Protocol):
 
     domestic_supply_h100e: float
     gray_price_usd_per_h100e: float
+    list_price_usd_per_h100e: float
 
     def venues(self) -> Iterable[Venue]:
         """Every hub's local authority."""

@@ -78,7 +78,7 @@ def tiny_world(
         "world.hubs": {"hubland": hub or one_hub()},
         "world.inference_chips": {},  # every chip counts at its training H100e
         "world.firms.classes": {"lab": firm or one_firm()},
-        "world.domestic.supply_h100e_per_month": 0.0,
+        "world.domestic.hbm_stacks_per_month": 0.0,
         "world.market.scarcity_elasticity": 0.0,
         "world.market.seizure_elasticity": 0.0,
         "world.intermediaries.registration_rate_per_month": 0.0,

@@ -77,7 +77,7 @@ def test_every_channel_has_its_output_columns(columns: set[str], name: str) -> N
 def test_closed_channels_offer_nothing() -> None:
     model = ExportControlModel(
         load_config(
-            ["scenario=baseline", "policy.compliant_chips.allowed=false", "world.domestic.supply_h100e_per_month=0"]
+            ["scenario=baseline", "policy.compliant_chips.allowed=false", "world.domestic.hbm_stacks_per_month=0"]
         )
     )
     model.step()

@@ -61,7 +61,7 @@ def test_moved_intermediaries_register_anew_with_an_operator_of_their_new_hub(ba
     model = ExportControlModel(world(baseline, local_front_share=0.0))
     model.step()
     model.step()
-    delay = model.cfg.world.intermediaries.registration_delay_months
+    delay = model.cfg.world.intermediaries.relocation_delay_months
     moved = [i for kind in IntermediaryKind for i in model.intermediaries._groups[(kind, "near")]]
     assert all(i.hub == "near" and i.usable_from_month == 1 + delay for i in moved)
     assert all(i.operator in model.operators("near") for i in moved if i.kind is not IntermediaryKind.RESELLER)

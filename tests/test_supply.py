@@ -20,7 +20,7 @@ SOURCE = 7  # any source index
 
 def compliant_order(ledger: Ledger, cfg: Config, month: int, quantity_h100e: float, spend_usd: float) -> None:
     """Schedule a compliant order that passed."""
-    option = SimpleNamespace(channel=CHANNELS["compliant"]())
+    option = SimpleNamespace(channel=CHANNELS["compliant"](), chip=None)
     t = SimpleNamespace(option=option, firm_index=0, quantity_h100e=quantity_h100e, spend_usd=spend_usd)
     ledger.schedule(t, SOURCE, month, cfg)
 
@@ -52,6 +52,15 @@ def test_nothing_is_created_or_lost_in_the_queue(queued: Config) -> None:
     for s in ledger.shipments:
         per_month[s.due_month] = per_month.get(s.due_month, 0.0) + s.value_usd
     assert max(per_month.values()) <= 100.0 + 1e-9
+
+
+def test_what_cannot_ship_before_the_run_ends_is_due_after_it(queued: Config) -> None:
+    short = with_settings(queued, {"months": 3})
+    ledger = Ledger()
+    compliant_order(ledger, short, month=1, quantity_h100e=1.0e8, spend_usd=1.0e9)  # ten million months of supply
+    due = [(s.due_month, s.value_usd) for s in ledger.shipments]
+    assert due == [(1, 100.0), (2, 100.0), (3, pytest.approx(1.0e9 - 200.0))]
+    assert sum(s.quantity_h100e for s in ledger.shipments) == pytest.approx(1.0e8)
 
 
 def test_unlimited_supply_ships_after_the_lead_time(baseline: Config) -> None:
@@ -122,17 +131,37 @@ def test_buying_ahead_tops_up_to_the_months_ahead(baseline: Config) -> None:
     assert model.rows[-1]["orders_compliant_h100e"] == pytest.approx(0.0)
 
 
+def domestic(baseline: Config, **settings: object) -> Config:
+    """10 wafers a month of 10 dies, half of them good, 2 dies and 8 HBM stacks a chip of 0.8 H100e."""
+    values = {
+        "start": "2025-01",
+        "world.chips.Ascend910C": 0.8,
+        "world.domestic.chip": "Ascend910C",
+        "world.domestic.wafers_per_month": 10.0,
+        "world.domestic.wafer_growth_per_month": 0.1,
+        "world.domestic.wafer_growth_until": "2025-03",
+        "world.domestic.dies_per_wafer": 10.0,
+        "world.domestic.die_yield": 0.5,
+        "world.domestic.dies_per_chip": 2,
+        "world.domestic.hbm_stacks_per_month": 1000.0,
+        "world.domestic.hbm_growth_per_month": 0.0,
+        "world.domestic.hbm_growth_until": None,
+        "world.domestic.stacks_per_chip": 8,
+    }
+    return with_settings(baseline, values | {f"world.domestic.{k}": v for k, v in settings.items()})
+
+
 def test_domestic_supply_grows_until_its_last_month_and_then_holds(baseline: Config) -> None:
-    cfg = with_settings(
-        baseline,
-        {
-            "start": "2025-01",
-            "world.domestic.supply_h100e_per_month": 100.0,
-            "world.domestic.growth_per_month": 0.1,
-            "world.domestic.growth_until": "2025-03",
-        },
-    )
+    cfg = domestic(baseline)  # logic dies bind: 25 chips, HBM allows 125
     supply = [domestic_supply_h100e(cfg, month) for month in range(5)]
-    assert supply == pytest.approx([100.0, 110.0, 121.0, 121.0, 121.0])
-    forever = with_settings(cfg, {"world.domestic.growth_until": None})
-    assert domestic_supply_h100e(forever, 4) == pytest.approx(100.0 * 1.1**4)
+    assert supply == pytest.approx([20.0, 22.0, 24.2, 24.2, 24.2])
+    forever = with_settings(cfg, {"world.domestic.wafer_growth_until": None})
+    assert domestic_supply_h100e(forever, 4) == pytest.approx(20.0 * 1.1**4)
+
+
+def test_hbm_binds_when_it_allows_fewer_chips_than_the_dies(baseline: Config) -> None:
+    cfg = domestic(baseline, hbm_stacks_per_month=176.0, hbm_growth_per_month=0.5, hbm_growth_until="2025-02")
+    # HBM allows 22 chips (month 0), then 33 and 49.5; dies allow 25, 27.5, 30.25, then 30.25
+    supply = [domestic_supply_h100e(cfg, month) / 0.8 for month in range(4)]
+    assert supply == pytest.approx([22.0, 27.5, 30.25, 30.25])
+    assert domestic_supply_h100e(domestic(baseline, hbm_stacks_per_month=0.0), 0) == 0.0

@@ -25,10 +25,11 @@ if TYPE_CHECKING:
 class AIFirm(Agent):
     """A Chinese AI firm that needs compute and cannot buy advanced chips legally.
 
-    Its stock serves demand first. Each month it covers the rest (demand less stock, leases
-    and orders under way) with the decision rule of ``sim.decision``: options worth more
-    than they cost, risk included, split by a logit, within capacities and its budget. Its
-    state (stock, ledger, listing) is its row in the :class:`Firms` population.
+    Its stock serves demand first (inference chips its inference demand only). Each month it
+    covers the rest (demand less stock, leases and orders under way, by use) with the decision
+    rule of ``sim.decision``: options worth more than they cost, risk included, split by a
+    logit, within capacities and its budget. Its state (stock, ledger, listing) is its row in
+    the :class:`Firms` population.
     """
 
     model: Run
@@ -53,7 +54,7 @@ class AIFirm(Agent):
         need = float(population.need_h100e[i])
         if need > 0:
             table.pools.refill(DOMESTIC_RATION, population.ration_h100e[i])
-            table.pools.refill(INFERENCE_NEED, population.inference_share[i] * need)
+            table.pools.refill(INFERENCE_NEED, population.inference_need_h100e[i])
             self._order(table, book, table.u[i], need, budget_usd)
         months_ahead = self.model.cfg.behaviour.front_load_months
         ahead_budget_usd = months_ahead * budget_usd
@@ -104,10 +105,13 @@ class Firms:
         inference_share: Share of each firm's demand that is inference.
         trips: Data-transport trips each firm's dataset needs.
         stock_h100e: (firms x sources) chips owned, by where they came from.
+        inference_stock_h100e: (firms x sources) the part of ``stock_h100e`` that is inference
+            chips (``world.inference_chips``), which serve inference demand only.
         ledger: Shipments under way and leases running.
         beliefs: Each firm's beliefs about the detection probability of every cell.
         listed_until_month: Month each firm's listing ends.
         need_h100e: This month's unmet demand.
+        inference_need_h100e: The part of it that is inference demand (inference chips may fill it).
         ration_h100e: This month's share of domestic supply.
     """
 
@@ -127,6 +131,7 @@ class Firms:
         self.trips = np.array([max(1, math.ceil(p.dataset_tb / per_trip_tb)) for p in params], dtype=float)
         self.stock_h100e = np.zeros((len(params), len(sources.all)))
         self.stock_h100e[:, sources.index(STOCKPILE)] = [p.stock_h100e for p in params]
+        self.inference_stock_h100e = np.zeros_like(self.stock_h100e)
         self.ledger = Ledger()
         self._sources_of = {
             name: {k for k, source in enumerate(sources.all) if source.channel == name}
@@ -135,6 +140,7 @@ class Firms:
         self.beliefs = Beliefs(len(params), len(sources.cells), cfg.behaviour.prior_a, cfg.behaviour.prior_b)
         self.listed_until_month = np.full(len(params), -1)
         self.need_h100e = np.zeros(len(params))
+        self.inference_need_h100e = np.zeros(len(params))
         self.ration_h100e = np.zeros(len(params))
 
     def __len__(self) -> int:
@@ -173,9 +179,19 @@ class Firms:
         return bool(newly)
 
     def plan(self, month: int, domestic_supply_h100e: float) -> None:
-        """Unmet demand (demand less stock, leases and orders under way) and domestic rations."""
-        covered = self.ledger.covered_h100e(self.stock_h100e.sum(axis=1))
-        self.need_h100e = np.maximum(0.0, self.demand_h100e(month) - covered)
+        """Unmet demand (demand less stock, leases and orders under way, by use) and domestic rations.
+
+        Training demand is met by chips and leases that serve any work; inference demand by
+        inference chips first, then by what the others leave over.
+        """
+        any_work, inference = self.ledger.covered_h100e(
+            self.stock_h100e.sum(axis=1), self.inference_stock_h100e.sum(axis=1)
+        )
+        demand = self.demand_h100e(month)
+        training_demand = (1.0 - self.inference_share) * demand
+        spare = np.maximum(0.0, any_work - training_demand)
+        self.inference_need_h100e = np.maximum(0.0, self.inference_share * demand - inference - spare)
+        self.need_h100e = np.maximum(0.0, training_demand - any_work) + self.inference_need_h100e
         total_need = self.need_h100e.sum()
         share = self.need_h100e / total_need if total_need > 0 else self.need_h100e
         self.ration_h100e = domestic_supply_h100e * share
@@ -183,25 +199,44 @@ class Firms:
     def receive(self, month: int, depreciation_per_month: float) -> list[Shipment]:
         """Stock depreciates, then the month's shipments join it; returns them."""
         self.stock_h100e *= 1.0 - depreciation_per_month
+        self.inference_stock_h100e *= 1.0 - depreciation_per_month
         arriving = self.ledger.arrivals(month)
         for s in arriving:
             self.stock_h100e[s.firm_index, s.source] += s.quantity_h100e
+            if s.inference_only:
+                self.inference_stock_h100e[s.firm_index, s.source] += s.quantity_h100e
         return arriving
 
     def use(self, month: int) -> tuple[np.ndarray, np.ndarray]:
-        """Compute used this month, up to demand, pro rata over stock and running leases.
+        """Compute used this month, up to demand, by use.
+
+        Inference chips serve inference demand; the other chips and running leases serve
+        training demand and then the inference demand left; each kind is drawn pro rata over
+        its sources.
 
         Returns:
             Demand per firm, and (firms x sources) compute used.
         """
-        available = self.stock_h100e + self.ledger.leased_flow(month, self.stock_h100e.shape)
+        any_work = (
+            self.stock_h100e - self.inference_stock_h100e + self.ledger.leased_flow(month, self.stock_h100e.shape)
+        )
+        inference = self.inference_stock_h100e
         demand = self.demand_h100e(month)
-        total = available.sum(axis=1)
-        used_share = np.divide(np.minimum(demand, total), total, out=np.zeros_like(total), where=total > 0)
-        return demand, available * used_share[:, None]
+        inference_demand = self.inference_share * demand
+        inference_total, any_total = inference.sum(axis=1), any_work.sum(axis=1)
+        inference_used = np.minimum(inference_demand, inference_total)
+        any_used = np.minimum(demand - inference_used, any_total)
+        inference_share = np.divide(
+            inference_used, inference_total, out=np.zeros_like(demand), where=inference_total > 0
+        )
+        any_share = np.divide(any_used, any_total, out=np.zeros_like(demand), where=any_total > 0)
+        return demand, any_work * any_share[:, None] + inference * inference_share[:, None]
 
     def seize(self, index: int, source: int, quantity_h100e: float) -> float:
         """Remove up to ``quantity_h100e`` of a firm's chips from a source; return what was removed."""
-        taken = min(quantity_h100e, float(self.stock_h100e[index, source]))
+        held = float(self.stock_h100e[index, source])
+        taken = min(quantity_h100e, held)
+        if held > 0:
+            self.inference_stock_h100e[index, source] *= 1.0 - taken / held
         self.stock_h100e[index, source] -= taken
         return taken

@@ -141,10 +141,10 @@ class Intermediaries:
         a hub (``sim.config.ENFORCEMENT_FIELDS``), each subsidiary of a Chinese parent there moves
         to the nearest hub (great-circle distance between data-centre clusters) none of whose
         settings exceeds the tightened hub's before the event, and registers there anew
-        (usable after ``registration_delay_months``; a lessee draws an operator there). A local
+        (usable after ``relocation_delay_months``; a lessee draws an operator there). A local
         front's director network is local: it stays. With no such hub, nobody moves.
         """
-        delay = self.model.cfg.world.intermediaries.registration_delay_months
+        delay = self.model.cfg.world.intermediaries.relocation_delay_months
         for hub in [h for h in self.hubs if now[h].is_stricter_than(before[h])]:
             havens = [h for h in self.hubs if h != hub and not now[h].is_stricter_than(before[hub])]
             if not havens:

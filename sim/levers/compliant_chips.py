@@ -13,7 +13,12 @@ class CompliantChips(Lever):
 
     allowed: bool = field("Whether compliant chips may be sold to China.")
     chip: str = field("Best chip legally sold, a key of world.chips (H20; H100 with no controls).")
-    price_usd_per_chip: float = field("Price of one compliant chip before surcharge.", "USD/chip", ge=0)
+    price_usd_per_chip: float | None = field(
+        "Price of one compliant chip before surcharge; null: the list price of Nvidia's current chips "
+        "(world.market), which falls as new generations arrive.",
+        "USD/chip",
+        ge=0,
+    )
     surcharge_share: float = field("Surcharge (e.g. revenue share to the US).", "share", ge=0, le=5)
     home_discouragement_share: float = field(
         "Cost to the buyer of the home government's discouragement (scrutiny, political risk), as a share of "
@@ -29,6 +34,7 @@ class CompliantChips(Lever):
         ge=0,
     )
 
-    def price_usd_per_h100e(self, chip_h100e: float) -> float:
-        """Price of one H100e of compliant chips, surcharge included."""
-        return self.price_usd_per_chip * (1 + self.surcharge_share) / chip_h100e
+    def price_usd_per_h100e(self, chip_h100e: float, list_price_usd_per_h100e: float) -> float:
+        """Price of one H100e of compliant chips, surcharge included (the list price when no price is set)."""
+        base = list_price_usd_per_h100e if self.price_usd_per_chip is None else self.price_usd_per_chip / chip_h100e
+        return base * (1 + self.surcharge_share)

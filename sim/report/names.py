@@ -19,6 +19,7 @@ LABELS = {
     "detection_rate": "Detection rate (detected / attempted)",
     "uae": "UAE",
     "saudi_arabia": "Saudi Arabia",
+    "hong_kong": "Hong Kong",
     "diffusion_rule_kept": "Diffusion Rule kept",
     "crackdown_singapore": "Singapore crackdown",
     "no_controls": "No controls",

@@ -27,6 +27,7 @@ HUB_COLOURS = {
     "vietnam": "#CC79A7",
     "uae": "#56B4E9",
     "saudi_arabia": "#000000",
+    "hong_kong": "#F0E442",
 }
 
 #: Figure widths in inches: one and two columns of a paper, and a slide.
