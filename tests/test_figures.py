@@ -26,21 +26,25 @@ from matplotlib.collections import PolyCollection, QuadMesh
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 from numpy.testing import assert_allclose
 
 from sim.channels import CHANNEL_NAMES, CHANNELS
 from sim.report import style
 from sim.report.figures import (
     BAND_ALPHA,
+    EVENT_GID,
+    LOG_DECADES,
+    TOTAL_BAND_LABEL,
     access_over_time,
     detection_curves,
+    hub_differences,
     hub_flows,
     policy_heatmaps,
     prices_over_time,
-    sensitivity_bars,
 )
-from sim.report.names import LABELS, SOURCE_ORDER, STOCKPILE, label
+from sim.report.names import LABELS, OFFSHORE_CHANNELS, SOURCE_ORDER, STOCKPILE, label
 from sim.report.style import HUB_COLOURS, OKABE_ITO, STOCKPILE_COLOUR, colour, theme
 
 SIM_DIR = str(Path(style.__file__).parent.parent)
@@ -124,10 +128,12 @@ ACCESS_SCENARIOS = ["baseline", "crackdown_singapore"]
 ACCESS_SOURCES = {
     "smuggling": [[400.0, 500.0, 600.0], [100.0, 150.0, 50.0]],
     "stockpile": [[3000.0, 2500.0, 2000.0], [3000.0, 2500.0, 2000.0]],
+    "remote_rental": [[0.0, 5.0, 8.0], [2.0, 0.0, 1.0]],  # a sliver in the stack, with months of zero
     "domestic": [[1000.0, 1200.0, 1500.0], [1100.0, 1300.0, 1700.0]],
 }
 ACCESS_DEMAND = [[6000.0, 6500.0, 7000.0], [6000.0, 6500.0, 7000.0]]
 STACK_ORDER = [s for s in SOURCE_ORDER if s in ACCESS_SOURCES]
+ACCESS_OFFSHORE = [c for c in OFFSHORE_CHANNELS if c in ACCESS_SOURCES]
 
 
 def access_table(with_total: bool = True, with_ci: bool = True) -> pd.DataFrame:
@@ -155,20 +161,35 @@ def expected_tops(k: int, scale: float) -> dict[str, np.ndarray]:
     return tops
 
 
+def access_rows(fig: Figure) -> tuple[list[Axes], list[Axes]]:
+    """The top row (the stack) and the bottom row (offshore channels) of an access figure."""
+    axes = data_axes(fig)
+    assert len(axes) == 2 * len(ACCESS_SCENARIOS)
+    return axes[: len(ACCESS_SCENARIOS)], axes[len(ACCESS_SCENARIOS) :]
+
+
+def boundaries(ax: Axes) -> list[Line2D]:
+    """The unlabelled lines on top of the stacked areas."""
+    return [line for line in ax.lines if line.get_label().startswith("_")]
+
+
+def total_bands(ax: Axes) -> list[PolyCollection]:
+    return [p for p in polys(ax) if p.get_label() == TOTAL_BAND_LABEL]
+
+
 @pytest.fixture(scope="module")
 def access_fig() -> Figure:
     return access_over_time(access_table())
 
 
 def test_access_over_time_stacks_sources_in_source_order(access_fig):
-    axes = data_axes(access_fig)
-    assert len(axes) == len(ACCESS_SCENARIOS)
+    top, _ = access_rows(access_fig)
     x = dates(MONTHS)
-    for k, ax in enumerate(axes):
+    for k, ax in enumerate(top):
         tops = expected_tops(k, 1e3)
-        boundary = [line for line in ax.lines if line.get_label().startswith("_")]
+        boundary = boundaries(ax)
         assert len(boundary) == len(STACK_ORDER)
-        areas = [p for p in polys(ax) if not p.get_label().startswith("_")]
+        areas = [p for p in polys(ax) if not p.get_label().startswith("_") and p.get_label() != TOTAL_BAND_LABEL]
         assert [p.get_label() for p in areas] == [label(s) for s in STACK_ORDER]
         bottom = np.zeros(len(MONTHS))
         for source, line, area in zip(STACK_ORDER, boundary, areas, strict=True):
@@ -183,14 +204,16 @@ def test_access_over_time_stacks_sources_in_source_order(access_fig):
 
 
 def test_access_over_time_draws_demand_line_and_total_band(access_fig):
+    top, _ = access_rows(access_fig)
     x = dates(MONTHS)
-    for k, ax in enumerate(data_axes(access_fig)):
+    for k, ax in enumerate(top):
         (demand,) = named_lines(ax)
         assert demand.get_label() == "Demand"
         assert demand.get_linestyle() == "--"
         assert_allclose(demand.get_xydata()[:, 0], x)
         assert_allclose(demand.get_xydata()[:, 1], np.array(ACCESS_DEMAND[k]) / 1e3)
-        (band,) = bands(ax)
+        assert bands(ax) == []  # no grey transparent fill like the stockpile's
+        (band,) = total_bands(ax)
         total = sum(np.array(v[k]) for v in ACCESS_SOURCES.values())
         steps = np.arange(1, len(MONTHS) + 1)
         low, high = fill_bounds(band, x)
@@ -198,13 +221,53 @@ def test_access_over_time_draws_demand_line_and_total_band(access_fig):
         assert_allclose(high, (total + 50.0 * steps) / 1e3)
 
 
+def test_access_over_time_total_band_is_black_hatched_unlike_every_source(access_fig):
+    top, _ = access_rows(access_fig)
+    (band,) = total_bands(top[0])
+    assert band.get_hatch()
+    assert to_rgba(band.get_edgecolor()[0]) == to_rgba("black")
+    assert all(rgba[3] == 0 for rgba in band.get_facecolor())  # no fill: the stack shows through the hatching
+    sources = {to_rgba(colour(s)) for s in SOURCE_ORDER}
+    assert to_rgba(band.get_edgecolor()[0]) not in sources
+
+
+def test_access_over_time_offshore_channels_as_lines_on_a_log_axis_below(access_fig):
+    top, low = access_rows(access_fig)
+    x = dates(MONTHS)
+    largest = max(max(ACCESS_SOURCES[c][k]) for c in ACCESS_OFFSHORE for k in range(len(ACCESS_SCENARIOS))) / 1e3
+    for k, (upper, ax) in enumerate(zip(top, low, strict=True)):
+        assert ax.get_yscale() == "log"
+        assert ax.get_shared_x_axes().joined(upper, ax)
+        assert ax.get_shared_y_axes().joined(low[0], ax)
+        assert not ax.get_shared_y_axes().joined(upper, ax)
+        lines = named_lines(ax)
+        assert [line.get_label() for line in lines] == [label(c) for c in ACCESS_OFFSHORE]
+        for channel, line in zip(ACCESS_OFFSHORE, lines, strict=True):
+            assert same_colour(line.get_color(), channel)
+            assert_allclose(line.get_xydata()[:, 0], x)
+            expected = np.array(ACCESS_SOURCES[channel][k]) / 1e3
+            assert_allclose(line.get_xydata()[:, 1], np.where(expected > 0, expected, np.nan))  # zero: a gap
+        assert_allclose(ax.get_ylim(), (largest * 10.0**-LOG_DECADES, largest * 2))
+        assert ax.get_xlabel() == "Month"
+        assert upper.get_xlabel() == ""
+    assert "log" in low[0].get_ylabel()
+
+
+def test_access_over_time_without_offshore_channels_has_one_row():
+    table = access_table()
+    fig = access_over_time(table[~table["source"].isin(OFFSHORE_CHANNELS)])
+    axes = data_axes(fig)
+    assert len(axes) == len(ACCESS_SCENARIOS)
+    assert all(ax.get_yscale() == "linear" and ax.get_xlabel() == "Month" for ax in axes)
+
+
 def test_access_over_time_scale_divides_every_series():
     fig = access_over_time(access_table(), scale=1.0)
-    ax = data_axes(fig)[0]
-    boundary = [line for line in ax.lines if line.get_label().startswith("_")]
-    assert_allclose(boundary[-1].get_xydata()[:, 1], expected_tops(0, 1.0)[STACK_ORDER[-1]])
-    assert_allclose(named_lines(ax)[0].get_xydata()[:, 1], ACCESS_DEMAND[0])
-    assert ax.get_ylabel() == "Compute used (H100e-months / month)"
+    top, low = access_rows(fig)
+    assert_allclose(boundaries(top[0])[-1].get_xydata()[:, 1], expected_tops(0, 1.0)[STACK_ORDER[-1]])
+    assert_allclose(named_lines(top[0])[0].get_xydata()[:, 1], ACCESS_DEMAND[0])
+    assert_allclose(named_lines(low[0])[0].get_xydata()[:, 1], ACCESS_SOURCES[ACCESS_OFFSHORE[0]][0])
+    assert top[0].get_ylabel() == "Compute used\n(H100e-months / month)"
 
 
 @pytest.mark.parametrize(
@@ -212,49 +275,53 @@ def test_access_over_time_scale_divides_every_series():
 )
 def test_access_over_time_ylabel_names_the_scale(scale, unit):
     fig = access_over_time(access_table(), scale=scale)
-    assert data_axes(fig)[0].get_ylabel() == f"Compute used ({unit} / month)"
+    assert data_axes(fig)[0].get_ylabel() == f"Compute used\n({unit} / month)"
+
+
+def test_access_over_time_count_axes_have_thousands_separators():
+    top, low = access_rows(access_over_time(access_table(), scale=1.0))
+    for ax in (*top, *low):
+        assert ax.yaxis.get_major_formatter()(4000.0, 0) == "4,000"
+        assert ax.yaxis.get_major_formatter()(0.01, 0) == "0.01"
 
 
 def test_access_over_time_labels_titles_and_legend(access_fig):
-    axes = data_axes(access_fig)
-    assert [ax.get_title() for ax in axes] == [label(s) for s in ACCESS_SCENARIOS]
-    for ax in axes:
-        assert ax.get_xlabel() == "Month"
-    for ax in axes[1:]:  # the other panels share the first panel's y axis and its label
-        assert ax.get_shared_y_axes().joined(axes[0], ax)
-    assert legend_texts(axes[-1]) == [label(s) for s in STACK_ORDER] + ["Demand"]
+    top, _ = access_rows(access_fig)
+    assert [ax.get_title() for ax in top] == [label(s) for s in ACCESS_SCENARIOS]
+    for ax in top[1:]:  # the other panels share the first panel's y axis and its label
+        assert ax.get_shared_y_axes().joined(top[0], ax)
+    assert legend_texts(top[-1]) == [label(s) for s in STACK_ORDER] + ["Demand", TOTAL_BAND_LABEL]
 
 
 def test_access_over_time_without_total_rows_draws_no_band():
-    fig = access_over_time(access_table(with_total=False))
-    for ax in data_axes(fig):
-        assert bands(ax) == []
+    top, _ = access_rows(access_over_time(access_table(with_total=False)))
+    for ax in top:
+        assert total_bands(ax) == []
         assert len(polys(ax)) == len(STACK_ORDER)
+    assert TOTAL_BAND_LABEL not in legend_texts(top[-1])
 
 
 def test_access_over_time_all_nan_ci_draws_no_band():
     table = access_table()
     table.loc[table["source"] == "total", ["ci_low", "ci_high"]] = np.nan
-    fig = access_over_time(table)
-    for ax in data_axes(fig):
-        assert bands(ax) == []
+    top, _ = access_rows(access_over_time(table))
+    for ax in top:
+        assert total_bands(ax) == []
 
 
 def test_access_over_time_total_rows_without_ci_columns_draw_no_band():
-    fig = access_over_time(access_table(with_total=True, with_ci=False))
-    for ax in data_axes(fig):
-        assert bands(ax) == []
+    top, _ = access_rows(access_over_time(access_table(with_total=True, with_ci=False)))
+    for ax in top:
+        assert total_bands(ax) == []
 
 
 def test_access_over_time_missing_source_month_keeps_upper_layers():
     table = access_table(with_total=False)
     drop = (table["scenario"] == "baseline") & (table["source"] == "stockpile") & (table["month"] == MONTHS[1])
-    fig = access_over_time(table[~drop])
-    ax = data_axes(fig)[0]
-    boundary = [line for line in ax.lines if line.get_label().startswith("_")]
+    top, _ = access_rows(access_over_time(table[~drop]))
     expected = expected_tops(0, 1e3)[STACK_ORDER[-1]]
     expected[1] -= ACCESS_SOURCES["stockpile"][0][1] / 1e3  # the missing layer counts as zero
-    assert_allclose(boundary[-1].get_xydata()[:, 1], expected)
+    assert_allclose(boundaries(top[0])[-1].get_xydata()[:, 1], expected)
 
 
 # --------------------------------------------------------------------------- policy_heatmaps
@@ -265,20 +332,56 @@ HEAT = {
     "access_ratio": np.array([[0.9, 0.8, 0.7], [0.6, 0.5, 0.25]]),  # rows: Y_LEVELS, columns: X_LEVELS
     "detection_rate": np.array([[0.05, 0.10, 0.20], [0.30, 0.45, 0.60]]),
 }
+HALF = {  # half-widths of the 95% intervals
+    "access_ratio": np.array([[0.012, 0.02, 0.03], [0.01, 0.015, 0.04]]),
+    "detection_rate": np.array([[0.004, 0.01, 0.02], [0.03, 0.02, 0.05]]),
+}
+# Decimals of the largest half-width's first digit (0.04, 0.05: two); half-widths rounded up.
+HEAT_TEXTS = {
+    "access_ratio": [["0.90\n±0.02", "0.80\n±0.02", "0.70\n±0.03"], ["0.60\n±0.01", "0.50\n±0.02", "0.25\n±0.04"]],
+    "detection_rate": [["0.05\n±0.01", "0.10\n±0.01", "0.20\n±0.02"], ["0.30\n±0.03", "0.45\n±0.02", "0.60\n±0.05"]],
+}
 
 
-def heat_table() -> pd.DataFrame:
+def heat_table(with_ci: bool = True) -> pd.DataFrame:
     rows = []
     for metric, grid in HEAT.items():
         for i in reversed(range(len(Y_LEVELS))):  # reversed so the function has to sort
             for j in SHUFFLED:
-                rows.append({"metric": metric, "audit": X_LEVELS[j], "inspect": Y_LEVELS[i], "mean": grid[i, j]})
+                row = {"metric": metric, "audit": X_LEVELS[j], "inspect": Y_LEVELS[i], "mean": grid[i, j]}
+                if with_ci:
+                    row |= {"ci_low": grid[i, j] - HALF[metric][i, j], "ci_high": grid[i, j] + HALF[metric][i, j]}
+                rows.append(row)
     return pd.DataFrame(rows)
+
+
+def draw_heatmaps(table: pd.DataFrame) -> Figure:
+    return policy_heatmaps(table, x="audit", y="inspect", x_label="Audit rate (share)", y_label="Inspect")
+
+
+def colorbars(fig: Figure) -> list[Axes]:
+    return [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+
+
+def cell_texts(ax: Axes) -> dict[tuple[float, float], Text]:
+    return {(round(t.get_position()[0], 6), round(t.get_position()[1], 6)): t for t in ax.texts}
+
+
+def contrast(a: object, b: object) -> float:
+    """WCAG contrast ratio of two colours."""
+
+    def luminance(c: object) -> float:
+        rgb = np.array(to_rgba(c)[:3])
+        linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+        return float(linear @ [0.2126, 0.7152, 0.0722])
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
 
 
 @pytest.fixture(scope="module")
 def heat_fig() -> Figure:
-    return policy_heatmaps(heat_table(), x="audit", y="inspect", x_label="Audit rate (share)", y_label="Inspect")
+    return draw_heatmaps(heat_table())
 
 
 def test_policy_heatmaps_cells_equal_pivoted_means(heat_fig):
@@ -297,27 +400,76 @@ def test_policy_heatmaps_cells_equal_pivoted_means(heat_fig):
         assert_allclose(ax.get_yticks(), np.arange(len(Y_LEVELS)) + 0.5)
 
 
-def test_policy_heatmaps_annotates_every_cell(heat_fig):
-    for ax, grid in zip(data_axes(heat_fig), HEAT.values(), strict=True):
+def test_policy_heatmaps_annotates_every_cell_with_mean_and_half_width(heat_fig):
+    for ax, (metric, grid) in zip(data_axes(heat_fig), HEAT.items(), strict=True):
         assert len(ax.texts) == grid.size
-        by_position = {(round(t.get_position()[0], 6), round(t.get_position()[1], 6)): t for t in ax.texts}
+        (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+        by_position = cell_texts(ax)
         for (i, j), value in np.ndenumerate(grid):
             text = by_position[(j + 0.5, i + 0.5)]
-            assert text.get_text() == f"{value:.2f}"
-            expected = "white" if value < grid.mean() else "black"
-            assert to_rgba(text.get_color()) == to_rgba(expected)
+            assert text.get_text() == HEAT_TEXTS[metric][i][j]
+            assert contrast(text.get_color(), mesh.to_rgba(value)) >= 4.5  # legible on its cell
+
+
+def test_policy_heatmaps_without_ci_annotate_means_alike():
+    fig = draw_heatmaps(heat_table(with_ci=False))
+    texts = cell_texts(data_axes(fig)[0])
+    assert texts[(0.5, 0.5)].get_text() == "0.900"  # three significant digits of the largest mean, 0.9
+    assert texts[(2.5, 1.5)].get_text() == "0.250"
+
+
+def test_policy_heatmaps_share_metrics_span_zero_to_one(heat_fig):
+    for ax in data_axes(heat_fig):
+        (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+        assert mesh.get_clim() == (0.0, 1.0)
+
+
+def test_policy_heatmaps_counts_span_their_range_with_thousands_separators():
+    means = np.array([[1234.4, 20000.0, 56000.0], [300.0, 4500.0, 9000.0]])
+    caps, shares = [5000, 16700, 50000], [0.25, 1.5]
+    table = pd.DataFrame(
+        [
+            {"metric": "seized_h100e", "cap": caps[j], "share": shares[i], "mean": means[i, j]}
+            for (i, j), _ in np.ndenumerate(means)
+        ]
+    )
+    fig = policy_heatmaps(table, x="cap", y="share", x_label="Cap", y_label="Share")
+    (ax,) = data_axes(fig)
+    (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+    assert mesh.get_clim() == (300.0, 56000.0)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["5,000", "16,700", "50,000"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0.25", "1.5"]
+    assert cell_texts(ax)[(0.5, 0.5)].get_text() == "1,234"
+    assert cell_texts(ax)[(2.5, 0.5)].get_text() == "56,000"
+    (bar,) = colorbars(fig)
+    assert bar.xaxis.get_major_formatter()(50000.0, 0) == "50,000"
+
+
+def test_policy_heatmaps_colour_bars_are_labelled_with_the_metric(heat_fig):
+    bars = colorbars(heat_fig)
+    assert [bar.get_xlabel() or bar.get_ylabel() for bar in bars] == [label(m) for m in HEAT]
+
+
+def test_policy_heatmaps_annotations_are_readable_in_the_paper_theme():
+    with theme("paper"):
+        fig = draw_heatmaps(heat_table())
+    sizes = [t.get_fontsize() for ax in data_axes(fig) for t in ax.texts]
+    assert min(sizes) >= 6.5
 
 
 def test_policy_heatmaps_nan_cell_is_kept_in_place():
     table = heat_table()
     hole = (table["metric"] == "access_ratio") & (table["audit"] == 0.2) & (table["inspect"] == 0.5)
-    table.loc[hole, "mean"] = np.nan
+    table.loc[hole, ["mean", "ci_low", "ci_high"]] = np.nan
     fig = policy_heatmaps(table, x="audit", y="inspect", x_label="a", y_label="b")
-    mesh = next(c for c in data_axes(fig)[0].collections if isinstance(c, QuadMesh))
+    ax = data_axes(fig)[0]
+    mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
     cells = np.ma.filled(np.ma.masked_invalid(np.asarray(mesh.get_array(), dtype=float)), np.nan).reshape(2, 3)
     expected = HEAT["access_ratio"].copy()
     expected[1, 1] = np.nan
     assert_allclose(cells, expected)  # NaN compares equal to NaN in assert_allclose
+    assert (1.5, 1.5) not in cell_texts(ax)  # no annotation of a missing cell
+    assert len(ax.texts) == expected.size - 1
 
 
 # --------------------------------------------------------------------------- detection_curves
@@ -405,7 +557,7 @@ def hub_table(with_ci: bool = True, scenarios: list[str] = HUB_SCENARIOS) -> pd.
 
 @pytest.fixture(scope="module")
 def hub_fig() -> Figure:
-    return hub_flows(hub_table(), event_month="2025-02")
+    return hub_flows(hub_table(), events=[("2025-02", "Crackdown")])
 
 
 def test_hub_flows_lines_and_bands_per_hub_and_scenario(hub_fig):
@@ -433,15 +585,19 @@ def test_hub_flows_lines_and_bands_per_hub_and_scenario(hub_fig):
 def test_hub_flows_labels_legend_and_event_marker(hub_fig):
     axes = data_axes(hub_fig)
     grid = np.array(hub_fig.axes).reshape(2, 4)
-    for ax in grid[:, 0]:
-        assert "k H100e" in ax.get_ylabel()  # means are divided by 1e3
+    assert "k H100e" in hub_fig.get_supylabel()  # one label for the shared y axis; means are divided by 1e3
+    assert all(ax.get_ylabel() == "" for ax in axes)
     for ax in axes:  # every panel shares the first panel's y axis
         assert ax.get_shared_y_axes().joined(grid[0, 0], ax)
-    assert legend_texts(axes[0]) == [label(s) for s in HUB_SCENARIOS]
+    assert legend_texts(axes[0]) == [label(s) for s in HUB_SCENARIOS] + ["1: Crackdown (2025-02)"]
     for ax in axes:
-        markers = [line for line in ax.lines if line.get_label().startswith("_")]
-        assert len(markers) == 1
-        assert_allclose(markers[0].get_xydata()[:, 0], dates(["2025-02"]).repeat(2))
+        (marker,) = event_lines(ax)
+        assert_allclose(marker.get_xydata()[:, 0], dates(["2025-02"]).repeat(2))
+        assert [t.get_text() for t in event_texts(ax)] == ["1"]
+
+
+def test_hub_flows_count_axis_has_thousands_separators(hub_fig):
+    assert data_axes(hub_fig)[0].yaxis.get_major_formatter()(1500.0, 0) == "1,500"
 
 
 def test_hub_flows_without_ci_or_event_draw_neither():
@@ -464,63 +620,44 @@ def test_hub_flows_draws_every_scenario():
         assert len(named_lines(ax)) == len(scenarios)
 
 
-# --------------------------------------------------------------------------- sensitivity_bars
-
-FACTORS = ["policy.audit_rate", "hubs.singapore.cargo_inspection_rate", "channels.smuggling.markup"]
-SOBOL = {  # output -> factor -> (S1, S1_conf, ST, ST_conf)
-    "access_ratio": {
-        "policy.audit_rate": (0.40, 0.05, 0.55, 0.06),
-        "hubs.singapore.cargo_inspection_rate": (0.20, 0.04, 0.30, 0.05),
-        "channels.smuggling.markup": (-0.01, 0.02, 0.05, 0.01),
-    },
-    "detection_rate": {
-        "policy.audit_rate": (0.10, 0.03, 0.15, 0.02),
-        "hubs.singapore.cargo_inspection_rate": (0.60, 0.07, 0.70, 0.08),
-        "channels.smuggling.markup": (0.05, 0.01, 0.12, 0.03),
-    },
-}
+# --------------------------------------------------------------------------- hub_differences
 
 
-def sobol_table() -> pd.DataFrame:
+def difference_table() -> pd.DataFrame:
+    """The crackdown minus the baseline for two hubs, with paired intervals."""
     rows = []
-    for output, by_factor in SOBOL.items():
-        # The second output lists its factors in reverse: the function must reorder them.
-        order = FACTORS if output == "access_ratio" else FACTORS[::-1]
-        for factor in order:
-            s1, s1c, st, stc = by_factor[factor]
-            rows.append({"output": output, "factor": factor, "S1": s1, "S1_conf": s1c, "ST": st, "ST_conf": stc})
+    for h, hub in enumerate(["singapore", "malaysia"]):
+        for m in SHUFFLED:
+            mean = (-1000.0 if hub == "singapore" else 400.0) * (m + 1)
+            rows.append(
+                {
+                    "scenario": "crackdown_singapore",
+                    "reference": "baseline",
+                    "hub": hub,
+                    "month": MONTHS[m],
+                    "mean": mean,
+                    "ci_low": mean - 100.0 * (h + 1),
+                    "ci_high": mean + 100.0 * (h + 1),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def test_sensitivity_bars_widths_positions_and_error_bars():
-    fig = sensitivity_bars(sobol_table())
+def test_hub_differences_plot_each_difference_with_its_band_and_a_zero_line():
+    fig = hub_differences(difference_table(), events=[("2025-02", "Singapore crackdown")])
     axes = data_axes(fig)
-    assert len(axes) == len(SOBOL)
-    y = np.arange(len(FACTORS))
-    for ax, (output, by_factor) in zip(axes, SOBOL.items(), strict=True):
-        assert ax.get_title() == label(output)
-        s1, s1c, st, stc = (np.array([by_factor[f][i] for f in FACTORS]) for i in range(4))
-        bars = [p for p in ax.patches if isinstance(p, Rectangle)]
-        assert len(bars) == 2 * len(FACTORS)
-        first, total = bars[: len(FACTORS)], bars[len(FACTORS) :]
-        assert_allclose([b.get_width() for b in first], s1)
-        assert_allclose([b.get_width() for b in total], st)
-        assert_allclose([b.get_y() + b.get_height() / 2 for b in first], y - 0.2)
-        assert_allclose([b.get_y() + b.get_height() / 2 for b in total], y + 0.2)
-        containers = [c for c in ax.containers if hasattr(c, "errorbar")]
-        assert len(containers) == 2
-        for container, values, half in zip(containers, (s1, st), (s1c, stc), strict=True):
-            segments = np.array(container.errorbar.lines[2][0].get_segments())
-            assert_allclose(segments[:, 0, 0], values - half)
-            assert_allclose(segments[:, 1, 0], values + half)
-        assert ax.get_xlabel() == "Sobol index (share of output variance)"
-        assert_allclose(ax.get_yticks(), y)
-        assert ax.yaxis_inverted()  # first factor on top
-    # Factor names (last dotted part) label the first panel; the others share its y axis.
-    assert [t.get_text() for t in axes[0].get_yticklabels()] == ["audit_rate", "cargo_inspection_rate", "markup"]
-    assert legend_texts(axes[-1]) == ["first order (S1)", "total (ST)"]
-    for ax in axes[1:]:
-        assert ax.get_shared_y_axes().joined(axes[0], ax)
+    assert [ax.get_title() for ax in axes] == ["Singapore", "Malaysia"]
+    for h, (ax, sign) in enumerate(zip(axes, (-1000.0, 400.0), strict=True)):
+        (line,) = named_lines(ax)
+        assert line.get_label() == "Singapore crackdown − Baseline"
+        assert_allclose(line.get_xydata()[:, 1], sign * np.arange(1, 4) / 1e3)
+        (band,) = bands(ax)
+        low, high = fill_bounds(band, dates(MONTHS))
+        assert_allclose(low, (sign * np.arange(1, 4) - 100.0 * (h + 1)) / 1e3)
+        assert_allclose(high, (sign * np.arange(1, 4) + 100.0 * (h + 1)) / 1e3)
+        zero = [line for line in ax.lines if line.get_gid() == "zero"]
+        assert len(zero) == 1 and set(zero[0].get_ydata()) == {0}
+    assert fig.get_supylabel() == "Difference in orders (k H100e / month)"
 
 
 # --------------------------------------------------------------------------- prices_over_time
@@ -530,6 +667,7 @@ PRICES = {  # channel -> scenario index -> monthly prices; written out of SOURCE
     "remote_rental": [[2000.0, 2100.0, 2200.0], [2000.0, 2400.0, 2600.0]],
     "compliant": [[1500.0, 1500.0, 1550.0], [1500.0, 1520.0, 1560.0]],
     "smuggling": [[3000.0, 3300.0, 3500.0], [3000.0, 4000.0, 4500.0]],
+    "data_transport": [[2000.0, 2100.0, 2200.0], [2000.0, 2400.0, 2600.0]],  # the same as remote rental
 }
 PRICE_ORDER = [c for c in SOURCE_ORDER if c in PRICES]
 
@@ -600,6 +738,86 @@ def test_prices_over_time_nan_mean_leaves_a_gap():
     assert_allclose(y[[0, 2]], np.array(PRICES["smuggling"][0])[[0, 2]])
 
 
+def test_prices_over_time_each_channel_has_its_own_line_style_and_marker(price_fig):
+    for ax in data_axes(price_fig):
+        lines = {line.get_label(): line for line in named_lines(ax)}
+        markers = [line.get_marker() for line in lines.values()]
+        assert len(set(markers)) == len(markers)
+        assert all(marker not in ("", "None", None) for marker in markers)
+        remote, transport = lines[label("remote_rental")], lines[label("data_transport")]
+        assert_allclose(remote.get_xydata(), transport.get_xydata())  # the lines coincide ...
+        assert remote.get_linestyle() != transport.get_linestyle()  # ... yet stay apart
+        assert remote.get_marker() != transport.get_marker()
+
+
+def test_prices_over_time_channel_without_price_draws_nothing():
+    table = price_table()
+    table.loc[table["channel"] == "compliant", ["mean", "ci_low", "ci_high"]] = np.nan  # in every scenario
+    crackdown = (table["channel"] == "smuggling") & (table["scenario"] == "crackdown_singapore")
+    table.loc[crackdown, ["mean", "ci_low", "ci_high"]] = np.nan  # in the last scenario only
+    axes = data_axes(prices_over_time(table))
+    drawn = [[line.get_label() for line in named_lines(ax)] for ax in axes]
+    assert drawn == [
+        [label(c) for c in PRICE_ORDER if c != "compliant"],
+        [label(c) for c in PRICE_ORDER if c not in ("compliant", "smuggling")],
+    ]
+    assert len(bands(axes[1])) == len(PRICE_ORDER) - 2
+    assert legend_texts(axes[-1]) == [label(c) for c in PRICE_ORDER if c != "compliant"]
+
+
+def test_prices_over_time_axis_has_thousands_separators(price_fig):
+    assert data_axes(price_fig)[0].yaxis.get_major_formatter()(2500.0, 0) == "2,500"
+
+
+# --------------------------------------------------------------------------- events on time axes
+
+EVENTS = [("2025-02", "Crackdown"), ("2024-06", "Before the run"), ("2025-03", "Rule change")]
+SHOWN_EVENTS = ["2025-02", "2025-03"]  # the event months within the tables' months, numbered 1 and 2
+TIME_FIGURES = {
+    "access_over_time": lambda events: access_over_time(access_table(), events=events),
+    "prices_over_time": lambda events: prices_over_time(price_table(), events=events),
+    "hub_flows": lambda events: hub_flows(hub_table(), events=events),
+}
+
+
+def event_lines(ax: Axes) -> list[Line2D]:
+    return [line for line in ax.lines if line.get_gid() == EVENT_GID]
+
+
+def event_texts(ax: Axes) -> list[Text]:
+    return [text for text in ax.texts if text.get_gid() == EVENT_GID]
+
+
+def all_legend_texts(fig: Figure) -> list[str]:
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)]
+    return [t.get_text() for legend in legends for t in legend.get_texts()]
+
+
+@pytest.mark.parametrize("draw", TIME_FIGURES.values(), ids=TIME_FIGURES.keys())
+def test_events_are_numbered_lines_explained_in_the_legend(draw):
+    fig = draw(EVENTS)
+    for ax in data_axes(fig):
+        lines, texts = event_lines(ax), event_texts(ax)
+        assert_allclose([line.get_xdata()[0] for line in lines], dates(SHOWN_EVENTS))
+        assert [text.get_text() for text in texts] == ["1", "2"]
+        assert_allclose([text.xy[0] for text in texts], dates(SHOWN_EVENTS))  # each number on its line
+        for line in lines:
+            assert to_rgba(line.get_color()) == to_rgba("black")
+    entries = all_legend_texts(fig)
+    assert "1: Crackdown (2025-02)" in entries
+    assert "2: Rule change (2025-03)" in entries
+    assert not any("Before the run" in entry for entry in entries)  # outside the months plotted
+
+
+@pytest.mark.parametrize("draw", TIME_FIGURES.values(), ids=TIME_FIGURES.keys())
+def test_no_events_draw_no_markers(draw):
+    fig = draw(())
+    for ax in fig.axes:
+        assert event_lines(ax) == []
+        assert event_texts(ax) == []
+        assert not any(to_rgba(line.get_color()) == to_rgba("grey") for line in ax.lines)
+
+
 # --------------------------------------------------------------------------- style
 
 
@@ -658,3 +876,141 @@ def test_unknown_theme_raises_naming_allowed_themes():
         pass
     assert "paper" in str(info.value)
     assert "slides" in str(info.value)
+
+
+def test_hub_colours_are_distinct_from_each_other_every_channel_and_the_stockpile():
+    hubs = ["singapore", "malaysia", "thailand", "indonesia", "vietnam", "uae", "saudi_arabia", "hong_kong"]
+    assert set(HUB_COLOURS) == set(hubs)
+    assert label("hong_kong") == "Hong Kong"
+    named = [colour(n) for n in (*hubs, *SOURCE_ORDER)]
+    assert len({to_rgba(c) for c in named}) == len(named)
+    for i, hub in enumerate(hubs):  # not merely different: no two look alike
+        for other in named[i + 1 :]:
+            distance = np.linalg.norm(np.subtract(to_rgba(colour(hub))[:3], to_rgba(other)[:3]))
+            assert distance > 0.15, (hub, other)
+
+
+def test_width_and_height_follow_the_active_theme():
+    assert (style.width("one_column"), style.width("two_column")) == (3.5, 7.2)  # paper outside any theme
+    with theme("slides"):
+        assert (style.width("one_column"), style.width("two_column")) == (6.5, 10.0)
+        assert style.height("two_column", 2.4) == pytest.approx(2.4 * 10.0 / 7.2)
+        with theme("paper"):
+            assert style.width("two_column") == 7.2
+            assert style.height("two_column", 2.4) == 2.4
+        assert style.width("two_column") == 10.0
+    assert style.width("two_column") == 7.2
+    with pytest.raises(RuntimeError), theme("slides"):
+        raise RuntimeError("boom")
+    assert style.width("two_column") == 7.2
+
+
+# --------------------------------------------------------------------------- layout in both themes
+
+LONG_MONTHS = [f"{year}-{month:02d}" for year in (2025, 2026, 2027) for month in range(1, 13)]
+LONG_SCENARIOS = ["baseline", "crackdown_singapore"]
+
+
+def long_table(key: str, names: list[str]) -> pd.DataFrame:
+    """Three years of made-up monthly means with intervals, per scenario and name."""
+    rows = []
+    for k, scenario in enumerate(LONG_SCENARIOS):
+        for n, name in enumerate(names):
+            for m, month in enumerate(LONG_MONTHS):
+                mean = 1000.0 * (n + 1) * (1 + 0.02 * m) + 100.0 * k
+                rows.append(
+                    {
+                        "scenario": scenario,
+                        key: name,
+                        "month": month,
+                        "mean": mean,
+                        "ci_low": mean * 0.95,
+                        "ci_high": mean * 1.05,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def long_heat_table() -> pd.DataFrame:
+    rows = []
+    for metric in ("access_ratio", "detection_rate"):
+        for i, cap in enumerate([5000, 16700, 50000]):
+            for j, budget in enumerate([0, 2, 4, 8, 16, 32]):
+                mean = 0.9613 + 0.0001 * (i + j) if metric == "access_ratio" else 0.05 + 0.025 * j
+                rows.append(
+                    {
+                        "metric": metric,
+                        "cap": cap,
+                        "budget": budget,
+                        "mean": mean,
+                        "ci_low": mean - 0.0011,
+                        "ci_high": mean + 0.0011,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+LAYOUT_FIGURES = {
+    "access_over_time": lambda: access_over_time(
+        long_table("source", [*SOURCE_ORDER, "demand", "total"]), events=[("2025-03", "Singapore crackdown")]
+    ),
+    "prices_over_time": lambda: prices_over_time(long_table("channel", list(CHANNEL_NAMES))),
+    "hub_flows": lambda: hub_flows(long_table("hub", list(HUB_COLOURS)), events=[("2025-03", "Singapore crackdown")]),
+    "policy_heatmaps": lambda: policy_heatmaps(
+        long_heat_table(), x="budget", y="cap", x_label="Audit budget (checks/month)", y_label="Tier-2 cap (H100e/year)"
+    ),
+}
+
+
+def overlap(a: Bbox, b: Bbox) -> bool:
+    """Whether two boxes share an area (touching edges do not count)."""
+    return min(a.x1, b.x1) > max(a.x0, b.x0) and min(a.y1, b.y1) > max(a.y0, b.y0)
+
+
+def assert_apart(texts: list[Text]) -> None:
+    boxes = [(t.get_text(), t.get_window_extent()) for t in texts if t.get_visible() and t.get_text()]
+    for i, (text, box) in enumerate(boxes):
+        for other, other_box in boxes[i + 1 :]:
+            assert not overlap(box, other_box), (text, other)
+
+
+def drawn_tick_labels(ax: Axes) -> list[Text]:
+    """The visible tick labels of both axes within their view limits (others are not drawn)."""
+    labels = []
+    for axis in (ax.xaxis, ax.yaxis):
+        low, high = sorted(axis.get_view_interval())
+        slack = 1e-9 * (high - low)
+        for tick in axis.get_major_ticks():
+            if low - slack <= tick.get_loc() <= high + slack and tick.label1.get_visible() and tick.label1.get_text():
+                labels.append(tick.label1)
+    return labels
+
+
+@pytest.mark.parametrize("name", LAYOUT_FIGURES)
+@pytest.mark.parametrize(("theme_name", "width_in"), [("paper", 7.2), ("slides", 10.0)])
+def test_figure_texts_do_not_overlap(name, theme_name, width_in):
+    with theme(theme_name):  # tick density depends on the theme's font sizes: measure inside it
+        fig = LAYOUT_FIGURES[name]()
+        fig.draw_without_rendering()
+        assert fig.get_size_inches()[0] == pytest.approx(width_in)
+        axes = data_axes(fig)
+        assert_apart([ax.title for ax in axes])  # panel titles
+        y_labels = [ax.yaxis.label for ax in axes if ax.get_ylabel()]
+        y_labels += [t for t in fig.texts if fig.get_supylabel() and t.get_text() == fig.get_supylabel()]
+        assert_apart(y_labels)  # e.g. the rows of hub flows
+        for ax in fig.axes:
+            ticks = drawn_tick_labels(ax)
+            assert_apart(ticks)
+            assert_apart(ax.texts)  # heatmap annotations
+            for y_label in y_labels:
+                assert not any(overlap(y_label.get_window_extent(), t.get_window_extent()) for t in ticks)
+        for legend in [*fig.legends, *(ax.get_legend() for ax in axes if ax.get_legend() is not None)]:
+            for ax in axes:  # legends beside or below the panels, not over one
+                assert not overlap(legend.get_window_extent(), ax.get_window_extent())
+
+
+@pytest.mark.parametrize(("theme_name", "width_in"), [("paper", 3.5), ("slides", 6.5)])
+def test_one_column_figure_takes_the_theme_width(theme_name, width_in):
+    with theme(theme_name):
+        fig = detection_curves(detection_table(), x="audit", x_label="a")
+    assert fig.get_size_inches()[0] == pytest.approx(width_in)

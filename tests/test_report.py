@@ -1,10 +1,13 @@
-"""The report: figures that fit a sweep, written as PDF, PNG and CSV, with honest bands.
+"""The report: figures that fit a sweep, written as PDF, PNG, CSV and a caption, with honest samples.
 
-One subprocess checks the report command's exit code and output; the rest runs in this process.
+Nothing is pooled unless asked: factors a figure does not show are held (and said so), pooled
+ones are marginal means over replications (and said so). One subprocess checks the report
+command's exit code and output; the rest runs in this process.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -17,9 +20,10 @@ from scipy import stats
 
 from sim.report import tables
 from sim.report.__main__ import main
-from sim.report.specs import report
-from sim.report.studies import STUDIES_DIR, study_names
+from sim.report.specs import QUICK_NOTE, SPECS, draw, report
+from sim.report.studies import STUDIES_DIR, quick_overrides, study_names
 from sim.sweep import load, load_experiment, start_sweep
+from sim.sweep.analysis import contrast_timeseries
 from sim.sweep.experiment import parse_experiment
 
 SCENARIOS = ["baseline", "crackdown_singapore"]
@@ -53,11 +57,13 @@ def test_report_writes_pdf_png_and_csv_for_the_smoke_sweep(smoke_sweep: Path) ->
         [sys.executable, "-m", "sim.report", str(smoke_sweep)], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    listed = [Path(line) for line in done.stdout.splitlines()]
+    listed = [Path(line) for line in done.stdout.splitlines() if not line.startswith("  ")]
     names = {p.stem for p in listed}
     assert names == {"heatmaps", "detection_curves"}  # two numeric factors, no scenario factor
+    captions = [line for line in done.stdout.splitlines() if line.startswith("  ")]
+    assert len(captions) == 2 and all("Intervals: 95% t-interval" in c for c in captions)
     for name in names:
-        for suffix in (".pdf", ".png", ".csv"):
+        for suffix in (".pdf", ".png", ".csv", ".json"):
             path = smoke_sweep / "figures" / f"{name}{suffix}"
             assert path in listed and path.stat().st_size > 200
     assert (smoke_sweep / "figures" / "heatmaps.pdf").read_bytes().startswith(b"%PDF")
@@ -69,14 +75,18 @@ def scenario_report(scenario_sweep: Path) -> list[Path]:
     return report(scenario_sweep, "slides")
 
 
-def test_scenario_sweep_gets_access_prices_and_hub_flows(scenario_report: list[Path]) -> None:
-    assert {p.stem for p in scenario_report} == {"access_by_source", "prices", "hub_flows"}
+def test_scenario_sweep_gets_access_prices_hub_flows_and_differences(scenario_report: list[Path]) -> None:
+    assert {p.stem for p in scenario_report} == {"access_by_source", "prices", "hub_flows", "hub_differences"}
     assert all(p.is_file() for p in scenario_report)
+
+
+def test_slides_go_to_their_own_folder(scenario_sweep: Path, scenario_report: list[Path]) -> None:
+    assert {p.parent for p in scenario_report} == {scenario_sweep / "figures" / "slides"}
 
 
 def test_bands_equal_an_independent_computation(scenario_sweep: Path) -> None:
     sweep = load(scenario_sweep)
-    table = tables.access_table(sweep).set_index(["scenario", "source", "month"])
+    table = tables.access_table(sweep, tables.select(sweep, ["scenario"])).set_index(["scenario", "source", "month"])
     ts = pd.read_parquet(scenario_sweep / "timeseries")
     runs = pd.read_parquet(scenario_sweep / "runs")
     design = pd.read_parquet(scenario_sweep / "design.parquet")
@@ -96,9 +106,10 @@ def test_bands_equal_an_independent_computation(scenario_sweep: Path) -> None:
 
 
 def test_csv_holds_exactly_the_plotted_table(scenario_sweep: Path, scenario_report: list[Path]) -> None:
-    assert scenario_sweep / "figures" / "hub_flows.csv" in scenario_report
-    written = pd.read_csv(scenario_sweep / "figures" / "hub_flows.csv")
-    expected = tables.hub_flows_table(load(scenario_sweep)).reset_index(drop=True)
+    assert scenario_sweep / "figures" / "slides" / "hub_flows.csv" in scenario_report
+    written = pd.read_csv(scenario_sweep / "figures" / "slides" / "hub_flows.csv")
+    sweep = load(scenario_sweep)
+    expected = tables.hub_flows_table(sweep, tables.select(sweep, ["scenario"])).reset_index(drop=True)
     pd.testing.assert_frame_equal(written, expected, check_dtype=False)
 
 
@@ -115,3 +126,95 @@ def test_every_study_has_a_readme_with_its_command_and_an_experiment() -> None:
         assert f"python -m sim.report.studies {name}" in readme
         assert "## Question" in readme and "## What the figures show" in readme
         load_experiment(name)
+
+
+def test_hub_differences_are_the_paired_contrast(scenario_sweep: Path) -> None:
+    sweep = load(scenario_sweep)
+    table = tables.hub_differences_table(sweep, tables.select(sweep, ["scenario"]))
+    table = table.set_index(["hub", "month"])
+    a, b = {"scenario": SCENARIOS[1]}, {"scenario": SCENARIOS[0]}
+    direct = contrast_timeseries(sweep, a, b, ["orders_hub_singapore_h100e"]).set_index("month")
+    mine = table.loc["singapore"]
+    np.testing.assert_allclose(mine["mean"], direct["difference"])
+    np.testing.assert_allclose(mine["ci_low"].fillna(0), direct["ci_low"].fillna(0))
+    assert set(table["scenario"]) == {SCENARIOS[1]} and set(table["reference"]) == {SCENARIOS[0]}
+
+
+@pytest.fixture(scope="module")
+def two_factor_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two scenarios x two temperatures x 3 replications of 4 months."""
+    experiment = parse_experiment(
+        {
+            "name": "two_factors",
+            "overrides": ["months=4"],
+            "design": {"kind": "factorial"},
+            "levers": {"scenario": SCENARIOS},
+            "uncertainties": {"behaviour.temperature": [0.05, 0.3]},
+            "replications": 3,
+            "seed": 9,
+            "executor": {"kind": "serial"},
+        }
+    )
+    return start_sweep(experiment, tmp_path_factory.mktemp("two"), progress=False).path
+
+
+ACCESS = next(spec for spec in SPECS if spec.name == "access_by_source")
+
+
+def footnote(drawn) -> str:
+    return " ".join(t.get_text() for t in drawn.figure.texts)
+
+
+def test_a_factor_a_figure_does_not_show_is_held_and_the_figure_says_so(two_factor_sweep: Path) -> None:
+    sweep = load(two_factor_sweep)
+    drawn = draw(ACCESS, sweep)
+    assert drawn.sample["held"] == {"behaviour.temperature": 0.05} and drawn.sample["pooled"] == {}
+    assert (drawn.sample["n_min"], drawn.sample["n_max"]) == (3, 3)  # replications, not runs
+    assert "Held: behaviour.temperature = 0.05." in drawn.caption
+    assert "behaviour.temperature = 0.05" in footnote(drawn) and "n = 3 replications" in footnote(drawn)
+    runs = sweep.runs
+    chosen = runs[(runs["scenario"] == "baseline") & (runs["behaviour.temperature"] == 0.05)]["run_id"]
+    ts = sweep.timeseries(["access_smuggling"], run_ids=chosen.tolist())
+    expected = ts[ts["month"] == "2025-03"]["access_smuggling"].mean()
+    row = drawn.table.set_index(["scenario", "source", "month"]).loc[("baseline", "smuggling", "2025-03")]
+    assert row["mean"] == pytest.approx(expected)
+
+
+def test_pooling_is_a_marginal_mean_over_replications_and_is_labelled(two_factor_sweep: Path) -> None:
+    sweep = load(two_factor_sweep)
+    drawn = draw(ACCESS, sweep, pool=["behaviour.temperature"])
+    assert drawn.sample["pooled"] == {"behaviour.temperature": 2} and drawn.sample["held"] == {}
+    assert drawn.sample["n_max"] == 3  # each replication averaged over the 2 temperatures: n stays 3
+    assert "Marginal means over behaviour.temperature (2 values)" in drawn.caption
+    assert "Marginal means" in footnote(drawn)
+    runs = sweep.runs[sweep.runs["scenario"] == "baseline"]
+    ts = sweep.timeseries(["access_smuggling"], run_ids=runs["run_id"].tolist()).merge(runs, on="run_id")
+    per_replication = ts[ts["month"] == "2025-02"].groupby("replication")["access_smuggling"].mean()
+    row = drawn.table.set_index(["scenario", "source", "month"]).loc[("baseline", "smuggling", "2025-02")]
+    half = stats.t.ppf(0.975, 2) * per_replication.std(ddof=1) / math.sqrt(3)
+    np.testing.assert_allclose([row["mean"], row["ci_high"]], [per_replication.mean(), per_replication.mean() + half])
+
+
+def test_a_held_value_can_be_chosen_and_a_wrong_one_is_refused(two_factor_sweep: Path, capsys) -> None:
+    drawn = draw(ACCESS, load(two_factor_sweep), hold={"behaviour.temperature": 0.3})
+    assert drawn.sample["held"] == {"behaviour.temperature": 0.3}
+    assert main([str(two_factor_sweep), "--hold", "behaviour.temperature=0.7"]) == 2
+    assert "behaviour.temperature=0.7 is not in the design; its values: 0.05, 0.3" in capsys.readouterr().err
+    assert main([str(two_factor_sweep), "--pool", "nope"]) == 2
+    assert "nope is not a factor" in capsys.readouterr().err
+
+
+def test_every_sidecar_states_its_sample_and_a_quick_run_says_so(two_factor_sweep: Path) -> None:
+    written = report(two_factor_sweep, quick=True)
+    sidecars = [json.loads(p.read_text()) for p in written if p.suffix == ".json"]
+    assert {s["figure"] for s in sidecars} == {"access_by_source", "prices", "hub_flows", "hub_differences"}
+    for sidecar in sidecars:
+        assert sidecar["quick"] and QUICK_NOTE in sidecar["caption"]
+        assert sidecar["sample"]["interval"] and "n_min" in sidecar["sample"]
+    drawn = draw(ACCESS, load(two_factor_sweep), quick=True)
+    assert QUICK_NOTE in footnote(drawn)
+
+
+def test_quick_studies_run_about_a_tenth() -> None:
+    assert quick_overrides(load_experiment("compute_access_2025")) == ["replications=2"]
+    assert quick_overrides(load_experiment("sensitivity")) == ["design.samples=32"]

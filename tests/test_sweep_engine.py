@@ -72,8 +72,9 @@ def test_smoke_sweep_has_every_run_with_its_seed_and_values(one_worker: tuple[pd
     runs, timeseries = one_worker
     assert runs["run_id"].tolist() == list(range(8))
     assert runs["point_id"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
-    assert runs["seed"].tolist() == [run_seed(2025, i) for i in range(8)]
-    assert runs["access_ratio"].nunique() == 8  # every run has its own seed
+    assert runs["seed"].tolist() == [run_seed(2025, r) for r in runs["replication"]]
+    assert runs["seed"].nunique() == 2  # replication r has one seed at every point: runs pair up
+    assert runs["access_ratio"].nunique() == 8
     assert len(timeseries) == 8 * 12 and timeseries["run_id"].nunique() == 8
     # a run of the sweep is the run of its config
     seed = int(runs["seed"].iloc[3])
@@ -179,7 +180,7 @@ def test_a_failing_run_is_recorded_and_the_others_go_on(
     failures = [json.loads(line) for line in (path / "failures.jsonl").read_text().splitlines()]
     assert sorted(f["run_id"] for f in failures) == [2, 3]
     for f in failures:
-        assert f["point_id"] == 1 and f["seed"] == run_seed(5, f["run_id"])
+        assert f["point_id"] == 1 and f["seed"] == run_seed(5, f["run_id"] % 2)  # its replication's seed
         assert f["settings"] == {"behaviour.temperature": 0.2}
         assert f["error"] == "RuntimeError: the model broke at 0.2"
     sweep = load(path)

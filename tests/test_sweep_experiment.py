@@ -173,7 +173,7 @@ def test_factorial_design_crosses_levers_and_uncertainties_in_order() -> None:
     assert design.iloc[:, 1:].values.tolist() == [[2, 0.1], [2, 0.3], [8, 0.1], [8, 0.3]]
 
 
-def test_run_seeds_depend_on_sweep_seed_and_run_id_only() -> None:
+def test_run_seeds_depend_on_sweep_seed_and_replication_only() -> None:
     seeds = [run_seed(7, i) for i in range(1000)]
     assert len(set(seeds)) == 1000
     assert all(0 <= s < 2**63 for s in seeds)
@@ -207,8 +207,9 @@ IN_PROCESS_CASES = [
     (GOOD.replace("[2, 8]", "[]"), "empty list of values"),
     (
         GOOD.replace("replications: 1", "replication: 1"),
-        "unknown key 'replication'; valid keys there: confirm, description, design, executor, levers, name, overrides, "
-        "replications, scenario, seed, timeseries, uncertainties. Did you mean 'replications'?",
+        "unknown key 'replication'; valid keys there: allow_inactive, confirm, description, design, executor, "
+        "levers, name, overrides, replications, report, scenario, seed, timeseries, uncertainties. "
+        "Did you mean 'replications'?",
     ),
     (GOOD.replace("factorial}", "sobol, samples: 5}").replace("[2, 8]", "{low: 0, high: 2}"), "power of 2"),
     (GOOD.replace("policy.enforcement.audit_budget_per_month: [2, 8]", "seed: [1, 2]"), "seed cannot be a factor"),

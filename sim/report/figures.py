@@ -3,28 +3,51 @@
 None reads files or runs simulations, so authors can call them on their own tables and
 restyle the result. Tables carry a ``mean`` and, where replications allow, ``ci_low`` and
 ``ci_high`` (a 95% confidence interval of the mean); bands are drawn when those are present.
+Figures take their size from the active theme (``sim.report.style.theme``). Figures over time
+take ``events``, (month YYYY-MM, short label) pairs, each drawn as a vertical line whose number
+at its top the legend explains.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Sequence
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import NullFormatter, StrMethodFormatter
 
-from sim.report.names import SOURCE_ORDER, label
-from sim.report.style import WIDTHS_IN, colour
+from sim.report.names import OFFSHORE_CHANNELS, SOURCE_ORDER, label
+from sim.report.style import colour, height, width
 
 BAND_ALPHA = 0.25
+TOTAL_BAND_LABEL = "95% CI of total access"
+#: The ``gid`` of the lines and texts that mark events.
+EVENT_GID = "event"
+#: Decades below the largest value that the log axis of offshore channels spans.
+LOG_DECADES = 5
+#: Line styles and markers of channels by their place in SOURCE_ORDER, so that lines that coincide stay apart.
+LINE_STYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+#: Numbers with thousands separators, without exponent or float noise: 50,000 and 0.3.
+NUMBER_FORMAT = "{x:,.10g}"
 
 
-def _months(values: pd.Series | pd.Index) -> pd.DatetimeIndex:
+def _months(values: pd.Series | pd.Index | Sequence[str]) -> pd.DatetimeIndex:
     return pd.to_datetime(pd.Index(values), format="%Y-%m")
+
+
+def _size(kind: str, paper_height_in: float) -> tuple[float, float]:
+    """Width and height in inches under the active theme of a figure ``paper_height_in`` tall in a paper."""
+    return width(kind), height(kind, paper_height_in)
 
 
 def _year_axis(ax: Axes) -> None:
@@ -34,30 +57,104 @@ def _year_axis(ax: Axes) -> None:
     ax.xaxis.set_minor_locator(mdates.MonthLocator(bymonth=(4, 7, 10)))
 
 
+def _count_axis(axis: Axis) -> None:
+    """Tick labels with thousands separators."""
+    axis.set_major_formatter(StrMethodFormatter(NUMBER_FORMAT))
+
+
+def _decimals(value: float, digits: int) -> int:
+    """Decimals that show ``value`` to ``digits`` significant digits (none if its whole part has more)."""
+    return max(0, digits - 1 - int(np.floor(np.log10(abs(value))))) if np.isfinite(value) and value else 0
+
+
+def _has_ci(rows: pd.DataFrame) -> bool:
+    return {"ci_low", "ci_high"} <= set(rows.columns) and bool(rows["ci_low"].notna().any())
+
+
 def _band(ax: Axes, x: object, rows: pd.DataFrame, colour_: str) -> None:
-    if {"ci_low", "ci_high"} <= set(rows.columns) and rows["ci_low"].notna().any():
+    if _has_ci(rows):
         ax.fill_between(x, rows["ci_low"], rows["ci_high"], color=colour_, alpha=BAND_ALPHA, linewidth=0)
 
 
-def _panels(n: int, width: str = "two_column", height_in: float = 2.4) -> tuple[Figure, list[Axes]]:
-    fig, axes = plt.subplots(
-        1, n, figsize=(WIDTHS_IN[width], height_in), sharey=True, squeeze=False, layout="constrained"
-    )
+def _shown_events(events: Sequence[tuple[str, str]], months: pd.Series | pd.Index) -> list[tuple[str, str]]:
+    """The events whose month lies in the span of ``months``."""
+    span = _months(months)
+    return [(month, text) for month, text in events if span.min() <= _months([month])[0] <= span.max()]
+
+
+def _mark_events(ax: Axes, events: Sequence[tuple[str, str]]) -> None:
+    """Mark each event by a thin vertical line numbered at its top (its number in ``events``, from 1)."""
+    for number, (month, _) in enumerate(events, start=1):
+        x = mdates.date2num(_months([month])[0])
+        ax.axvline(x, color="black", linestyle=":", linewidth=0.8, gid=EVENT_GID)
+        ax.annotate(
+            str(number),
+            xy=(x, 1.0),
+            xycoords=ax.get_xaxis_transform(),
+            xytext=(2, -1),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize="small",
+            gid=EVENT_GID,
+        )
+
+
+def _event_keys(events: Sequence[tuple[str, str]]) -> list[Line2D]:
+    """Legend entries explaining the numbered event lines of ``_mark_events``."""
+    return [
+        Line2D([], [], color="black", linestyle=":", linewidth=0.8, label=f"{number}: {text} ({month})")
+        for number, (month, text) in enumerate(events, start=1)
+    ]
+
+
+def _legend(ax: Axes, axes: Sequence[Axes], order: Sequence[str], events: Sequence[tuple[str, str]]) -> None:
+    """A legend beside ``ax``: one entry per label of the artists of all ``axes``, in ``order``, then the events."""
+    handles: dict[str, Artist] = {}
+    for each in axes:
+        for handle, text in zip(*each.get_legend_handles_labels(), strict=True):
+            handles.setdefault(text, handle)
+    keys = [handles[text] for text in sorted(handles, key=order.index)] + _event_keys(events)
+    ax.legend(handles=keys, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def _panels(n: int, kind: str = "two_column", height_in: float = 2.4) -> tuple[Figure, list[Axes]]:
+    """A row of ``n`` panels sharing y, ``height_in`` tall in a paper."""
+    fig, axes = plt.subplots(1, n, figsize=_size(kind, height_in), sharey=True, squeeze=False, layout="constrained")
     return fig, list(axes[0])
 
 
-def access_over_time(table: pd.DataFrame, scale: float = 1e3) -> Figure:
-    """Compute used per month, stacked by source, one panel per scenario.
+def access_over_time(table: pd.DataFrame, scale: float = 1e3, events: Sequence[tuple[str, str]] = ()) -> Figure:
+    """Compute used per month, stacked by source, one column per scenario.
+
+    The top row stacks every source, with demand dashed and the 95% band of total access hatched
+    in black. When the table has offshore channels (``OFFSHORE_CHANNELS``), a second row draws
+    them again as lines on a log y axis spanning ``LOG_DECADES`` decades below the largest value,
+    so that channels too small to see in the stack stay readable; months of zero leave gaps there.
 
     Args:
         table: Rows of ``scenario``, ``month`` (YYYY-MM), ``source`` and ``mean`` compute used
             (H100e-months per month). Rows with ``source == "total"`` and ``ci_low``/``ci_high``
             give the 95% band of total access; rows with ``source == "demand"`` a dashed line.
-        scale: Divisor for the y axis (1e3: thousands).
+        scale: Divisor for the y axes (1e3: thousands).
+        events: (month YYYY-MM, short label) pairs to mark; months outside the table's are skipped.
     """
     scenarios = list(dict.fromkeys(table["scenario"]))
-    fig, axes = _panels(len(scenarios))
-    for ax, scenario in zip(axes, scenarios, strict=True):
+    events = _shown_events(events, table["month"])
+    offshore = [c for c in OFFSHORE_CHANNELS if c in set(table["source"])]
+    rows_n = 2 if offshore else 1
+    fig, grid = plt.subplots(
+        rows_n,
+        len(scenarios),
+        figsize=_size("two_column", 2.4 + 1.5 * (rows_n - 1)),
+        sharex="col",
+        sharey="row",
+        squeeze=False,
+        height_ratios=(3, 2)[:rows_n],
+        layout="constrained",
+    )
+    for column, scenario in enumerate(scenarios):
+        ax = grid[0, column]
         rows = table[table["scenario"] == scenario]
         wide = rows.pivot(index="month", columns="source", values="mean").sort_index()
         x = _months(wide.index)
@@ -69,53 +166,126 @@ def access_over_time(table: pd.DataFrame, scale: float = 1e3) -> Figure:
             bottom = top
         if "demand" in wide.columns:
             ax.plot(x, wide["demand"] / scale, color="black", linestyle="--", linewidth=0.8, label="Demand")
-        total = rows[rows["source"] == "total"].sort_values("month")
-        if not total.empty:
-            _band(ax, x, total.reindex(columns=["ci_low", "ci_high"]) / scale, "black")
+        total = (
+            rows[rows["source"] == "total"].set_index("month").reindex(index=wide.index, columns=["ci_low", "ci_high"])
+        )
+        if _has_ci(total):
+            ax.fill_between(
+                x,
+                total["ci_low"] / scale,
+                total["ci_high"] / scale,
+                facecolor="none",
+                edgecolor="black",
+                hatch="//////",
+                linewidth=0.6,
+                label=TOTAL_BAND_LABEL,
+            )
         ax.set_title(label(scenario))
-        ax.set_xlabel("Month")
-        _year_axis(ax)
+        for channel in [c for c in offshore if c in wide.columns]:
+            positive = wide[channel].where(wide[channel] > 0)
+            grid[1, column].plot(x, positive / scale, color=colour(channel), label=label(channel))
+        for each in grid[:, column]:
+            _mark_events(each, events)
+        grid[-1, column].set_xlabel("Month")
+        _year_axis(grid[-1, column])
     prefix = {1: "", 1e3: "k ", 1e6: "M "}.get(scale, f"x{scale:g} ")
-    axes[0].set_ylabel(f"Compute used ({prefix}H100e-months / month)")
-    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    grid[0, 0].set_ylabel(f"Compute used\n({prefix}H100e-months / month)")
+    _count_axis(grid[0, 0].yaxis)  # the axes of a row share their tickers
+    if offshore:
+        low = grid[1, 0]
+        low.set_yscale("log")
+        _count_axis(low.yaxis)
+        low.yaxis.set_minor_formatter(NullFormatter())
+        largest = table.loc[table["source"].isin(offshore), "mean"].max() / scale
+        if largest > 0:
+            low.set_ylim(largest * 10.0**-LOG_DECADES, largest * 2)
+        low.set_ylabel("Offshore channels\n(log scale)")
+    _legend(grid[0, -1], list(grid[0]), [*map(label, SOURCE_ORDER), "Demand", TOTAL_BAND_LABEL], events)
     return fig
 
 
+def _ink(rgba: Sequence[float]) -> str:
+    """Black or white, whichever contrasts more with a background colour (WCAG relative luminance)."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3]]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return "black" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "white"
+
+
+def _annotate_cells(ax: Axes, mesh: QuadMesh, means: np.ndarray, halves: np.ndarray) -> None:
+    """Write each cell's mean and, below it, the half-width of its interval (if any), with the same decimals.
+
+    The decimals are those of the largest half-width's first significant digit or, without
+    intervals, of the largest mean's third.
+    """
+    known = halves[np.isfinite(halves) & (halves > 0)]
+    decimals = _decimals(known.max(), 1) if known.size else _decimals(np.nanmax(np.abs(means)), 3)
+    for (i, j), mean in np.ndenumerate(means):
+        if np.isnan(mean):
+            continue
+        half = np.ceil(halves[i, j] * 10.0**decimals - 1e-9) / 10.0**decimals  # rounded up: never ±0 for a spread
+        text = f"{mean:,.{decimals}f}" + (f"\n±{half:,.{decimals}f}" if np.isfinite(half) else "")
+        ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize="small", color=_ink(mesh.to_rgba(mean)))
+
+
+def _fit_in_cells(fig: Figure, axes: Sequence[Axes]) -> None:
+    """Shrink the cell annotations of each heatmap, where needed, to fit its cells (at 90%)."""
+    fig.draw_without_rendering()
+    for ax in axes:
+        (left, right), (bottom, top) = ax.get_xlim(), ax.get_ylim()
+        cell_width, cell_height = ax.bbox.width / abs(right - left), ax.bbox.height / abs(top - bottom)
+        extents = [text.get_window_extent() for text in ax.texts]
+        widest, tallest = max((e.width for e in extents), default=0), max((e.height for e in extents), default=0)
+        shrink = min(1.0, 0.9 * cell_width / max(widest, 1e-9), 0.9 * cell_height / max(tallest, 1e-9))
+        for text in ax.texts:
+            text.set_fontsize(text.get_fontsize() * shrink)
+
+
 def policy_heatmaps(table: pd.DataFrame, x: str, y: str, x_label: str, y_label: str) -> Figure:
-    """One heatmap per metric of its mean over a two-lever grid.
+    """One heatmap per metric of its mean over a two-lever grid, each cell annotated.
+
+    Colours span the data's range, or at least [0, 1] for a share (a metric named ``*_ratio`` or
+    ``*_rate``). Each cell shows the mean and, when the table has ``ci_low``/``ci_high``, the
+    half-width of the 95% interval below it, shrunk where needed to fit the cell.
 
     Args:
-        table: Rows of ``metric``, the two lever columns ``x`` and ``y``, and ``mean``.
+        table: Rows of ``metric``, the two lever columns ``x`` and ``y``, ``mean`` and optional CI columns.
         x: Lever on the x axis.
         y: Lever on the y axis.
         x_label: Axis label with unit.
         y_label: Axis label with unit.
     """
     metrics = list(dict.fromkeys(table["metric"]))
-    fig, axes = plt.subplots(
-        1, len(metrics), figsize=(WIDTHS_IN["two_column"], 2.8), squeeze=False, layout="constrained"
-    )
+    fig, axes = plt.subplots(1, len(metrics), figsize=_size("two_column", 3.2), squeeze=False, layout="constrained")
     for ax, metric in zip(axes[0], metrics, strict=True):
-        grid = table[table["metric"] == metric].pivot(index=y, columns=x, values="mean").sort_index()
+        part = table[table["metric"] == metric]
+        grid = part.pivot(index=y, columns=x, values="mean").sort_index()
+        means = grid.to_numpy(dtype=float)
+        if _has_ci(part):
+            spread = part.assign(half=(part["ci_high"] - part["ci_low"]) / 2)
+            halves = spread.pivot(index=y, columns=x, values="half").reindex_like(grid).to_numpy(dtype=float)
+        else:
+            halves = np.full_like(means, np.nan)
+        low, high = np.nanmin(means), np.nanmax(means)
+        if metric.endswith(("_ratio", "_rate")):
+            low, high = min(low, 0.0), max(high, 1.0)
         mesh = ax.pcolormesh(
-            np.arange(grid.shape[1] + 1), np.arange(grid.shape[0] + 1), grid.to_numpy(), cmap="viridis", shading="flat"
+            np.arange(grid.shape[1] + 1),
+            np.arange(grid.shape[0] + 1),
+            means,
+            cmap="viridis",
+            vmin=low,
+            vmax=high,
+            shading="flat",
         )
-        for (i, j), value in np.ndenumerate(grid.to_numpy()):
-            ax.text(
-                j + 0.5,
-                i + 0.5,
-                f"{value:.2f}",
-                ha="center",
-                va="center",
-                fontsize="x-small",
-                color="white" if value < np.nanmean(grid.to_numpy()) else "black",
-            )
-        ax.set_xticks(np.arange(grid.shape[1]) + 0.5, [f"{v:g}" for v in grid.columns])
-        ax.set_yticks(np.arange(grid.shape[0]) + 0.5, [f"{v:g}" for v in grid.index])
+        _annotate_cells(ax, mesh, means, halves)
+        ax.set_xticks(np.arange(grid.shape[1]) + 0.5, [NUMBER_FORMAT.format(x=v) for v in grid.columns])
+        ax.set_yticks(np.arange(grid.shape[0]) + 0.5, [NUMBER_FORMAT.format(x=v) for v in grid.index])
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
         ax.set_title(label(metric))
-        fig.colorbar(mesh, ax=ax, shrink=0.85)
+        bar = fig.colorbar(mesh, ax=ax, location="bottom", shrink=0.85, aspect=30, label=label(metric))
+        _count_axis(bar.ax.xaxis)
+    _fit_in_cells(fig, axes[0])
     return fig
 
 
@@ -127,10 +297,10 @@ def detection_curves(table: pd.DataFrame, x: str, x_label: str) -> Figure:
         x: The lever column.
         x_label: Axis label with unit.
     """
-    fig, ax = plt.subplots(figsize=(WIDTHS_IN["one_column"], 2.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=_size("one_column", 2.4), layout="constrained")
     for channel in [c for c in SOURCE_ORDER if c in set(table["channel"])]:
         rows = table[table["channel"] == channel].sort_values(x)
-        ax.plot(rows[x], rows["mean"], marker="o", markersize=3, color=colour(channel), label=label(channel))
+        ax.plot(rows[x], rows["mean"], marker="o", color=colour(channel), label=label(channel))
         _band(ax, rows[x], rows, colour(channel))
     ax.set_xlabel(x_label)
     ax.set_ylabel("Detection rate (detected / attempted)")
@@ -139,21 +309,46 @@ def detection_curves(table: pd.DataFrame, x: str, x_label: str) -> Figure:
     return fig
 
 
-def hub_flows(table: pd.DataFrame, event_month: str | None = None) -> Figure:
+def hub_flows(table: pd.DataFrame, events: Sequence[tuple[str, str]] = ()) -> Figure:
     """Small multiples of the volume ordered through each hub per month, one line per scenario.
 
     Args:
         table: Rows of ``hub``, ``scenario``, ``month``, ``mean`` (H100e ordered per month)
             and optional CI columns.
-        event_month: A month (YYYY-MM) to mark, e.g. a crackdown.
+        events: (month YYYY-MM, short label) pairs to mark, e.g. a crackdown; months outside the
+            table's are skipped.
     """
+    return _hub_panels(table, events, "Ordered (k H100e / month)", label)
+
+
+def hub_differences(table: pd.DataFrame, events: Sequence[tuple[str, str]] = ()) -> Figure:
+    """Small multiples of each scenario minus the reference, per hub and month, with a zero line.
+
+    Args:
+        table: Rows of ``hub``, ``scenario``, ``reference``, ``month``, ``mean`` (difference in
+            H100e ordered per month) and optional CI columns (paired intervals).
+        events: (month YYYY-MM, short label) pairs to mark; months outside the table's are skipped.
+    """
+    reference = label(str(table["reference"].iloc[0]))
+    fig = _hub_panels(table, events, "Difference in orders (k H100e / month)", lambda s: f"{label(s)} − {reference}")
+    for ax in fig.axes:
+        if ax.get_visible():
+            ax.axhline(0, color="black", linewidth=0.5, gid="zero")
+    return fig
+
+
+def _hub_panels(
+    table: pd.DataFrame, events: Sequence[tuple[str, str]], ylabel: str, line_label: Callable[[str], str]
+) -> Figure:
+    """One panel per hub of ``mean`` (in thousands) per month, one line style per scenario."""
     hubs = list(dict.fromkeys(table["hub"]))
+    events = _shown_events(events, table["month"])
     cols = 4
     rows_n = int(np.ceil(len(hubs) / cols))
     fig, axes = plt.subplots(
         rows_n,
         cols,
-        figsize=(WIDTHS_IN["two_column"], 1.8 * rows_n),
+        figsize=_size("two_column", 1.8 * rows_n + 0.4),
         sharex=True,
         sharey=True,
         squeeze=False,
@@ -165,80 +360,66 @@ def hub_flows(table: pd.DataFrame, event_month: str | None = None) -> Figure:
         for scenario, style in zip(scenarios, itertools.cycle(styles)):
             rows = table[(table["hub"] == hub) & (table["scenario"] == scenario)].sort_values("month")
             x = _months(rows["month"])
-            ax.plot(x, rows["mean"] / 1e3, linestyle=style, color=colour(hub), label=label(scenario))
-            _band(ax, x, rows[["ci_low", "ci_high"]] / 1e3 if "ci_low" in rows else rows, colour(hub))
-        if event_month:
-            ax.axvline(_months([event_month])[0], color="grey", linewidth=0.6)
+            ax.plot(x, rows["mean"] / 1e3, linestyle=style, color=colour(hub), label=line_label(scenario))
+            _band(ax, x, rows.reindex(columns=["ci_low", "ci_high"]) / 1e3, colour(hub))
+        _mark_events(ax, events)
         ax.set_title(label(hub))
         _year_axis(ax)
     for ax in axes.flat[len(hubs) :]:
         ax.set_visible(False)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("Ordered (k H100e / month)")
+    _count_axis(axes[0, 0].yaxis)  # the panels share their tickers
+    fig.supylabel(ylabel, fontsize=plt.rcParams["axes.labelsize"])
     for i, ax in enumerate(axes.flat[: len(hubs)]):
         if i + cols >= len(hubs):  # no visible panel below it
             ax.set_xlabel("Month")
             ax.xaxis.set_tick_params(labelbottom=True)
     keys = [
-        Line2D([], [], color="black", linestyle=style, label=label(scenario))
+        Line2D([], [], color="black", linestyle=style, label=line_label(scenario))
         for scenario, style in zip(scenarios, itertools.cycle(styles))
     ]
-    fig.legend(handles=keys, loc="lower right", title="Scenario")
+    keys += _event_keys(events)
+    fig.legend(handles=keys, loc="outside lower center", ncols=min(len(keys), 4))
     return fig
 
 
-def sensitivity_bars(table: pd.DataFrame) -> Figure:
-    """First-order and total Sobol indices with 95% intervals, one panel per output.
-
-    Args:
-        table: Rows of ``output``, ``factor``, ``S1``, ``S1_conf``, ``ST`` and ``ST_conf``
-            (the ``_conf`` columns are half-widths of the 95% intervals), as written by
-            ``python -m sim.sweep.sensitivity``.
-    """
-    outputs = list(dict.fromkeys(table["output"]))
-    factors = list(dict.fromkeys(table["factor"]))
-    fig, axes = _panels(len(outputs), height_in=0.6 + 0.32 * len(factors))
-    y = np.arange(len(factors))
-    for ax, output in zip(axes, outputs, strict=True):
-        rows = table[table["output"] == output].set_index("factor").loc[factors]
-        for offset, (index, shade) in zip((-0.2, 0.2), (("S1", "#0072B2"), ("ST", "#E69F00")), strict=True):
-            ax.barh(
-                y + offset,
-                rows[index],
-                height=0.38,
-                xerr=rows[f"{index}_conf"],
-                color=shade,
-                label="first order (S1)" if index == "S1" else "total (ST)",
-                error_kw={"elinewidth": 0.6},
-            )
-        ax.set_yticks(y, [f.split(".")[-1] for f in factors])
-        ax.set_xlabel("Sobol index (share of output variance)")
-        ax.set_title(label(output))
-        ax.axvline(0, color="black", linewidth=0.5)
-    axes[0].invert_yaxis()
-    axes[-1].legend(loc="lower right")
-    return fig
-
-
-def prices_over_time(table: pd.DataFrame) -> Figure:
+def prices_over_time(table: pd.DataFrame, events: Sequence[tuple[str, str]] = ()) -> Figure:
     """Price of an H100e-month by channel over time, with 95% bands, one panel per scenario.
+
+    Each channel has its own line style and markers (``LINE_STYLES``, ``MARKERS``), so that
+    channels of equal price stay apart; a channel without any price in a scenario draws nothing.
 
     Args:
         table: Rows of ``scenario``, ``channel``, ``month``, ``mean`` (USD per H100e-month)
             and optional CI columns.
+        events: (month YYYY-MM, short label) pairs to mark; months outside the table's are skipped.
     """
     scenarios = list(dict.fromkeys(table["scenario"]))
+    events = _shown_events(events, table["month"])
     fig, axes = _panels(len(scenarios))
     for ax, scenario in zip(axes, scenarios, strict=True):
         part = table[table["scenario"] == scenario]
         for channel in [c for c in SOURCE_ORDER if c in set(part["channel"])]:
             rows = part[part["channel"] == channel].sort_values("month")
+            if rows["mean"].isna().all():
+                continue
             x = _months(rows["month"])
-            ax.plot(x, rows["mean"], color=colour(channel), label=label(channel))
+            place = SOURCE_ORDER.index(channel)
+            every = max(1, len(rows) // 6)  # about six markers a line, staggered between channels
+            ax.plot(
+                x,
+                rows["mean"],
+                color=colour(channel),
+                linestyle=LINE_STYLES[place % len(LINE_STYLES)],
+                marker=MARKERS[place % len(MARKERS)],
+                markevery=(place % every, every),
+                label=label(channel),
+            )
             _band(ax, x, rows, colour(channel))
+        _mark_events(ax, events)
         ax.set_title(label(scenario))
         ax.set_xlabel("Month")
         _year_axis(ax)
     axes[0].set_ylabel("Price (USD / H100e-month)")
-    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _count_axis(axes[0].yaxis)  # the panels share their tickers
+    _legend(axes[-1], axes, [label(c) for c in SOURCE_ORDER], events)
     return fig

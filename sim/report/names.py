@@ -7,11 +7,14 @@ channel needs no edit here; this module holds only the names that are no channel
 from __future__ import annotations
 
 from sim.channels import CHANNEL_NAMES, CHANNELS
+from sim.loading import unit_of
 
 #: Compute a firm held before 2025; the one source of compute that is no channel.
 STOCKPILE = "stockpile"
 #: Every source of compute, in the order figures stack and list them.
 SOURCE_ORDER: tuple[str, ...] = (STOCKPILE, *CHANNEL_NAMES)
+#: Channels through a hub abroad, in source order: the small sources figures also draw on their own.
+OFFSHORE_CHANNELS: tuple[str, ...] = tuple(n for n in CHANNEL_NAMES if CHANNELS[n].offshore)
 
 LABELS = {
     STOCKPILE: "Pre-2025 stockpile",
@@ -31,3 +34,17 @@ def label(name: str) -> str:
     if name in CHANNELS:
         return CHANNELS[name].label
     return LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+#: Words of a config key that only repeat its unit, dropped from labels.
+UNIT_WORDS = {"h100e", "per", "year", "month", "months", "usd"}
+
+
+def factor_label(path: str) -> str:
+    """A readable label for a factor's config path: its last key in words (unit words dropped), with its unit."""
+    words = path.split(".")[-1].split("_")
+    while len(words) > 1 and words[-1] in UNIT_WORDS:
+        words.pop()
+    text = " ".join(words).replace("tier2", "tier-2").replace("tier3", "tier-3")
+    unit = unit_of(path)
+    return f"{text[:1].upper()}{text[1:]}" + (f" ({unit})" if unit else "")

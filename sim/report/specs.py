@@ -1,24 +1,31 @@
 """Which figures fit a sweep, how each is made, and the report that writes every one that fits.
 
-Each :class:`FigureSpec` says when it fits a sweep's design, builds the tidy table of exactly
-the numbers it plots (``sim.report.tables``), and draws it with a figure function
-(``sim.report.figures``). :func:`report` writes every figure that fits; ``python -m sim.report``
-and ``python -m sim.report.studies`` call it.
+Each :class:`FigureSpec` says when it fits a sweep's design and which factors it shows, builds
+the tidy table of exactly the numbers it plots over a :class:`~sim.report.tables.Selection`
+(the factors it does not show held or, when asked, pooled), and draws it. :func:`report`
+writes every figure that fits, each with its CSV and a JSON sidecar holding its caption and
+sample (n, what is held, what is pooled, the interval); the caption is also printed on the
+figure. ``python -m sim.report`` and ``python -m sim.report.studies`` call it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import textwrap
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.loading import load_config, unit_of
-from sim.report import figures, tables
+from sim.loading import load_config
+from sim.report import figures, sensitivity_figures, tables
+from sim.report.names import factor_label, label
 from sim.report.style import theme
+from sim.report.tables import SCENARIO, Selection
 from sim.sweep.analysis import Sweep
 from sim.sweep.experiment import DesignKind
 from sim.sweep.sensitivity import sweep_indices
@@ -26,18 +33,10 @@ from sim.sweep.sensitivity import sweep_indices
 HEATMAP_METRICS = ["access_ratio", "detection_rate"]
 SENSITIVITY_OUTPUTS = ["access_ratio", "detection_rate"]
 PNG_DPI = 300
-
-UNIT_WORDS = {"h100e", "per", "year", "month", "months", "usd"}
-
-
-def axis_label(path: str) -> str:
-    """An axis label for a config path: its last key in words (unit words dropped), with its unit."""
-    words = path.split(".")[-1].split("_")
-    while len(words) > 1 and words[-1] in UNIT_WORDS:
-        words.pop()
-    text = " ".join(words).replace("tier2", "tier-2").replace("tier3", "tier-3")
-    unit = unit_of(path)
-    return f"{text[0].upper()}{text[1:]}" + (f" ({unit})" if unit else "")
+#: Where each theme's figures go, under the sweep folder.
+THEME_FOLDERS = {"paper": Path("figures"), "slides": Path("figures") / "slides"}
+QUICK_NOTE = "QUICK RUN: a tenth of the study's runs, for checking, not for citing."
+FOOTNOTE_CHARS = 150
 
 
 def _kind(sweep: Sweep) -> DesignKind:
@@ -58,26 +57,30 @@ def _numeric_factors(sweep: Sweep, group: str | None = None) -> list[str]:
     ]
 
 
-def _scenarios(sweep: Sweep) -> int:
-    return sweep.design[tables.SCENARIO].nunique() if tables.SCENARIO in sweep.factors else 1
+def _scenarios(sweep: Sweep) -> list[str]:
+    return list(dict.fromkeys(tables.run_scenarios(sweep)))
 
 
-def _first_distinct_event(sweep: Sweep) -> str | None:
-    """The first month with a timeline event that not every scenario of the sweep has."""
-    scenarios = list(dict.fromkeys(sweep.design[tables.SCENARIO]))
-    timelines = [{(e.month, e.note) for e in load_config([f"scenario={n}"]).timeline.values()} for n in scenarios]
-    distinct = set.union(*timelines) - set.intersection(*timelines)
-    return min(month for month, _ in distinct) if distinct else None
+def events(sweep: Sweep, scenarios: list[str]) -> list[tuple[str, str]]:
+    """(month, label) of every timeline event of the scenarios, for markers on time axes."""
+    found: dict[tuple[str, str], None] = {}
+    for scenario in scenarios:
+        for name, event in load_config([f"scenario={scenario}"]).timeline.items():
+            found[(event.month, label(name))] = None
+    return sorted(found)
 
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """A figure: when it fits a sweep, its table, and how it is drawn from the table."""
+    """A figure: when it fits a sweep, the factors it shows, its table, and how it is drawn."""
 
     name: str
     fits: Callable[[Sweep], bool]
-    table: Callable[[Sweep], pd.DataFrame]
+    shown: Callable[[Sweep], tuple[str, ...]]
+    table: Callable[[Sweep, Selection], pd.DataFrame]
     draw: Callable[[pd.DataFrame, Sweep], Figure]
+    what: str
+    interval: str = tables.INTERVAL
 
 
 def _grid(sweep: Sweep) -> tuple[str, str]:
@@ -85,71 +88,163 @@ def _grid(sweep: Sweep) -> tuple[str, str]:
     return x, y
 
 
+def _first_lever(sweep: Sweep) -> str:
+    return _numeric_factors(sweep, "levers")[0]
+
+
 SPECS: tuple[FigureSpec, ...] = (
     FigureSpec(
         "access_by_source",
-        fits=lambda s: tables.SCENARIO in s.factors,
+        fits=lambda s: SCENARIO in s.factors,
+        shown=lambda s: (SCENARIO,),
         table=tables.access_table,
-        draw=lambda t, s: figures.access_over_time(t),
+        draw=lambda t, s: figures.access_over_time(t, events=events(s, _scenarios(s))),
+        what="Compute used per month by source, one panel per scenario",
     ),
     FigureSpec(
         "prices",
-        fits=lambda s: tables.SCENARIO in s.factors,
+        fits=lambda s: SCENARIO in s.factors,
+        shown=lambda s: (SCENARIO,),
         table=tables.prices_table,
-        draw=lambda t, s: figures.prices_over_time(t),
+        draw=lambda t, s: figures.prices_over_time(t, events=events(s, _scenarios(s))),
+        what="Offered price of an H100e-month by channel, one panel per scenario",
     ),
     FigureSpec(
         "hub_flows",
-        fits=lambda s: _scenarios(s) > 1,
+        fits=lambda s: len(_scenarios(s)) > 1,
+        shown=lambda s: (SCENARIO,),
         table=tables.hub_flows_table,
-        draw=lambda t, s: figures.hub_flows(t, event_month=_first_distinct_event(s)),
+        draw=lambda t, s: figures.hub_flows(t, events=events(s, _scenarios(s))),
+        what="Volume ordered through each hub per month, one line per scenario",
+    ),
+    FigureSpec(
+        "hub_differences",
+        fits=lambda s: len(_scenarios(s)) > 1,
+        shown=lambda s: (SCENARIO,),
+        table=tables.hub_differences_table,
+        draw=lambda t, s: figures.hub_differences(t, events=events(s, _scenarios(s))),
+        what="Each scenario minus the first, volume ordered through each hub per month",
+        interval="95% paired t-interval of the difference over replications (the same seed in both scenarios)",
     ),
     FigureSpec(
         "heatmaps",
         fits=lambda s: _kind(s) is DesignKind.FACTORIAL and len(_numeric_factors(s)) >= 2,
-        table=lambda s: tables.metric_grid_table(s, *_grid(s), HEATMAP_METRICS),
-        draw=lambda t, s: figures.policy_heatmaps(t, *_grid(s), *(axis_label(f) for f in _grid(s))),
+        shown=_grid,
+        table=lambda s, sel: tables.metric_grid_table(s, sel, *_grid(s), HEATMAP_METRICS),
+        draw=lambda t, s: figures.policy_heatmaps(t, *_grid(s), *(factor_label(f) for f in _grid(s))),
+        what="Access ratio and detection rate over two factors",
     ),
     FigureSpec(
         "detection_curves",
         fits=lambda s: _kind(s) is DesignKind.FACTORIAL and bool(_numeric_factors(s, "levers")),
-        table=lambda s: tables.detection_curves_table(s, _numeric_factors(s, "levers")[0]),
-        draw=lambda t, s: figures.detection_curves(
-            t, _numeric_factors(s, "levers")[0], axis_label(_numeric_factors(s, "levers")[0])
-        ),
+        shown=lambda s: (_first_lever(s),),
+        table=lambda s, sel: tables.detection_curves_table(s, sel, _first_lever(s)),
+        draw=lambda t, s: figures.detection_curves(t, _first_lever(s), factor_label(_first_lever(s))),
+        what="Detection rate per illicit channel against the first lever",
     ),
     FigureSpec(
         "sensitivity",
         fits=lambda s: _kind(s) is DesignKind.SOBOL,
-        table=lambda s: sweep_indices(s, SENSITIVITY_OUTPUTS),
-        draw=lambda t, s: figures.sensitivity_bars(t),
+        shown=lambda s: tuple(s.factors),
+        table=lambda s, sel: sweep_indices(s, SENSITIVITY_OUTPUTS),
+        draw=lambda t, s: sensitivity_figures.sobol_bars(t),
+        what="First-order and total Sobol indices of each factor",
+        interval="95% bootstrap intervals (SALib); each point the mean of its replications",
     ),
 )
 
 
-def report(sweep_dir: Path | str, theme_name: str = "paper") -> list[Path]:
-    """Write every figure that fits the sweep into ``<sweep_dir>/figures/``; return the files written.
+def caption(spec: FigureSpec, sample: Mapping[str, Any], quick: bool = False) -> str:
+    """The figure's caption: what it shows, n, what is held and pooled, and the interval."""
+    n_min, n_max = sample["n_min"], sample["n_max"]
+    parts = [spec.what + "."]
+    if n_min is not None:
+        n = f"{n_min}" if n_min == n_max else f"{n_min}-{n_max}"
+        parts.append(f"Mean of n = {n} replications per plotted value; replication r has one seed at every point.")
+    if sample["held"]:
+        held = ", ".join(f"{k} = {v}" for k, v in sample["held"].items())
+        parts.append(f"Held: {held}.")
+    if sample["pooled"]:
+        pooled = ", ".join(f"{k} ({v} values)" for k, v in sample["pooled"].items())
+        parts.append(f"Marginal means over {pooled}: each replication averaged over them.")
+    parts.append(f"Intervals: {spec.interval}.")
+    if quick:
+        parts.append(QUICK_NOTE)
+    return " ".join(parts)
 
-    Each figure is written as vector PDF and PNG, with the CSV of its table beside it.
+
+def _footnote(fig: Figure, text: str) -> None:
+    """The caption's sample statement, printed under the figure."""
+    fig.text(0.0, 0.0, textwrap.fill(text, FOOTNOTE_CHARS), ha="left", va="top", fontsize="x-small")
+
+
+@dataclass(frozen=True, eq=False)
+class Drawn:
+    """A figure drawn from a sweep, with its table, sample and caption."""
+
+    spec: FigureSpec
+    figure: Figure
+    table: pd.DataFrame
+    sample: dict[str, Any]
+    caption: str
+
+
+def draw(
+    spec: FigureSpec,
+    sweep: Sweep,
+    pool: list[str] | None = None,
+    hold: Mapping[str, Any] | None = None,
+    quick: bool = False,
+) -> Drawn:
+    """Select the runs, build the table and draw one figure (in the active theme), captioned."""
+    selection = tables.select(sweep, spec.shown(sweep), pool or [], hold)
+    table = spec.table(sweep, selection)
+    sample = selection.sample(table)
+    text = caption(spec, sample, quick)
+    fig = spec.draw(table, sweep)
+    _footnote(fig, text.removeprefix(spec.what + ". "))
+    return Drawn(spec, fig, table, sample, text)
+
+
+def report(
+    sweep_dir: Path | str,
+    theme_name: str = "paper",
+    *,
+    pool: list[str] | None = None,
+    hold: Mapping[str, Any] | None = None,
+    quick: bool = False,
+) -> list[Path]:
+    """Write every figure that fits the sweep; return the files written.
+
+    Each figure is written as vector PDF and PNG, with the CSV of its table and a JSON sidecar
+    (caption and sample) beside it, in ``<sweep_dir>/figures/`` (``figures/slides/`` for the
+    slides theme).
 
     Args:
         sweep_dir: A folder written by ``python -m sim.sweep``.
         theme_name: The figure theme, ``paper`` or ``slides`` (``sim.report.style.THEMES``).
+        pool: Factors to average over (marginal means); None: the experiment's ``report.pool``.
+        hold: Values to hold factors at; None: the experiment's ``report.hold``.
+        quick: The sweep is a quick run (``python -m sim.report.studies --quick``): every figure says so.
     """
     sweep = Sweep(sweep_dir)
-    folder = sweep.path / "figures"
-    folder.mkdir(exist_ok=True)
+    options = sweep.manifest["experiment"].get("report") or {}
+    pool = options.get("pool", []) if pool is None else pool
+    hold = options.get("hold", {}) if hold is None else hold
+    folder = sweep.path / THEME_FOLDERS[theme_name]
+    folder.mkdir(parents=True, exist_ok=True)
     written = []
     for spec in SPECS:
         if not spec.fits(sweep):
             continue
-        table = spec.table(sweep)
         with theme(theme_name):
-            fig = spec.draw(table, sweep)
-            for suffix, options in ((".pdf", {}), (".png", {"dpi": PNG_DPI})):
-                fig.savefig(folder / f"{spec.name}{suffix}", **options)
+            drawn = draw(spec, sweep, pool, hold, quick)
+            for suffix, options_ in ((".pdf", {}), (".png", {"dpi": PNG_DPI})):
+                drawn.figure.savefig(folder / f"{spec.name}{suffix}", **options_)
                 written.append(folder / f"{spec.name}{suffix}")
-        plt.close(fig)
-        table.to_csv(folder / f"{spec.name}.csv", index=False)
-        written.append(folder / f"{spec.name}.csv")
+        plt.close(drawn.figure)
+        drawn.table.to_csv(folder / f"{spec.name}.csv", index=False)
+        sidecar = {"figure": spec.name, "caption": drawn.caption, "sample": drawn.sample, "quick": quick}
+        (folder / f"{spec.name}.json").write_text(json.dumps(sidecar | {"theme": theme_name}, indent=2, default=str))
+        written += [folder / f"{spec.name}.csv", folder / f"{spec.name}.json"]
     return written

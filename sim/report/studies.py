@@ -1,21 +1,26 @@
-"""``python -m sim.report.studies [study ...] [--workers N]``: rerun every study, end to end.
+"""``python -m sim.report.studies [study ...] [--quick] [--workers N]``: rerun every study, end to end.
 
 A study is a folder of ``experiments/`` with a README and an experiment of the same name in
 ``configs/experiment/``. For each, this runs the sweep, makes its figures (``sim.report``)
-and copies them to ``results/studies/<study>/``; the folders are listed on stdout.
+and copies them to ``results/studies/<study>/``; the folders and each study's wall time are
+listed on stdout. ``--quick`` runs about a tenth of the runs (a tenth of the replications, or
+an eighth of a sampled design's samples) into ``results/studies/quick/<study>/``, and every
+figure says it is a quick run.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from sim.loading import CONFIG_DIR, ConfigError
 from sim.report.specs import report
 from sim.sweep.engine import start_sweep
-from sim.sweep.experiment import load_experiment
+from sim.sweep.experiment import DesignKind, Experiment, load_experiment
 
 STUDIES_DIR = CONFIG_DIR.parent / "experiments"
 
@@ -29,16 +34,29 @@ def study_names() -> list[str]:
     )
 
 
-def run_study(name: str, results_root: Path, workers: int | None) -> Path:
+def quick_overrides(experiment: Experiment) -> list[str]:
+    """Overrides that run about a tenth of an experiment's runs."""
+    if experiment.replications >= 10:
+        return [f"replications={max(2, math.ceil(experiment.replications / 10))}"]
+    if experiment.design.kind is not DesignKind.FACTORIAL:
+        samples = max(4, experiment.design.samples // 8)
+        return [f"design.samples={2 ** round(math.log2(samples))}"]
+    return [f"replications={max(1, experiment.replications // 10)}"]
+
+
+def run_study(name: str, results_root: Path, workers: int | None, quick: bool = False) -> Path:
     """Run a study's sweep and report; return the folder its figures were copied to."""
     overrides = [f"executor.workers={workers}"] if workers else []
-    outcome = start_sweep(load_experiment(name, overrides), results_root)
+    experiment = load_experiment(name, overrides)
+    if quick:
+        experiment = load_experiment(name, [*overrides, *quick_overrides(experiment)])
+    outcome = start_sweep(experiment, results_root / "quick" if quick else results_root)
     if outcome.failed:
         raise RuntimeError(f"{outcome.failed} runs of {name} failed; see {outcome.path / 'failures.jsonl'}")
-    target = results_root / "studies" / name
+    target = results_root / "studies" / ("quick" if quick else "") / name
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    for path in report(outcome.path):
+    for path in report(outcome.path, quick=quick):
         shutil.copy2(path, target / path.name)
     (target / "SWEEP").write_text(f"{outcome.path.resolve()}\n")
     return target
@@ -48,6 +66,7 @@ def main(argv: list[str]) -> int:
     """Run the chosen studies (all by default); return the exit code."""
     parser = argparse.ArgumentParser(prog="python -m sim.report.studies", description=__doc__.split("\n")[0])
     parser.add_argument("studies", nargs="*", help=f"studies to run (default all: {', '.join(study_names())})")
+    parser.add_argument("--quick", action="store_true", help="about a tenth of the runs, for checking")
     parser.add_argument("--workers", type=int, default=None, help="local worker processes (default every core)")
     parser.add_argument("--results", type=Path, default=Path("results"), help="results folder")
     args = parser.parse_args(argv)
@@ -57,7 +76,9 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         for name in args.studies or study_names():
-            print(run_study(name, args.results, args.workers).resolve())
+            began = time.perf_counter()
+            folder = run_study(name, args.results, args.workers, args.quick)
+            print(f"{folder.resolve()}  ({time.perf_counter() - began:.0f} s)")
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

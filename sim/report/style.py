@@ -1,4 +1,4 @@
-"""The one figure style: palette, fixed colours per source and hub, sizes for papers and slides.
+"""The one figure style: palettes, fixed colours per source and hub, sizes for papers and slides.
 
 A channel's colour is its class's ``colour`` in the channel registry (``sim.channels.CHANNELS``);
 this module holds the colours of names that are no channel: the stockpile and the hubs.
@@ -19,19 +19,21 @@ from sim.report.names import STOCKPILE
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
 
 STOCKPILE_COLOUR = "#BBBBBB"
+#: Eight of Paul Tol's muted colours (safe for colour-vision deficiencies; cyan, close to the compliant
+#: channel's sky blue, left out): distinct from each other, from every channel and from the stockpile.
 HUB_COLOURS = {
-    "singapore": "#D55E00",
-    "malaysia": "#0072B2",
-    "thailand": "#009E73",
-    "indonesia": "#E69F00",
-    "vietnam": "#CC79A7",
-    "uae": "#56B4E9",
-    "saudi_arabia": "#000000",
-    "hong_kong": "#F0E442",
+    "singapore": "#332288",
+    "malaysia": "#882255",
+    "thailand": "#DDCC77",
+    "indonesia": "#117733",
+    "vietnam": "#AA4499",
+    "uae": "#CC6677",
+    "saudi_arabia": "#44AA99",
+    "hong_kong": "#999933",
 }
 
-#: Figure widths in inches: one and two columns of a paper, and a slide.
-WIDTHS_IN = {"one_column": 3.5, "two_column": 7.2, "slide": 10.0}
+#: Figure widths in inches per theme: one and two columns of a paper; a half and a full slide.
+WIDTHS_IN = {"paper": {"one_column": 3.5, "two_column": 7.2}, "slides": {"one_column": 6.5, "two_column": 10.0}}
 
 _THEME_RCPARAMS = {
     "paper": {
@@ -42,6 +44,7 @@ _THEME_RCPARAMS = {
         "xtick.labelsize": 7,
         "ytick.labelsize": 7,
         "lines.linewidth": 1.2,
+        "lines.markersize": 3.5,
     },
     "slides": {
         "font.size": 14,
@@ -51,9 +54,11 @@ _THEME_RCPARAMS = {
         "xtick.labelsize": 12,
         "ytick.labelsize": 12,
         "lines.linewidth": 2.0,
+        "lines.markersize": 6.0,
     },
 }
 THEMES = tuple(_THEME_RCPARAMS)
+_active_theme = "paper"  # the theme of the innermost ``theme`` block; figures made outside one are paper's
 _COMMON = {
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -75,10 +80,25 @@ def colour(name: str) -> str:
     return HUB_COLOURS.get(name, fallback)
 
 
+def width(kind: str) -> float:
+    """Figure width in inches of ``kind`` ('one_column' or 'two_column') under the active theme."""
+    return WIDTHS_IN[_active_theme][kind]
+
+
+def height(kind: str, paper_height_in: float) -> float:
+    """Height in inches of a figure ``paper_height_in`` tall at paper width, scaled with the active theme's width."""
+    return paper_height_in * width(kind) / WIDTHS_IN["paper"][kind]
+
+
 @contextmanager
 def theme(name: str = "paper") -> Iterator[None]:
-    """Apply a theme ('paper' or 'slides') to the figures made inside the block."""
+    """Apply a theme ('paper' or 'slides') to the figures made inside the block: fonts, lines and sizes."""
+    global _active_theme
     if name not in _THEME_RCPARAMS:
         raise ValueError(f"unknown theme {name!r}; allowed: {', '.join(THEMES)}")
-    with mpl.rc_context({**_COMMON, **_THEME_RCPARAMS[name]}):
-        yield
+    previous, _active_theme = _active_theme, name
+    try:
+        with mpl.rc_context({**_COMMON, **_THEME_RCPARAMS[name]}):
+            yield
+    finally:
+        _active_theme = previous

@@ -6,6 +6,7 @@
     from sim import sweep
     s = sweep.load("results/sweeps/audits_vs_caps/<timestamp>")
     s.runs, s.points(["access_ratio"]), s.timeseries(["access_smuggling"])
+    s.contrast({"scenario": "crackdown_singapore"}, {"scenario": "baseline"}, ["access_ratio"])
 
 See docs/sweeps.md.
 """

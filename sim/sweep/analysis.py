@@ -1,4 +1,4 @@
-"""Reading a sweep back as tidy tables: runs, per-point means with confidence intervals, time series.
+"""Reading a sweep back as tidy tables: runs, per-point means, paired contrasts, time series.
 
 Summaries are read from the runs parts only; time series are read column by column with
 ``pyarrow.dataset``, so a sweep of any size is summarised without loading its monthly rows.
@@ -6,6 +6,7 @@ Summaries are read from the runs parts only; time series are read column by colu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pandas as pd
 import pyarrow.compute as pc
 from scipy import stats
 
+from sim.schema import ConfigError
 from sim.sweep.designs import POINT_ID, REPLICATION, RUN_ID
 from sim.sweep.store import MANIFEST_FILE, RUNS_DIR, TIMESERIES_DIR, SweepStore
 
@@ -41,6 +43,19 @@ def mean_ci(frame: pd.DataFrame, by: list[str], value: str, confidence: float = 
     table["ci_low"] = table["mean"] - half
     table["ci_high"] = table["mean"] + half
     return table
+
+
+def matches(column: pd.Series, value: Any) -> np.ndarray:
+    """Where a factor column has ``value``: numbers compared with a tolerance, anything else exactly."""
+    numeric = (
+        pd.api.types.is_numeric_dtype(column)
+        and not pd.api.types.is_bool_dtype(column)
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    )
+    if numeric:
+        return np.isclose(column.to_numpy(dtype=float), float(value))
+    return (column == value).to_numpy()
 
 
 def point_means(runs: pd.DataFrame, factors: list[str], metrics: list[str], confidence: float = 0.95) -> pd.DataFrame:
@@ -116,6 +131,12 @@ class Sweep:
         """Per-point means of the metrics (all when None) with t-based confidence intervals."""
         return point_means(self.runs, self.factors, metrics or self.metrics, confidence)
 
+    def contrast(
+        self, a: dict[str, Any], b: dict[str, Any], metrics: list[str], confidence: float = 0.95
+    ) -> pd.DataFrame:
+        """Paired differences a - b of run metrics, replication by replication (``sim.sweep.contrast``)."""
+        return contrast(self, a, b, metrics, confidence)
+
     def timeseries(self, columns: list[str] | None = None, run_ids: list[int] | None = None) -> pd.DataFrame:
         """Monthly rows of the chosen columns (all when None), for some runs (all when None).
 
@@ -133,3 +154,132 @@ class Sweep:
 def load(path: Path | str) -> Sweep:
     """Open a sweep folder for analysis."""
     return Sweep(path)
+
+
+# --------------------------------------------------------------------------- paired contrasts
+# Replication r of every point runs with the same seed (``sim.sweep.designs.run_seed``), so the
+# runs of two points pair up by replication and their difference gets a paired t interval.
+
+def _matching(sweep: Sweep, point: Mapping[str, Any], side: str) -> pd.DataFrame:
+    """The runs whose factors have the point's values."""
+    runs = sweep.runs
+    unknown = [f for f in point if f not in sweep.factors]
+    if unknown:
+        raise ConfigError(f"{side}: {unknown[0]} is not a factor of this sweep; factors: {', '.join(sweep.factors)}")
+    keep = np.ones(len(runs), dtype=bool)
+    for factor, value in point.items():
+        equal = matches(runs[factor], value)
+        if not equal.any():
+            levels = ", ".join(str(v) for v in dict.fromkeys(sweep.design[factor]))
+            raise ConfigError(f"{side}: {factor}={value!r} is not in the design; its values: {levels}")
+        keep &= equal
+    return runs[keep]
+
+
+def paired_runs(sweep: Sweep, a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[pd.DataFrame, list[str]]:
+    """The runs of a and b side by side, one row per pair, and the factors the pairs are split by.
+
+    Runs pair up by replication and by every other factor that varies (held equal on both
+    sides): a contrast is between points that differ only in the factors a and b name.
+
+    Returns:
+        A frame with ``replication``, the splitting factors, ``run_id_a`` and ``run_id_b``, and the
+        names of the splitting factors.
+
+    Raises:
+        ConfigError: a or b names no factor, a value not in the design, or its runs do not pair up
+            (different seeds: a sweep made before common random numbers).
+    """
+    if not a or not b:
+        raise ConfigError("a contrast needs two points, each with at least one factor=value")
+    if set(a) != set(b):
+        raise ConfigError(f"a and b must set the same factors: a sets {sorted(a)}, b sets {sorted(b)}")
+    split = [f for f in sweep.factors if f not in a and sweep.design[f].nunique() > 1]
+    keys = [REPLICATION, *split]
+    left = _matching(sweep, a, "a")[[*keys, RUN_ID, "seed"]]
+    right = _matching(sweep, b, "b")[[*keys, RUN_ID, "seed"]]
+    pairs = left.merge(right, on=keys, suffixes=("_a", "_b"))
+    if pairs.empty:
+        raise ConfigError("a and b have no runs in common replications; nothing to pair")
+    if (pairs["seed_a"] != pairs["seed_b"]).any():
+        raise ConfigError(
+            "the runs of a and b have different seeds, so they do not pair up (a sweep made before "
+            "replications shared seeds across points); rerun it to contrast points"
+        )
+    return pairs.drop(columns=["seed_a", "seed_b"]), split
+
+
+def _paired_statistics(frame: pd.DataFrame, by: list[str], confidence: float) -> pd.DataFrame:
+    """Paired-difference statistics of ``value_a - value_b`` per group (NaN pairs left out)."""
+    frame = frame.dropna(subset=["value_a", "value_b"]).assign(diff=lambda f: f["value_a"] - f["value_b"])
+    table = (
+        frame.groupby(by, sort=False)
+        .agg(
+            n=("diff", "count"),
+            mean_a=("value_a", "mean"),
+            mean_b=("value_b", "mean"),
+            difference=("diff", "mean"),
+            sd=("diff", "std"),
+        )
+        .reset_index()
+    )
+    dof = (table["n"] - 1).where(table["n"] > 1)
+    half = stats.t.ppf(0.5 + confidence / 2, dof) * table["sd"] / np.sqrt(table["n"])
+    table["ci_low"] = table["difference"] - half
+    table["ci_high"] = table["difference"] + half
+    return table
+
+
+def contrast(
+    sweep: Sweep, a: Mapping[str, Any], b: Mapping[str, Any], metrics: list[str], confidence: float = 0.95
+) -> pd.DataFrame:
+    """Paired differences a - b of run metrics, with t intervals over the pairs.
+
+    Args:
+        sweep: The sweep.
+        a: Factor values of the first point, e.g. ``{"scenario": "crackdown_singapore"}``.
+        b: Factor values of the second point, the same factors.
+        metrics: Run metrics (columns of ``sweep.runs``).
+        confidence: Two-sided level of the intervals.
+
+    Returns:
+        One row per metric (and per level of every other varying factor): ``metric``, those
+        factors, ``n`` pairs, ``mean_a``, ``mean_b``, ``difference`` (mean of a - b), ``sd`` of the
+        differences, ``ci_low`` and ``ci_high``.
+    """
+    unknown = [m for m in metrics if m not in sweep.metrics]
+    if unknown:
+        raise ConfigError(f"unknown metric {unknown[0]!r}; metrics of this sweep: {', '.join(sweep.metrics)}")
+    pairs, split = paired_runs(sweep, a, b)
+    runs = sweep.runs.set_index(RUN_ID)
+    frames = [
+        pairs.assign(
+            metric=metric,
+            value_a=runs.loc[pairs["run_id_a"], metric].to_numpy(dtype=float),
+            value_b=runs.loc[pairs["run_id_b"], metric].to_numpy(dtype=float),
+        )
+        for metric in metrics
+    ]
+    return _paired_statistics(pd.concat(frames, ignore_index=True), ["metric", *split], confidence)
+
+
+def contrast_timeseries(
+    sweep: Sweep, a: Mapping[str, Any], b: Mapping[str, Any], columns: list[str], confidence: float = 0.95
+) -> pd.DataFrame:
+    """Paired differences a - b of monthly time-series columns, month by month.
+
+    Returns:
+        One row per column and month (and per level of every other varying factor): ``column``,
+        ``month``, those factors and the statistics of :func:`contrast`.
+    """
+    pairs, split = paired_runs(sweep, a, b)
+    ids = [*pairs["run_id_a"], *pairs["run_id_b"]]
+    ts = sweep.timeseries(columns, run_ids=[int(i) for i in ids])
+    missing = [c for c in columns if c not in ts.columns]
+    if missing:
+        raise ConfigError(f"unknown time-series column {missing[0]!r}")
+    long = ts.melt(id_vars=[RUN_ID, "month"], value_vars=columns, var_name="column", value_name="value")
+    joined = pairs.merge(long.rename(columns={RUN_ID: "run_id_a", "value": "value_a"}), on="run_id_a").merge(
+        long.rename(columns={RUN_ID: "run_id_b", "value": "value_b"}), on=["run_id_b", "month", "column"]
+    )
+    return _paired_statistics(joined, ["column", "month", *split], confidence)

@@ -75,9 +75,13 @@ def sample(experiment: Experiment, integers: list[str] | None = None) -> pd.Data
     return points
 
 
-def run_seed(sweep_seed: int, run_id: int) -> int:
-    """The seed of one run: spawned from the sweep seed by the run's id, never by worker order."""
-    state = np.random.SeedSequence(sweep_seed, spawn_key=(run_id,)).generate_state(1, np.uint64)[0]
+def run_seed(sweep_seed: int, replication: int) -> int:
+    """The seed of a run: spawned from the sweep seed by its replication, never by worker order.
+
+    Replication r has the same seed at every point (common random numbers), so two points'
+    runs pair up seed by seed and their difference is measured with a paired interval.
+    """
+    state = np.random.SeedSequence(sweep_seed, spawn_key=(replication,)).generate_state(1, np.uint64)[0]
     return int(state % np.uint64(2**63))
 
 

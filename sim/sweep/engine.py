@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -45,6 +45,7 @@ from sim.sweep.experiment import (
     parse_experiment,
 )
 from sim.sweep.experiment import Executor as ExecutorSpec
+from sim.sweep.precheck import Pilot, pilot
 from sim.sweep.store import MANIFEST_FILE, SweepStore, file_sha256, new_sweep_dir
 from sim.sweep.worker import BatchResult, RunSpec, failure_record, run_batch
 
@@ -133,11 +134,13 @@ def start_sweep(
         SweepInterrupted: Stopped by Ctrl-C or SIGTERM; resume it later.
     """
     bases, design = prepare(experiment)
+    found = pilot(experiment, bases, design)
+    _print_pilot(found, experiment, len(design) * experiment.replications, out)
     root = Path(results_root if results_root is not None else next(iter(bases.values())).paths.results)
     store = SweepStore(new_sweep_dir(root, experiment.name))
     with store.writer_lock():
         store.write_design(design)
-        store.write_manifest(_manifest(experiment, bases, design))
+        store.write_manifest(_manifest(experiment, bases, design) | {"pilot": asdict(found)})
         return _execute(store, experiment, bases, design, progress, out)
 
 
@@ -265,7 +268,7 @@ class RunPlan:
         point_id, replication = divmod(run_id, self.replications)
         values = settings({c: column[point_id] for c, column in self.columns.items()})
         scenario = values.pop(SCENARIO_FACTOR, self.scenario)
-        return RunSpec(run_id, point_id, replication, run_seed(self.seed, run_id), scenario, values)
+        return RunSpec(run_id, point_id, replication, run_seed(self.seed, replication), scenario, values)
 
 
 def _batches(plan: RunPlan, todo: list[int], size: int) -> Iterator[list[RunSpec]]:
@@ -329,6 +332,21 @@ def _execute(
         )
         store.write_manifest(manifest)
     return SweepOutcome(store.path, total, finished, failed)
+
+
+def _print_pilot(found: Pilot, experiment: Experiment, runs: int, out: TextIO) -> None:
+    """Print the pilot's warnings and the sweep's size and expected wall time from the pilot's runs."""
+    for line in [*found.warnings, *found.inactive]:
+        print(f"warning: {line}", file=out, flush=True)
+    workers = experiment.executor.workers or os.cpu_count() or 1
+    slots = 1 if experiment.executor.kind is ExecutorKind.SERIAL else workers
+    estimate_s = found.seconds_per_run * runs / min(slots, runs)
+    print(
+        f"pilot: {found.runs} runs of {found.seconds_per_run:.3f} s; {runs:,} runs on {slots} "
+        f"{experiment.executor.kind} slot{'s' * (slots > 1)}: about {_duration(estimate_s)} of runs",
+        file=out,
+        flush=True,
+    )
 
 
 def _print_estimate(batch: BatchResult, todo: int, slots: int, size: int, experiment: Experiment, out: TextIO) -> None:

@@ -130,6 +130,20 @@ class Executor(Schema):
     )
 
 
+class ReportOptions(Schema):
+    """How ``python -m sim.report`` treats the factors a figure does not show."""
+
+    pool: list[str] = field(
+        "Factors the figures average over within each replication (marginal means, labelled as such); "
+        "the other factors a figure does not show are held.",
+        default_factory=list,
+    )
+    hold: dict[str, Any] = field(
+        "Values to hold factors at when a figure does not show them (default: each one's first value).",
+        default_factory=dict,
+    )
+
+
 class Experiment(Schema):
     """A sweep: a design over levers and uncertainties, replicated, on one base config."""
 
@@ -142,10 +156,17 @@ class Experiment(Schema):
         "Policy factors: dotted config path to values (factorial) or range.", default_factory=dict
     )
     uncertainties: dict[str, Factor] = field("Behaviour and world factors, as levers.", default_factory=dict)
-    replications: int = field("Runs per point, each with its own seed.", default=1, ge=1)
-    seed: int = field("Sweep seed; each run's seed derives from it and the run id.", default=0, ge=0)
+    replications: int = field(
+        "Runs per point; replication r has the same seed at every point (common random numbers).", default=1, ge=1
+    )
+    seed: int = field("Sweep seed; each run's seed derives from it and the run's replication.", default=0, ge=0)
     timeseries: bool = field("Store each run's monthly time series.", default=True)
     executor: Executor = field("Where runs execute.", default_factory=Executor)
+    report: ReportOptions = field("How the report draws this experiment's figures.", default_factory=ReportOptions)
+    allow_inactive: list[str] = field(
+        "Factors to run although the pilot finds them inactive (no output changes between their extremes).",
+        default_factory=list,
+    )
     _source_file: str | None = PrivateAttr(default=None)
     confirm: bool = field(
         f"Start a sweep of more than {LARGE_SWEEP_RUNS:,} runs, or with more local workers than "
@@ -163,6 +184,14 @@ class Experiment(Schema):
         factors = self.factors
         if not factors:
             raise ValueError("the design has no factors: add config paths under levers or uncertainties")
+        for where, names in (
+            ("allow_inactive", self.allow_inactive),
+            ("report.pool", self.report.pool),
+            ("report.hold", list(self.report.hold)),
+        ):
+            unknown = [f for f in names if f not in factors]
+            if unknown:
+                raise ValueError(f"{where}: {unknown[0]} is not a factor; factors: {', '.join(factors)}")
         both = sorted(set(self.levers) & set(self.uncertainties))
         if both:
             raise ValueError(f"{', '.join(both)}: a factor is either a lever or an uncertainty, not both")
