@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.report.specs import report
 from sim.schema import ConfigError
 from sim.sweep import load, load_experiment, start_sweep
 from sim.sweep.designs import POINT_ID, problem, sample
@@ -244,3 +246,12 @@ def test_sensitivity_command_writes_warnings_and_convergence(model_sobol: Path, 
     assert (model_sobol / "sensitivity_convergence.pdf").is_file()
     assert (model_sobol / "sensitivity_convergence.png").is_file()
     assert "widest interval half-widths" in captured.out
+
+
+def test_the_report_of_a_sobol_sweep_draws_indices_and_convergence_with_its_warnings(model_sobol: Path) -> None:
+    written = report(model_sobol)
+    sidecars = {p.stem: json.loads(p.read_text()) for p in written if p.suffix == ".json"}
+    assert set(sidecars) == {"sensitivity", "sensitivity_convergence"}
+    caption = sidecars["sensitivity"]["caption"]
+    assert "95% bootstrap intervals" in caption
+    assert "Warning: " in caption and "increase design.samples from 4" in caption  # 4 base samples are too few

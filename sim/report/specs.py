@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from sim.report.style import theme
 from sim.report.tables import SCENARIO, Selection
 from sim.sweep.analysis import Sweep
 from sim.sweep.experiment import DesignKind
-from sim.sweep.sensitivity import sweep_indices
+from sim.sweep.sensitivity import sobol_warnings, sweep_convergence, sweep_indices
 
 HEATMAP_METRICS = ["access_ratio", "detection_rate"]
 SENSITIVITY_OUTPUTS = ["access_ratio", "detection_rate"]
@@ -81,6 +81,7 @@ class FigureSpec:
     draw: Callable[[pd.DataFrame, Sweep], Figure]
     what: str
     interval: str = tables.INTERVAL
+    notes: Callable[[pd.DataFrame, Sweep], list[str]] = lambda table, sweep: []
 
 
 def _grid(sweep: Sweep) -> tuple[str, str]:
@@ -150,11 +151,30 @@ SPECS: tuple[FigureSpec, ...] = (
         draw=lambda t, s: sensitivity_figures.sobol_bars(t),
         what="First-order and total Sobol indices of each factor",
         interval="95% bootstrap intervals (SALib); each point the mean of its replications",
+        notes=lambda t, s: sobol_warnings(t, s.manifest["experiment"]["design"]["samples"]),
+    ),
+    FigureSpec(
+        "sensitivity_convergence",
+        fits=lambda s: _kind(s) is DesignKind.SOBOL,
+        shown=lambda s: tuple(s.factors),
+        table=lambda s, sel: sweep_convergence(s, SENSITIVITY_OUTPUTS),
+        draw=lambda t, s: sensitivity_figures.sobol_convergence(t),
+        what="Sobol indices computed on the first N/8, N/4, N/2 and N base samples",
+        interval="95% bootstrap intervals (SALib); each point the mean of its replications",
+    ),
+    FigureSpec(
+        "morris",
+        fits=lambda s: _kind(s) is DesignKind.MORRIS,
+        shown=lambda s: tuple(s.factors),
+        table=lambda s, sel: sweep_indices(s, SENSITIVITY_OUTPUTS),
+        draw=lambda t, s: sensitivity_figures.morris_mu_sigma(t),
+        what="Morris elementary effects: mean absolute effect mu* against their spread sigma",
+        interval="none drawn (mu*'s 95% bootstrap interval is in the CSV)",
     ),
 )
 
 
-def caption(spec: FigureSpec, sample: Mapping[str, Any], quick: bool = False) -> str:
+def caption(spec: FigureSpec, sample: Mapping[str, Any], quick: bool = False, notes: Sequence[str] = ()) -> str:
     """The figure's caption: what it shows, n, what is held and pooled, and the interval."""
     n_min, n_max = sample["n_min"], sample["n_max"]
     parts = [spec.what + "."]
@@ -168,6 +188,7 @@ def caption(spec: FigureSpec, sample: Mapping[str, Any], quick: bool = False) ->
         pooled = ", ".join(f"{k} ({v} values)" for k, v in sample["pooled"].items())
         parts.append(f"Marginal means over {pooled}: each replication averaged over them.")
     parts.append(f"Intervals: {spec.interval}.")
+    parts += [f"Warning: {note}" for note in notes]
     if quick:
         parts.append(QUICK_NOTE)
     return " ".join(parts)
@@ -200,7 +221,7 @@ def draw(
     selection = tables.select(sweep, spec.shown(sweep), pool or [], hold)
     table = spec.table(sweep, selection)
     sample = selection.sample(table)
-    text = caption(spec, sample, quick)
+    text = caption(spec, sample, quick, spec.notes(table, sweep))
     fig = spec.draw(table, sweep)
     _footnote(fig, text.removeprefix(spec.what + ". "))
     return Drawn(spec, fig, table, sample, text)

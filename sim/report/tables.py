@@ -19,12 +19,12 @@ import pandas as pd
 from sim.channels import CHANNEL_NAMES, ILLICIT_CHANNELS
 from sim.report.names import SOURCE_ORDER
 from sim.schema import ConfigError
-from sim.sweep.analysis import Sweep, matches, mean_ci
+from sim.sweep.analysis import Sweep, clip_shares, matches, mean_ci
 from sim.sweep.designs import REPLICATION, RUN_ID
 
 SCENARIO = "scenario"
 #: How the intervals of every table are computed.
-INTERVAL = "95% t-interval of the mean over replications"
+INTERVAL = "95% t-interval of the mean over replications (shares' intervals clipped to [0, 1])"
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,7 +197,8 @@ def metric_grid_table(sweep: Sweep, selection: Selection, x: str, y: str, metric
     runs = selection.runs.merge(sweep.runs[[RUN_ID, *metrics]], on=RUN_ID)
     ids = [c for c in runs.columns if c not in metrics]
     long = runs.melt(id_vars=ids, value_vars=metrics, var_name="metric", value_name="value")
-    return summarise(long, ["metric", y, x], "value")
+    table = summarise(long, ["metric", y, x], "value")
+    return clip_shares(table, table["metric"])
 
 
 def detection_curves_table(sweep: Sweep, selection: Selection, x: str) -> pd.DataFrame:
@@ -207,4 +208,4 @@ def detection_curves_table(sweep: Sweep, selection: Selection, x: str) -> pd.Dat
     ids = [c for c in runs.columns if c not in columns]
     long = runs.melt(id_vars=ids, value_vars=list(columns), var_name="channel", value_name="value")
     long["channel"] = long["channel"].map(columns)
-    return summarise(long, ["channel", x], "value")
+    return clip_shares(summarise(long, ["channel", x], "value"), "detection_rate")

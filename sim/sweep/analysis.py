@@ -45,6 +45,25 @@ def mean_ci(frame: pd.DataFrame, by: list[str], value: str, confidence: float = 
     return table
 
 
+def is_share(metric: str) -> bool:
+    """Whether a metric is a share in [0, 1] (access ratios, detection rates, channel shares)."""
+    return metric.startswith(("access_ratio", "detection_rate", "channel_share_"))
+
+
+def clip_shares(table: pd.DataFrame, metric: str | pd.Series) -> pd.DataFrame:
+    """Clip the interval bounds of share metrics to [0, 1], where a t interval can overshoot.
+
+    Args:
+        table: Rows with ``ci_low`` and ``ci_high``.
+        metric: The metric of every row: one name, or a column of names.
+    """
+    names = metric if isinstance(metric, pd.Series) else pd.Series(metric, index=table.index)
+    shares = names.map(is_share).to_numpy(dtype=bool)
+    for bound in ("ci_low", "ci_high"):
+        table[bound] = table[bound].where(~shares, table[bound].clip(0.0, 1.0))
+    return table
+
+
 def matches(column: pd.Series, value: Any) -> np.ndarray:
     """Where a factor column has ``value``: numbers compared with a tolerance, anything else exactly."""
     numeric = (
@@ -76,7 +95,7 @@ def point_means(runs: pd.DataFrame, factors: list[str], metrics: list[str], conf
     table = mean_ci(long, [POINT_ID, "metric"], "value", confidence)
     table["metric"] = table["metric"].astype(str)
     params = runs[[POINT_ID, *factors]].drop_duplicates(POINT_ID)
-    return params.merge(table, on=POINT_ID)
+    return params.merge(clip_shares(table, table["metric"]), on=POINT_ID)
 
 
 class Sweep:
@@ -137,18 +156,24 @@ class Sweep:
         """Paired differences a - b of run metrics, replication by replication (``sim.sweep.contrast``)."""
         return contrast(self, a, b, metrics, confidence)
 
-    def timeseries(self, columns: list[str] | None = None, run_ids: list[int] | None = None) -> pd.DataFrame:
+    def timeseries(
+        self, columns: list[str] | None = None, run_ids: list[int] | None = None, factors: bool = False
+    ) -> pd.DataFrame:
         """Monthly rows of the chosen columns (all when None), for some runs (all when None).
 
-        Only the requested columns are read from the Parquet parts.
+        Only the requested columns are read from the Parquet parts. With ``factors``, each row
+        also carries its run's ``point_id``, ``replication``, seed and factor values.
         """
         dataset = self._store.dataset(TIMESERIES_DIR)
         if dataset is None:
             return pd.DataFrame(columns=[RUN_ID, "month", *(columns or [])])
         wanted = None if columns is None else list(dict.fromkeys([RUN_ID, "month", *columns]))
         where = None if run_ids is None else pc.field(RUN_ID).isin(run_ids)
-        table = dataset.to_table(columns=wanted, filter=where)
-        return table.to_pandas().sort_values([RUN_ID, "month"], ignore_index=True)
+        table = dataset.to_table(columns=wanted, filter=where).to_pandas()
+        if factors:
+            keys = self.runs[[RUN_ID, POINT_ID, REPLICATION, "seed", *self.factors]]
+            table = keys.merge(table, on=RUN_ID)
+        return table.sort_values([RUN_ID, "month"], ignore_index=True)
 
 
 def load(path: Path | str) -> Sweep:
@@ -159,6 +184,7 @@ def load(path: Path | str) -> Sweep:
 # --------------------------------------------------------------------------- paired contrasts
 # Replication r of every point runs with the same seed (``sim.sweep.designs.run_seed``), so the
 # runs of two points pair up by replication and their difference gets a paired t interval.
+
 
 def _matching(sweep: Sweep, point: Mapping[str, Any], side: str) -> pd.DataFrame:
     """The runs whose factors have the point's values."""
