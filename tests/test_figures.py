@@ -809,6 +809,27 @@ def test_events_are_numbered_lines_explained_in_the_legend(draw):
     assert not any("Before the run" in entry for entry in entries)  # outside the months plotted
 
 
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda only: access_over_time(access_table(), events=EVENTS, panel_events=only),
+        lambda only: prices_over_time(price_table(), events=EVENTS, panel_events=only),
+    ],
+    ids=["access_over_time", "prices_over_time"],
+)
+def test_each_scenario_panel_marks_only_its_own_events_under_their_shared_numbers(draw):
+    fig = draw({"baseline": {"Crackdown", "Rule change"}, "crackdown_singapore": {"Rule change"}})
+    by_title = {ax.get_title(): ax for ax in data_axes(fig) if ax.get_title()}
+    assert [t.get_text() for t in event_texts(by_title["Baseline"])] == ["1", "2"]
+    assert [t.get_text() for t in event_texts(by_title["Singapore crackdown"])] == ["2"]
+
+
+def test_numbers_of_neighbouring_events_step_down_so_they_do_not_overprint():
+    fig = hub_flows(hub_table(), events=EVENTS)
+    offsets = [text.xyann[1] for text in event_texts(data_axes(fig)[0])]
+    assert offsets[0] != offsets[1]
+
+
 @pytest.mark.parametrize("draw", TIME_FIGURES.values(), ids=TIME_FIGURES.keys())
 def test_no_events_draw_no_markers(draw):
     fig = draw(())

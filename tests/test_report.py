@@ -162,7 +162,7 @@ ACCESS = next(spec for spec in SPECS if spec.name == "access_by_source")
 
 
 def footnote(drawn) -> str:
-    return " ".join(t.get_text() for t in drawn.figure.texts)
+    return " ".join(t.get_text() for t in drawn.figure.texts).replace("\n", " ")
 
 
 def test_a_factor_a_figure_does_not_show_is_held_and_the_figure_says_so(two_factor_sweep: Path) -> None:
@@ -170,8 +170,11 @@ def test_a_factor_a_figure_does_not_show_is_held_and_the_figure_says_so(two_fact
     drawn = draw(ACCESS, sweep)
     assert drawn.sample["held"] == {"behaviour.temperature": 0.05} and drawn.sample["pooled"] == {}
     assert (drawn.sample["n_min"], drawn.sample["n_max"]) == (3, 3)  # replications, not runs
-    assert "Held: behaviour.temperature = 0.05." in drawn.caption
-    assert "behaviour.temperature = 0.05" in footnote(drawn) and "n = 3 replications" in footnote(drawn)
+    assert "Held: Temperature (ratio) = 0.05." in drawn.caption
+    assert "Temperature (ratio) = 0.05" in footnote(drawn) and "n = 3 replications" in footnote(drawn)
+    renderer = drawn.figure.canvas.get_renderer()
+    (text,) = drawn.figure.texts
+    assert text.get_window_extent(renderer).width <= drawn.figure.bbox.width  # wrapped to the figure
     runs = sweep.runs
     chosen = runs[(runs["scenario"] == "baseline") & (runs["behaviour.temperature"] == 0.05)]["run_id"]
     ts = sweep.timeseries(["access_smuggling"], run_ids=chosen.tolist())
@@ -185,7 +188,7 @@ def test_pooling_is_a_marginal_mean_over_replications_and_is_labelled(two_factor
     drawn = draw(ACCESS, sweep, pool=["behaviour.temperature"])
     assert drawn.sample["pooled"] == {"behaviour.temperature": 2} and drawn.sample["held"] == {}
     assert drawn.sample["n_max"] == 3  # each replication averaged over the 2 temperatures: n stays 3
-    assert "Marginal means over behaviour.temperature (2 values)" in drawn.caption
+    assert "Marginal means over Temperature (ratio) (2 values)" in drawn.caption
     assert "Marginal means" in footnote(drawn)
     runs = sweep.runs[sweep.runs["scenario"] == "baseline"]
     ts = sweep.timeseries(["access_smuggling"], run_ids=runs["run_id"].tolist()).merge(runs, on="run_id")
@@ -217,4 +220,4 @@ def test_every_sidecar_states_its_sample_and_a_quick_run_says_so(two_factor_swee
 
 def test_quick_studies_run_about_a_tenth() -> None:
     assert quick_overrides(load_experiment("compute_access_2025")) == ["replications=2"]
-    assert quick_overrides(load_experiment("sensitivity")) == ["design.samples=32"]
+    assert quick_overrides(load_experiment("sensitivity")) == ["design.samples=128"]  # of 1024

@@ -11,7 +11,7 @@ at its top the legend explains.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
@@ -82,16 +82,22 @@ def _shown_events(events: Sequence[tuple[str, str]], months: pd.Series | pd.Inde
     return [(month, text) for month, text in events if span.min() <= _months([month])[0] <= span.max()]
 
 
-def _mark_events(ax: Axes, events: Sequence[tuple[str, str]]) -> None:
-    """Mark each event by a thin vertical line numbered at its top (its number in ``events``, from 1)."""
-    for number, (month, _) in enumerate(events, start=1):
+def _mark_events(ax: Axes, events: Sequence[tuple[str, str]], only: Collection[str] | None = None) -> None:
+    """Mark each event by a thin vertical line numbered at its top (its number in ``events``, from 1).
+
+    Numbers step down in three levels so that events of neighbouring months stay readable;
+    with ``only``, just the events of those labels are drawn (numbers stay those of ``events``).
+    """
+    for number, (month, text) in enumerate(events, start=1):
+        if only is not None and text not in only:
+            continue
         x = mdates.date2num(_months([month])[0])
         ax.axvline(x, color="black", linestyle=":", linewidth=0.8, gid=EVENT_GID)
         ax.annotate(
             str(number),
             xy=(x, 1.0),
             xycoords=ax.get_xaxis_transform(),
-            xytext=(2, -1),
+            xytext=(2, -1 - 7 * ((number - 1) % 3)),
             textcoords="offset points",
             ha="left",
             va="top",
@@ -124,7 +130,12 @@ def _panels(n: int, kind: str = "two_column", height_in: float = 2.4) -> tuple[F
     return fig, list(axes[0])
 
 
-def access_over_time(table: pd.DataFrame, scale: float = 1e3, events: Sequence[tuple[str, str]] = ()) -> Figure:
+def access_over_time(
+    table: pd.DataFrame,
+    scale: float = 1e3,
+    events: Sequence[tuple[str, str]] = (),
+    panel_events: Mapping[str, Collection[str]] | None = None,
+) -> Figure:
     """Compute used per month, stacked by source, one column per scenario.
 
     The top row stacks every source, with demand dashed and the 95% band of total access hatched
@@ -138,6 +149,7 @@ def access_over_time(table: pd.DataFrame, scale: float = 1e3, events: Sequence[t
             give the 95% band of total access; rows with ``source == "demand"`` a dashed line.
         scale: Divisor for the y axes (1e3: thousands).
         events: (month YYYY-MM, short label) pairs to mark; months outside the table's are skipped.
+        panel_events: The labels of the events each scenario's panels mark (None: all of them).
     """
     scenarios = list(dict.fromkeys(table["scenario"]))
     events = _shown_events(events, table["month"])
@@ -185,7 +197,7 @@ def access_over_time(table: pd.DataFrame, scale: float = 1e3, events: Sequence[t
             positive = wide[channel].where(wide[channel] > 0)
             grid[1, column].plot(x, positive / scale, color=colour(channel), label=label(channel))
         for each in grid[:, column]:
-            _mark_events(each, events)
+            _mark_events(each, events, None if panel_events is None else panel_events.get(scenario, ()))
         grid[-1, column].set_xlabel("Month")
         _year_axis(grid[-1, column])
     prefix = {1: "", 1e3: "k ", 1e6: "M "}.get(scale, f"x{scale:g} ")
@@ -199,7 +211,7 @@ def access_over_time(table: pd.DataFrame, scale: float = 1e3, events: Sequence[t
         largest = table.loc[table["source"].isin(offshore), "mean"].max() / scale
         if largest > 0:
             low.set_ylim(largest * 10.0**-LOG_DECADES, largest * 2)
-        low.set_ylabel("Offshore channels\n(log scale)")
+        low.set_ylabel("Offshore channels\n(same unit, log scale)")
     _legend(grid[0, -1], list(grid[0]), [*map(label, SOURCE_ORDER), "Demand", TOTAL_BAND_LABEL], events)
     return fig
 
@@ -382,7 +394,11 @@ def _hub_panels(
     return fig
 
 
-def prices_over_time(table: pd.DataFrame, events: Sequence[tuple[str, str]] = ()) -> Figure:
+def prices_over_time(
+    table: pd.DataFrame,
+    events: Sequence[tuple[str, str]] = (),
+    panel_events: Mapping[str, Collection[str]] | None = None,
+) -> Figure:
     """Price of an H100e-month by channel over time, with 95% bands, one panel per scenario.
 
     Each channel has its own line style and markers (``LINE_STYLES``, ``MARKERS``), so that
@@ -392,6 +408,7 @@ def prices_over_time(table: pd.DataFrame, events: Sequence[tuple[str, str]] = ()
         table: Rows of ``scenario``, ``channel``, ``month``, ``mean`` (USD per H100e-month)
             and optional CI columns.
         events: (month YYYY-MM, short label) pairs to mark; months outside the table's are skipped.
+        panel_events: The labels of the events each scenario's panel marks (None: all of them).
     """
     scenarios = list(dict.fromkeys(table["scenario"]))
     events = _shown_events(events, table["month"])
@@ -415,7 +432,7 @@ def prices_over_time(table: pd.DataFrame, events: Sequence[tuple[str, str]] = ()
                 label=label(channel),
             )
             _band(ax, x, rows, colour(channel))
-        _mark_events(ax, events)
+        _mark_events(ax, events, None if panel_events is None else panel_events.get(scenario, ()))
         ax.set_title(label(scenario))
         ax.set_xlabel("Month")
         _year_axis(ax)

@@ -6,6 +6,8 @@ channel needs no edit here; this module holds only the names that are no channel
 
 from __future__ import annotations
 
+import re
+
 from sim.channels import CHANNEL_NAMES, CHANNELS
 from sim.loading import unit_of
 
@@ -33,7 +35,8 @@ def label(name: str) -> str:
     """A readable label for a source, channel, hub, scenario or metric name."""
     if name in CHANNELS:
         return CHANNELS[name].label
-    return LABELS.get(name, name.replace("_", " ").capitalize())
+    text = LABELS.get(name, name.replace("_", " ").capitalize())
+    return re.sub(r"\b([a-z])(\d+)\b", lambda m: m.group(1).upper() + m.group(2), text)  # chip names: H20
 
 
 #: Words of a config key that only repeat its unit, dropped from labels.

@@ -20,6 +20,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 
 from sim.loading import load_config
 from sim.report import figures, sensitivity_figures, tables
@@ -36,7 +37,6 @@ PNG_DPI = 300
 #: Where each theme's figures go, under the sweep folder.
 THEME_FOLDERS = {"paper": Path("figures"), "slides": Path("figures") / "slides"}
 QUICK_NOTE = "QUICK RUN: a tenth of the study's runs, for checking, not for citing."
-FOOTNOTE_CHARS = 150
 
 
 def _kind(sweep: Sweep) -> DesignKind:
@@ -61,13 +61,22 @@ def _scenarios(sweep: Sweep) -> list[str]:
     return list(dict.fromkeys(tables.run_scenarios(sweep)))
 
 
+def scenario_events(scenarios: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """(month, label) of every timeline event of each scenario, for markers on time axes."""
+    return {
+        s: sorted((e.month, label(name)) for name, e in load_config([f"scenario={s}"]).timeline.items())
+        for s in scenarios
+    }
+
+
 def events(sweep: Sweep, scenarios: list[str]) -> list[tuple[str, str]]:
-    """(month, label) of every timeline event of the scenarios, for markers on time axes."""
-    found: dict[tuple[str, str], None] = {}
-    for scenario in scenarios:
-        for name, event in load_config([f"scenario={scenario}"]).timeline.items():
-            found[(event.month, label(name))] = None
-    return sorted(found)
+    """The events of any of the scenarios, in month order."""
+    return sorted({e for found in scenario_events(scenarios).values() for e in found})
+
+
+def panel_events(sweep: Sweep) -> dict[str, set[str]]:
+    """The labels of each scenario's own events: what its panel marks."""
+    return {s: {text for _, text in found} for s, found in scenario_events(_scenarios(sweep)).items()}
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,7 @@ SPECS: tuple[FigureSpec, ...] = (
         fits=lambda s: SCENARIO in s.factors,
         shown=lambda s: (SCENARIO,),
         table=tables.access_table,
-        draw=lambda t, s: figures.access_over_time(t, events=events(s, _scenarios(s))),
+        draw=lambda t, s: figures.access_over_time(t, events=events(s, _scenarios(s)), panel_events=panel_events(s)),
         what="Compute used per month by source, one panel per scenario",
     ),
     FigureSpec(
@@ -107,7 +116,7 @@ SPECS: tuple[FigureSpec, ...] = (
         fits=lambda s: SCENARIO in s.factors,
         shown=lambda s: (SCENARIO,),
         table=tables.prices_table,
-        draw=lambda t, s: figures.prices_over_time(t, events=events(s, _scenarios(s))),
+        draw=lambda t, s: figures.prices_over_time(t, events=events(s, _scenarios(s)), panel_events=panel_events(s)),
         what="Offered price of an H100e-month by channel, one panel per scenario",
     ),
     FigureSpec(
@@ -182,10 +191,10 @@ def caption(spec: FigureSpec, sample: Mapping[str, Any], quick: bool = False, no
         n = f"{n_min}" if n_min == n_max else f"{n_min}-{n_max}"
         parts.append(f"Mean of n = {n} replications per plotted value; replication r has one seed at every point.")
     if sample["held"]:
-        held = ", ".join(f"{k} = {v}" for k, v in sample["held"].items())
+        held = ", ".join(f"{_name(k)} = {_value(v)}" for k, v in sample["held"].items())
         parts.append(f"Held: {held}.")
     if sample["pooled"]:
-        pooled = ", ".join(f"{k} ({v} values)" for k, v in sample["pooled"].items())
+        pooled = ", ".join(f"{_name(k)} ({v} values)" for k, v in sample["pooled"].items())
         parts.append(f"Marginal means over {pooled}: each replication averaged over them.")
     parts.append(f"Intervals: {spec.interval}.")
     parts += [f"Warning: {note}" for note in notes]
@@ -194,9 +203,21 @@ def caption(spec: FigureSpec, sample: Mapping[str, Any], quick: bool = False, no
     return " ".join(parts)
 
 
+def _name(factor: str) -> str:
+    return label(factor) if factor == SCENARIO else factor_label(factor)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:,g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return label(str(value)) if isinstance(value, str) else str(value)
+
+
 def _footnote(fig: Figure, text: str) -> None:
-    """The caption's sample statement, printed under the figure."""
-    fig.text(0.0, 0.0, textwrap.fill(text, FOOTNOTE_CHARS), ha="left", va="top", fontsize="x-small")
+    """The caption's sample statement, printed under the figure, wrapped to its width."""
+    size_pt = FontProperties(size="x-small").get_size_in_points()
+    chars = max(40, int(fig.get_figwidth() * 72 / (0.55 * size_pt)))
+    fig.text(0.0, 0.0, textwrap.fill(text, chars), ha="left", va="top", fontsize=size_pt)
 
 
 @dataclass(frozen=True, eq=False)
