@@ -9,6 +9,7 @@ file is stale.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -169,18 +170,29 @@ def render() -> str:
     return header + "\n".join(rows(Config, "", [("", defaults)])) + "\n"
 
 
-def main() -> None:
-    """Write docs/config.md, or with ``--check`` exit 1 when it is stale."""
+def main(argv: list[str] | None = None) -> int:
+    """Write docs/config.md, or with ``--check`` only report whether it is stale; return the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.docs",
+        description="Regenerate docs/config.md, the reference of every config key (type, unit, allowed "
+        "values, default, description), from the schema in sim/config.py and the default config under "
+        "configs/. Run it after changing either; a test fails while the committed file is stale.",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if docs/config.md is stale, 0 if it is up to date"
+    )
+    args = parser.parse_args(argv)
     text = render()
-    if "--check" in sys.argv[1:]:
+    if args.check:
         if not DOC_PATH.exists() or DOC_PATH.read_text() != text:
             print(f"{DOC_PATH} is stale: run python -m sim.docs", file=sys.stderr)
-            sys.exit(1)
-        return
+            return 1
+        return 0
     DOC_PATH.parent.mkdir(exist_ok=True)
     DOC_PATH.write_text(text)
     print(DOC_PATH)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from sim.config import Config
 from sim.schema import ConfigError, field_at, format_validation_error, suggest, unit
-from sim.timeline import TimelineEventError, compile_timeline
+from sim.timeline import TimelineEventError, compile_timeline, month_index
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 GROUPS = ("world", "policy", "scenario", "calibrated")
@@ -194,3 +194,81 @@ def load_config(overrides: list[str] | None = None) -> Config:
         check_overrides(overrides)  # names the bad key or option when it can
         raise
     return validate(data)
+
+
+def _leaves(data: Any, prefix: str) -> dict[str, Any]:
+    """The scalar leaves under a value, by dotted path (the value itself when it is no mapping)."""
+    if isinstance(data, dict) and data:
+        return {p: v for k, item in data.items() for p, v in _leaves(item, f"{prefix}.{k}").items()}
+    return {prefix: data}
+
+
+def user_values(config: Config, overrides: list[str]) -> dict[str, str]:
+    """The dotted config paths the overrides set, each with the override that set it.
+
+    A key override sets its path (every leaf under it for a mapping); a group override such as
+    ``policy=strict`` sets every value it changes against the scenario's own choices. Overrides of
+    ``timeline`` are left out: they are the user's own events.
+    """
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides=overrides)
+    except Exception:  # unreadable overrides were refused before
+        return {}
+    groups = (*GROUPS, *lever_groups())
+    group_lines = [o.input_line for o in parsed if o.key_or_group in groups and o.key_or_group != "scenario"]
+    found: dict[str, str] = {}
+    if group_lines:
+        base = validate(compose_dict([o.input_line for o in parsed if o.key_or_group == "scenario"]))
+        before = _leaves({k: v for k, v in base.model_dump(mode="python").items() if k != "timeline"}, "")
+        after = _leaves({k: v for k, v in config.model_dump(mode="python").items() if k != "timeline"}, "")
+        source = " ".join(group_lines)
+        found |= {p[1:]: source for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+    for o in parsed:
+        key = o.key_or_group
+        if key in groups or key.startswith(("hydra", "timeline")) or o.is_delete() or o.is_sweep_override():
+            continue
+        found |= {path: o.input_line for path in _leaves(o.value(), key)}
+    return found
+
+
+def _shown(value: Any) -> str:
+    """A value as one writes it in an override: true, null, 0.15, H200."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    return str(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values, a boolean never equal to a number (``True == 1`` is not)."""
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+
+def timeline_warnings(config: Config, overrides: list[str]) -> list[str]:
+    """One message per value the user set that a timeline event of the run changes.
+
+    An event counts when it takes effect before the run ends and sets a value the overrides set
+    (:func:`user_values`) to something else; events the overrides add or change are the user's own.
+    """
+    mine = user_values(config, overrides)
+    own_events = {
+        o.split("=", 1)[0].lstrip("+~").split(".")[1] for o in overrides if o.lstrip("+~").startswith("timeline.")
+    }
+    start = config.model_dump(mode="python")
+    messages = []
+    for name, event in sorted(config.timeline.items(), key=lambda item: item[1].month):
+        if name in own_events or month_index(config.start, event.month) >= config.months:
+            continue
+        for path, value in event.set.items():
+            if path not in mine:
+                continue
+            yours: Any = start
+            for part in path.split("."):
+                yours = yours[part]
+            if _same(yours, value):
+                continue
+            messages.append(
+                f"the timeline event {name!r} sets {path} to {_shown(value)} from {max(event.month, config.start)}, "
+                f"overriding your value ({_shown(yours)}, set by {mine[path]}); to keep yours, drop the event "
+                f"with ~timeline.{name}"
+            )
+    return messages

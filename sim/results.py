@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
@@ -60,11 +61,12 @@ def git_commit() -> str | None:
     return commit + ("-dirty" if dirty else "")
 
 
-def manifest(config: Config, wall_time_s: float) -> dict[str, Any]:
-    """Provenance of one run: versions, commit, seed, config hash and wall time."""
+def manifest(config: Config, wall_time_s: float, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Provenance of one run: versions, commit, seed, config hash, wall time and the overrides given."""
     return {
         "scenario": config.name,
         "seed": config.seed,
+        **({"overrides": list(overrides)} if overrides is not None else {}),
         "config_hash": config.config_hash(),
         "git_commit": git_commit(),
         "packages": package_versions(),
@@ -73,17 +75,18 @@ def manifest(config: Config, wall_time_s: float) -> dict[str, Any]:
     }
 
 
-def new_timestamped_dir(parent: Path) -> Path:
-    """A fresh, writable ``<parent>/<timestamp>`` folder (suffixed if one exists this second).
+def new_timestamped_dir(parent: Path, suffix: str = "") -> Path:
+    """A fresh, writable ``<parent>/<timestamp>[_<suffix>]`` folder (numbered if one exists this second).
 
     Raises:
         ConfigError: The folder cannot be made or written (before any work is done).
     """
     stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
-    path = parent / stamp
+    tail = f"_{suffix}" if suffix else ""
+    path = parent / f"{stamp}{tail}"
     n = 1
     while path.exists():
-        path = parent / f"{stamp}_{n}"
+        path = parent / f"{stamp}_{n}{tail}"
         n += 1
     try:
         path.mkdir(parents=True)
@@ -104,13 +107,40 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def new_run_dir(results_root: Path, scenario: str) -> Path:
-    """A fresh ``runs/<scenario>/<timestamp>`` folder."""
-    return new_timestamped_dir(results_root / "runs" / scenario)
+#: Longest folder suffix spelling out the changes; longer lists are named by a short hash.
+MAX_CHANGES_CHARS = 100
 
 
-def write_run(result: RunResult, folder: Path | str) -> Path:
-    """Write config.yaml, timeseries.parquet, summary.json and manifest.json into a folder."""
+def changes_hash(changes: list[str]) -> str:
+    """A short stable hash of a list of overrides (8 hex digits)."""
+    return hashlib.sha256("\n".join(changes).encode()).hexdigest()[:8]
+
+
+def changes_slug(changes: list[str]) -> str:
+    """The overrides as a folder-name suffix (``policy=strict,months=24``), or ``changes-<hash>`` when long.
+
+    Within an override a comma becomes ``+`` (``seeds=1+5+9``) and other characters than letters,
+    digits and ``_ . = + -`` become ``-``; '' without changes.
+    """
+    if not changes:
+        return ""
+    slug = ",".join(re.sub(r"[^A-Za-z0-9_.=+-]", "-", change.replace(",", "+")) for change in changes)
+    return slug if len(slug) <= MAX_CHANGES_CHARS else f"changes-{changes_hash(changes)}"
+
+
+def new_run_dir(results_root: Path, scenario: str, changes: list[str] | None = None) -> Path:
+    """A fresh ``runs/<scenario>/<timestamp>[_<changes>]`` folder; the suffix says what was changed."""
+    return new_timestamped_dir(results_root / "runs" / scenario, changes_slug(changes or []))
+
+
+def write_run(result: RunResult, folder: Path | str, overrides: list[str] | None = None) -> Path:
+    """Write config.yaml, timeseries.parquet, summary.json and manifest.json into a folder.
+
+    Args:
+        result: The run.
+        folder: Where to write (made if missing).
+        overrides: The overrides the run was given, recorded in manifest.json.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config = yaml.safe_dump(result.config.model_dump(mode="json"), sort_keys=False)
@@ -118,7 +148,7 @@ def write_run(result: RunResult, folder: Path | str) -> Path:
     _write_atomically(folder / "timeseries.parquet", result.timeseries.to_parquet(index=False))
     summary = {**result.summary, "config_hash": result.config.config_hash()}
     _write_atomically(folder / "summary.json", json.dumps(summary, indent=2, allow_nan=True).encode())
-    provenance = manifest(result.config, result.wall_time_s)
+    provenance = manifest(result.config, result.wall_time_s, overrides)
     _write_atomically(folder / "manifest.json", json.dumps(provenance, indent=2).encode())
     return folder
 
@@ -127,3 +157,56 @@ def read_run(folder: Path | str) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The time series and summary of a written run."""
     folder = Path(folder)
     return pd.read_parquet(folder / "timeseries.parquet"), json.loads((folder / "summary.json").read_text())
+
+
+#: Two-sided confidence level of the intervals over seeds.
+CONFIDENCE = 0.95
+
+
+def is_share(metric: str) -> bool:
+    """Whether a summary metric is a share in [0, 1] (its interval is clipped to it)."""
+    return metric.startswith(("access_ratio", "detection_rate", "channel_share_"))
+
+
+def seeds_table(results: list[RunResult]) -> pd.DataFrame:
+    """One row per run (seed) with its summary metrics."""
+    return pd.DataFrame([r.summary for r in results])
+
+
+def interval_table(results: list[RunResult], confidence: float = CONFIDENCE) -> pd.DataFrame:
+    """Mean of every summary metric over the runs, with a t-based confidence interval of the mean.
+
+    Returns:
+        One row per metric: ``metric``, ``n`` (runs with a value; NaN left out), ``mean``, ``std``,
+        ``ci_low`` and ``ci_high`` (NaN with fewer than two values; clipped to what the metric can
+        take: shares to [0, 1], a metric no run has below zero at zero).
+    """
+    from scipy import stats  # only replications need it; a single run starts faster without
+
+    frame = seeds_table(results).drop(columns=["seed"])
+    table = frame.agg(["count", "mean", "std"]).T.reset_index()
+    table.columns = ["metric", "n", "mean", "std"]
+    table["n"] = table["n"].astype(int)
+    dof = (table["n"] - 1).where(table["n"] > 1)
+    half = stats.t.ppf(0.5 + confidence / 2, dof) * table["std"] / table["n"].pow(0.5)
+    table["ci_low"] = table["mean"] - half
+    table["ci_high"] = table["mean"] + half
+    shares = table["metric"].map(is_share)
+    table.loc[shares, ["ci_low", "ci_high"]] = table.loc[shares, ["ci_low", "ci_high"]].clip(0.0, 1.0)
+    never_negative = (frame.min() >= 0).to_numpy()
+    table.loc[never_negative, "ci_low"] = table.loc[never_negative, "ci_low"].clip(lower=0.0)
+    return table
+
+
+def write_replications(results: list[RunResult], folder: Path | str, overrides: list[str] | None = None) -> Path:
+    """Write each seed's run into ``seed_<seed>/`` and, beside them, seeds.csv and summary.csv.
+
+    seeds.csv has one row per seed (its summary metrics); summary.csv one row per metric: its mean
+    over the seeds and the 95% t interval of that mean.
+    """
+    folder = Path(folder)
+    for result in results:
+        write_run(result, folder / f"seed_{result.config.seed}", overrides)
+    _write_atomically(folder / "seeds.csv", seeds_table(results).to_csv(index=False).encode())
+    _write_atomically(folder / "summary.csv", interval_table(results).to_csv(index=False).encode())
+    return folder

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -96,28 +96,63 @@ def with_settings[S: BaseModel](obj: S, settings: dict[str, Any]) -> S:
     """Return a new validated copy of ``obj`` with dotted ``path: value`` settings applied.
 
     Raises:
-        SettingsError: A path names no section of ``obj``, or a value is refused; the message
-            names the key, the value and what is allowed.
+        SettingsError: A path names no key of ``obj``, or a value is refused; the message reads as
+            the command line's: the setting and its value, the unknown key or what is wrong with the
+            value, what is allowed, and the closest valid key for a mistyped one.
     """
     if not isinstance(settings, dict):
         raise SettingsError(f"settings must be a dict of dotted paths to values, got {type(settings).__name__}")
     data = obj.model_dump(mode="python")
     for path, value in settings.items():
-        *parents, leaf = str(path).split(".")
+        parts = str(path).split(".")
+        line = f"{path} = {_shown(value)}"
         node: Any = data
-        for depth, key in enumerate(parents):
+        for depth, key in enumerate(parts[:-1]):
             if not isinstance(node, dict) or key not in node:
-                where = ".".join(parents[:depth]) or "the top level"
-                valid = ", ".join(sorted(node)) if isinstance(node, dict) else "none: it is a value"
-                raise SettingsError(f"{path}: unknown key {key!r} under {where}; valid keys there: {valid}")
+                raise SettingsError(f"{line}: {_unknown(type(obj), node, parts, depth)}")
             node = node[key]
-        if not isinstance(node, dict):
-            raise SettingsError(f"{path}: {'.'.join(parents)} is a value, not a section")
+        leaf = parts[-1]
+        section = _section_at(type(obj), parts[:-1])
+        if not isinstance(node, dict) or (section is not None and leaf not in section.model_fields):
+            raise SettingsError(f"{line}: {_unknown(type(obj), node, parts, len(parts) - 1)}")
         node[leaf] = value
     try:
         return type(obj).model_validate(data)
     except ValidationError as exc:
-        raise SettingsError(f"invalid settings: {format_validation_error(exc, type(obj))}", exc) from None
+        raise SettingsError(format_validation_error(exc, type(obj)), exc) from None
+
+
+def _shown(value: Any) -> str:
+    return "{...}" if isinstance(value, dict) else repr(value)
+
+
+def _unknown(root: type[BaseModel], node: Any, parts: list[str], depth: int) -> str:
+    """Why ``parts[depth]`` is not a key of ``node``: the valid keys there and the closest one."""
+    where = ".".join(parts[:depth])
+    if not isinstance(node, dict):
+        return f"unknown key {'.'.join(parts[: depth + 1])!r}; {where} is a value, not a section."
+    section = _section_at(root, parts[:depth])
+    allowed = sorted(section.model_fields) if section is not None else sorted(node)
+    return (
+        f"unknown key {'.'.join(parts[: depth + 1])!r}; valid keys under {where or 'the top level'}: "
+        f"{', '.join(map(str, allowed)) or 'none'}.{suggest(parts[depth], [str(k) for k in allowed])}"
+    )
+
+
+def _section_at(root: type[BaseModel], parts: list[str]) -> type[BaseModel] | None:
+    """The schema section at a dotted path, or None where it is a mapping of free names (hubs) or a value."""
+    current: Any = root
+    for part in parts:
+        if isinstance(current, tuple):  # an entry of a mapping: its value's model
+            current = current[1]
+            continue
+        fields = getattr(current, "model_fields", None)
+        if fields is None or part not in fields:
+            return None
+        annotation = fields[part].annotation
+        is_mapping = any(get_origin(a) is dict for a in (annotation, *get_args(annotation)))
+        current = ("mapping", inner_model(annotation)) if is_mapping else inner_model(annotation)
+    return current if hasattr(current, "model_fields") else None
 
 
 def inner_model(annotation: Any) -> Any:

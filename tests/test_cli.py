@@ -1,11 +1,13 @@
 """The command line: a run writes its files from any folder; bad input exits 2 with a message.
 
-One subprocess per command checks its exit code and files; the rest runs in this process.
+One subprocess per command checks its exit code, output and files; the rest runs in this process.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,16 +15,31 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats
 
 import sim.__main__ as cli
 from sim import load_config
+from sim.loading import GROUPS, group_options, lever_groups, timeline_warnings
+from sim.report import one_run
 from sim.report.names import SOURCE_ORDER, label
-from sim.results import read_run
-from sim.run import month_labels
+from sim.results import changes_slug, read_run
+from sim.run import month_labels, run
+from sim.settings_file import save_settings
+
+UNITS = ("%", "H100e", "H100e-months", "entities")
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def table_rows(stdout: str) -> dict[str, str]:
+    """The printed table's rows: label to the text after it (value(s) and unit)."""
+    rows = {}
+    for row in cli.SUMMARY_ROWS:
+        (line,) = [line for line in stdout.splitlines() if line.startswith(f"  {row.text}  ")]
+        rows[row.text] = line[len(row.text) + 2 :].strip()
+    return rows
 
 
 def test_run_writes_results_where_it_is_called(tmp_path: Path) -> None:
@@ -31,6 +48,7 @@ def test_run_writes_results_where_it_is_called(tmp_path: Path) -> None:
     folder = Path(done.stdout.strip().splitlines()[-1])
     assert folder.parent.parent == (tmp_path / "results" / "runs").resolve()
     assert folder.parent.name == "crackdown_singapore"
+    assert folder.name.endswith("_policy.end_user_audits.audit_rate=0.2,seed=7")
     config = yaml.safe_load((folder / "config.yaml").read_text())
     assert config["seed"] == 7 and config["policy"]["end_user_audits"]["audit_rate"] == 0.2
     ts = pd.read_parquet(folder / "timeseries.parquet")
@@ -39,12 +57,102 @@ def test_run_writes_results_where_it_is_called(tmp_path: Path) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
     assert summary["seed"] == manifest["seed"] == 7
     assert summary["config_hash"] == manifest["config_hash"]
+    assert manifest["overrides"] == ["scenario=crackdown_singapore", "policy.end_user_audits.audit_rate=0.2", "seed=7"]
     assert {"mesa", "numpy", "pydantic"} <= set(manifest["packages"])
     assert (folder / "access_by_source.png").stat().st_size > 10_000
     read_ts, read_summary = read_run(folder)
     pd.testing.assert_frame_equal(read_ts, ts)
     assert read_summary == summary
-    assert "compute access / demand" in done.stdout
+    assert done.stdout.startswith(
+        "scenario crackdown_singapore; changed: policy.end_user_audits.audit_rate=0.2 seed=7\n"
+        "2025-01 to 2027-12 (36 months), one seed (7): numbers vary from seed to seed; "
+        "use replications=10 for an interval\n"
+    )
+    assert (folder / "table.txt").read_text() == "\n".join(done.stdout.splitlines()[:-1]) + "\n"
+
+
+def test_the_header_folder_and_warning_name_the_overrides(tmp_path: Path) -> None:
+    args = ("policy=strict", "behaviour.temperature=0.5", "start=2025-06", "months=3")
+    done = run_cli(*args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == f"scenario baseline; changed: {' '.join(args)}"
+    assert "one seed (0): numbers vary from seed to seed; use replications=10 for an interval" in done.stdout
+    folder = Path(done.stdout.strip().splitlines()[-1])
+    assert folder.parent.name == "baseline" and folder.name.endswith("_" + ",".join(args))
+    assert json.loads((folder / "manifest.json").read_text())["overrides"] == list(args)
+    # strict bans compliant chips; the baseline's timeline allows them again from 2025-08
+    assert done.stderr.splitlines() == [
+        "warning: the timeline event 'h20_resumed' sets policy.compliant_chips.allowed to true from 2025-08, "
+        "overriding your value (false, set by policy=strict); to keep yours, drop the event with "
+        "~timeline.h20_resumed"
+    ]
+    # one unit per kind, and each value as summary.json has it
+    summary = json.loads((folder / "summary.json").read_text())
+    rows = table_rows(done.stdout)
+    for row in cli.SUMMARY_ROWS:
+        value = summary[row.key]
+        shown = f"{100 * value:.1f}" if row.unit == "%" else f"{value:,.0f}"
+        assert rows[row.text] == f"{shown} {row.unit}"
+    shares = [float(rows[f"share of compute used: {label(s).lower()}"].split()[0]) for s in SOURCE_ORDER]
+    assert sum(shares) == pytest.approx(100.0, abs=0.05 * len(shares))
+    assert "legitimate demand denied: compute that lawful customers of data centres abroad" in done.stdout
+
+
+def test_replications_give_the_mean_and_t_interval_of_the_single_runs(tmp_path: Path) -> None:
+    done = run_cli("replications=3", "months=3", "seed=2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = Path(done.stdout.strip().splitlines()[-1])
+    assert folder.name.endswith("_months=3,seed=2,replications=3")
+    assert "3 seeds (2-4): mean over the seeds [95% t interval of the mean]" in done.stdout.splitlines()[1]
+    singles = [run(load_config(["months=3", f"seed={seed}"])) for seed in (2, 3, 4)]
+    for single in singles:  # each seed's folder holds the run it would be alone
+        written = json.loads((folder / f"seed_{single.config.seed}" / "summary.json").read_text())
+        assert written["access_ratio"] == single.summary["access_ratio"]
+        assert (folder / f"seed_{single.config.seed}" / "timeseries.parquet").is_file()
+    seeds = pd.read_csv(folder / "seeds.csv")
+    assert list(seeds["seed"]) == [2, 3, 4]
+    summary = pd.read_csv(folder / "summary.csv").set_index("metric")
+    rows = table_rows(done.stdout)
+    for key, unit in (("access_ratio", "%"), ("smuggled_h100e_total", "H100e")):
+        values = pd.Series([s.summary[key] for s in singles])
+        mean = values.mean()
+        half = stats.t.ppf(0.975, 2) * values.std() / 3**0.5
+        assert summary.loc[key, "mean"] == pytest.approx(mean, rel=1e-12)
+        assert summary.loc[key, "ci_low"] == pytest.approx(max(0.0, mean - half), rel=1e-9)
+        assert summary.loc[key, "ci_high"] == pytest.approx(mean + half, rel=1e-9)
+        scale, fmt = (100, "{:.1f}") if unit == "%" else (1, "{:,.0f}")
+        low, high = max(0.0, mean - half) * scale, (mean + half) * scale
+        expected = f"{fmt.format(mean * scale)} [{fmt.format(low)}, {fmt.format(high)}]"
+        assert re.sub(r"\s+", " ", rows[cli.SUMMARY_ROWS[[r.key for r in cli.SUMMARY_ROWS].index(key)].text]) == (
+            f"{expected} {unit}"
+        )
+    assert (folder / "access_by_source.png").is_file() and (folder / "table.txt").is_file()
+
+
+def test_a_settings_file_runs_with_overrides_on_top(tmp_path: Path) -> None:
+    save_settings(
+        tmp_path / "my.yaml",
+        "crackdown_singapore",
+        {"policy.enforcement.audit_budget_per_month": 8, "world.hubs.singapore.cargo_inspection_rate": 0.25},
+    )
+    done = run_cli("settings=my.yaml", "months=3", "policy.enforcement.audit_budget_per_month=9", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = Path(done.stdout.strip().splitlines()[-1])
+    assert folder.parent.name == "crackdown_singapore"
+    assert folder.name.endswith("_settings=my.yaml,months=3,policy.enforcement.audit_budget_per_month=9")
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    assert config["policy"]["enforcement"]["audit_budget_per_month"] == 9  # the later override wins
+    assert config["world"]["hubs"]["singapore"]["cargo_inspection_rate"] == 0.25
+    assert done.stdout.splitlines()[:2] == [
+        "scenario crackdown_singapore; changed: settings=my.yaml months=3 policy.enforcement.audit_budget_per_month=9",
+        "  settings=my.yaml sets: policy.enforcement.audit_budget_per_month=8 "
+        "world.hubs.singapore.cargo_inspection_rate=0.25",
+    ]
+    assert done.stderr.splitlines() == [
+        "warning: the timeline event 'singapore_crackdown' sets world.hubs.singapore.cargo_inspection_rate to 0.3 "
+        "from 2025-03, overriding your value (0.25, set by world.hubs.singapore.cargo_inspection_rate=0.25); "
+        "to keep yours, drop the event with ~timeline.singapore_crackdown"
+    ]
 
 
 def test_multirun_writes_one_run_per_job(tmp_path: Path) -> None:
@@ -53,37 +161,166 @@ def test_multirun_writes_one_run_per_job(tmp_path: Path) -> None:
     (multirun,) = (tmp_path / "results" / "multirun").iterdir()
     seeds = [json.loads((multirun / job / "summary.json").read_text())["seed"] for job in ("0", "1")]
     assert seeds == [0, 1]
+    assert "scenario baseline; changed: months=2 seed=1" in done.stdout
 
 
 def test_paths_results_moves_the_output(tmp_path: Path) -> None:
-    result, folder = cli.run_and_write(load_config(["months=3", f"paths.results={tmp_path / 'elsewhere'}"]))
+    result, folder = cli.run_and_write(
+        load_config(["months=3", f"paths.results={tmp_path / 'elsewhere'}"]), changes=["months=3"]
+    )
     assert folder.parent == tmp_path / "elsewhere" / "runs" / "baseline"
+    assert folder.name.endswith("_months=3")
     assert (folder / "access_by_source.png").is_file()
-    table = cli.summary_table(result)
+    table = cli.summary_table(result, ["months=3"])
+    assert table.startswith("scenario baseline; changed: months=3\n")
     for source in SOURCE_ORDER:
-        assert f"share of compute: {label(source).lower()}" in table
+        assert f"share of compute used: {label(source).lower()}" in table
+    assert cli.summary_table(result).startswith("scenario baseline, as configured (no overrides)\n")
+    for line in table.splitlines()[3 : 3 + len(cli.SUMMARY_ROWS)]:
+        assert line.split()[-1] in UNITS and re.search(r"\d", line), line
+    assert re.search(r"^  chips smuggled +\d{1,3}(,\d{3})* H100e$", table, re.MULTILINE)
+
+
+def test_the_chart_title_and_folder_say_what_was_changed() -> None:
+    assert one_run.chart_title("baseline", [0], []) == "Baseline, seed 0"
+    changes = ["policy=strict", "behaviour.temperature=0.5", "months=24"]
+    title = one_run.chart_title("baseline", [0], changes)
+    assert title == "Baseline, seed 0\nchanged: policy=strict behaviour.temperature=0.5 months=24"
+    assert one_run.chart_title("no_controls", [0, 1, 2], ["months=2"]).startswith("No controls, mean of 3 seeds (0-2)")
+    many = [f"world.hubs.singapore.cargo_inspection_rate=0.{i}" for i in range(1, 9)]
+    assert "8 changes, hash " in one_run.chart_title("baseline", [0], many)
+    assert changes_slug(changes) == "policy=strict,behaviour.temperature=0.5,months=24"
+    assert changes_slug(["seeds=1,5,9", "description='a b/c'"]) == "seeds=1+5+9,description=-a-b-c-"
+    assert re.fullmatch(r"changes-[0-9a-f]{8}", changes_slug(many))
+    assert changes_slug([]) == ""
+    result = run(load_config(["months=2"]))
+    fig = one_run.figure(one_run.access_by_source_table(result.timeseries), title)
+    assert fig.axes[0].get_title() == title
+
+
+def test_replications_in_worker_processes_equal_those_in_this_one() -> None:
+    configs = [load_config(["months=2", f"seed={seed}"]) for seed in (0, 1)]
+    pooled, serial = cli.run_seeds(configs, workers=2), cli.run_seeds(configs, workers=1)
+    for a, b in zip(pooled, serial, strict=True):
+        pd.testing.assert_frame_equal(a.timeseries, b.timeseries)
 
 
 @pytest.mark.parametrize(
-    ("override", "fragment"),
+    ("overrides", "messages"),
     [
-        ("policy.end_user_audit.rate=0.1", "Did you mean 'end_user_audits'?"),
-        ("seed=-1", "seed = -1"),
-        ("world.hubs.malaysia.cargo_inspection_rate=1.5", "value <= 1"),
-        ("scenario=atlantis", "allowed: baseline"),
+        (["months=3"], []),
+        (["policy=strict", "months=6"], []),  # h20_resumed (2025-08) is after the run
+        (
+            ["policy.compliant_chips.allowed=true", "months=6"],
+            [
+                "the timeline event 'h20_licence' sets policy.compliant_chips.allowed to false from 2025-04, "
+                "overriding your value (true, set by policy.compliant_chips.allowed=true); to keep yours, drop "
+                "the event with ~timeline.h20_licence"
+            ],
+        ),
+        (["policy=strict", "~timeline.h20_resumed"], []),
+        (["policy.compliant_chips.surcharge_share=0.15", "months=8"], []),  # h20_resumed sets the same value
+    ],
+)
+def test_a_timeline_event_overriding_a_value_you_set_is_named(overrides: list[str], messages: list[str]) -> None:
+    assert timeline_warnings(load_config(overrides), overrides) == messages
+
+
+def test_help_lists_groups_options_and_keys_without_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["sim", "--help"])
+    cli.main()
+    out = capsys.readouterr().out
+    groups_part = out.split("config groups")[1].split("\n\n")[0]
+    for group in (*GROUPS, *lever_groups()):
+        (line,) = [line for line in groups_part.splitlines() if line.split()[:1] == [group]]
+        assert all(option in line for option in group_options(group))
+    assert "jan2025*" in out and "experiment" not in out
+    for key, info in load_config().model_fields.items():
+        assert re.search(rf"^  {key} +{re.escape(info.description[:20])}", out, re.MULTILINE), key
+    assert "docs/config.md" in out and "replications=N" in out and "settings=FILE" in out
+    assert len(out.splitlines()) < 80 and not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "sim.docs",
+        "sim.bench",
+        "sim.validate",
+        "sim.calibrate",
+        "sim.sweep.__main__",
+        "sim.sweep.summarize",
+        "sim.sweep.sensitivity",
+        "sim.sweep.contrast",
+        "sim.report.__main__",
+        "sim.report.studies",
+    ],
+)
+def test_every_command_has_a_help(module: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    command = importlib.import_module(module)
+    if module == "sim.docs":
+        monkeypatch.setattr(command, "render", lambda: pytest.fail("--help regenerated the docs"))
+    try:
+        code = command.main(["--help"])
+    except SystemExit as exited:
+        code = exited.code
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith(f"usage: python -m {module.removesuffix('.__main__')}")
+    assert len(out.splitlines()) > 5
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["policy.end_user_audit.rate=0.1"], "Did you mean 'end_user_audits'?"),
+        (["seed=-1"], "seed = -1"),
+        (["world.hubs.malaysia.cargo_inspection_rate=1.5"], "value <= 1"),
+        (["scenario=atlantis"], "allowed: baseline"),
+        (["replications=1"], "replications=1: expected a whole number from 2"),
+        (["seeds=5-2"], "seeds=5-2: expected a range of seeds A-B with A < B"),
+        (["seeds=0-3", "seed=4"], "seed=4 and seeds=0-3: give the seeds once"),
+        (["-m", "replications=2", "months=2"], "do not combine with -m"),
+        (["replications=3", "seeds=0-2"], "give one of replications=N or seeds=A-B"),
+        (["settings=missing.yaml"], "settings=missing.yaml: cannot read it"),
     ],
 )
 def test_bad_input_exits_2_with_one_message(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], override: str, fragment: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    fragment: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", ["sim", override])
+    monkeypatch.setattr(sys, "argv", ["sim", *args])
     with pytest.raises(SystemExit) as exited:
         cli.main()
     assert exited.value.code == cli.EXIT_BAD_CONFIG == 2
     stderr = capsys.readouterr().err
     assert stderr.startswith("error: ") and stderr.count("error: ") == 1 and fragment in stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_bad_settings_file_names_itself_and_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    save_settings(tmp_path / "bad.yaml", "baseline", {"policy.enforcement.audit_budget": 8})
+    (tmp_path / "not_settings.yaml").write_text("policy: strict\n")
+    monkeypatch.chdir(tmp_path)
+    for name, start, end in (
+        ("bad.yaml", "settings=bad.yaml: policy.enforcement.audit_budget=8: unknown key", "'audit_budget_per_month'?"),
+        ("not_settings.yaml", "settings=not_settings.yaml: expected 'scenario: <name>'", "paths to values"),
+    ):
+        monkeypatch.setattr(sys, "argv", ["sim", f"settings={name}"])
+        with pytest.raises(SystemExit) as exited:
+            cli.main()
+        assert exited.value.code == 2
+        stderr = capsys.readouterr().err
+        assert stderr.startswith(f"error: {start}") and stderr.rstrip().endswith(end), stderr
 
 
 def test_the_run_command_imports_no_sweep_code() -> None:

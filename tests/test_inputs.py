@@ -134,15 +134,52 @@ def numbers(data: object) -> list[float]:
 @pytest.mark.parametrize(
     ("settings", "fragment"),
     [
-        ({"world.chipz.H20": 1}, "world.chipz.H20: unknown key 'chipz' under world; valid keys there: chips"),
-        ({"seed.x": 1}, "seed.x: seed is a value, not a section"),
+        (
+            {"world.chipz.H20": 1},
+            "world.chipz.H20 = 1: unknown key 'world.chipz'; valid keys under world: chips, data_transport, ",
+        ),
+        ({"world.chipz.H20": 1}, "Did you mean 'chips'?"),
+        ({"seed.x": 1}, "seed.x = 1: unknown key 'seed.x'; seed is a value, not a section."),
         ({"world.chips.H20": -1}, "world.chips.H20 = -1: Input should be greater than 0"),
+        (
+            {"behaviour.temprature": 0.2},
+            "behaviour.temprature = 0.2: unknown key 'behaviour.temprature'; valid keys under behaviour: belief_decay,",
+        ),
+        ({"behaviour.temprature": 0.2}, "Did you mean 'temperature'?"),
+        ({"world.hubs.singapre.cooperation": 0.5}, "unknown key 'world.hubs.singapre'; valid keys under world.hubs: "),
+        ({"world.hubs.singapre.cooperation": 0.5}, "Did you mean 'singapore'?"),
+        ({"world.hubs.malaysia.cargo_inspection_rate": 1.5}, "cargo_inspection_rate = 1.5: Input should be less"),
+        ({"world.hubs.malaysia.cargo_inspection_rate": 1.5}, "(allowed: 0 <= value <= 1"),
+        ({"policy.enforcement.allocation": "random"}, "policy.enforcement.allocation = 'random': Input should be"),
     ],
 )
 def test_with_settings_names_the_key_and_what_is_allowed(baseline: Config, settings: dict, fragment: str) -> None:
     with pytest.raises(ConfigError) as refused:
         with_settings(baseline, settings)
     assert fragment in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("policy.end_user_audit.rate", 0.1),
+        ("behaviour.temprature", 0.2),
+        ("seed", -1),
+        ("world.hubs.malaysia.cargo_inspection_rate", 1.5),
+    ],
+)
+def test_with_settings_errors_read_as_the_command_lines(baseline: Config, path: str, value: float) -> None:
+    with pytest.raises(ConfigError) as from_python:
+        with_settings(baseline, {path: value})
+    with pytest.raises(ConfigError) as from_command_line:
+        load_config([f"{path}={value}"])
+    python, command_line = str(from_python.value), str(from_command_line.value)
+    assert python.startswith(f"{path} = {value}: ")
+    if "unknown key" in python:  # the same reason, valid keys and suggestion after the setting
+        assert python.split(": ", 1)[1] == command_line.split(": ", 1)[1]
+        assert "Did you mean" in python
+    else:  # the same sentence naming the key, value and range
+        assert command_line.endswith(python)
 
 
 def test_the_documented_option_true_is_read_as_an_option_not_a_boolean() -> None:

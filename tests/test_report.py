@@ -175,6 +175,9 @@ def test_a_factor_a_figure_does_not_show_is_held_and_the_figure_says_so(two_fact
     renderer = drawn.figure.canvas.get_renderer()
     (text,) = drawn.figure.texts
     assert text.get_window_extent(renderer).width <= drawn.figure.bbox.width  # wrapped to the figure
+    below = text.get_window_extent(renderer).y1
+    for legend in [*drawn.figure.legends, *(ax.get_legend() for ax in drawn.figure.axes if ax.get_legend())]:
+        assert legend.get_window_extent(renderer).y0 >= below  # under every legend, not over one
     runs = sweep.runs
     chosen = runs[(runs["scenario"] == "baseline") & (runs["behaviour.temperature"] == 0.05)]["run_id"]
     ts = sweep.timeseries(["access_smuggling"], run_ids=chosen.tolist())

@@ -121,7 +121,7 @@ def _legend(ax: Axes, axes: Sequence[Axes], order: Sequence[str], events: Sequen
         for handle, text in zip(*each.get_legend_handles_labels(), strict=True):
             handles.setdefault(text, handle)
     keys = [handles[text] for text in sorted(handles, key=order.index)] + _event_keys(events)
-    ax.legend(handles=keys, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.figure.legend(handles=keys, loc="outside right upper")  # beside every row, not stretching one
 
 
 def _panels(n: int, kind: str = "two_column", height_in: float = 2.4) -> tuple[Figure, list[Axes]]:
@@ -390,7 +390,7 @@ def _hub_panels(
         for scenario, style in zip(scenarios, itertools.cycle(styles))
     ]
     keys += _event_keys(events)
-    fig.legend(handles=keys, loc="outside lower center", ncols=min(len(keys), 4))
+    fig.legend(handles=keys, loc="outside upper center", ncols=min(len(keys), 4))  # the bottom holds the caption
     return fig
 
 

@@ -1,10 +1,13 @@
 """The chart of one run, as ``python -m sim`` writes it: compute used per month by source.
 
-Kept apart from the sweep tables (``sim.report.tables``) so that a single run imports no sweep code.
+With replications it draws the mean over the seeds and the 95% band of total access. Its title
+names the scenario, the seed(s) and what the command line changed. Kept apart from the sweep
+tables (``sim.report.tables``) so that a single run imports no sweep code.
 """
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,14 +15,20 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from sim.report.figures import access_over_time
-from sim.report.names import SOURCE_ORDER
+from sim.report.names import SOURCE_ORDER, label
 from sim.report.style import theme
+from sim.results import CONFIDENCE, changes_hash
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from sim.run import RunResult
 
 FIGURE_NAME = "access_by_source.png"
 PNG_DPI = 200
+#: Longest list of changes a title spells out; a longer one is named by its hash (as the folder is).
+MAX_TITLE_CHANGES_CHARS = 120
+TITLE_WIDTH = 80
 
 
 def access_by_source_table(timeseries: pd.DataFrame) -> pd.DataFrame:
@@ -29,13 +38,69 @@ def access_by_source_table(timeseries: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index().melt(id_vars="month", var_name="source", value_name="mean")
 
 
-def write_figure(result: RunResult, folder: Path) -> Path:
-    """Write the run's compute-by-source chart as PNG into ``folder``; return its path."""
-    cfg = result.config
-    tidy = access_by_source_table(result.timeseries).assign(scenario=f"{cfg.name}, seed {cfg.seed}")
+def mean_access_table(results: list[RunResult], confidence: float = CONFIDENCE) -> pd.DataFrame:
+    """Mean compute used per month and source over runs, with a ``total`` row holding the t band of total access."""
+    from scipy import stats
+
+    tidy = pd.concat([access_by_source_table(r.timeseries) for r in results])
+    means = tidy.groupby(["month", "source"], sort=False, as_index=False)["mean"].mean()
+    totals = pd.DataFrame({r.config.seed: r.timeseries.set_index("month")["access_h100e_months"] for r in results})
+    n = totals.shape[1]
+    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * totals.std(axis=1) / n**0.5 if n > 1 else float("nan")
+    total = pd.DataFrame(
+        {
+            "month": totals.index,
+            "source": "total",
+            "mean": totals.mean(axis=1).to_numpy(),
+            "ci_low": (totals.mean(axis=1) - half).to_numpy(),
+            "ci_high": (totals.mean(axis=1) + half).to_numpy(),
+        }
+    )
+    return pd.concat([means, total], ignore_index=True)
+
+
+def chart_title(scenario: str, seeds: list[int], changes: list[str]) -> str:
+    """The chart's title: scenario, seed(s) and the changes (by hash when long), wrapped.
+
+    ``Baseline, seed 0`` alone only when nothing was changed.
+    """
+    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"mean of {len(seeds)} seeds ({_seed_range(seeds)})"
+    head = f"{label(scenario)}, {seed_text}"
+    if not changes:
+        return head
+    text = " ".join(changes)
+    if len(text) > MAX_TITLE_CHANGES_CHARS:
+        text = f"{len(changes)} changes, hash {changes_hash(changes)} (listed in manifest.json)"
+    return head + "\n" + "\n".join(textwrap.wrap(f"changed: {text}", TITLE_WIDTH, break_on_hyphens=False))
+
+
+def _seed_range(seeds: list[int]) -> str:
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
+def figure(tidy: pd.DataFrame, title: str) -> Figure:
+    """The compute-by-source chart of a tidy table (:func:`access_by_source_table`), titled."""
+    fig = access_over_time(tidy.assign(scenario="run"))
+    fig.axes[0].set_title(title, fontsize="small")
+    return fig
+
+
+def write_figure(result: RunResult | list[RunResult], folder: Path, changes: list[str] | None = None) -> Path:
+    """Write the compute-by-source chart of a run (or the mean of several seeds) as PNG; return its path.
+
+    Args:
+        result: One run, or the runs of one config over several seeds.
+        folder: Where the PNG goes.
+        changes: The overrides the run was given, named in the title.
+    """
+    results = result if isinstance(result, list) else [result]
+    tidy = access_by_source_table(results[0].timeseries) if len(results) == 1 else mean_access_table(results)
+    title = chart_title(results[0].config.name, [r.config.seed for r in results], changes or [])
     path = folder / FIGURE_NAME
     with theme("paper"):
-        fig = access_over_time(tidy)
+        fig = figure(tidy, title)
         fig.savefig(path, dpi=PNG_DPI)
     plt.close(fig)
     return path

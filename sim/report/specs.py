@@ -214,10 +214,14 @@ def _value(value: Any) -> str:
 
 
 def _footnote(fig: Figure, text: str) -> None:
-    """The caption's sample statement, printed under the figure, wrapped to its width."""
+    """The caption's sample statement, printed under the figure, wrapped to its width.
+
+    It is the figure's bottom label (``supxlabel``), so the layout keeps room for it below the
+    panels and their legends.
+    """
     size_pt = FontProperties(size="x-small").get_size_in_points()
     chars = max(40, int(fig.get_figwidth() * 72 / (0.55 * size_pt)))
-    fig.text(0.0, 0.0, textwrap.fill(text, chars), ha="left", va="top", fontsize=size_pt)
+    fig.supxlabel(textwrap.fill(text, chars), x=0.0, ha="left", fontsize=size_pt)
 
 
 @dataclass(frozen=True, eq=False)

@@ -24,15 +24,31 @@ USAGE = (
 )
 
 
+HELP = """\
+Runs a sweep: the points of an experiment's design (configs/experiment/<name>.yaml or a YAML
+file), each replicated over seeds, in worker processes or on a Dask cluster. Results stream to
+results/sweeps/<name>/<timestamp>/, printed on the last line; resume=<dir> runs only what a
+killed sweep had not finished. Overrides change experiment keys in Hydra's grammar:
+replications=2 executor.workers=1 +levers.policy.penalties.seizure=[true,false].
+
+exit codes: 0 every run finished, 1 some runs failed (see failures.jsonl), 2 a bad experiment
+(nothing run), 130 interrupted (resume it).
+next: python -m sim.sweep.summarize <dir> (means with 95% intervals), python -m sim.report <dir>
+(figures), python -m sim.sweep.sensitivity <dir> (Sobol or Morris). Guide: docs/sweeps.md"""
+
+
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
 def main(argv: list[str]) -> int:
     """Run or resume the sweep the arguments name; return the exit code."""
-    if not argv or argv[0] in ("-h", "--help"):
-        print(f"{USAGE}\nexperiments: {', '.join(experiment_names())}")
-        return 0 if argv else EXIT_BAD_EXPERIMENT
+    if not argv or any(a in ("-h", "--help") for a in argv):
+        if not argv:
+            print(f"{USAGE}\nexperiments: {', '.join(experiment_names())}")
+            return EXIT_BAD_EXPERIMENT
+        print(f"{USAGE}\n\n{HELP}\n\nexperiments: {', '.join(experiment_names())}")
+        return 0
     signal.signal(signal.SIGTERM, _raise_interrupt)  # a scheduler's SIGTERM stops cleanly, like Ctrl-C
     named = {k: v for k, _, v in (a.partition("=") for a in argv) if k in ("experiment", "resume")}
     flags = {k: v for k, _, v in (a.partition("=") for a in argv) if k == "allow_code_change"}

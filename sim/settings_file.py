@@ -1,0 +1,75 @@
+"""Settings files: a scenario and the config values changed from it, saved as YAML.
+
+``python -m sim settings=<file>`` runs one unchanged (any overrides after it apply on top), and
+the browser explorer saves and loads them::
+
+    # exportsim settings
+    scenario: baseline
+    settings:
+      policy.enforcement.audit_budget_per_month: 8
+      world.hubs.singapore.cargo_inspection_rate: 0.25
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.schema import ConfigError
+
+HEADER = "# exportsim settings: run with  python -m sim settings=<this file>\n"
+
+
+def save_settings(path: Path | str, scenario: str, settings: Mapping[str, Any]) -> Path:
+    """Write a scenario and dotted config settings as a settings file; return its path."""
+    path = Path(path)
+    body = {"scenario": scenario, "settings": dict(settings)}
+    path.write_text(HEADER + yaml.safe_dump(body, sort_keys=False))
+    return path
+
+
+def read_settings(path: Path | str) -> tuple[str, dict[str, Any]]:
+    """The scenario and settings of a settings file.
+
+    Raises:
+        ConfigError: The file is missing, is not YAML, or has other keys than scenario and settings.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"settings={path}: cannot read it ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"settings={path}: not YAML ({exc})") from None
+    if not isinstance(data, dict) or set(data) - {"scenario", "settings"} or not isinstance(data.get("scenario"), str):
+        raise ConfigError(
+            f"settings={path}: expected 'scenario: <name>' and an optional 'settings:' mapping of dotted config "
+            "paths to values"
+        )
+    settings = data.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise ConfigError(f"settings={path}: 'settings' must map dotted config paths to values")
+    return data["scenario"], settings
+
+
+def _hydra_value(value: Any) -> str:
+    """A value in Hydra's override grammar."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_hydra_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a double-quoted string, escapes included
+
+
+def settings_overrides(path: Path | str) -> list[str]:
+    """The Hydra overrides a settings file stands for: its scenario, then each setting."""
+    scenario, settings = read_settings(path)
+    return [f"scenario={scenario}", *(f"{key}={_hydra_value(value)}" for key, value in settings.items())]
