@@ -114,7 +114,7 @@ class Request:
         changes: What the user changed, as typed (a settings file as ``settings=<name>``; the
             scenario, paths and replications left out): the header, chart title and folder name.
         settings: Each settings file given and the overrides it stands for.
-        seeds: The seeds of ``replications=`` or ``seeds=``; empty for one run.
+        seeds: Seeds asked for by ``replications=`` or ``seeds=``; empty for one run.
         seeds_arg: ``replications=10`` or ``seeds=0-9`` as typed, for the folder name.
         flags: Arguments for Hydra itself (``-m``, ``--cfg job``).
     """
@@ -143,7 +143,7 @@ def _is_change(override: str) -> bool:
 
 
 def parse_seeds(key: str, value: str) -> list[int]:
-    """The seeds of ``replications=N`` (from seed 0; :func:`parse_args` shifts them) or ``seeds=A-B`` / ``seeds=1,5,9``.
+    """Seeds of ``replications=N`` (from seed 0; :func:`parse_args` shifts them) or ``seeds=A-B`` / ``seeds=1,5,9``.
 
     Raises:
         ConfigError: Not a count of at least 2, or not a range or list of distinct seeds.
@@ -173,10 +173,10 @@ def parse_seeds(key: str, value: str) -> list[int]:
 
 
 def parse_args(argv: Sequence[str]) -> Request:
-    """Split the arguments into Hydra overrides and flags, expanding settings files and taking out the seeds.
+    """Split the arguments into Hydra overrides and flags, expanding settings files and taking out seed lists.
 
     Raises:
-        ConfigError: A settings file cannot be read, or the seeds are asked for wrongly.
+        ConfigError: A settings file cannot be read, or seeds are asked for wrongly.
     """
     request = Request()
     base_seed: str | None = None
@@ -208,7 +208,7 @@ def parse_args(argv: Sequence[str]) -> Request:
         if request.flags:
             raise ConfigError(f"{request.seeds_arg}: Hydra's flags ({' '.join(request.flags)}) go with one run only")
         if base_seed is not None and request.seeds_arg.startswith("seeds="):
-            raise ConfigError(f"seed={base_seed} and {request.seeds_arg}: give the seeds once")
+            raise ConfigError(f"seed={base_seed} and {request.seeds_arg}: name seeds once")
         if base_seed is not None and re.fullmatch(r"\d+", base_seed):  # replications=N from seed=S: S .. S+N-1
             request.seeds = [int(base_seed) + s for s in request.seeds]
     return request
@@ -261,7 +261,7 @@ def replications_table(
     """The printed table of one config over several seeds: each row's mean and 95% t interval of the mean."""
     seeds = [r.config.seed for r in results]
     lines = header(results[0].config, changes or [], settings)
-    lines[-1] += f", {len(seeds)} seeds ({_seed_text(seeds)}): mean over the seeds [95% t interval of the mean]"
+    lines[-1] += f", {len(seeds)} seeds ({_seed_text(seeds)}): mean over seeds [95% t interval of the mean]"
     stats = interval_table(results).set_index("metric")
     cells = []
     for row in SUMMARY_ROWS:
@@ -404,7 +404,7 @@ examples:
 
 options of the command (not config keys):
   replications=N    run seeds S..S+N-1 (S: seed=, default 0), each into seed_<seed>/ of one
-                    folder, and print each row's mean and 95% t interval over the seeds
+                    folder, and print each row's mean and 95% t interval over those seeds
   seeds=A-B         the same for seeds A to B, or a list: seeds=1,5,9
   settings=FILE     a settings file (scenario: and settings: of dotted keys, as the explorer
                     saves them); overrides after it apply on top

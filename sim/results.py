@@ -202,7 +202,7 @@ def write_replications(results: list[RunResult], folder: Path | str, overrides: 
     """Write each seed's run into ``seed_<seed>/`` and, beside them, seeds.csv and summary.csv.
 
     seeds.csv has one row per seed (its summary metrics); summary.csv one row per metric: its mean
-    over the seeds and the 95% t interval of that mean.
+    over every seed and the 95% t interval of that mean.
     """
     folder = Path(folder)
     for result in results:

@@ -65,8 +65,9 @@ LAYERS = (
     ("sim.option_table", "sim.ledger", "sim.transactions", "sim.world", "sim.anticipation"),
     ("sim.agents", "sim.metrics", "sim.consequences"),
     ("sim.model", "sim.run"),
+    ("sim.settings_file",),
     ("sim.loading", "sim.results", "sim.sweep", "sim.report", "sim.__main__", "sim.bench", "sim.docs", "sim"),
-    ("sim.targets", "sim.validate", "sim.calibrate"),
+    ("sim.targets", "sim.validate", "sim.calibrate", "sim.explore"),
 )
 
 

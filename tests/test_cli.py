@@ -18,7 +18,7 @@ import yaml
 from scipy import stats
 
 import sim.__main__ as cli
-from sim import load_config
+from sim import Config, load_config
 from sim.loading import GROUPS, group_options, lever_groups, timeline_warnings
 from sim.report import one_run
 from sim.report.names import SOURCE_ORDER, label
@@ -103,7 +103,7 @@ def test_replications_give_the_mean_and_t_interval_of_the_single_runs(tmp_path: 
     assert done.returncode == 0, done.stderr
     folder = Path(done.stdout.strip().splitlines()[-1])
     assert folder.name.endswith("_months=3,seed=2,replications=3")
-    assert "3 seeds (2-4): mean over the seeds [95% t interval of the mean]" in done.stdout.splitlines()[1]
+    assert "3 seeds (2-4): mean over seeds [95% t interval of the mean]" in done.stdout.splitlines()[1]
     singles = [run(load_config(["months=3", f"seed={seed}"])) for seed in (2, 3, 4)]
     for single in singles:  # each seed's folder holds the run it would be alone
         written = json.loads((folder / f"seed_{single.config.seed}" / "summary.json").read_text())
@@ -238,7 +238,7 @@ def test_help_lists_groups_options_and_keys_without_running(
         (line,) = [line for line in groups_part.splitlines() if line.split()[:1] == [group]]
         assert all(option in line for option in group_options(group))
     assert "jan2025*" in out and "experiment" not in out
-    for key, info in load_config().model_fields.items():
+    for key, info in Config.model_fields.items():
         assert re.search(rf"^  {key} +{re.escape(info.description[:20])}", out, re.MULTILINE), key
     assert "docs/config.md" in out and "replications=N" in out and "settings=FILE" in out
     assert len(out.splitlines()) < 80 and not (tmp_path / "results").exists()
@@ -282,7 +282,7 @@ def test_every_command_has_a_help(module: str, monkeypatch: pytest.MonkeyPatch, 
         (["scenario=atlantis"], "allowed: baseline"),
         (["replications=1"], "replications=1: expected a whole number from 2"),
         (["seeds=5-2"], "seeds=5-2: expected a range of seeds A-B with A < B"),
-        (["seeds=0-3", "seed=4"], "seed=4 and seeds=0-3: give the seeds once"),
+        (["seeds=0-3", "seed=4"], "seed=4 and seeds=0-3: name seeds once"),
         (["-m", "replications=2", "months=2"], "do not combine with -m"),
         (["replications=3", "seeds=0-2"], "give one of replications=N or seeds=A-B"),
         (["settings=missing.yaml"], "settings=missing.yaml: cannot read it"),

@@ -234,7 +234,7 @@ def ControlWidget(control: controls.Control, value: Any, changed: bool) -> None:
             )
         elif control.is_slider:
             low, high, step = control.slider_range(float(value))
-            shown = f"{value:,}" if control.kind == "int" else f"{value:g}"
+            shown = f"{value:,}" if control.kind == "int" else repr(float(value))
             solara.HTML(
                 tag="div",
                 unsafe_innerHTML=f"{control.label}: <b class='control-value'>{shown}</b>{mark}",
@@ -256,7 +256,7 @@ def ControlWidget(control: controls.Control, value: Any, changed: bool) -> None:
                     min=low,
                     max=high,
                     step=step,
-                    on_value=lambda v: set_value(control.path, float(v)),
+                    on_value=lambda v: set_value(control.path, control.snap(float(v), step)),
                 )
         else:
             error = typed_errors.value.get(control.path, "")
@@ -380,16 +380,17 @@ def RunCard(config: Config | None, error: str) -> None:
 
 
 def _status() -> tuple[str, str]:
-    """(text, state) of the run task: state ``running-<n>``, ``done-<n>`` or ``error-<n>``."""
+    """(text, state) of the run task: state ``running-<n>``, ``done-<n>`` or ``error-<n>`` (n: the run's number)."""
     number = run_number.value
     if run_task.pending:
         done = run_task.progress or 0.0
         return f"Run {number}: running ({done:.0f}% of the runs done)…", f"running-{number}"
     if run_task.error:
         return f"Run {number} failed: {run_task.exception}", f"error-{number}"
-    if run_task.finished and run_task.value is not None:
-        runs = 2 * len(run_task.value.comparison.chosen.results)
-        return f"Run {number} done: {runs} runs.", f"done-{number}"
+    if run_task.finished and run_task.value is not None:  # the number of the run that finished, not the latest asked
+        outcome = run_task.value
+        runs = 2 * len(outcome.comparison.chosen.results)
+        return f"Run {outcome.number} done: {runs} runs.", f"done-{outcome.number}"
     return "Not run yet.", "idle"
 
 
@@ -471,7 +472,12 @@ def CompareTab(outcome: Outcome | None) -> None:
     current = (scenario.value, tuple(settings.value.items()))
     if current != outcome.chosen or reference.value != outcome.reference or n_seeds.value != len(seeds):
         solara.Warning("The choices have changed since these runs: press Run to update.", dense=True)
-    solara.HTML(tag="div", unsafe_innerHTML=tables.comparison_table(comparison), style="overflow-x:auto")
+    solara.HTML(  # the run's number on the same element as its numbers: they reach the page together
+        tag="div",
+        unsafe_innerHTML=tables.comparison_table(comparison),
+        style="overflow-x:auto",
+        attributes={"data-testid": "comparison", "data-run": str(outcome.number)},
+    )
     with solara.Columns([1, 1]):
         for side, title in (("chosen", "Chosen config"), ("reference", f"Reference: {outcome.reference.describe()}")):
             with solara.Column(classes=[f"column-{side}"]):
@@ -500,7 +506,12 @@ def RunsTab(outcome: Outcome | None) -> None:
         "Each run's metrics exactly as <code>sim.run.run(config)</code> returns them "
         "(<code>python -m sim settings=&lt;saved file&gt; seed=&lt;seed&gt;</code> reproduces a chosen run)."
     )
-    solara.HTML(tag="div", unsafe_innerHTML=tables.runs_table(outcome.comparison), style="overflow-x:auto")
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=tables.runs_table(outcome.comparison),
+        style="overflow-x:auto",
+        attributes={"data-testid": "runs", "data-run": str(outcome.number)},
+    )
 
 
 def _step_view(current: Stepper) -> tuple[Any, Any, tuple[bytes, bytes]]:
@@ -560,7 +571,11 @@ def StepTab(config: Config | None) -> None:
         with solara.Column():
             _html("<b>This month</b> (the row <code>run()</code> gives for it)")
             row = current.timeseries().iloc[-1]
-            solara.HTML(tag="div", unsafe_innerHTML=tables.month_table(row, STEP_COLUMNS))
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=tables.month_table(row, STEP_COLUMNS),
+                attributes={"data-testid": "month", "data-value": str(current.months_done)},
+            )
         with solara.Column():
             solara.Image(pictures[0], width="100%")
             solara.Image(pictures[1], width="100%")
@@ -596,7 +611,9 @@ def Page() -> None:
             if config is not None:
                 ControlsPanel(config)
         with solara.Column(classes=["results-column"]):
-            solara.ToggleButtonsSingle(value=view, values=list(VIEWS), classes=["view-switch"])
+            with solara.ToggleButtonsSingle(value=view, classes=["view-switch"]):
+                for name in VIEWS:
+                    solara.Button(name, value=name, classes=["view-" + name.lower().replace(" ", "-")])
             if view.value == "Runs":
                 RunsTab(outcome)
             elif view.value == "Month by month":

@@ -45,7 +45,7 @@ KEY_METRICS: tuple[str, ...] = (
 
 
 def seeds(config: Config, n: int) -> list[int]:
-    """The seeds of ``n`` runs of a config: its own seed and the ``n - 1`` after it."""
+    """Seeds of ``n`` runs of a config: its own seed and the ``n - 1`` after it."""
     return [config.seed + r for r in range(n)]
 
 

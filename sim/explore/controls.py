@@ -79,9 +79,9 @@ class Control:
         """Its limits in words: ``0 <= value <= 1 probability``, or '' for a switch, a choice or no limits."""
         if self.kind not in ("float", "int"):
             return ""
-        limits = dict(self.limits)
-        low = (f"{limits['ge']:g} <= " if "ge" in limits else f"{limits['gt']:g} < " if "gt" in limits else "") + ""
-        high = f" <= {limits['le']:g}" if "le" in limits else f" < {limits['lt']:g}" if "lt" in limits else ""
+        limits = {kind: _number(limit) for kind, limit in self.limits}
+        low = f"{limits['ge']} <= " if "ge" in limits else f"{limits['gt']} < " if "gt" in limits else ""
+        high = f" <= {limits['le']}" if "le" in limits else f" < {limits['lt']}" if "lt" in limits else ""
         text = f"{low}value{high}" if low or high else "any number"
         return text + (f" {self.unit}" if self.unit else "") + ("; empty for none" if self.optional else "")
 
@@ -117,6 +117,12 @@ class Control:
         high = high - step if "lt" in limits else high
         return float(low), float(high), step
 
+    @staticmethod
+    def snap(value: float, step: float) -> float:
+        """A slider's value on its step grid, without float noise (0.05 + 0.1 is 0.15, not 0.15000000000000002)."""
+        decimals = max(0, -math.floor(math.log10(step)))
+        return round(round(value / step) * step, decimals)
+
     def parse(self, text: str) -> Any:
         """The value typed into a number box, checked against the limits.
 
@@ -147,6 +153,11 @@ class Control:
             "lt": lambda lim: value < lim,
         }
         return all(checks[kind](limit) for kind, limit in self.limits)
+
+
+def _number(value: float) -> str:
+    """A limit as written: whole numbers with thousands separators, others as Python writes them."""
+    return f"{int(value):,}" if float(value).is_integer() else repr(float(value))
 
 
 def value_at(config: BaseModel, path: str) -> Any:

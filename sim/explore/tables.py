@@ -59,18 +59,22 @@ def cell(value: Any, testid: str, tag: str = "td") -> str:
     """One table cell showing ``fmt(value)``, with ``data-testid`` and the exact ``data-value``."""
     exact = repr(float(value)) if isinstance(value, Real) and not isinstance(value, bool) else str(value)
     return (
-        f'<{tag} data-testid="{html.escape(testid)}" data-value="{html.escape(exact)}" '
+        f'<{tag} data-testid="{html.escape(testid)}" data-value="{html.escape(exact)}" title="{html.escape(exact)}" '
         f'style="text-align:right;padding:1px 8px">{html.escape(fmt(value))}</{tag}>'
     )
+
+
+def _span(value: float, testid: str) -> str:
+    """A number shown rounded, its exact value in ``data-value`` and on hover."""
+    exact = repr(float(value))
+    return f'<span data-testid="{testid}" data-value="{exact}" title="{exact}">{fmt(value)}</span>'
 
 
 def _interval(row: pd.Series, value: str, testid: str) -> str:
     """A cell of ``value [low, high]``; the bounds carry their own test ids."""
     inner = (
-        f'<span data-testid="{testid}" data-value="{float(row[value])!r}">{fmt(row[value])}</span> '
-        f'<span style="color:#666">[<span data-testid="{testid}-low" data-value="{float(row["ci_low"])!r}">'
-        f"{fmt(row['ci_low'])}</span>, "
-        f'<span data-testid="{testid}-high" data-value="{float(row["ci_high"])!r}">{fmt(row["ci_high"])}</span>]'
+        f"{_span(row[value], testid)} "
+        f'<span style="color:#666">[{_span(row["ci_low"], testid + "-low")}, {_span(row["ci_high"], testid + "-high")}]'
         "</span>"
     )
     return f'<td style="text-align:right;padding:1px 8px;white-space:nowrap">{inner}</td>'

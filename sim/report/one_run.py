@@ -1,6 +1,6 @@
 """The chart of one run, as ``python -m sim`` writes it: compute used per month by source.
 
-With replications it draws the mean over the seeds and the 95% band of total access. Its title
+With replications it draws the mean over every seed and the 95% band of total access. Its title
 names the scenario, the seed(s) and what the command line changed. Kept apart from the sweep
 tables (``sim.report.tables``) so that a single run imports no sweep code.
 """
