@@ -245,7 +245,7 @@ def draw(
     """Select the runs, build the table and draw one figure (in the active theme), captioned."""
     selection = tables.select(sweep, spec.shown(sweep), pool or [], hold)
     table = spec.table(sweep, selection)
-    sample = selection.sample(table)
+    sample = selection.sample(table) | {"interval": spec.interval}
     text = caption(spec, sample, quick, spec.notes(table, sweep))
     fig = spec.draw(table, sweep)
     _footnote(fig, text.removeprefix(spec.what + ". "))
