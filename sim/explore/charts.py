@@ -21,6 +21,7 @@ from matplotlib.ticker import StrMethodFormatter
 
 from sim.channels import CHANNEL_NAMES, ILLICIT_CHANNELS
 from sim.config import Config
+from sim.report.figures import mark_event
 from sim.report.names import SOURCE_ORDER, label
 from sim.report.style import colour, theme
 from sim.timeline import month_index
@@ -75,21 +76,10 @@ def _series_name(column: str, chart: str) -> str:
 
 
 def _mark_events(ax: Axes, months: Sequence[str], events: Sequence[tuple[int, str, str, str]]) -> None:
-    """Dotted vertical lines at the events' months, numbered at the top."""
+    """The report's numbered event markers, at the events' month positions."""
     for number, month, _, _ in events:
         if month in months:
-            x = list(months).index(month)
-            ax.axvline(x, color="black", linestyle=":", linewidth=0.8, gid="event")
-            ax.annotate(
-                str(number),
-                xy=(x, 1.0),
-                xycoords=ax.get_xaxis_transform(),
-                xytext=(2, -1 - 8 * ((number - 1) % 3)),
-                textcoords="offset points",
-                va="top",
-                fontsize="small",
-                gid="event",
-            )
+            mark_event(ax, list(months).index(month), number)
 
 
 def _month_axis(ax: Axes, months: Sequence[str]) -> None:

@@ -91,19 +91,23 @@ def _mark_events(ax: Axes, events: Sequence[tuple[str, str]], only: Collection[s
     for number, (month, text) in enumerate(events, start=1):
         if only is not None and text not in only:
             continue
-        x = mdates.date2num(_months([month])[0])
-        ax.axvline(x, color="black", linestyle=":", linewidth=0.8, gid=EVENT_GID)
-        ax.annotate(
-            str(number),
-            xy=(x, 1.0),
-            xycoords=ax.get_xaxis_transform(),
-            xytext=(2, -1 - 7 * ((number - 1) % 3)),
-            textcoords="offset points",
-            ha="left",
-            va="top",
-            fontsize="small",
-            gid=EVENT_GID,
-        )
+        mark_event(ax, mdates.date2num(_months([month])[0]), number)
+
+
+def mark_event(ax: Axes, x: float, number: int) -> None:
+    """One event: a thin dotted vertical line at ``x``, numbered at its top (levels step down by number)."""
+    ax.axvline(x, color="black", linestyle=":", linewidth=0.8, gid=EVENT_GID)
+    ax.annotate(
+        str(number),
+        xy=(x, 1.0),
+        xycoords=ax.get_xaxis_transform(),
+        xytext=(2, -1 - 7 * ((number - 1) % 3)),
+        textcoords="offset points",
+        ha="left",
+        va="top",
+        fontsize="small",
+        gid=EVENT_GID,
+    )
 
 
 def _event_keys(events: Sequence[tuple[str, str]]) -> list[Line2D]:

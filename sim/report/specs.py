@@ -10,6 +10,7 @@ figure. ``python -m sim.report`` and ``python -m sim.report.studies`` call it.
 
 from __future__ import annotations
 
+import functools
 import json
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
@@ -61,22 +62,20 @@ def _scenarios(sweep: Sweep) -> list[str]:
     return list(dict.fromkeys(tables.run_scenarios(sweep)))
 
 
-def scenario_events(scenarios: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """(month, label) of every timeline event of each scenario, for markers on time axes."""
-    return {
-        s: sorted((e.month, label(name)) for name, e in load_config([f"scenario={s}"]).timeline.items())
-        for s in scenarios
-    }
+@functools.cache
+def _timeline(scenario: str) -> tuple[tuple[str, str], ...]:
+    """(month, label) of every timeline event of a scenario, in month order (composed once)."""
+    return tuple(sorted((e.month, label(name)) for name, e in load_config([f"scenario={scenario}"]).timeline.items()))
 
 
-def events(sweep: Sweep, scenarios: list[str]) -> list[tuple[str, str]]:
-    """The events of any of the scenarios, in month order."""
-    return sorted({e for found in scenario_events(scenarios).values() for e in found})
+def events(sweep: Sweep) -> list[tuple[str, str]]:
+    """The timeline events of any of the sweep's scenarios, in month order, for markers on time axes."""
+    return sorted({e for scenario in _scenarios(sweep) for e in _timeline(scenario)})
 
 
 def panel_events(sweep: Sweep) -> dict[str, set[str]]:
     """The labels of each scenario's own events: what its panel marks."""
-    return {s: {text for _, text in found} for s, found in scenario_events(_scenarios(sweep)).items()}
+    return {s: {text for _, text in _timeline(s)} for s in _scenarios(sweep)}
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ SPECS: tuple[FigureSpec, ...] = (
         fits=lambda s: SCENARIO in s.factors,
         shown=lambda s: (SCENARIO,),
         table=tables.access_table,
-        draw=lambda t, s: figures.access_over_time(t, events=events(s, _scenarios(s)), panel_events=panel_events(s)),
+        draw=lambda t, s: figures.access_over_time(t, events=events(s), panel_events=panel_events(s)),
         what="Compute used per month by source, one panel per scenario",
     ),
     FigureSpec(
@@ -116,7 +115,7 @@ SPECS: tuple[FigureSpec, ...] = (
         fits=lambda s: SCENARIO in s.factors,
         shown=lambda s: (SCENARIO,),
         table=tables.prices_table,
-        draw=lambda t, s: figures.prices_over_time(t, events=events(s, _scenarios(s)), panel_events=panel_events(s)),
+        draw=lambda t, s: figures.prices_over_time(t, events=events(s), panel_events=panel_events(s)),
         what="Offered price of an H100e-month by channel, one panel per scenario",
     ),
     FigureSpec(
@@ -124,7 +123,7 @@ SPECS: tuple[FigureSpec, ...] = (
         fits=lambda s: len(_scenarios(s)) > 1,
         shown=lambda s: (SCENARIO,),
         table=tables.hub_flows_table,
-        draw=lambda t, s: figures.hub_flows(t, events=events(s, _scenarios(s))),
+        draw=lambda t, s: figures.hub_flows(t, events=events(s)),
         what="Volume ordered through each hub per month, one line per scenario",
     ),
     FigureSpec(
@@ -132,7 +131,7 @@ SPECS: tuple[FigureSpec, ...] = (
         fits=lambda s: len(_scenarios(s)) > 1,
         shown=lambda s: (SCENARIO,),
         table=tables.hub_differences_table,
-        draw=lambda t, s: figures.hub_differences(t, events=events(s, _scenarios(s))),
+        draw=lambda t, s: figures.hub_differences(t, events=events(s)),
         what="Each scenario minus the first, volume ordered through each hub per month",
         interval="95% paired t-interval of the difference over replications (the same seed in both scenarios)",
     ),
