@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import multiprocessing
 import os
 import re
 import sys
@@ -50,11 +49,11 @@ from sim.loading import (
     with_lever_groups,
 )
 from sim.report.names import SOURCE_ORDER, label
-from sim.report.one_run import write_figure
 from sim.results import interval_table, new_run_dir, write_replications, write_run
 from sim.run import RunResult, month_labels, run
 from sim.schema import with_settings
 from sim.settings_file import settings_overrides
+from sim.workers import process_context
 
 EXIT_BAD_CONFIG = 2
 #: Most seeds one command runs; more is a sweep (python -m sim.sweep).
@@ -303,8 +302,15 @@ def run_and_write(
     folder = folder or new_run_dir(Path(config.paths.results), config.name, changes)  # checked writable first
     result = run(config)
     write_run(result, folder, overrides)
-    write_figure(result, folder, changes)
+    _write_figure(result, folder, changes)
     return result, folder
+
+
+def _write_figure(result: RunResult | list[RunResult], folder: Path, changes: list[str] | None) -> None:
+    """Write the run's figure; matplotlib loads here, not when the command starts."""
+    from sim.report.one_run import write_figure
+
+    write_figure(result, folder, changes)
 
 
 def run_seeds(configs: list[Config], workers: int | None = None) -> list[RunResult]:
@@ -320,12 +326,7 @@ def run_seeds(configs: list[Config], workers: int | None = None) -> list[RunResu
         workers = min(len(configs), os.cpu_count() or 1) if enough else 1
     if workers <= 1:
         return [run(c) for c in configs]
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([WORKER_MODULE])
-    else:
-        context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(workers, mp_context=process_context(WORKER_MODULE)) as pool:
         return list(pool.map(run, configs, chunksize=max(1, len(configs) // (4 * workers))))
 
 
@@ -339,7 +340,7 @@ def run_replications(config: Config, request: Request) -> None:
     print(f"running {len(configs)} seeds of {config.name}...", file=sys.stderr, flush=True)
     results = run_seeds(configs)
     write_replications(results, folder, request.overrides)
-    write_figure(results, folder, request.changes)
+    _write_figure(results, folder, request.changes)
     table = replications_table(results, request.changes, request.settings)
     (folder / "table.txt").write_text(table + "\n")
     print(table)

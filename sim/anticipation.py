@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sim.channels import Channel, Option
-from sim.schema import with_settings
+from sim.config import Config
 
 
 class _Expected:
@@ -21,18 +21,18 @@ class _Expected:
 
 
 def closing_channels(
-    view: Any, channels: Iterable[Channel], options: list[Option], expected: dict[str, Any] | None
+    view: Any, channels: Iterable[Channel], options: list[Option], expected: Config | None
 ) -> frozenset[str]:
-    """Channels with options now and none under the ``expected`` settings (empty when nothing is announced).
+    """Channels with options now and none under the ``expected`` config (empty when nothing is announced).
 
     Args:
         view: The month's ``sim.protocols.ChannelView`` (the model).
         channels: Every channel.
         options: This month's options.
-        expected: Settings of the rules announced but not yet in effect, or None.
+        expected: The config in force with the rules announced but not yet in effect, or None.
     """
-    if not expected:
+    if expected is None:
         return frozenset()
-    future = _Expected(view, with_settings(view.cfg, expected))
+    future = _Expected(view, expected)
     still_open = {o.channel.name for channel in channels for o in channel.options(future)}
     return frozenset({o.channel.name for o in options} - still_open)

@@ -1,45 +1,107 @@
-"""``python -m sim.bench``: how fast a run is, and what the sweep engine adds.
+"""``python -m sim.bench``: how fast a run is, measured so that the figures cannot flatter.
 
-Reports the start-up time of ``python -m sim`` (``--help`` in a fresh process: interpreter,
-imports and composing the config; median of 5), the wall time of one baseline run (mean and
-min), the runs per second of a sweep on 1 and 2 local workers (worker start-up included), the
-sweep engine's overhead per run against a plain loop of :func:`sim.run` (a worker's batch
-against the loop), its fixed cost per sweep (composing, estimating, writing; and starting a
-worker), and the peak resident memory of this process and of its largest child.
+Everything compared is interleaved: each round times both sides back to back, in alternating
+order, and the report gives the minimum and median over the rounds and the median of the
+per-round ratios, never a difference of timings taken at different times. It measures:
+
+- one baseline run, and the sweep engine's batch against a plain loop of :func:`sim.run`;
+- agent-steps per second, against a minimal Mesa model with the same number of agents;
+- a sweep on 1 and 2 local workers, each worker's peak memory, and a worker's start-up;
+- the start-up of ``import sim`` and ``python -m sim --help`` beyond numpy and pandas;
+- a scaling table (firms, hubs, months), and optionally a reference checkout (``--reference``).
+
+The figures go to a JSON file; ``--readme`` rewrites the README's speed section from it.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import logging
-import resource
+import os
+import platform
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from sim import load_config, run
+import psutil
+from mesa import Agent, Model
+
+from sim.config import Config
+from sim.loading import load_config
+from sim.model import ExportControlModel
+from sim.run import run
 from sim.schema import with_settings
 from sim.sweep.designs import sample
 from sim.sweep.engine import RunPlan, start_sweep
 from sim.sweep.experiment import Experiment, parse_experiment
 from sim.sweep.worker import run_batch
+from sim.workers import process_context
 
 FACTOR = "policy.enforcement.audit_budget_per_month"
-STARTUPS = 5
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+#: A run of the baseline in a fresh interpreter at a checkout (``sys.argv[1]``), timed on request.
+SERVER = """
+import sys, time, logging
+sys.path.insert(0, sys.argv[1])
+logging.getLogger("mesa").setLevel(logging.WARNING)
+from sim import load_config, run
+from sim.schema import with_settings
+base = load_config(["scenario=baseline"])
+run(base)
+print("ready", flush=True)
+for line in sys.stdin:
+    cfg = with_settings(base, {"seed": int(line)})
+    began = time.perf_counter()
+    run(cfg)
+    print(time.perf_counter() - began, flush=True)
+"""
+
+
+def _timed(work: Callable[[], Any]) -> float:
+    began = time.perf_counter()
+    work()
+    return time.perf_counter() - began
+
+
+def _summary(times_s: list[float], scale: float = 1.0) -> dict[str, float]:
+    return {"min": min(times_s) * scale, "median": statistics.median(times_s) * scale}
+
+
+def _interleaved(rounds: int, sides: dict[str, Callable[[], Any]]) -> dict[str, list[float]]:
+    """Time each side once per round, the order reversed every other round."""
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    names = list(sides)
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            times[name].append(_timed(sides[name]))
+    return times
+
+
+def _ratios(a: list[float], b: list[float]) -> float:
+    """Median over rounds of a / b."""
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
 
 
 def _experiment(runs: int, executor: dict[str, object]) -> Experiment:
     """A baseline factorial over the audit budget with ``runs`` runs (2 replications a point)."""
-    points = max(1, runs // 2)
     return parse_experiment(
         {
             "name": "bench",
             "scenario": "baseline",
             "design": {"kind": "factorial"},
-            "levers": {FACTOR: [float(b) for b in range(points)]},
+            "levers": {FACTOR: [float(b) for b in range(max(2, runs // 2))]},
             "replications": 2,
             "seed": 1,
             "executor": executor,
@@ -47,77 +109,301 @@ def _experiment(runs: int, executor: dict[str, object]) -> Experiment:
     )
 
 
-def _sweep_s(runs: int, executor: dict[str, object]) -> float:
-    """Wall time of a whole sweep, start-up and writing included."""
+def agent_steps(cfg: Config) -> int:
+    """Agents stepped over a run: every month, each agent alive (firms, intermediaries, operators, regulator)."""
+    model = ExportControlModel(cfg)
+    total = 0
+    for _ in range(cfg.months):
+        model.step()
+        total += len(model.agents)
+    return total
+
+
+class _Counter(Agent):
+    def step(self) -> None:
+        self.count = getattr(self, "count", 0) + 1
+
+
+class MinimalModel(Model):
+    """The least a Mesa model does: ``agents`` agents, each incrementing a counter every step."""
+
+    def __init__(self, agents: int, seed: int = 0) -> None:
+        super().__init__(rng=seed)
+        for _ in range(agents):
+            _Counter(self)
+
+    def step(self) -> None:
+        """Every agent steps, in random order."""
+        self.agents.shuffle_do("step")
+
+
+def bench_runs(base: Config, rounds: int, batch: int) -> dict[str, Any]:
+    """One run, the engine's batch against a plain loop, and agent-steps against a minimal Mesa model."""
+    configs = [with_settings(base, {FACTOR: float(i // 2), "seed": i}) for i in range(batch)]
+    experiment = _experiment(batch, {"kind": "serial"})
+    plan = RunPlan(experiment, sample(experiment))
+    specs = [plan.spec(i) for i in range(batch)]
+    steps = agent_steps(base)
+    agents = round(steps / base.months)
+    times = _interleaved(
+        rounds,
+        {
+            "one_run": lambda: run(base),
+            "loop": lambda: [run(c) for c in configs],
+            "engine": lambda: run_batch({"baseline": base}, specs, keep_timeseries=True),
+            "minimal_mesa": lambda: MinimalModel(agents).run_for(base.months),
+        },
+    )
+    return {
+        "one_run_ms": _summary(times["one_run"], 1000),
+        "loop_ms_per_run": _summary(times["loop"], 1000 / batch),
+        "engine_ms_per_run": _summary(times["engine"], 1000 / batch),
+        "engine_over_loop": _ratios(times["engine"], times["loop"]),
+        "agents_mean": agents,
+        "agent_steps_per_run": steps,
+        "agent_steps_per_s": steps / min(times["one_run"]),
+        "minimal_mesa_agent_steps_per_s": steps / min(times["minimal_mesa"]),
+        "minimal_mesa_over_us": _ratios(times["one_run"], times["minimal_mesa"]),
+    }
+
+
+class _PeakMemory:
+    """Polls this process's descendants (forkserver workers included) and keeps each one's peak RSS."""
+
+    def __init__(self) -> None:
+        self.peak_mb: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        me = psutil.Process()
+        while not self._stop.wait(0.05):
+            for child in me.children(recursive=True):
+                try:
+                    rss = child.memory_info().rss / 2**20
+                    if "python" in child.name():
+                        self.peak_mb[child.pid] = max(self.peak_mb.get(child.pid, 0.0), rss)
+                except psutil.Error:
+                    continue
+
+    def __enter__(self) -> _PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _sweep(runs: int, workers: int) -> None:
+    executor = {"kind": "serial"} if workers == 0 else {"kind": "local", "workers": workers}
     with tempfile.TemporaryDirectory() as folder:
-        began = time.perf_counter()
         outcome = start_sweep(_experiment(runs, executor), folder, progress=False, out=io.StringIO())
-        elapsed = time.perf_counter() - began
     if outcome.failed:
         raise RuntimeError(f"{outcome.failed} bench runs failed")
-    return elapsed
 
 
-def _startup_s() -> float:
-    """Median wall time of ``python -m sim --help`` in a fresh process, from starting it to its exit."""
-    times_s = []
-    for _ in range(STARTUPS):
-        began = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "sim", "--help"], check=True, capture_output=True)
-        times_s.append(time.perf_counter() - began)
-    return statistics.median(times_s)
+def _ready() -> int:
+    return os.getpid()
 
 
-def measure(runs: int) -> list[tuple[str, str]]:
-    """Run the benchmarks; return (figure, value) rows."""
+def bench_workers(rounds: int, runs: int) -> dict[str, Any]:
+    """Sweeps on 1 and 2 local workers, interleaved; each worker's peak memory; a worker's start-up."""
+    with _PeakMemory() as memory:
+        times = _interleaved(rounds, {"1": lambda: _sweep(runs, 1), "2": lambda: _sweep(runs, 2)})
+    startups = []
+    for _ in range(3):
+        with ProcessPoolExecutor(1, mp_context=process_context("sim.sweep.worker")) as pool:
+            startups.append(_timed(lambda pool=pool: pool.submit(_ready).result()))
+    peaks = sorted(memory.peak_mb.values(), reverse=True)
+    return {
+        "runs_per_sweep": runs,
+        "one_worker_runs_per_s": runs / min(times["1"]),
+        "two_workers_runs_per_s": runs / min(times["2"]),
+        "two_over_one": _ratios(times["1"], times["2"]),
+        "worker_peak_mb": peaks,
+        "driver_peak_mb": psutil.Process().memory_info().rss / 2**20,
+        "worker_startup_s": _summary(startups),
+    }
+
+
+def _fresh_s(code: list[str], repeats: int = 5) -> float:
+    """Median wall time of a fresh interpreter running ``code`` (arguments after ``python``)."""
+    return statistics.median(
+        _timed(lambda: subprocess.run([sys.executable, *code], check=True, capture_output=True, cwd=ROOT))
+        for _ in range(repeats)
+    )
+
+
+def bench_startup() -> dict[str, float]:
+    """Fresh-process start-up: numpy and pandas alone, ``import sim``, the model, ``python -m sim --help``."""
+    base = _fresh_s(["-c", "import numpy, pandas"])
+    return {
+        "numpy_pandas_s": base,
+        "import_sim_beyond_s": _fresh_s(["-c", "import numpy, pandas, sim"]) - base,
+        "help_beyond_s": _fresh_s(["-m", "sim", "--help"]) - base,
+        "import_model_beyond_s": _fresh_s(["-c", "import numpy, pandas, sim.model"]) - base,
+    }
+
+
+def _scaled(base: Config, firms: int, hubs: int, months: int) -> Config:
+    """The baseline with about ``firms`` firms (classes scaled alike), its hubs copied to ``hubs``, ``months``."""
+    classes = base.world.firms.classes
+    total = sum(c.count for c in classes.values())
+    settings: dict[str, Any] = {"months": months}
+    for name, c in classes.items():
+        settings[f"world.firms.classes.{name}.count"] = max(1, round(c.count * firms / total))
+    names = list(base.world.hubs)
+    all_hubs = {f"{h}_{k}" if k else h: base.world.hubs[h] for k in range(hubs // len(names) + 1) for h in names}
+    settings["world.hubs"] = {name: hub.model_dump() for name, hub in list(all_hubs.items())[:hubs]}
+    return with_settings(base, settings)
+
+
+def bench_scaling(base: Config) -> list[dict[str, float]]:
+    """Run time (min of 2) as firms, hubs and months grow from the baseline, per firm-month."""
+    hubs = len(base.world.hubs)
+    firms = sum(c.count for c in base.world.firms.classes.values())
+    sizes = [(f, hubs, 12) for f in (firms, 200, 2_000, 10_000)]
+    sizes += [(firms, h, 12) for h in (2 * hubs, 4 * hubs)] + [(firms, hubs, 36)]
+    table = []
+    for f, h, m in sizes:
+        cfg = _scaled(base, f, h, m)
+        actual = sum(c.count for c in cfg.world.firms.classes.values())
+        seconds = min(_timed(lambda cfg=cfg: run(cfg)) for _ in range(2))
+        table.append(
+            {
+                "firms": actual,
+                "hubs": h,
+                "months": m,
+                "run_s": seconds,
+                "us_per_firm_month": seconds / (actual * m) * 1e6,
+            }
+        )
+    return table
+
+
+def bench_reference(reference: Path, rounds: int) -> dict[str, Any]:
+    """A baseline run here and at ``reference`` (another checkout), each in its own fresh interpreter, interleaved."""
+    servers = {}
+    for name, path in (("here", ROOT), ("reference", reference)):
+        servers[name] = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        servers[name].stdout.readline()
+    times: dict[str, list[float]] = {"here": [], "reference": []}
+    try:
+        for r in range(rounds * 4):
+            for name in ("here", "reference") if r % 2 == 0 else ("reference", "here"):
+                server = servers[name]
+                server.stdin.write(f"{r}\n")
+                server.stdin.flush()
+                times[name].append(float(server.stdout.readline()))
+    finally:
+        for server in servers.values():
+            server.stdin.close()
+            server.wait()
+    return {
+        "reference": str(reference),
+        "here_ms": _summary(times["here"], 1000),
+        "reference_ms": _summary(times["reference"], 1000),
+        "speedup": _ratios(times["reference"], times["here"]),
+    }
+
+
+def measure(rounds: int, runs: int, reference: Path | None) -> dict[str, Any]:
+    """Every figure, with the date, machine and commit they were taken on."""
     logging.getLogger("mesa").setLevel(logging.WARNING)
-    startup_s = _startup_s()
     base = load_config(["scenario=baseline"])
-    configs = [with_settings(base, {FACTOR: float(i // 2), "seed": i}) for i in range(runs)]
-    run(configs[0])  # warm-up: imports and caches
-    singles_s = []
-    for cfg in configs[:5]:
-        began = time.perf_counter()
-        run(cfg)
-        singles_s.append(time.perf_counter() - began)
-    began = time.perf_counter()
-    for cfg in configs:
-        run(cfg)
-    loop_s = (time.perf_counter() - began) / runs
-    plan = RunPlan(_experiment(runs, {"kind": "serial"}), sample(_experiment(runs, {"kind": "serial"})))
-    specs = [plan.spec(i) for i in range(runs)]
-    began = time.perf_counter()
-    run_batch({"baseline": base}, specs, keep_timeseries=True)
-    batch_s = (time.perf_counter() - began) / runs
-    serial_s = _sweep_s(runs, {"kind": "serial"})
-    one_s = _sweep_s(runs, {"kind": "local", "workers": 1})
-    two_s = _sweep_s(runs, {"kind": "local", "workers": 2})
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return [
-        (f"start-up of python -m sim (--help), median of {STARTUPS} (s)", f"{startup_s:.2f}"),
-        ("one baseline run, mean of 5 (s)", f"{statistics.fmean(singles_s):.3f}"),
-        ("one baseline run, min of 5 (s)", f"{min(singles_s):.3f}"),
-        (f"plain loop of run(), {runs} runs (runs/s)", f"{1 / loop_s:.1f}"),
-        ("sweep, 1 local worker (runs/s)", f"{runs / one_s:.1f}"),
-        ("sweep, 2 local workers (runs/s)", f"{runs / two_s:.1f}"),
-        ("engine overhead per run, in a batch (ms)", f"{(batch_s - loop_s) * 1000:.1f}"),
-        ("engine fixed cost per sweep, serial (s)", f"{serial_s - runs * batch_s:.2f}"),
-        ("engine fixed cost per sweep, 1 worker (s)", f"{one_s - runs * batch_s:.2f}"),
-        ("peak memory, this process (MB)", f"{self_kb / 1024:.0f}"),
-        ("peak memory, largest child (MB)", f"{children_kb / 1024:.0f}"),
+    run(base)  # warm-up: imports and the compiled rule's cache
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    figures: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
+        f"{platform.python_version()}",
+        "commit": commit.stdout.strip(),
+        "rounds": rounds,
+        "startup": bench_startup(),
+        "runs": bench_runs(base, rounds, batch=10),
+        "workers": bench_workers(rounds, runs),
+        "scaling": bench_scaling(base),
+    }
+    if reference is not None:
+        figures["vs_reference"] = bench_reference(reference, rounds)
+    return figures
+
+
+def report(f: dict[str, Any]) -> str:
+    """The figures as a Markdown table and the scaling table."""
+    r, w, s = f["runs"], f["workers"], f["startup"]
+    lines = [
+        f"Measured with `python -m sim.bench` on {f['date']} ({f['machine']}, commit {f['commit']}); "
+        f"every comparison interleaved over {f['rounds']} rounds, ratios are medians of per-round ratios.",
+        "",
+        "| figure | min | median |",
+        "|---|---|---|",
+        f"| one baseline run (ms) | {r['one_run_ms']['min']:.1f} | {r['one_run_ms']['median']:.1f} |",
+        f"| plain loop of `run()` (ms a run) | {r['loop_ms_per_run']['min']:.1f} | "
+        f"{r['loop_ms_per_run']['median']:.1f} |",
+        f"| sweep engine's batch (ms a run) | {r['engine_ms_per_run']['min']:.1f} | "
+        f"{r['engine_ms_per_run']['median']:.1f} |",
+        f"| worker start-up to its first result (s) | {w['worker_startup_s']['min']:.2f} | "
+        f"{w['worker_startup_s']['median']:.2f} |",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| engine / plain loop, per core | {r['engine_over_loop']:.3f} |",
+        f"| agent-steps per second ({r['agents_mean']} agents on average, best round) | "
+        f"{r['agent_steps_per_s']:,.0f} |",
+        f"| minimal Mesa model, same agents: agent-steps per second | {r['minimal_mesa_agent_steps_per_s']:,.0f} |",
+        f"| a run / the minimal Mesa model's | {r['minimal_mesa_over_us']:.1f} |",
+        f"| sweep of {w['runs_per_sweep']} runs, 1 worker (runs/s, best round) | {w['one_worker_runs_per_s']:.1f} |",
+        f"| sweep, 2 workers (runs/s, best round) | {w['two_workers_runs_per_s']:.1f} |",
+        f"| 2 workers / 1 worker, throughput | {w['two_over_one']:.2f} |",
+        f"| peak memory: each worker (MB) | {', '.join(f'{m:.0f}' for m in w['worker_peak_mb'][:4])} |",
+        f"| peak memory: the sweep's driver (MB) | {w['driver_peak_mb']:.0f} |",
+        f"| numpy and pandas alone (s) | {s['numpy_pandas_s']:.2f} |",
+        f"| `import sim`, beyond them (s) | {s['import_sim_beyond_s']:.2f} |",
+        f"| `python -m sim --help`, beyond them (s) | {s['help_beyond_s']:.2f} |",
+        f"| the model (Mesa and the compiled rule), beyond them (s) | {s['import_model_beyond_s']:.2f} |",
     ]
+    if "vs_reference" in f:
+        v = f["vs_reference"]
+        lines.append(
+            f"| baseline run here / at `{Path(v['reference']).name}`: {v['here_ms']['min']:.1f} / "
+            f"{v['reference_ms']['min']:.1f} ms (min) | {v['speedup']:.2f}x faster |"
+        )
+    lines += ["", "| firms | hubs | months | run (s) | µs per firm-month |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {row['firms']:,} | {row['hubs']} | {row['months']} | {row['run_s']:.3f} | {row['us_per_firm_month']:.1f} |"
+        for row in f["scaling"]
+    ]
+    return "\n".join(lines)
+
+
+def write_readme(text: str) -> None:
+    """Replace the README's speed figures (between the bench markers) with ``text``."""
+    readme = README.read_text()
+    start, end = readme.index(README_START) + len(README_START), readme.index(README_END)
+    README.write_text(readme[:start] + "\n" + text + "\n" + readme[end:])
 
 
 def main(argv: list[str]) -> int:
-    """Print the figures as a table."""
+    """Measure, print, write the JSON file, and on request the README's speed section."""
     parser = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=80, help="runs per sweep and in the plain loop")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of every comparison")
+    parser.add_argument("--runs", type=int, default=40, help="runs per sweep")
+    parser.add_argument("--json", type=Path, default=ROOT / "results" / "bench.json", help="where the figures go")
+    parser.add_argument("--reference", type=Path, help="another checkout to time a baseline run against")
+    parser.add_argument("--readme", action="store_true", help="rewrite the README's speed figures from this run")
     args = parser.parse_args(argv)
-    rows = measure(args.runs)
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value:>8}")
+    figures = measure(args.rounds, args.runs, args.reference)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(figures, indent=1) + "\n")
+    text = report(figures)
+    print(text)
+    print(f"\nfigures written to {args.json}")
+    if args.readme:
+        write_readme(text)
     return 0
 
 

@@ -43,8 +43,6 @@ class Pools:
                 self.index[row, column] = self._index[pool.key]
         self.left = np.array(capacity)
 
-    def refill(self, key: Hashable, capacity_h100e: float) -> None:
-        """Set what is left of a pool (a per-firm ration in a shared pool), if any option has it."""
-        i = self._index.get(key)
-        if i is not None:
-            self.left[i] = capacity_h100e
+    def position(self, key: Hashable) -> int:
+        """Index of a pool in ``left``; -1 when no option draws on it."""
+        return self._index.get(key, -1)

@@ -162,7 +162,12 @@ class Market(Schema):
 class FirmClass(Schema):
     """One size class of restricted AI firms (every firm in a class starts alike)."""
 
-    count: int = field("Firms of this class.", "count", ge=0, le=200)
+    count: int = field(
+        "Firms of this class (cost is linear in firms; 100,000 a class keeps a run's arrays within memory).",
+        "count",
+        ge=0,
+        le=100_000,
+    )
     demand_h100e_months: float = field("Compute one firm wants per month at the start.", "H100e-months/month", ge=0)
     demand_growth_per_month: float = field("Monthly growth of demand.", "share/month", ge=-0.5, le=1)
     budget_usd_per_month: float = field(

@@ -12,6 +12,7 @@ option), fills capacities, and re-splits what is left.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 EPS_H100E = 1e-9
 
@@ -40,18 +41,81 @@ def logit_shares(u: np.ndarray, temperature: float, scale_usd: float) -> np.ndar
     shares = np.zeros_like(u, dtype=float)
     positive = np.flatnonzero(u > 0)
     if positive.size:
-        shares[positive] = _logit(u[positive], temperature, scale_usd)
+        out = np.empty(positive.size)
+        _logit(np.asarray(u, dtype=float), positive, positive.size, temperature, scale_usd, out)
+        shares[positive] = out
     return shares
 
 
-def _logit(u: np.ndarray, temperature: float, scale_usd: float) -> np.ndarray:
-    """Logit shares over options that are all worth taking (first best on ties at 0)."""
+@njit(cache=True)
+def _logit(u, candidates, count, temperature, scale_usd, shares):
+    """Logit shares of ``u[candidates[:count]]`` into ``shares[:count]`` (first best on ties at 0)."""
     if temperature == 0 or scale_usd <= 0:
-        shares = np.zeros_like(u)
-        shares[int(np.argmax(u))] = 1.0
-        return shares
-    weights = np.exp((u - u.max()) / (temperature * scale_usd))
-    return weights / weights.sum()
+        best = 0
+        for k in range(1, count):
+            if u[candidates[k]] > u[candidates[best]]:
+                best = k
+        shares[:count] = 0.0
+        shares[best] = 1.0
+        return
+    top = -np.inf
+    for k in range(count):
+        top = max(top, u[candidates[k]])
+    total = 0.0
+    for k in range(count):
+        shares[k] = np.exp((u[candidates[k]] - top) / (temperature * scale_usd))
+        total += shares[k]
+    for k in range(count):
+        shares[k] /= total
+
+
+@njit(cache=True)
+def _allocate(
+    u, need_h100e, budget_usd, upfront, first, second, pool_left, temperature, scale_usd, min_share, max_rounds, out
+):
+    """The decision rule for one firm (see :func:`allocate`); adds to ``out``, returns the money spent."""
+    n = u.size
+    open_ = u > 0
+    candidates = np.empty(n, np.int64)
+    shares = np.empty(n)
+    spent_usd = 0.0
+    for _ in range(max_rounds):
+        if need_h100e <= EPS_H100E or budget_usd <= 0:
+            break
+        count = 0
+        for o in range(n):
+            if open_[o]:
+                if min(pool_left[first[o]], pool_left[second[o]]) > EPS_H100E:
+                    candidates[count] = o
+                    count += 1
+                else:
+                    open_[o] = False
+        if count == 0:
+            break
+        _logit(u, candidates, count, temperature, scale_usd, shares)
+        threshold = min(min_share, shares[:count].max())
+        kept, total = 0, 0.0
+        for k in range(count):
+            if shares[k] >= threshold:
+                candidates[kept], shares[kept] = candidates[k], shares[k]
+                total += shares[k]
+                kept += 1
+        round_need = need_h100e
+        for k in np.argsort(-shares[:kept], kind="mergesort"):
+            o = candidates[k]
+            a, b = first[o], second[o]
+            affordable = budget_usd / upfront[o] if upfront[o] > 0 else np.inf
+            q = min(shares[k] / total * round_need, pool_left[a], pool_left[b], affordable, need_h100e)
+            if q <= EPS_H100E:
+                continue
+            pool_left[a] -= q
+            if b != a:
+                pool_left[b] -= q
+            budget_usd -= q * upfront[o]
+            spent_usd += q * upfront[o]
+            need_h100e -= q
+            out[o] += q
+    return spent_usd
 
 
 def allocate(
@@ -71,40 +135,165 @@ def allocate(
     Each round splits what is still needed by :func:`logit_shares` over options that are
     worth taking and still have capacity, drops shares below ``min_share`` (keeping at least
     the best option), and orders as much of each share as the option's pools and the budget
-    allow. Capacity is drawn from ``pool_left`` in place.
+    allow, largest share first. Capacity is drawn from ``pool_left`` in place. The rule is
+    compiled (numba); :func:`allocate_month` runs it for every firm in one call.
 
     Returns:
-        H100e ordered per option index.
+        H100e ordered per option index (options ordered nothing are left out).
     """
-    orders: dict[int, float] = {}
-    open_ = u > 0
-    first, second = pool_index[:, 0], pool_index[:, 1]
-    for _ in range(max_rounds):
-        if need_h100e <= EPS_H100E or budget_usd <= 0:
-            break
-        open_ &= np.minimum(pool_left[first], pool_left[second]) > EPS_H100E
-        candidates = np.flatnonzero(open_)
-        if candidates.size == 0:
-            break
-        shares = _logit(u[candidates], temperature, scale_usd)
-        keep = shares >= min(min_share, shares.max())
-        candidates, shares = candidates[keep], shares[keep] / shares[keep].sum()
-        order = np.argsort(-shares, kind="stable")
-        round_need = need_h100e
-        for o, share in zip(candidates[order].tolist(), shares[order].tolist(), strict=True):
-            a, b = pool_index[o].tolist()
-            upfront = float(upfront_usd_per_h100e[o])
-            affordable = budget_usd / upfront if upfront > 0 else np.inf
-            q = min(share * round_need, float(pool_left[a]), float(pool_left[b]), affordable, need_h100e)
-            if q <= EPS_H100E:
+    out = np.zeros(u.size)
+    _allocate(
+        np.asarray(u, dtype=float),
+        need_h100e,
+        budget_usd,
+        np.asarray(upfront_usd_per_h100e, dtype=float),
+        np.ascontiguousarray(pool_index[:, 0]),
+        np.ascontiguousarray(pool_index[:, 1]),
+        pool_left,
+        temperature,
+        scale_usd,
+        min_share,
+        max_rounds,
+        out,
+    )
+    return {int(o): float(out[o]) for o in np.flatnonzero(out)}
+
+
+def allocate_month(
+    firm_order: np.ndarray,
+    u: np.ndarray,
+    upfront_usd_per_h100e: np.ndarray,
+    pool_index: np.ndarray,
+    pool_left: np.ndarray,
+    need_h100e: np.ndarray,
+    budget_usd: np.ndarray,
+    scale_usd: np.ndarray,
+    rations: tuple[np.ndarray, np.ndarray],
+    ahead: tuple[np.ndarray, np.ndarray, np.ndarray, int],
+    temperature: float,
+    min_share: float,
+    max_rounds: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every firm's orders of the month, firm after firm in ``firm_order``, sharing ``pool_left``.
+
+    A firm with unmet demand first sets its own rations (its share of domestic supply, its
+    inference demand) in their pools and splits its demand by :func:`allocate`. It then buys
+    ahead through each channel about to close: up to what it still wants on order there,
+    through that channel's options only, paid from its budget for the months ahead
+    (docs/ODD.md, section 7.15).
+
+    Args:
+        firm_order: Row of each firm, in the order they decide.
+        u: (firms x options) utilities.
+        upfront_usd_per_h100e: (firms x options) money committed per H100e ordered.
+        pool_index: (options x 2) pools each option draws on.
+        pool_left: What is left of each pool; drawn in place.
+        need_h100e: Each firm's unmet demand.
+        budget_usd: Each firm's monthly budget.
+        scale_usd: Each firm's value of compute (the logit's scale).
+        rations: The pools that are per-firm rations (-1: not drawn on this month), and
+            (firms x rations) what each firm may draw of them.
+        ahead: (channels about to close x options) which options each goes through, (firms x
+            those channels) what each firm still wants on order there, each firm's budget
+            for buying ahead, and the pool that takes the amount bought ahead (-1: none).
+        temperature: The logit's temperature (``behaviour.temperature``).
+        min_share: Shares below it are dropped (``behaviour.min_order_share``).
+        max_rounds: Rounds of re-splitting (``behaviour.max_rounds``).
+
+    Returns:
+        (firms x options) H100e ordered for this month's demand, and bought ahead.
+    """
+    orders, ahead_orders = np.zeros_like(u), np.zeros_like(u)
+    through, ahead_h100e, ahead_budget_usd, ahead_pool = ahead
+    _allocate_month(
+        np.asarray(firm_order, dtype=np.int64),
+        u,
+        upfront_usd_per_h100e,
+        np.ascontiguousarray(pool_index[:, 0]),
+        np.ascontiguousarray(pool_index[:, 1]),
+        pool_left,
+        need_h100e,
+        budget_usd,
+        scale_usd,
+        rations[0],
+        rations[1],
+        through,
+        ahead_h100e,
+        ahead_budget_usd,
+        ahead_pool,
+        temperature,
+        min_share,
+        max_rounds,
+        orders,
+        ahead_orders,
+    )
+    return orders, ahead_orders
+
+
+@njit(cache=True)
+def _allocate_month(
+    firm_order,
+    u,
+    upfront,
+    first,
+    second,
+    pool_left,
+    need,
+    budget,
+    scale,
+    ration_pools,
+    rations,
+    through,
+    ahead,
+    ahead_budget,
+    ahead_pool,
+    temperature,
+    min_share,
+    max_rounds,
+    orders,
+    ahead_orders,
+):
+    """The loop of :func:`allocate_month`, compiled."""
+    for i in firm_order:
+        if need[i] > 0:
+            for k in range(ration_pools.size):
+                if ration_pools[k] >= 0:
+                    pool_left[ration_pools[k]] = rations[i, k]
+            _allocate(
+                u[i],
+                need[i],
+                budget[i],
+                upfront[i],
+                first,
+                second,
+                pool_left,
+                temperature,
+                scale[i],
+                min_share,
+                max_rounds,
+                orders[i],
+            )
+        budget_left = ahead_budget[i]
+        for c in range(through.shape[0]):
+            if ahead[i, c] <= 0 or budget_left <= 0:
                 continue
-            pool_left[a] -= q
-            if b != a:
-                pool_left[b] -= q
-            budget_usd -= q * upfront
-            need_h100e -= q
-            orders[o] = orders.get(o, 0.0) + q
-    return orders
+            if ahead_pool >= 0:
+                pool_left[ahead_pool] = ahead[i, c]
+            u_through = np.where(through[c], u[i], -np.inf)
+            budget_left -= _allocate(
+                u_through,
+                ahead[i, c],
+                budget_left,
+                upfront[i],
+                first,
+                second,
+                pool_left,
+                temperature,
+                scale[i],
+                min_share,
+                max_rounds,
+                ahead_orders[i],
+            )
 
 
 class Beliefs:

@@ -1,41 +1,64 @@
-"""The firms' ledger: chips on their way and servers leased abroad."""
+"""The firms' ledger: chips on their way and servers leased abroad, as arrays."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import NamedTuple, Self
 
 import numpy as np
 
-from sim.channels import Delivery
 
-if TYPE_CHECKING:
-    from sim.protocols import Party
-    from sim.transactions import Transaction
+class Shipments(NamedTuple):
+    """Chips on their way to firms' stock, one entry per shipment."""
 
+    firm_index: np.ndarray
+    source: np.ndarray
+    quantity_h100e: np.ndarray
+    due_month: np.ndarray
+    value_usd: np.ndarray  # what the firm paid for it
+    inference_only: np.ndarray  # inference chips: they serve inference demand only
 
-@dataclass(frozen=True, slots=True)
-class Shipment:
-    """Chips on their way to a firm's stock."""
-
-    firm_index: int
-    source: int
-    quantity_h100e: float
-    due_month: int
-    value_usd: float = 0.0  # what the firm paid for it
-    inference_only: bool = False  # an inference chip: it serves inference demand only
+    @classmethod
+    def empty(cls) -> Self:
+        """No shipment."""
+        return cls(*(np.zeros(0, dtype) for dtype in (np.intp, np.intp, float, np.intp, float, bool)))
 
 
-@dataclass(frozen=True, slots=True)
-class Lease:
-    """Servers leased abroad, delivering a flow of compute from ``start`` to ``end`` (exclusive)."""
+class Leases(NamedTuple):
+    """Servers leased abroad, each delivering a flow of compute from its start to its end month (exclusive)."""
 
-    firm_index: int
-    source: int
-    operator: Party
-    quantity_h100e: float
-    start_month: int
-    end_month: int
+    firm_index: np.ndarray
+    source: np.ndarray
+    operator: np.ndarray  # the operators (objects) whose capacity each lease holds
+    quantity_h100e: np.ndarray
+    start_month: np.ndarray
+    end_month: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Self:
+        """No lease."""
+        return cls(*(np.zeros(0, dtype) for dtype in (np.intp, np.intp, object, float, np.intp, np.intp)))
+
+
+def _select[T: (Shipments, Leases, Scheduled)](rows: T, keep: np.ndarray) -> T:
+    return type(rows)(*(column[keep] for column in rows))
+
+
+def _join[T: (Shipments, Leases)](rows: T, more: T) -> T:
+    return type(rows)(*(np.concatenate(pair) for pair in zip(rows, more, strict=True)))
+
+
+class Scheduled(NamedTuple):
+    """Orders that passed (or were not stopped), with what their options deliver."""
+
+    firm_index: np.ndarray
+    source: np.ndarray
+    quantity_h100e: np.ndarray
+    spend_usd: np.ndarray
+    due_month: np.ndarray  # first month of delivered compute
+    stock: np.ndarray  # chips for the stock (else a lease)
+    inference_only: np.ndarray
+    operator: np.ndarray  # the operator of a lease (objects; None for chips)
+    supply_usd_per_month: np.ndarray  # the vendor's supply of the channel; NaN: no vendor queue
 
 
 class Ledger:
@@ -47,80 +70,112 @@ class Ledger:
     """
 
     def __init__(self) -> None:
-        self.shipments: list[Shipment] = []
-        self.leases: list[Lease] = []
+        self.shipments = Shipments.empty()
+        self.leases = Leases.empty()
         self._booked_usd: dict[int, dict[int, float]] = {}  # source -> due month -> value queued
 
-    def ship(self, shipment: Shipment) -> None:
-        """Record chips on their way."""
-        self.shipments.append(shipment)
+    def schedule(self, orders: Scheduled, lease_months: int, months: int) -> None:
+        """Record orders: chips on their way (queued behind a vendor's supply where it has one), or leases.
 
-    def lease(self, lease: Lease) -> None:
-        """Record a lease; its operator's capacity was committed when the order was placed."""
-        self.leases.append(lease)
-
-    def schedule(self, t: Transaction, source: int, month: int, cfg: Any) -> None:
-        """Record an order that passed (or was not stopped): chips on their way, or a lease."""
-        option, firm_index, quantity_h100e = t.option, t.firm_index, t.quantity_h100e
-        start = month + option.channel.lead_time_months(cfg)
-        if option.channel.delivers is Delivery.STOCK:
-            inference_only = option.chip in cfg.world.inference_chips
-            order = Shipment(firm_index, source, quantity_h100e, start, t.spend_usd, inference_only)
-            supply_usd = option.channel.supply_usd_per_month(cfg)
-            if supply_usd is None or t.spend_usd <= 0:
-                self.ship(order)
-            else:
-                self._queue(order, supply_usd, cfg.months)
-        else:
-            end = start + cfg.world.market.lease_months
-            self.lease(Lease(firm_index, source, option.operator, quantity_h100e, start, end))
-
-    def _queue(self, order: Shipment, supply_usd_per_month: float, months: int) -> None:
-        """Ship an order in the first months, from its due month, with vendor supply left (first come, first served).
-
-        An order that does not fit in one month is split; each part carries its share of the value.
-        What does not fit before the run's end (``months``) is due after it: on order, never delivered.
+        Args:
+            orders: The orders, in the order they were placed (first come, first served).
+            lease_months: How long a lease runs.
+            months: Months in the run; a vendor queue stops there.
         """
-        booked = self._booked_usd.setdefault(order.source, {})
-        left_usd, month = order.value_usd, order.due_month
-        while left_usd > 0:
-            room_usd = supply_usd_per_month - booked.get(month, 0.0) if month < months else left_usd
-            part_usd = min(left_usd, room_usd)
-            if part_usd > 0:
-                booked[month] = booked.get(month, 0.0) + part_usd
-                share = part_usd / order.value_usd
-                self.ship(
-                    replace(order, quantity_h100e=order.quantity_h100e * share, due_month=month, value_usd=part_usd)
-                )
-                left_usd -= part_usd
-            month += 1
+        stock = orders.stock
+        queued = stock & ~np.isnan(orders.supply_usd_per_month) & (orders.spend_usd > 0)
+        direct = stock & ~queued
+        parts = [
+            Shipments(
+                orders.firm_index[direct],
+                orders.source[direct],
+                orders.quantity_h100e[direct],
+                orders.due_month[direct],
+                orders.spend_usd[direct],
+                orders.inference_only[direct],
+            )
+        ]
+        keys = sorted(set(zip(orders.source[queued].tolist(), orders.due_month[queued].tolist(), strict=True)))
+        for source, due in keys:
+            group = queued & (orders.source == source) & (orders.due_month == due)
+            parts.append(self._queue(_select(orders, group), source, due, months))
+        lease = ~stock
+        start = orders.due_month[lease]
+        parts_leases = Leases(
+            orders.firm_index[lease],
+            orders.source[lease],
+            orders.operator[lease],
+            orders.quantity_h100e[lease],
+            start,
+            start + lease_months,
+        )
+        self.shipments = Shipments(*(np.concatenate(c) for c in zip(self.shipments, *parts, strict=True)))
+        self.leases = _join(self.leases, parts_leases)
 
-    def cancel(self, sources: set[int]) -> list[Shipment]:
+    def _queue(self, orders: Scheduled, source: int, due_month: int, months: int) -> Shipments:
+        """Ship a source's orders due in one month in the first months with vendor supply left.
+
+                First come, first served: laid end to end by value, the orders fill each month's room
+                (supply less what is booked) from their due month on; an order that does not fit in one
+                month is split, each part carrying its share of the value. What does not fit before the
+        XX
+        """
+        supply_usd = float(orders.supply_usd_per_month[0])
+        booked = self._booked_usd.setdefault(source, {})
+        ends_usd = np.cumsum(orders.spend_usd)  # where each order ends, laid end to end
+        total_usd = float(ends_usd[-1])
+        rooms_usd, month = [], due_month
+        while sum(rooms_usd) < total_usd and month < months:
+            rooms_usd.append(max(0.0, supply_usd - booked.get(month, 0.0)))
+            month += 1
+        month_ends_usd = np.cumsum([*rooms_usd, np.inf])  # after the run: room for everything left
+        cuts = np.unique(np.concatenate([[0.0], ends_usd, month_ends_usd[month_ends_usd < total_usd]]))
+        starts, parts_usd = cuts[:-1], np.diff(cuts)
+        order = np.searchsorted(ends_usd, starts, side="right")
+        due = due_month + np.searchsorted(month_ends_usd, starts, side="right")
+        for m, part_usd in zip(due.tolist(), parts_usd.tolist(), strict=True):
+            booked[m] = booked.get(m, 0.0) + part_usd
+        share = parts_usd / orders.spend_usd[order]
+        return Shipments(
+            orders.firm_index[order],
+            np.full(len(order), source),
+            orders.quantity_h100e[order] * share,
+            due,
+            parts_usd,
+            orders.inference_only[order],
+        )
+
+    def cancel(self, sources: set[int]) -> Shipments:
         """Take the shipments from ``sources`` off the ledger (never delivered), empty their queues, return them."""
-        cancelled = [s for s in self.shipments if s.source in sources]
-        self.shipments = [s for s in self.shipments if s.source not in sources]
+        cancelled = np.isin(self.shipments.source, list(sources))
+        removed = _select(self.shipments, cancelled)
+        self.shipments = _select(self.shipments, ~cancelled)
         for source in sources:
             self._booked_usd.pop(source, None)
-        return cancelled
+        return removed
 
-    def on_order_h100e(self, firm_index: int, sources: set[int]) -> float:
-        """What a firm has ordered from ``sources`` and not yet received."""
-        return sum(s.quantity_h100e for s in self.shipments if s.firm_index == firm_index and s.source in sources)
+    def on_order_h100e(self, n_firms: int, sources: set[int]) -> np.ndarray:
+        """What each firm has ordered from ``sources`` and not yet received."""
+        mine = np.isin(self.shipments.source, list(sources))
+        return np.bincount(self.shipments.firm_index[mine], self.shipments.quantity_h100e[mine], minlength=n_firms)
 
     def end_leases(self, month: int) -> None:
         """Leases that ran their term free their operators' capacity."""
-        for lease in self.leases:
-            if lease.end_month <= month:
-                lease.operator.release(lease.quantity_h100e)
-        self.leases = [lease for lease in self.leases if lease.end_month > month]
+        ended = self.leases.end_month <= month
+        for operator, quantity_h100e in zip(
+            self.leases.operator[ended], self.leases.quantity_h100e[ended].tolist(), strict=True
+        ):
+            operator.release(quantity_h100e)
+        self.leases = _select(self.leases, ~ended)
 
-    def arrivals(self, month: int) -> list[Shipment]:
+    def arrivals(self, month: int) -> Shipments:
         """Take the shipments due by ``month`` off the ledger and return them."""
-        arriving = [s for s in self.shipments if s.due_month <= month]
-        self.shipments = [s for s in self.shipments if s.due_month > month]
+        due = self.shipments.due_month <= month
+        arriving = _select(self.shipments, due)
+        self.shipments = _select(self.shipments, ~due)
         for booked in self._booked_usd.values():
-            for due in [m for m in booked if m <= month]:
-                del booked[due]
+            for past in [m for m in booked if m <= month]:
+                del booked[past]
         return arriving
 
     def covered_h100e(
@@ -135,18 +190,24 @@ class Ledger:
         Returns:
             What can serve any work (leases included), and what serves inference only.
         """
-        any_work = stock_h100e - inference_stock_h100e
-        inference = inference_stock_h100e.copy()
-        for lease in self.leases:
-            any_work[lease.firm_index] += lease.quantity_h100e
-        for shipment in self.shipments:
-            (inference if shipment.inference_only else any_work)[shipment.firm_index] += shipment.quantity_h100e
-        return any_work, inference
+        n = len(stock_h100e)
+        s, leases = self.shipments, self.leases
+        inference = s.inference_only
+        any_work = (
+            stock_h100e
+            - inference_stock_h100e
+            + np.bincount(leases.firm_index, leases.quantity_h100e, minlength=n)
+            + np.bincount(s.firm_index[~inference], s.quantity_h100e[~inference], minlength=n)
+        )
+        return any_work, inference_stock_h100e + np.bincount(
+            s.firm_index[inference], s.quantity_h100e[inference], minlength=n
+        )
 
     def leased_flow(self, month: int, shape: tuple[int, int]) -> np.ndarray:
         """(firms x sources) compute flowing from leases that have started by ``month``."""
         flow = np.zeros(shape)
-        for lease in self.leases:
-            if lease.start_month <= month:
-                flow[lease.firm_index, lease.source] += lease.quantity_h100e
+        started = self.leases.start_month <= month
+        np.add.at(
+            flow, (self.leases.firm_index[started], self.leases.source[started]), self.leases.quantity_h100e[started]
+        )
         return flow

@@ -15,10 +15,10 @@ from sim.levers import LEVERS
 from sim.sources import STOCKPILE
 
 if TYPE_CHECKING:
-    from sim.ledger import Shipment
+    from sim.ledger import Shipments
     from sim.option_table import OptionTable
     from sim.sources import Sources
-    from sim.transactions import Transaction
+    from sim.transactions import Orders, Transaction
 
 COLUMN_DOCS: dict[str, str] = {
     "month": "Month, YYYY-MM.",
@@ -59,72 +59,84 @@ def column_docs() -> dict[str, str]:
 
 
 class MonthTally:
-    """Counters of one month, filled while the month's phases run."""
+    """Counters of one month, filled while the month's phases run.
+
+    Per-channel counters are arrays in ``CHANNEL_NAMES`` order; per-hub ones in hub order.
+    """
 
     def __init__(self, sources: Sources, n_firms: int) -> None:
-        n_cells = len(sources.cells)
+        n_cells, n_channels, n_hubs = len(sources.cells), len(CHANNEL_NAMES), len(sources.hubs)
         self.sources = sources
-        self._smuggled_source = sources.smuggled
-        self.attempts = dict.fromkeys(CHANNEL_NAMES, 0)
-        self.refusals = dict.fromkeys(CHANNEL_NAMES, 0)
-        self.detections = dict.fromkeys(CHANNEL_NAMES, 0)
-        self.orders_h100e = dict.fromkeys(CHANNEL_NAMES, 0.0)
-        self.spend_usd = dict.fromkeys(CHANNEL_NAMES, 0.0)
-        self.delivered_usd = dict.fromkeys(CHANNEL_NAMES, 0.0)
-        self.cancelled_usd = dict.fromkeys(CHANNEL_NAMES, 0.0)
-        self.orders_hub_h100e = dict.fromkeys(sources.hubs, 0.0)
-        self.smuggled_hub_h100e = dict.fromkeys(sources.hubs, 0.0)
+        self.attempts = np.zeros(n_channels, dtype=int)
+        self.refusals = np.zeros(n_channels, dtype=int)
+        self.detections = np.zeros(n_channels, dtype=int)
+        self.orders_h100e = np.zeros(n_channels)
+        self.spend_usd = np.zeros(n_channels)
+        self.delivered_usd = np.zeros(n_channels)
+        self.cancelled_usd = np.zeros(n_channels)
+        self.orders_hub_h100e = np.zeros(n_hubs)
+        self.smuggled_hub_h100e = np.zeros(n_hubs)
         self.own_detected = np.zeros((n_firms, n_cells))
         self.own_passed = np.zeros((n_firms, n_cells))
         self.public_detections = np.zeros(n_cells)
-        self.smuggled_h100e = 0.0
         self.seized_h100e = 0.0
         self.delivered_smuggled_h100e = 0.0
         self.fines_usd = 0.0
         self.demand_h100e_months = 0.0
         self.access_by_source = np.zeros(len(sources.all))
 
-    def record_attempt(self, t: Transaction, detected: bool, refused: bool = False) -> None:
-        """Count a transaction that passed its checkpoints, was detected at one, or was refused."""
-        channel = t.option.channel
-        self.attempts[channel.name] += 1
-        if refused:
-            self.refusals[channel.name] += 1
-            return
-        self.orders_h100e[channel.name] += t.quantity_h100e
-        self.spend_usd[channel.name] += t.spend_usd
-        if t.option.hub is None:
-            return
-        self.detections[channel.name] += int(detected)
-        self.orders_hub_h100e[t.option.hub] += t.quantity_h100e
-        if channel.smuggles_chips():
-            self.smuggled_h100e += t.quantity_h100e
-            self.smuggled_hub_h100e[t.option.hub] += t.quantity_h100e
-        if not channel.illicit:
-            return
-        cell = self.sources.cell(t.option.source)
-        if detected:
-            self.own_detected[t.firm_index, cell] += 1
-            self.public_detections[cell] += 1
-        else:
-            self.own_passed[t.firm_index, cell] += 1
+    @property
+    def smuggled_h100e(self) -> float:
+        """Chips shipped by smugglers this month."""
+        return float(self.smuggled_hub_h100e.sum())
+
+    def record_attempts(self, orders: Orders, table: OptionTable, detected: np.ndarray, refused: np.ndarray) -> None:
+        """Count the month's transactions: refused, detected at a checkpoint, or passed.
+
+        Args:
+            orders: The month's orders.
+            table: The option table they were placed through.
+            detected: Which were detected at a penalising checkpoint.
+            refused: Which a refusal-only screening refused (not counted further).
+        """
+        channels, hubs = len(CHANNEL_NAMES), len(self.sources.hubs)
+        option, quantity = orders.option, orders.quantity_h100e
+        channel, hub = table.channel[option], table.hub[option]
+        kept = ~refused
+        self.attempts += np.bincount(channel, minlength=channels)
+        self.refusals += np.bincount(channel[refused], minlength=channels)
+        self.orders_h100e += np.bincount(channel[kept], quantity[kept], minlength=channels)
+        self.spend_usd += np.bincount(channel[kept], orders.spend_usd[kept], minlength=channels)
+        offshore = kept & (hub >= 0)
+        self.detections += np.bincount(channel[offshore & detected], minlength=channels)
+        self.orders_hub_h100e += np.bincount(hub[offshore], quantity[offshore], minlength=hubs)
+        smuggled = offshore & table.smuggles[option]
+        self.smuggled_hub_h100e += np.bincount(hub[smuggled], quantity[smuggled], minlength=hubs)
+        illicit = offshore & table.illicit[option]
+        cell, firm = table.cell[option], orders.firm_index
+        caught, passed = illicit & detected, illicit & ~detected
+        np.add.at(self.own_detected, (firm[caught], cell[caught]), 1)
+        np.add.at(self.own_passed, (firm[passed], cell[passed]), 1)
+        self.public_detections += np.bincount(cell[caught], minlength=len(self.public_detections))
 
     def record_seizure(self, t: Transaction) -> None:
         """Count chips seized (smuggled chips only; a lost lease seizes no chips)."""
         if t.option.channel.smuggles_chips():
             self.seized_h100e += t.quantity_h100e
 
-    def record_arrivals(self, shipments: list[Shipment]) -> None:
-        """Count chips arriving in firms' stock: smuggled volume, and the value by channel."""
-        for shipment in shipments:
-            if self._smuggled_source[shipment.source]:
-                self.delivered_smuggled_h100e += shipment.quantity_h100e
-            self.delivered_usd[self.sources.all[shipment.source].channel] += shipment.value_usd
+    def _by_channel_usd(self, shipments: Shipments) -> np.ndarray:
+        by_source = np.bincount(shipments.source, shipments.value_usd, minlength=len(self.sources.all))
+        return self.sources.by_channel @ by_source
 
-    def record_cancellations(self, shipments: list[Shipment]) -> None:
+    def record_arrivals(self, shipments: Shipments) -> None:
+        """Count chips arriving in firms' stock: smuggled volume, and the value by channel."""
+        smuggled = self.sources.smuggled[shipments.source]
+        self.delivered_smuggled_h100e += float(shipments.quantity_h100e[smuggled].sum())
+        self.delivered_usd += self._by_channel_usd(shipments)
+
+    def record_cancellations(self, shipments: Shipments) -> None:
         """Count the value of chips never delivered because their channel closed."""
-        for shipment in shipments:
-            self.cancelled_usd[self.sources.all[shipment.source].channel] += shipment.value_usd
+        self.cancelled_usd += self._by_channel_usd(shipments)
 
     def record_use(self, demand: np.ndarray, used: np.ndarray) -> None:
         """Record demand and the compute used, by firm and source."""
@@ -139,7 +151,8 @@ class MonthTally:
 
     def seized_share(self) -> float:
         """Share of this month's smuggled chips that were seized."""
-        return self.seized_h100e / self.smuggled_h100e if self.smuggled_h100e > 0 else 0.0
+        smuggled = self.smuggled_h100e
+        return self.seized_h100e / smuggled if smuggled > 0 else 0.0
 
 
 def _rate(detections: int, attempts: int) -> float:
@@ -172,10 +185,10 @@ def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> dict[
         row[f"access_{channel}"] = float(value)
     for hub, value in zip(sources.hubs, sources.by_hub @ tally.access_by_source, strict=True):
         row[f"access_hub_{hub}"] = float(value)
-    for hub in sources.hubs:
-        row[f"orders_hub_{hub}_h100e"] = tally.orders_hub_h100e[hub]
-    for hub in sources.hubs:
-        row[f"smuggled_hub_{hub}_h100e"] = tally.smuggled_hub_h100e[hub]
+    for hub, value in zip(sources.hubs, tally.orders_hub_h100e.tolist(), strict=True):
+        row[f"orders_hub_{hub}_h100e"] = value
+    for hub, value in zip(sources.hubs, tally.smuggled_hub_h100e.tolist(), strict=True):
+        row[f"smuggled_hub_{hub}_h100e"] = value
     per_channel = (
         ("attempts_{}", tally.attempts),
         ("orders_{}_h100e", tally.orders_h100e),
@@ -185,15 +198,15 @@ def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> dict[
         ("cancelled_{}_usd", tally.cancelled_usd),
     )
     for pattern, counts in per_channel:
-        for channel in CHANNEL_NAMES:
-            row[pattern.format(channel)] = counts[channel]
-    for channel in ILLICIT_CHANNELS:
-        row[f"detections_{channel}"] = tally.detections[channel]
-    row["detection_rate"] = _rate(
-        sum(tally.detections[c] for c in ILLICIT_CHANNELS), sum(tally.attempts[c] for c in ILLICIT_CHANNELS)
-    )
-    for channel in ILLICIT_CHANNELS:
-        row[f"detection_rate_{channel}"] = _rate(tally.detections[channel], tally.attempts[channel])
+        for channel, value in zip(CHANNEL_NAMES, counts.tolist(), strict=True):
+            row[pattern.format(channel)] = value
+    illicit = [CHANNEL_NAMES.index(c) for c in ILLICIT_CHANNELS]
+    detections, attempts = tally.detections[illicit].tolist(), tally.attempts[illicit].tolist()
+    for channel, value in zip(ILLICIT_CHANNELS, detections, strict=True):
+        row[f"detections_{channel}"] = value
+    row["detection_rate"] = _rate(sum(detections), sum(attempts))
+    for channel, found, tried in zip(ILLICIT_CHANNELS, detections, attempts, strict=True):
+        row[f"detection_rate_{channel}"] = _rate(found, tried)
     row["smuggled_h100e"] = tally.smuggled_h100e
     row["seized_h100e"] = tally.seized_h100e
     row["delivered_smuggled_h100e"] = tally.delivered_smuggled_h100e

@@ -5,18 +5,19 @@ from __future__ import annotations
 import numpy as np
 from mesa import Model
 
-from sim.agents import AIFirm, Firms, Intermediaries, Intermediary, LocalAuthority, Operator, Regulator, entry_risk
+from sim.agents import Firms, Intermediaries, Intermediary, LocalAuthority, Operator, Regulator, entry_risk
 from sim.anticipation import closing_channels
 from sim.channels import CHANNELS, ILLICIT_CHANNELS, IntermediaryKind
 from sim.config import Config
 from sim.consequences import Consequences
-from sim.ledger import Shipment
+from sim.ledger import Scheduled, Shipments
 from sim.levers import LEVERS
 from sim.metrics import MonthState, MonthTally, month_row
 from sim.option_table import OptionTable
+from sim.schema import with_settings
 from sim.sources import Source, Sources
 from sim.timeline import compile_expectations, compile_timeline, month_of_year
-from sim.transactions import OrderBook, Transaction, first_detection
+from sim.transactions import Orders, Transaction, first_detections, place
 from sim.world import domestic_supply_h100e, gray_price_usd_per_h100e, list_price_usd_per_h100e
 
 
@@ -35,6 +36,7 @@ class ExportControlModel(Model):
         self.month = 0
         self._timeline = compile_timeline(cfg)
         self._expectations = compile_expectations(cfg)
+        self._expected_configs: dict[tuple[int, int], Config] = {}
         self.sources = Sources(tuple(cfg.world.hubs))
         self.channels = [cls() for cls in CHANNELS.values()]
         self._lost_on_close = {name for name, cls in CHANNELS.items() if cls.undelivered_lost_on_close}
@@ -57,7 +59,7 @@ class ExportControlModel(Model):
         self.list_price_usd_per_h100e = 0.0
         self.domestic_supply_h100e = 0.0
         self.table: OptionTable | None = None  # the month's options, priced for every firm
-        self.arrivals: list[Shipment] = []
+        self.arrivals = Shipments.empty()
         self.rows: list[dict[str, float]] = []
 
     # ------------------------------------------------------ what channels and levers read
@@ -99,9 +101,7 @@ class ExportControlModel(Model):
             self.intermediaries.relocate(before.world.hubs, self.cfg.world.hubs)
         self.regulator.step()
         self._refresh_supply()
-        self._trade()
-        for t in self.book.transactions:
-            self._resolve(t)
+        self._resolve(self._trade())
         self._deliver_and_use()
         self._learn()
         lever_columns: dict[str, float] = {}
@@ -140,7 +140,7 @@ class ExportControlModel(Model):
             for operator in operators:
                 operator.refresh()
 
-    def _trade(self) -> None:
+    def _trade(self) -> Orders:
         """Options are listed, orders a closed vendor cannot ship cancelled, and firms plan and order.
 
         Firms order in random order, through the options priced for each of them.
@@ -157,28 +157,69 @@ class ExportControlModel(Model):
             0.0,
         )
         self.table = OptionTable(self.cfg, options, self.sources, firms.terms(self.month), penalty)
-        self.book = OrderBook(self.authorities)
-        closing = closing_channels(self, self.channels, options, self._expectations.get(self.month))
-        self.agents_by_type[AIFirm].shuffle_do("decide", self.table, self.book, closing)
+        closing = closing_channels(self, self.channels, options, self._expected_config())
+        order = self.rng.permutation(len(firms))
+        return place(firms.decide(order, self.table, closing), order, self.table, self.authorities)
 
-    def _resolve(self, t: Transaction) -> None:
-        """A transaction passes its checkpoints; a detected one has consequences, others deliver."""
-        option = t.option
-        detected_at = first_detection(t.checkpoints, self.rng)
-        if detected_at is not None and not detected_at.penalised:  # refused: nothing delivered, nothing else
-            self.tally.record_attempt(t, detected=False, refused=True)
-            if option.operator is not None:
-                option.operator.release(t.quantity_h100e)
-            return
-        self.tally.record_attempt(t, detected_at is not None)
-        if option.hub is not None:
-            self.regulator.observe(option.channel.name, option.hub, t.quantity_h100e, detected_at is not None)
-        if detected_at is not None:
-            self.consequences.at_checkpoint(t, detected_at, self.cfg, self.month, self.tally)
-        if detected_at is None or not self.cfg.policy.penalties.seizure:
-            self.firms.ledger.schedule(t, self.sources.index(option.source), self.month, self.cfg)
-        elif option.operator is not None:
-            option.operator.release(t.quantity_h100e)
+    def _expected_config(self) -> Config | None:
+        """The config in force with the rules announced for later applied; None when none is announced."""
+        expected = self._expectations.get(self.month)
+        if expected is None:
+            return None
+        key = (id(self.cfg), id(expected))  # composed once per config in force and expectation
+        if key not in self._expected_configs:
+            self._expected_configs[key] = with_settings(self.cfg, expected)
+        return self._expected_configs[key]
+
+    def _resolve(self, orders: Orders) -> None:
+        """Orders pass their checkpoints; detected ones have consequences, the others deliver.
+
+        An order refused by a screening that only refuses delivers nothing and has no other
+        consequence; one detected at a penalising checkpoint is fined, listed and (under
+        ``penalties.seizure``) seized; the regulator observes every order in a hub.
+        """
+        table, cfg = self.table, self.cfg
+        option = orders.option
+        at = first_detections(orders, table, self.firms.trips, self.rng)
+        caught = at >= 0
+        refused = caught & ~table.checkpoint_penalised[option, np.maximum(at, 0)]
+        detected = caught & ~refused
+        self.tally.record_attempts(orders, table, detected, refused)
+        kept = ~refused
+        n_options = len(table.options)
+        volume_h100e = np.bincount(option[kept], orders.quantity_h100e[kept], minlength=n_options)
+        found = np.bincount(option[detected], minlength=n_options)
+        observed = np.bincount(option[kept], minlength=n_options) > 0
+        for o in np.flatnonzero(observed & (table.hub >= 0)).tolist():
+            opened = table.options[o]
+            self.regulator.observe(opened.channel.name, opened.hub, float(volume_h100e[o]), int(found[o]))
+        for k in np.flatnonzero(detected).tolist():
+            o = int(option[k])
+            quantity_h100e, spend_usd = float(orders.quantity_h100e[k]), float(orders.spend_usd[k])
+            t = Transaction(int(orders.firm_index[k]), table.options[o], quantity_h100e, spend_usd)
+            self.consequences.at_checkpoint(t, table.options[o].checkpoints[at[k]], cfg, self.month, self.tally)
+        lost = refused | (detected & cfg.policy.penalties.seizure)
+        released_h100e = np.bincount(option[lost], orders.quantity_h100e[lost], n_options)
+        for o in np.flatnonzero(released_h100e).tolist():
+            if table.operator[o] is not None:  # a lost lease frees its servers
+                table.operator[o].release(float(released_h100e[o]))
+        go = ~lost
+        through = option[go]
+        self.firms.ledger.schedule(
+            Scheduled(
+                orders.firm_index[go],
+                table.source[through],
+                orders.quantity_h100e[go],
+                orders.spend_usd[go],
+                self.month + table.lead_months[through],
+                table.stock[through],
+                table.inference[through],
+                table.operator[through],
+                table.supply_usd_per_month[through],
+            ),
+            cfg.world.market.lease_months,
+            cfg.months,
+        )
 
     def detected(self, firm_index: int, source: Source, quantity_h100e: float, months_delivered: int) -> None:
         """Consequences of a detection made by a lever (after delivery): fine, listing and news."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from sim.capacity import Pool, Pools
-from sim.channels import Option
+from sim.channels import CHANNEL_NAMES, Delivery, Option
 from sim.config import BeliefInit
 from sim.decision import utilities
 
@@ -82,7 +82,7 @@ class OptionTable:
     """Options open this month, with the arrays the decision rule works on.
 
     Attributes:
-        options: The options, in channel order.
+        options: The options, in channel order; the arrays below have one entry (or row) per option.
         pools: Their capacity pools (drawn in place as firms order).
         pool_index: (options x 2) pool indices each option draws on.
         cell: Belief cell of each option (-1 for legal ones).
@@ -90,6 +90,14 @@ class OptionTable:
         true_pi: (firms x options) true detection probability of one transaction.
         u: (firms x options) utility per H100e-month.
         upfront_usd_per_h100e: (firms x options) money committed per H100e ordered.
+        operator: The operator leasing the servers (None for chips).
+        source, hub, channel: Indices into the run's sources, hubs (-1: at home) and ``CHANNEL_NAMES``.
+        illicit, smuggles, stock: Whether it evades the rules, brings chips in illicitly, delivers chips.
+        lead_months: Months from order to the first delivered compute.
+        supply_usd_per_month: The vendor's monthly supply, orders beyond it queued (NaN: no queue).
+        checkpoint_p: (options x checks) detection probability of each check, in order (0: none).
+        checkpoint_per_trip, checkpoint_penalised: (options x checks) whether a check repeats
+            on every trip, and whether it penalises (else it only refuses).
     """
 
     def __init__(
@@ -105,9 +113,16 @@ class OptionTable:
             penalty_usd: Extra expected cost per H100e-month of each (firm, option) from levers.
         """
         self.options = options
+        n = len(options)
         self.inference = np.array([o.chip in cfg.world.inference_chips for o in options], dtype=bool)
         self.pools = Pools([_with_inference_pool(cfg, o) for o in options])
         self.pool_index = self.pools.index
+        self.operator = np.array([o.operator for o in options], dtype=object)
+        channels = {o.channel.name: o.channel for o in options}
+        timing = {
+            name: (c.lead_time_months(cfg), c.supply_usd_per_month(cfg), CHANNEL_NAMES.index(name))
+            for name, c in channels.items()
+        }
         columns = np.array(
             [
                 (
@@ -120,12 +135,34 @@ class OptionTable:
                     sources.cell(o.source) if o.channel.illicit else -1,
                     _log_pass(o, per_trip=False),
                     _log_pass(o, per_trip=True),
+                    sources.index(o.source),
+                    sources.hubs.index(o.hub) if o.hub is not None else -1,
+                    timing[o.channel.name][2],
+                    timing[o.channel.name][0],
+                    np.nan if timing[o.channel.name][1] is None else timing[o.channel.name][1],
+                    o.channel.delivers is Delivery.STOCK,
                 )
                 for o in options
             ],
             dtype=float,
-        ).reshape(len(options), 9)
-        base_cost, upfront, trip_cost, risk_factor, offshore, exposed, cell, log_pass_once, log_pass_trip = columns.T
+        ).reshape(n, 15)
+        base_cost, upfront, trip_cost, risk_factor, offshore, exposed, cell, log_pass_once, log_pass_trip = columns.T[
+            :9
+        ]
+        self.source, self.hub, self.channel, self.lead_months = columns.T[9:13].astype(np.intp)
+        self.supply_usd_per_month, stock = columns.T[13:]
+        self.stock = stock.astype(bool)
+        self.illicit = np.array([o.channel.illicit for o in options], dtype=bool)
+        self.smuggles = self.illicit & self.stock
+        depth = max([1, *(len(o.checkpoints) for o in options)])  # padded with checks that never detect
+        self.checkpoint_p = np.zeros((n, depth))
+        self.checkpoint_per_trip = np.zeros((n, depth), dtype=bool)
+        self.checkpoint_penalised = np.ones((n, depth), dtype=bool)
+        for row, o in enumerate(options):
+            for k, c in enumerate(o.checkpoints):
+                self.checkpoint_p[row, k] = c.p
+                self.checkpoint_per_trip[row, k] = c.per_trip
+                self.checkpoint_penalised[row, k] = c.penalised
         offshore, exposed, self.cell = offshore.astype(bool), exposed.astype(bool), cell.astype(int)
         trips = firms.trips[:, None]
         self.true_pi = 1.0 - np.exp(log_pass_once[None, :] + trips * log_pass_trip[None, :])
@@ -159,8 +196,9 @@ class OptionTable:
     def cell_true_pi(self, n_cells: int) -> np.ndarray:
         """Each firm's mean true detection probability of its options per cell (NaN: no option there)."""
         illicit = self.cell >= 0
-        one_hot = np.zeros((illicit.sum(), n_cells))
-        one_hot[np.arange(illicit.sum()), self.cell[illicit]] = 1.0
-        counts = one_hot.sum(axis=0)
-        sums = self.true_pi[:, illicit] @ one_hot
+        cells = self.cell[illicit]
+        counts = np.bincount(cells, minlength=n_cells)
+        sums = np.zeros((n_cells, len(self.true_pi)))
+        np.add.at(sums, cells, self.true_pi[:, illicit].T)  # segment sums over each cell's options
+        sums = sums.T
         return np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)

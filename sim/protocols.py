@@ -118,11 +118,11 @@ class ChannelView(Run, Protocol):
 
 
 class Delivered(Protocol):
-    """Chips that reached a firm's stock this month."""
+    """Chips that reached firms' stock this month, one entry per shipment."""
 
-    firm_index: int
-    source: int
-    quantity_h100e: float
+    firm_index: np.ndarray
+    source: np.ndarray
+    quantity_h100e: np.ndarray
 
 
 class SourceIndex(Protocol):
@@ -136,7 +136,7 @@ class MonthView(Run, Protocol):
     """What a lever acting on its own sees of a month, and what it may do."""
 
     sources: SourceIndex
-    arrivals: Sequence[Delivered]
+    arrivals: Delivered
     firm_value_usd: np.ndarray
     firm_risk_aversion: np.ndarray
 

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 
 from sim.config import Config
 from sim.metrics import summarise
-from sim.model import ExportControlModel
 from sim.schema import ConfigError, format_validation_error
 
 
@@ -62,6 +61,8 @@ def run(config: Config) -> RunResult:
             f"run(): the config was edited after validation and is no longer valid: "
             f"{format_validation_error(exc, Config)} Change configs with sim.schema.with_settings."
         ) from None
+    from sim.model import ExportControlModel  # Mesa and the compiled rule load on the first run
+
     began = time.perf_counter()
     model = ExportControlModel(config)
     model.run_for(config.months)

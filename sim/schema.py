@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin
 
@@ -53,10 +54,9 @@ class Schema(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_number_mixups(cls, value: Any, info: ValidationInfo) -> Any:
-        annotation = cls.model_fields[info.field_name].annotation
-        if isinstance(value, bool) and isinstance(annotation, type) and issubclass(annotation, StrEnum):
+        is_option, kinds = _field_kinds(cls, info.field_name)
+        if isinstance(value, bool) and is_option:
             return str(value).lower()  # YAML and Hydra read the option `true` as a boolean
-        kinds = _scalar_kinds(annotation)
         if isinstance(value, bool) and bool not in kinds and kinds & {int, float}:
             raise ValueError("expected a number, got a boolean")
         if bool in kinds and not isinstance(value, bool) and value is not None:
@@ -64,10 +64,17 @@ class Schema(BaseModel):
         return value
 
 
-def _scalar_kinds(annotation: Any) -> set[Any]:
-    """The scalar types a field's annotation admits at its top level (``float | None`` -> {float, None})."""
+@cache
+def _field_kinds(cls: type[BaseModel], name: str) -> tuple[bool, frozenset[Any]]:
+    """Whether a field is an option (a StrEnum), and the scalar types it admits at its top level.
+
+    ``float | None`` admits {float, None}.
+    """
+    annotation = cls.model_fields[name].annotation
+    is_option = isinstance(annotation, type) and issubclass(annotation, StrEnum)
     args = get_args(annotation)
-    return {a for a in args if a in (bool, int, float, str, type(None))} if args else {annotation}
+    kinds = {a for a in args if a in (bool, int, float, str, type(None))} if args else {annotation}
+    return is_option, frozenset(kinds)
 
 
 def field(description: str, unit: str = "", *, timeline: bool = False, **limits: Any) -> Any:

@@ -133,7 +133,8 @@ def compile_timeline[C: Schema](cfg: C) -> dict[int, C]:
     current = cfg
     for name, event in sorted(cfg.timeline.items(), key=lambda item: item[1].month):
         try:
-            with_settings(current, event.anticipated())
+            if event.expected is not None:
+                with_settings(current, event.expected)  # what firms expect must be a valid config too
             current = with_settings(current, event.set)
         except SettingsError as exc:
             raise TimelineEventError(name, event, exc) from None
@@ -156,4 +157,7 @@ def compile_expectations(cfg: Any) -> dict[int, dict[str, Any]]:
         first = max(0, month_index(cfg.start, event.announced))
         for month in range(first, min(cfg.months, month_index(cfg.start, event.month))):
             expected.setdefault(month, {}).update(event.anticipated())
+    for month in sorted(expected):  # months expecting the same share one dict: its config is composed once
+        if expected.get(month - 1) == expected[month]:
+            expected[month] = expected[month - 1]
     return expected

@@ -1,58 +1,72 @@
-"""The month's orders: placing them commits capacity; resolving them passes their checkpoints."""
+"""The month's orders as arrays: placing them commits capacity; resolving them passes their checkpoints."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from sim.channels import Checkpoint, Option
+from sim.channels import Option
 
 if TYPE_CHECKING:
+    from sim.option_table import OptionTable
     from sim.protocols import Venue
+
+
+class Orders(NamedTuple):
+    """The month's orders, one entry per (firm, option) order, firm after firm in the order they decided."""
+
+    firm_index: np.ndarray
+    option: np.ndarray  # index into the option table
+    quantity_h100e: np.ndarray
+    spend_usd: np.ndarray
 
 
 @dataclass(slots=True)
 class Transaction:
-    """One order a firm placed this month through one option."""
+    """One order, as the consequences of its detection read it."""
 
     firm_index: int
     option: Option
     quantity_h100e: float
     spend_usd: float
-    checkpoints: tuple[Checkpoint, ...]
 
 
-class OrderBook:
-    """The orders of one month, in the order they were placed."""
+def place(
+    planned: tuple[np.ndarray, ...], firm_order: np.ndarray, table: OptionTable, authorities: dict[str, Venue]
+) -> Orders:
+    """Turn (firms x options) planned quantities into orders; commit each option's total capacity.
 
-    def __init__(self, authorities: dict[str, Venue]) -> None:
-        self.authorities = authorities
-        self.transactions: list[Transaction] = []
+    Orders are listed firm after firm in ``firm_order``, each firm's orders from the first
+    matrix of ``planned`` before those from the next (its orders for this month's demand, then
+    those bought ahead): the order in which they were decided, and in which a vendor's queue
+    serves them. An option's orders commit its intermediary's, its operator's and its hub's
+    import quota capacity (all additive, so one commitment of the option's total is the same).
+    """
+    by_firm = np.stack([matrix[firm_order] for matrix in planned], axis=1).reshape(-1, table.u.shape[1])
+    rows, option = np.nonzero(by_firm)
+    firm, quantity = firm_order[rows // len(planned)], by_firm[rows, option]
+    orders = Orders(firm, option, quantity, quantity * table.upfront_usd_per_h100e[firm, option])
+    totals = np.bincount(option, weights=quantity, minlength=len(table.options))
+    for o in np.flatnonzero(totals):
+        opened, total_h100e = table.options[o], float(totals[o])
+        if opened.intermediary is not None:
+            opened.intermediary.record_order(total_h100e)
+        if opened.operator is not None:
+            opened.operator.lease(total_h100e)
+        if opened.channel.uses_import_quota:
+            authorities[opened.hub].import_h100e(total_h100e)
+    return orders
 
-    def place(self, firm_index: int, option: Option, quantity_h100e: float, spend_usd: float, trips: int) -> None:
-        """Record an order; it commits the intermediary's, the operator's and the quota's capacity."""
-        checkpoints = with_trips(option.checkpoints, trips)
-        self.transactions.append(Transaction(firm_index, option, quantity_h100e, spend_usd, checkpoints))
-        if option.intermediary is not None:
-            option.intermediary.record_order(quantity_h100e)
-        if option.operator is not None:
-            option.operator.lease(quantity_h100e)
-        if option.channel.uses_import_quota:
-            self.authorities[option.hub].import_h100e(quantity_h100e)
 
+def first_detections(orders: Orders, table: OptionTable, trips: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Pass every order's checkpoints in order; the index of the first that detects it, -1 for none.
 
-def with_trips(checkpoints: tuple[Checkpoint, ...], trips: int) -> tuple[Checkpoint, ...]:
-    """Checkpoints of one transaction: a per-trip check passed ``trips`` times becomes one check."""
-    if not any(c.per_trip for c in checkpoints):
-        return checkpoints
-    return tuple(c._replace(p=1.0 - (1.0 - c.p) ** trips, per_trip=False) if c.per_trip else c for c in checkpoints)
-
-
-def first_detection(checkpoints: tuple[Checkpoint, ...], rng: np.random.Generator) -> Checkpoint | None:
-    """Pass the checkpoints in order; return the one that detects, or None."""
-    for checkpoint in checkpoints:
-        if checkpoint.p > 0 and rng.random() < checkpoint.p:
-            return checkpoint
-    return None
+    A per-trip check passed ``trips`` times detects with ``1 - (1 - p) ** trips``.
+    """
+    p = table.checkpoint_p[orders.option]
+    per_trip = table.checkpoint_per_trip[orders.option]
+    p = np.where(per_trip, 1.0 - (1.0 - p) ** trips[orders.firm_index][:, None], p)
+    hit = rng.random(p.shape) < p
+    return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)

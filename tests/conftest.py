@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from sim import Config, load_config
+from sim.channels import CHANNELS
+from sim.ledger import Ledger, Scheduled
 from sim.schema import with_settings
 
 #: Overrides of the baseline without legal compliant chips, so that smuggling is a main channel:
@@ -115,3 +119,37 @@ def target_data(**changes: Any) -> dict[str, Any]:
         "public": {"sign": "positive"},
         "source": {"cite": "X", "publisher": "p", "title": "t", "date": "2025", "counts": "c"},
     } | changes
+
+
+def schedule_compliant(
+    ledger: Ledger,
+    cfg: Config,
+    month: int,
+    quantity_h100e: float,
+    spend_usd: float,
+    source: int,
+    chip: str | None = None,
+) -> None:
+    """Schedule one compliant order of firm 0 that passed, placed in ``month``."""
+    channel = CHANNELS["compliant"]()
+    supply_usd = channel.supply_usd_per_month(cfg)
+    ledger.schedule(
+        Scheduled(
+            np.array([0]),
+            np.array([source]),
+            np.array([quantity_h100e]),
+            np.array([spend_usd]),
+            np.array([month + channel.lead_time_months(cfg)]),
+            np.array([True]),
+            np.array([chip in cfg.world.inference_chips]),
+            np.array([None], dtype=object),
+            np.array([np.nan if supply_usd is None else supply_usd]),
+        ),
+        cfg.world.market.lease_months,
+        cfg.months,
+    )
+
+
+def rows(table: tuple[np.ndarray, ...]) -> list[SimpleNamespace]:
+    """The entries of a ledger's arrays (shipments, leases) as records, in order."""
+    return [SimpleNamespace(**dict(zip(table._fields, values, strict=True))) for values in zip(*table, strict=True)]

@@ -19,7 +19,7 @@ from sim.schema import with_settings
 REFERENCE = Path(__file__).parent / "data" / "equivalence_reference.json"
 SCENARIOS = ("baseline", "crackdown_singapore")
 METRICS = ("access_ratio", "smuggled_h100e_total", "detection_rate", "orders_cloud_rental_h100e_total")
-REFERENCE_SEEDS = range(1000, 1050)  # disjoint from the seeds the test runs: two independent samples
+REFERENCE_SEEDS = range(1000, 1050)  # disjoint from the test's seeds: two independent samples
 
 
 def outputs(scenario: str, seeds: range, **settings: float) -> dict[str, list[float]]:

@@ -10,6 +10,7 @@ from sim import Config, run
 from sim.channels import CHANNELS
 from sim.model import ExportControlModel
 from sim.schema import with_settings
+from tests.conftest import rows
 
 SCENARIOS = ["baseline", "crackdown_singapore", "diffusion_rule_kept", "no_controls"]
 
@@ -40,7 +41,7 @@ def stepped(request: pytest.FixtureRequest, baseline: Config) -> tuple[ExportCon
 def _leases_by_operator(model: ExportControlModel) -> dict[int, float]:
     """Capacity each operator has committed to leases, read off the firms' ledger."""
     committed: dict[int, float] = {}
-    for lease in model.firms.ledger.leases:
+    for lease in rows(model.firms.ledger.leases):
         committed[lease.operator.unique_id] = committed.get(lease.operator.unique_id, 0.0) + lease.quantity_h100e
     return committed
 
@@ -49,7 +50,7 @@ def test_chips_shipped_equal_delivered_plus_seized_plus_in_transit(stepped) -> N
     model, _ = stepped
     ts = pd.DataFrame(model.rows)
     smuggled = model.sources.smuggled
-    in_transit = sum(s.quantity_h100e for s in model.firms.ledger.shipments if smuggled[s.source])
+    in_transit = sum(s.quantity_h100e for s in rows(model.firms.ledger.shipments) if smuggled[s.source])
     shipped = ts["smuggled_h100e"].sum()
     assert shipped > 0 and ts["seized_h100e"].sum() > 0
     assert shipped == pytest.approx(ts["delivered_smuggled_h100e"].sum() + ts["seized_h100e"].sum() + in_transit)

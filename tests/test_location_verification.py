@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ class Month:
     month: int = 0
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(7))
     scarcity: float = 0.0
-    arrivals: list[Any] = field(default_factory=list)
+    arrivals: Arrivals = field(default_factory=lambda: arrivals(0, 0.0))
     firm_value_usd: np.ndarray = field(default_factory=lambda: np.array([3000.0]))
     firm_risk_aversion: np.ndarray = field(default_factory=lambda: np.array([2.0]))
     sources: TwoSources = field(default_factory=TwoSources)
@@ -47,11 +47,17 @@ class Month:
         return quantity_h100e
 
 
-@dataclass(frozen=True)
-class Arrival:
-    firm_index: int
-    source: int
-    quantity_h100e: float
+class Arrivals(NamedTuple):
+    """The part of the month's shipments (sim.ledger.Shipments) the lever reads."""
+
+    firm_index: np.ndarray
+    source: np.ndarray
+    quantity_h100e: np.ndarray
+
+
+def arrivals(n: int, quantity_h100e: float) -> Arrivals:
+    """``n`` shipments of smuggled chips (source 1) to firm 0."""
+    return Arrivals(np.zeros(n, dtype=int), np.ones(n, dtype=int), np.full(n, quantity_h100e))
 
 
 def lever(baseline: Config, **values: Any) -> LocationVerification:
@@ -63,9 +69,9 @@ def lever(baseline: Config, **values: Any) -> LocationVerification:
 @pytest.mark.parametrize("q", [0.05, 0.2])
 def test_an_untampered_chip_is_found_by_month_t_with_one_minus_one_minus_q_to_the_t(baseline: Config, q: float) -> None:
     rule, lots = lever(baseline, detection_per_month=q), Lots()
-    month = Month(baseline, arrivals=[Arrival(0, 1, 1.0)] * 20_000)
+    month = Month(baseline, arrivals=arrivals(20_000, 1.0))
     rule.after_delivery(month, lots)  # month 0: the lots arrive
-    month.arrivals = []
+    month.arrivals = arrivals(0, 0.0)
     found = []
     for t in range(1, 7):
         month.month = t
@@ -90,7 +96,7 @@ def test_firms_tamper_iff_it_costs_less_than_the_expected_loss(baseline: Config)
     for cost, tampers in ((0.99 * threshold, True), (1.01 * threshold, False)):
         rule_at = with_settings(rule, {"tamper_cost_usd_per_h100e": cost})
         lots = Lots()
-        rule_at.after_delivery(Month(baseline, arrivals=[Arrival(0, 1, 10.0)]), lots)
+        rule_at.after_delivery(Month(baseline, arrivals=arrivals(1, 10.0)), lots)
         assert lots.tampered == [tampers]
 
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
-from sim.channels import CHANNELS
 from sim.config import Config
 from sim.model import ExportControlModel
 from sim.sources import STOCKPILE, Source
-from tests.conftest import one_firm, tiny_world
+from tests.conftest import one_firm, schedule_compliant, tiny_world
 
 DOMESTIC = Source("domestic")
 
@@ -78,9 +75,7 @@ def test_inference_chips_arrive_in_the_inference_stock(baseline: Config) -> None
     m = ExportControlModel(cfg)
     compliant = Source("compliant")
     for chip, quantity in (("H20", 7.0), (None, 3.0)):  # an inference chip, then leased-class chips
-        option = SimpleNamespace(channel=CHANNELS["compliant"](), chip=chip)
-        t = SimpleNamespace(option=option, firm_index=0, quantity_h100e=quantity, spend_usd=1.0)
-        m.firms.ledger.schedule(t, m.sources.index(compliant), 0, cfg)
+        schedule_compliant(m.firms.ledger, cfg, 0, quantity, 1.0, m.sources.index(compliant), chip)
     m.firms.receive(0, depreciation_per_month=0.5)
     index = m.sources.index(compliant)
     assert m.firms.stock_h100e[0, index] == pytest.approx(10.0)

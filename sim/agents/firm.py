@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from sim.channels import DOMESTIC_RATION
-from sim.decision import Beliefs, allocate
-from sim.ledger import Ledger, Shipment
+from sim.channels import CHANNEL_NAMES, DOMESTIC_RATION
+from sim.decision import Beliefs, allocate_month
+from sim.ledger import Ledger, Shipments
 from sim.option_table import INFERENCE_NEED, FirmTerms
 from sim.sources import STOCKPILE
 
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from sim.option_table import OptionTable
     from sim.protocols import Run
     from sim.sources import Sources
-    from sim.transactions import OrderBook
 
 
 class AIFirm(Agent):
@@ -28,8 +27,8 @@ class AIFirm(Agent):
     Its stock serves demand first (inference chips its inference demand only). Each month it
     covers the rest (demand less stock, leases and orders under way, by use) with the decision
     rule of ``sim.decision``: options worth more than they cost, risk included, split by a
-    logit, within capacities and its budget. Its state (stock, ledger, listing) is its row in
-    the :class:`Firms` population.
+    logit, within capacities and its budget (:meth:`Firms.decide`, firm after firm in a random
+    order). Its state (stock, ledger, listing) is its row in the :class:`Firms` population.
     """
 
     model: Run
@@ -40,60 +39,6 @@ class AIFirm(Agent):
         self.params = params
         self.index = index
 
-    def decide(self, table: OptionTable, book: OrderBook, closing: frozenset[str] = frozenset()) -> None:
-        """Order compute for this month's unmet demand, then buy ahead through channels about to close.
-
-        Anticipation (docs/ODD.md, section 7.15): once a rule that will close a channel is
-        announced, the firm tops up what it has on order through that channel to
-        ``front_load_months`` months of the demand the channel serves for it (its inference
-        demand for an inference chip, else all of it), through the channel's options worth
-        taking (U > 0), paid from the budget of the months it buys for.
-        """
-        population, i = self.population, self.index
-        budget_usd = self.params.budget_usd_per_month
-        need = float(population.need_h100e[i])
-        if need > 0:
-            table.pools.refill(DOMESTIC_RATION, population.ration_h100e[i])
-            table.pools.refill(INFERENCE_NEED, population.inference_need_h100e[i])
-            self._order(table, book, table.u[i], need, budget_usd)
-        months_ahead = self.model.cfg.behaviour.front_load_months
-        ahead_budget_usd = months_ahead * budget_usd
-        for channel in sorted(closing):
-            through = np.array([o.channel.name == channel for o in table.options])
-            serves = population.inference_share[i] if table.inference[through].any() else 1.0
-            target = months_ahead * serves * float(population.demand_h100e(self.model.month)[i])
-            ahead = target - population.on_order_h100e(i, channel)
-            if ahead <= 0 or ahead_budget_usd <= 0:
-                continue
-            table.pools.refill(INFERENCE_NEED, ahead)
-            ahead_budget_usd -= self._order(
-                table, book, np.where(through, table.u[i], -np.inf), ahead, ahead_budget_usd
-            )
-
-    def _order(self, table: OptionTable, book: OrderBook, u: np.ndarray, need: float, budget_usd: float) -> float:
-        """Split ``need`` over the options by the decision rule, place the orders, return the money spent."""
-        behaviour = self.model.cfg.behaviour
-        upfront = table.upfront_usd_per_h100e[self.index]
-        orders = allocate(
-            u,
-            need,
-            budget_usd,
-            upfront,
-            table.pool_index,
-            table.pools.left,
-            behaviour.temperature,
-            self.params.value_usd_per_h100e_month,
-            behaviour.min_order_share,
-            behaviour.max_rounds,
-        )
-        trips = int(self.population.trips[self.index])
-        spent_usd = 0.0
-        for option_index, quantity_h100e in orders.items():
-            spend_usd = quantity_h100e * float(upfront[option_index])
-            book.place(self.index, table.options[option_index], quantity_h100e, spend_usd, trips)
-            spent_usd += spend_usd
-        return spent_usd
-
 
 class Firms:
     """Every restricted firm: the agents and their state, one row per firm.
@@ -101,6 +46,7 @@ class Firms:
     Attributes:
         agents: The firms, in the order of the rows.
         value_usd: What an H100e-month is worth to each firm.
+        budget_usd: What each firm can spend on compute a month.
         risk_aversion: Each firm's weight on expected losses.
         inference_share: Share of each firm's demand that is inference.
         trips: Data-transport trips each firm's dataset needs.
@@ -126,6 +72,7 @@ class Firms:
         transport = cfg.world.data_transport
         per_trip_tb = transport.persons_per_trip * transport.drives_per_person * transport.drive_tb
         self.value_usd = np.array([p.value_usd_per_h100e_month for p in params])
+        self.budget_usd = np.array([p.budget_usd_per_month for p in params], dtype=float)
         self.risk_aversion = np.array([p.risk_aversion for p in params])
         self.inference_share = np.array([p.inference_share for p in params])
         self.trips = np.array([max(1, math.ceil(p.dataset_tb / per_trip_tb)) for p in params], dtype=float)
@@ -152,15 +99,56 @@ class Firms:
             self.value_usd, self.risk_aversion, self.trips, self.listed(month), self.need_h100e, self.beliefs.mean()
         )
 
+    def decide(self, order: np.ndarray, table: OptionTable, closing: frozenset[str]) -> tuple[np.ndarray, ...]:
+        """Every firm plans its orders for its unmet demand, then buys ahead through channels about to close.
+
+        Firms decide one after the other in ``order`` (rows), drawing on the same capacities.
+        Anticipation (docs/ODD.md, section 7.15): once a rule that will close a channel is
+        announced, a firm tops up what it has on order through that channel to
+        ``front_load_months`` months of the demand the channel serves for it (its inference
+        demand for an inference chip, else all of it), through the channel's options worth
+        taking (U > 0), paid from the budget of the months it buys for.
+
+        Returns:
+            (firms x options) H100e to order for this month's demand, and to buy ahead.
+        """
+        behaviour = self.model.cfg.behaviour
+        channels = sorted(closing)
+        channel_of = np.array([CHANNEL_NAMES[c] for c in table.channel])
+        through = np.array([channel_of == c for c in channels], dtype=bool).reshape(len(channels), len(channel_of))
+        demand = self.demand_h100e(self.model.month)
+        ahead_h100e = np.zeros((len(self), len(channels)))
+        for c, channel in enumerate(channels):
+            serves = self.inference_share if table.inference[through[c]].any() else 1.0
+            ahead_h100e[:, c] = behaviour.front_load_months * serves * demand - self.on_order_h100e(channel)
+        return allocate_month(
+            order,
+            table.u,
+            table.upfront_usd_per_h100e,
+            table.pool_index,
+            table.pools.left,
+            self.need_h100e,
+            self.budget_usd,
+            self.value_usd,
+            (
+                np.array([table.pools.position(DOMESTIC_RATION), table.pools.position(INFERENCE_NEED)]),
+                np.column_stack([self.ration_h100e, self.inference_need_h100e]),
+            ),
+            (through, ahead_h100e, behaviour.front_load_months * self.budget_usd, table.pools.position(INFERENCE_NEED)),
+            behaviour.temperature,
+            behaviour.min_order_share,
+            behaviour.max_rounds,
+        )
+
     def demand_h100e(self, month: int) -> np.ndarray:
         """Compute each firm wants in a month."""
         return np.array(
             [f.params.demand_h100e_months * (1 + f.params.demand_growth_per_month) ** month for f in self.agents]
         )
 
-    def on_order_h100e(self, index: int, channel: str) -> float:
-        """What a firm has ordered through a channel and not yet received."""
-        return self.ledger.on_order_h100e(index, self._sources_of[channel])
+    def on_order_h100e(self, channel: str) -> np.ndarray:
+        """What each firm has ordered through a channel and not yet received."""
+        return self.ledger.on_order_h100e(len(self), self._sources_of[channel])
 
     def unmet_share(self, month: int) -> float:
         """Share of the month's demand that the firms' stock alone leaves unmet."""
@@ -196,16 +184,15 @@ class Firms:
         share = self.need_h100e / total_need if total_need > 0 else self.need_h100e
         self.ration_h100e = domestic_supply_h100e * share
 
-    def receive(self, month: int, depreciation_per_month: float) -> list[Shipment]:
+    def receive(self, month: int, depreciation_per_month: float) -> Shipments:
         """Stock depreciates, then the month's shipments join it; returns them."""
         self.stock_h100e *= 1.0 - depreciation_per_month
         self.inference_stock_h100e *= 1.0 - depreciation_per_month
-        arriving = self.ledger.arrivals(month)
-        for s in arriving:
-            self.stock_h100e[s.firm_index, s.source] += s.quantity_h100e
-            if s.inference_only:
-                self.inference_stock_h100e[s.firm_index, s.source] += s.quantity_h100e
-        return arriving
+        s = self.ledger.arrivals(month)
+        np.add.at(self.stock_h100e, (s.firm_index, s.source), s.quantity_h100e)
+        only = s.inference_only
+        np.add.at(self.inference_stock_h100e, (s.firm_index[only], s.source[only]), s.quantity_h100e[only])
+        return s
 
     def use(self, month: int) -> tuple[np.ndarray, np.ndarray]:
         """Compute used this month, up to demand, by use.

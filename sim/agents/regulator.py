@@ -113,13 +113,13 @@ class Regulator(Agent):
         self.check_rate = np.zeros(len(self.cells))
         self.audits = 0.0
 
-    def observe(self, channel: str, hub: str, volume_h100e: float, detected: bool) -> None:
-        """Record a transaction's trade volume and whether it was detected."""
-        self.hub_detections[hub] += int(detected)
+    def observe(self, channel: str, hub: str, volume_h100e: float, detections: int) -> None:
+        """Record the month's trade volume through a (channel, hub) option and the detections among it."""
+        self.hub_detections[hub] += detections
         i = self._cell_index.get((channel, hub))
         if i is not None:
             self.month_volume[i] += volume_h100e
-            self.month_detections[i] += int(detected)
+            self.month_detections[i] += detections
 
     def check_probability(self, channel: str, hub: str) -> float:
         """Probability that this month's checks detect one illicit transaction in a cell."""

@@ -140,14 +140,18 @@ class LocationVerification(Lever):
         for name in ("firm_index", "source", "quantity_h100e", "tampered"):
             setattr(state, name, [v for v, k in zip(getattr(state, name), keep, strict=True) if k])
         untampered, tampered = self.expected_costs_usd(month)
-        smuggled = month.sources.smuggled
-        for shipment in month.arrivals:
-            if not smuggled[shipment.source]:
-                continue
-            tamper = bool(tampered[shipment.firm_index] < untampered[shipment.firm_index])
-            quantity = shipment.quantity_h100e * self.verified_share
-            state.firm_index.append(shipment.firm_index)
-            state.source.append(month.sources.all[shipment.source])
+        arrived = month.arrivals
+        smuggled = month.sources.smuggled[arrived.source]
+        for firm, source, quantity_h100e in zip(
+            arrived.firm_index[smuggled].tolist(),
+            arrived.source[smuggled].tolist(),
+            arrived.quantity_h100e[smuggled].tolist(),
+            strict=True,
+        ):
+            tamper = bool(tampered[firm] < untampered[firm])
+            quantity = quantity_h100e * self.verified_share
+            state.firm_index.append(firm)
+            state.source.append(month.sources.all[source])
             state.quantity_h100e.append(quantity)
             state.tampered.append(tamper)
             state.tampered_h100e += quantity * tamper

@@ -7,7 +7,6 @@ Dask is imported only when asked for.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import threading
@@ -20,6 +19,7 @@ from typing import Any
 from sim.schema import ConfigError
 from sim.sweep.experiment import Executor as ExecutorSpec
 from sim.sweep.experiment import ExecutorKind
+from sim.workers import process_context
 
 WORKER_MODULE = "sim.sweep.worker"
 #: How often a worker checks that the sweep's process is alive, and its exit code when it is not.
@@ -68,7 +68,7 @@ class LocalPool(Executor):
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            self.workers, mp_context=process_context(), initializer=_start_worker, initargs=(os.getpid(),)
+            self.workers, mp_context=process_context(WORKER_MODULE), initializer=_start_worker, initargs=(os.getpid(),)
         )
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
@@ -83,15 +83,6 @@ class LocalPool(Executor):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop the workers."""
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
-
-
-def process_context() -> multiprocessing.context.BaseContext:
-    """A forkserver context preloading the model (spawn where forkserver is missing)."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload([WORKER_MODULE])
-        return ctx
-    return multiprocessing.get_context("spawn")
 
 
 @contextmanager
