@@ -44,7 +44,8 @@ def place(
     serves them. An option's orders commit its intermediary's, its operator's and its hub's
     import quota capacity (all additive, so one commitment of the option's total is the same).
     """
-    by_firm = np.stack([matrix[firm_order] for matrix in planned], axis=1).reshape(-1, table.u.shape[1])
+    by_firm = np.stack([matrix[firm_order] for matrix in planned], axis=1)
+    by_firm = by_firm.reshape(len(firm_order) * len(planned), len(table.options))
     rows, option = np.nonzero(by_firm)
     firm, quantity = firm_order[rows // len(planned)], by_firm[rows, option]
     orders = Orders(firm, option, quantity, quantity * table.upfront_usd_per_h100e[firm, option])

@@ -4,7 +4,7 @@ The reference holds the outputs of 50 seeds of the model before them (``tests/eq
 Results may differ from it in the last bits and in the order random numbers are drawn, so each
 output's distribution over 50 other seeds is compared with it by two-sample tests: Kolmogorov-
 Smirnov (any difference in shape) and Mann-Whitney (a shift). Each test is run at 0.1%, so the
-16 comparisons together falsely fail less than 2% of the time, once (the seeds are fixed).
+16 comparisons together falsely fail less than 2% of the time, once (with fixed seeds, the outcome is fixed too).
 """
 
 from __future__ import annotations
