@@ -212,8 +212,8 @@ def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> dict[
     row["delivered_smuggled_h100e"] = tally.delivered_smuggled_h100e
     row["listed_entities"] = state.listed_entities
     row["active_intermediaries"] = state.active_intermediaries
-    for channel in CHANNEL_NAMES:
-        row[f"price_{channel}_usd_per_h100e_month"] = table.mean_cost_usd_per_h100e_month(channel)
+    for channel, price in zip(CHANNEL_NAMES, table.mean_cost_usd_per_h100e_month().tolist(), strict=True):
+        row[f"price_{channel}_usd_per_h100e_month"] = price
     row["legit_denied_h100e_months"] = state.legit_denied_h100e_months
     row["domestic_supply_h100e"] = state.domestic_supply_h100e
     row["gray_price_usd_per_h100e"] = state.gray_price_usd_per_h100e
@@ -234,7 +234,8 @@ def summarise(timeseries: pd.DataFrame, seed: int, first_detection_month: int) -
     """
     ts = timeseries
     not_summed = ("price_", "gray_price_", "list_price_", "detection_rate")  # prices and rates
-    total = {c: float(ts[c].sum()) for c in ts.columns if c != "month" and not c.startswith(not_summed)}
+    sums = ts.drop(columns="month", errors="ignore").sum()  # one pass over every column (NaN skipped)
+    total = {c: float(v) for c, v in sums.items() if not c.startswith(not_summed)}
     summary: dict[str, float | int] = {"seed": seed, "months": len(ts)}
     for column in ("demand_h100e_months", "access_h100e_months", "smuggled_h100e", "seized_h100e"):
         summary[f"{column}_total"] = total[column]

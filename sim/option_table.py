@@ -7,7 +7,6 @@ detection probabilities, and the utility of the decision rule (``sim.decision``)
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -20,29 +19,6 @@ from sim.decision import utilities
 if TYPE_CHECKING:
     from sim.config import Config
     from sim.sources import Sources
-
-
-def _log_pass(option: Option, per_trip: bool) -> float:
-    """Log of the probability to pass an option's penalised once-only (or per-trip) checkpoints."""
-    total = 0.0
-    for c in option.checkpoints:
-        if c.per_trip is per_trip and c.penalised:
-            total += math.log1p(-c.p) if c.p < 1.0 else -math.inf
-    return total
-
-
-def _acceptance(option: Option) -> float:
-    """Probability that the option's refusal-only checks (screenings) accept an order."""
-    accepted = 1.0
-    for c in option.checkpoints:
-        if not c.penalised:
-            accepted *= 1.0 - c.p
-    return accepted
-
-
-def _exposed(option: Option) -> bool:
-    """Whether a transaction can be detected with penalties (it passes some penalised check)."""
-    return any(c.penalised for c in option.checkpoints)
 
 
 #: The pool of a firm's inference demand, refilled with each firm's before it decides.
@@ -114,56 +90,70 @@ class OptionTable:
         """
         self.options = options
         n = len(options)
-        self.inference = np.array([o.chip in cfg.world.inference_chips for o in options], dtype=bool)
-        self.pools = Pools([_with_inference_pool(cfg, o) for o in options])
-        self.pool_index = self.pools.index
-        self.operator = np.array([o.operator for o in options], dtype=object)
+        worth = {chip: worth_per_h100e(cfg, chip) for chip in {o.chip for o in options}}
         channels = {o.channel.name: o.channel for o in options}
-        timing = {
-            name: (c.lead_time_months(cfg), c.supply_usd_per_month(cfg), CHANNEL_NAMES.index(name))
+        # per channel: index, lead time, vendor supply (NaN: none), delivers chips, illicit, offshore
+        per_channel = {
+            name: (
+                CHANNEL_NAMES.index(name),
+                c.lead_time_months(cfg),
+                np.nan if c.supply_usd_per_month(cfg) is None else c.supply_usd_per_month(cfg),
+                c.delivers is Delivery.STOCK,
+                c.illicit,
+                c.offshore,
+            )
             for name, c in channels.items()
         }
+        hub_index = {hub: h for h, hub in enumerate(sources.hubs)} | {None: -1}
+        depth = max([1, *(len(o.checkpoints) for o in options)])  # padded with checks that never detect
+        checks = [(c.p, c.per_trip, c.penalised) for o in options for c in o.checkpoints]
+        check_row = np.repeat(np.arange(n), [len(o.checkpoints) for o in options])
+        check_column = np.array([k for o in options for k in range(len(o.checkpoints))], dtype=np.intp)
+        self.checkpoint_p = np.zeros((n, depth))
+        self.checkpoint_per_trip = np.zeros((n, depth), dtype=bool)
+        self.checkpoint_penalised = np.ones((n, depth), dtype=bool)
+        real = np.zeros((n, depth), dtype=bool)  # a check of the option, not padding
+        real[check_row, check_column] = True
+        if checks:
+            p, per_trip, penalised = np.array(checks, dtype=float).T
+            self.checkpoint_p[check_row, check_column] = p
+            self.checkpoint_per_trip[check_row, check_column] = per_trip.astype(bool)
+            self.checkpoint_penalised[check_row, check_column] = penalised.astype(bool)
         columns = np.array(
             [
                 (
-                    o.cost_usd_per_h100e_month / worth_per_h100e(cfg, o.chip),
-                    o.upfront_usd_per_h100e / worth_per_h100e(cfg, o.chip),
+                    o.cost_usd_per_h100e_month,
+                    worth[o.chip],
+                    o.upfront_usd_per_h100e,
                     o.trip_cost_usd,
                     o.believed_risk_factor,
-                    o.channel.offshore,
-                    o.channel.illicit and _exposed(o),
                     sources.cell(o.source) if o.channel.illicit else -1,
-                    _log_pass(o, per_trip=False),
-                    _log_pass(o, per_trip=True),
                     sources.index(o.source),
-                    sources.hubs.index(o.hub) if o.hub is not None else -1,
-                    timing[o.channel.name][2],
-                    timing[o.channel.name][0],
-                    np.nan if timing[o.channel.name][1] is None else timing[o.channel.name][1],
-                    o.channel.delivers is Delivery.STOCK,
+                    hub_index[o.hub],
+                    *per_channel[o.channel.name],
                 )
                 for o in options
             ],
             dtype=float,
-        ).reshape(n, 15)
-        base_cost, upfront, trip_cost, risk_factor, offshore, exposed, cell, log_pass_once, log_pass_trip = columns.T[
-            :9
-        ]
-        self.source, self.hub, self.channel, self.lead_months = columns.T[9:13].astype(np.intp)
-        self.supply_usd_per_month, stock = columns.T[13:]
-        self.stock = stock.astype(bool)
-        self.illicit = np.array([o.channel.illicit for o in options], dtype=bool)
+        ).reshape(n, 14)
+        self.offered_cost_usd, chip_worth, upfront, trip_cost, risk_factor = columns.T[:5]
+        base_cost, upfront = self.offered_cost_usd / chip_worth, upfront / chip_worth
+        cell, self.source, self.hub, self.channel, self.lead_months = columns.T[5:10].astype(np.intp)
+        self.cell = cell
+        self.supply_usd_per_month = columns[:, 10]
+        self.stock, self.illicit, offshore = columns.T[11:].astype(bool)
         self.smuggles = self.illicit & self.stock
-        depth = max([1, *(len(o.checkpoints) for o in options)])  # padded with checks that never detect
-        self.checkpoint_p = np.zeros((n, depth))
-        self.checkpoint_per_trip = np.zeros((n, depth), dtype=bool)
-        self.checkpoint_penalised = np.ones((n, depth), dtype=bool)
-        for row, o in enumerate(options):
-            for k, c in enumerate(o.checkpoints):
-                self.checkpoint_p[row, k] = c.p
-                self.checkpoint_per_trip[row, k] = c.per_trip
-                self.checkpoint_penalised[row, k] = c.penalised
-        offshore, exposed, self.cell = offshore.astype(bool), exposed.astype(bool), cell.astype(int)
+        self.inference = np.array([o.chip in cfg.world.inference_chips for o in options], dtype=bool)
+        self.pools = Pools([_with_inference_pool(cfg, o) for o in options])
+        self.pool_index = self.pools.index
+        self.operator = np.array([o.operator for o in options], dtype=object)
+        p, penalised = self.checkpoint_p, self.checkpoint_penalised
+        with np.errstate(divide="ignore"):  # a check that always detects: log(0) = -inf, passing is impossible
+            log_pass = np.where(penalised, np.log1p(-p), 0.0)
+        log_pass_once = np.where(self.checkpoint_per_trip, 0.0, log_pass).sum(axis=1)
+        log_pass_trip = np.where(self.checkpoint_per_trip, log_pass, 0.0).sum(axis=1)
+        exposed = self.illicit & (penalised & real).any(axis=1)  # some check can detect it with penalties
+        accepted = np.where(penalised, 1.0, 1.0 - p).prod(axis=1)  # refusal-only checks accept the order
         trips = firms.trips[:, None]
         self.true_pi = 1.0 - np.exp(log_pass_once[None, :] + trips * log_pass_trip[None, :])
 
@@ -182,16 +172,17 @@ class OptionTable:
         penalties = cfg.policy.penalties
         loss = value * penalties.seizure
         # An order that is refused delivers nothing and costs nothing: U is per H100e-month ordered.
-        accepted = np.array([_acceptance(o) for o in options], dtype=float)
         self.u = accepted * (
             utilities(value, cost, firms.risk_aversion[:, None], pi_hat, loss, penalties.fine_usd_per_h100e_month)
             - penalty_usd
         )
 
-    def mean_cost_usd_per_h100e_month(self, channel: str) -> float:
-        """Mean offered cost of a channel's options (before firm terms); NaN when none is open."""
-        costs = [o.cost_usd_per_h100e_month for o in self.options if o.channel.name == channel]
-        return float(np.mean(costs)) if costs else float("nan")
+    def mean_cost_usd_per_h100e_month(self) -> np.ndarray:
+        """Mean offered cost of each channel's options (before firm terms), in ``CHANNEL_NAMES`` order; NaN: closed."""
+        channels = len(CHANNEL_NAMES)
+        counts = np.bincount(self.channel, minlength=channels)
+        sums = np.bincount(self.channel, self.offered_cost_usd, minlength=channels)
+        return np.divide(sums, counts, out=np.full(channels, np.nan), where=counts > 0)
 
     def cell_true_pi(self, n_cells: int) -> np.ndarray:
         """Each firm's mean true detection probability of its options per cell (NaN: no option there)."""

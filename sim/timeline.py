@@ -10,6 +10,7 @@ every month; the others are fixed at the start.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, field_validator, model_validator
@@ -74,6 +75,7 @@ class Event(Schema):
         return self.set if self.expected is None else self.expected
 
 
+@cache
 def is_settable(root: type[BaseModel], path: str) -> bool:
     """Whether a dotted path lies under a field the schema marks ``timeline=True``."""
     parts = tuple(path.split("."))

@@ -113,7 +113,7 @@ class Intermediaries:
 
     def active_count(self) -> int:
         """Intermediaries registered, unlisted and usable."""
-        return sum(len(self.usable(kind, hub)) for kind in IntermediaryKind for hub in self.hubs)
+        return sum(i.is_usable() for group in self._groups.values() for i in group)
 
     def register(self, kind: IntermediaryKind, hub: str, usable_from_month: int) -> None:
         """Register a new intermediary: owner and ownership drawn; a lessee draws its operator."""
@@ -174,14 +174,10 @@ class Intermediaries:
         there, else as unused.
         """
         capacity = self.model.cfg.world.intermediaries.capacity_h100e_per_month
-        use = np.zeros((len(IntermediaryKind), len(self.hubs)))
-        for (kind, hub), group in self._groups.items():
-            handled = sum(i.handled_month_h100e for i in group)
-            usable = sum(capacity for i in group if i.is_usable())
-            use[list(IntermediaryKind).index(kind), self.hubs.index(hub)] = (
-                min(1.0, handled / usable) if usable > 0 else float(handled > 0)
-            )
-        return use
+        handled = np.array([sum(i.handled_month_h100e for i in group) for group in self._groups.values()])
+        usable = capacity * np.array([sum(i.is_usable() for i in group) for group in self._groups.values()])
+        use = np.where(usable > 0, np.minimum(1.0, handled / np.maximum(usable, 1e-300)), handled > 0)
+        return use.reshape(len(IntermediaryKind), len(self.hubs))  # groups are keyed kind-major
 
     def enter(self, entry_risk: np.ndarray) -> None:
         """Entrants go where business is good and enforcement mild (docs/ODD.md, section 7.7).
