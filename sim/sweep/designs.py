@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from SALib.sample import latin, morris, sobol
 
 from sim.config import Config
 from sim.sweep.experiment import DesignKind, Experiment, Range
@@ -60,6 +59,8 @@ def sample(experiment: Experiment, integers: list[str] | None = None) -> pd.Data
         rows = list(itertools.product(*factors.values()))
         points = pd.DataFrame.from_records(rows, columns=list(factors)) if rows else pd.DataFrame()
     else:
+        from SALib.sample import latin, morris, sobol  # only here: workers import this module, not SALib
+
         spec = problem(experiment)
         seed = experiment.seed
         if design.kind is DesignKind.LHS:
