@@ -34,5 +34,6 @@ def closing_channels(
     if expected is None:
         return frozenset()
     future = _Expected(view, expected)
-    still_open = {o.channel.name for channel in channels for o in channel.options(future)}
-    return frozenset({o.channel.name for o in options} - still_open)
+    open_now = {o.channel.name for o in options}
+    # a channel stays open if it lists any option under the expected config: its first one is enough
+    return frozenset(c.name for c in channels if c.name in open_now and next(iter(c.options(future)), None) is None)
