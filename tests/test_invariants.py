@@ -127,3 +127,13 @@ def test_every_column_is_documented_and_every_documented_pattern_exists(baseline
         assert any(p.match(column) for p in patterns.values()), f"{column} is not in COLUMN_DOCS"
     for key, pattern in patterns.items():
         assert any(pattern.match(c) for c in columns), f"COLUMN_DOCS has {key}, which no column matches"
+
+
+def test_firm_classes_are_not_capped_at_200(baseline: Config) -> None:
+    """A world of 1,000 firms (500 in one class) runs, each firm with its own row."""
+    counts = {"frontier_lab": 250, "big_tech": 250, "startup": 500}
+    cfg = with_settings(baseline, {"months": 2} | {f"world.firms.classes.{c}.count": n for c, n in counts.items()})
+    model = ExportControlModel(cfg)
+    model.run_for(cfg.months)
+    assert len(model.firms) == 1000 and model.firms.stock_h100e.shape[0] == 1000
+    assert all(0.0 <= row["access_ratio"] <= 1.0 for row in model.rows)
