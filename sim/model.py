@@ -149,7 +149,8 @@ class ExportControlModel(Model):
         options = [o for channel in self.channels for o in channel.options(self)]
         open_now = {o.channel.name for o in options}
         closed = {i for i, s in enumerate(self.sources.all) if s.channel in self._lost_on_close - open_now}
-        self.tally.record_cancellations(firms.ledger.cancel(closed))
+        if closed:
+            self.tally.record_cancellations(firms.ledger.cancel(closed))
         firms.plan(self.month, self.domestic_supply_h100e)
         levers = self.cfg.policy.levers()
         penalty = sum(

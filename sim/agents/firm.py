@@ -73,6 +73,8 @@ class Firms:
         per_trip_tb = transport.persons_per_trip * transport.drives_per_person * transport.drive_tb
         self.value_usd = np.array([p.value_usd_per_h100e_month for p in params])
         self.budget_usd = np.array([p.budget_usd_per_month for p in params], dtype=float)
+        self._demand_h100e = np.array([p.demand_h100e_months for p in params], dtype=float)
+        self._demand_growth = np.array([1.0 + p.demand_growth_per_month for p in params])
         self.risk_aversion = np.array([p.risk_aversion for p in params])
         self.inference_share = np.array([p.inference_share for p in params])
         self.trips = np.array([max(1, math.ceil(p.dataset_tb / per_trip_tb)) for p in params], dtype=float)
@@ -142,9 +144,7 @@ class Firms:
 
     def demand_h100e(self, month: int) -> np.ndarray:
         """Compute each firm wants in a month."""
-        return np.array(
-            [f.params.demand_h100e_months * (1 + f.params.demand_growth_per_month) ** month for f in self.agents]
-        )
+        return self._demand_h100e * self._demand_growth**month
 
     def on_order_h100e(self, channel: str) -> np.ndarray:
         """What each firm has ordered through a channel and not yet received."""
