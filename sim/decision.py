@@ -70,10 +70,14 @@ def _logit(u, candidates, count, temperature, scale_usd, shares):
 
 
 @njit(cache=True)
-def _allocate(
-    u, need_h100e, budget_usd, upfront, first, second, pool_left, temperature, scale_usd, min_share, max_rounds, out
-):
-    """The decision rule for one firm (see :func:`allocate`); adds to ``out``, returns the money spent."""
+def _allocate(u, need_h100e, budget_usd, upfront, scale_usd, out, pools, rule):
+    """The decision rule for one firm (see :func:`allocate`); adds to ``out``, returns the money spent.
+
+    ``pools`` is (first pool, second pool, what is left of each pool); ``rule`` is (temperature,
+    min_share, max_rounds).
+    """
+    first, second, pool_left = pools
+    temperature, min_share, max_rounds = rule
     n = u.size
     open_ = u > 0
     candidates = np.empty(n, np.int64)
@@ -144,19 +148,20 @@ def allocate(
     out = np.zeros(u.size)
     _allocate(
         np.asarray(u, dtype=float),
-        need_h100e,
-        budget_usd,
+        float(need_h100e),
+        float(budget_usd),
         np.asarray(upfront_usd_per_h100e, dtype=float),
-        np.ascontiguousarray(pool_index[:, 0]),
-        np.ascontiguousarray(pool_index[:, 1]),
-        pool_left,
-        temperature,
-        scale_usd,
-        min_share,
-        max_rounds,
+        float(scale_usd),
         out,
+        _pools(pool_index, pool_left),
+        (float(temperature), float(min_share), int(max_rounds)),
     )
     return {int(o): float(out[o]) for o in np.flatnonzero(out)}
+
+
+def _pools(pool_index: np.ndarray, pool_left: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first pool, second pool, what is left of each) as the compiled rule takes them."""
+    return np.ascontiguousarray(pool_index[:, 0]), np.ascontiguousarray(pool_index[:, 1]), pool_left
 
 
 def allocate_month(
@@ -204,96 +209,41 @@ def allocate_month(
         (firms x options) H100e ordered for this month's demand, and bought ahead.
     """
     orders, ahead_orders = np.zeros_like(u), np.zeros_like(u)
-    through, ahead_h100e, ahead_budget_usd, ahead_pool = ahead
     _allocate_month(
         np.asarray(firm_order, dtype=np.int64),
-        u,
-        upfront_usd_per_h100e,
-        np.ascontiguousarray(pool_index[:, 0]),
-        np.ascontiguousarray(pool_index[:, 1]),
-        pool_left,
-        need_h100e,
-        budget_usd,
-        scale_usd,
-        rations[0],
-        rations[1],
-        through,
-        ahead_h100e,
-        ahead_budget_usd,
-        ahead_pool,
-        temperature,
-        min_share,
-        max_rounds,
-        orders,
-        ahead_orders,
+        (u, upfront_usd_per_h100e, need_h100e, budget_usd, scale_usd),
+        _pools(pool_index, pool_left),
+        (float(temperature), float(min_share), int(max_rounds)),
+        rations,
+        ahead,
+        (orders, ahead_orders),
     )
     return orders, ahead_orders
 
 
 @njit(cache=True)
-def _allocate_month(
-    firm_order,
-    u,
-    upfront,
-    first,
-    second,
-    pool_left,
-    need,
-    budget,
-    scale,
-    ration_pools,
-    rations,
-    through,
-    ahead,
-    ahead_budget,
-    ahead_pool,
-    temperature,
-    min_share,
-    max_rounds,
-    orders,
-    ahead_orders,
-):
+def _allocate_month(firm_order, firms, pools, rule, rations, ahead, out):
     """The loop of :func:`allocate_month`, compiled."""
+    u, upfront, need, budget, scale = firms
+    pool_left = pools[2]
+    ration_pools, ration_h100e = rations
+    through, ahead_h100e, ahead_budget, ahead_pool = ahead
+    orders, ahead_orders = out
     for i in firm_order:
         if need[i] > 0:
             for k in range(ration_pools.size):
                 if ration_pools[k] >= 0:
-                    pool_left[ration_pools[k]] = rations[i, k]
-            _allocate(
-                u[i],
-                need[i],
-                budget[i],
-                upfront[i],
-                first,
-                second,
-                pool_left,
-                temperature,
-                scale[i],
-                min_share,
-                max_rounds,
-                orders[i],
-            )
+                    pool_left[ration_pools[k]] = ration_h100e[i, k]
+            _allocate(u[i], need[i], budget[i], upfront[i], scale[i], orders[i], pools, rule)
         budget_left = ahead_budget[i]
         for c in range(through.shape[0]):
-            if ahead[i, c] <= 0 or budget_left <= 0:
+            wanted = ahead_h100e[i, c]
+            if wanted <= 0 or budget_left <= 0:
                 continue
             if ahead_pool >= 0:
-                pool_left[ahead_pool] = ahead[i, c]
+                pool_left[ahead_pool] = wanted
             u_through = np.where(through[c], u[i], -np.inf)
-            budget_left -= _allocate(
-                u_through,
-                ahead[i, c],
-                budget_left,
-                upfront[i],
-                first,
-                second,
-                pool_left,
-                temperature,
-                scale[i],
-                min_share,
-                max_rounds,
-                ahead_orders[i],
-            )
+            budget_left -= _allocate(u_through, wanted, budget_left, upfront[i], scale[i], ahead_orders[i], pools, rule)
 
 
 class Beliefs:
