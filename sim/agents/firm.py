@@ -116,8 +116,7 @@ class Firms:
         """
         behaviour = self.model.cfg.behaviour
         channels = sorted(closing)
-        channel_of = np.array([CHANNEL_NAMES[c] for c in table.channel])
-        through = np.array([channel_of == c for c in channels], dtype=bool).reshape(len(channels), len(channel_of))
+        through = table.channel[None, :] == np.array([CHANNEL_NAMES.index(c) for c in channels], dtype=np.intp)[:, None]
         demand = self.demand_h100e(self.model.month)
         ahead_h100e = np.zeros((len(self), len(channels)))
         for c, channel in enumerate(channels):
