@@ -109,7 +109,7 @@ def with_settings[S: BaseModel](obj: S, settings: dict[str, Any]) -> S:
     """
     if not isinstance(settings, dict):
         raise SettingsError(f"settings must be a dict of dotted paths to values, got {type(settings).__name__}")
-    data = obj.model_dump(mode="python")
+    data = _fields(obj)
     for path, value in settings.items():
         parts = str(path).split(".")
         line = f"{path} = {_shown(value)}"
@@ -117,7 +117,13 @@ def with_settings[S: BaseModel](obj: S, settings: dict[str, Any]) -> S:
         for depth, key in enumerate(parts[:-1]):
             if not isinstance(node, dict) or key not in node:
                 raise SettingsError(f"{line}: {_unknown(type(obj), node, parts, depth)}")
-            node = node[key]
+            child = node[key]
+            if isinstance(child, BaseModel):
+                child = _fields(child)
+            elif isinstance(child, dict):
+                child = dict(child)  # the original's mapping is copied, never changed
+            node[key] = child
+            node = child
         leaf = parts[-1]
         section = _section_at(type(obj), parts[:-1])
         if not isinstance(node, dict) or (section is not None and leaf not in section.model_fields):
@@ -127,6 +133,15 @@ def with_settings[S: BaseModel](obj: S, settings: dict[str, Any]) -> S:
         return type(obj).model_validate(data)
     except ValidationError as exc:
         raise SettingsError(format_validation_error(exc, type(obj)), exc) from None
+
+
+def _fields(model: BaseModel) -> dict[str, Any]:
+    """A model's fields as a new dict of its values: sections left untouched stay validated instances.
+
+    Validating such a dict revalidates only what changed (and the sections holding it), since
+    pydantic accepts a model instance of the right type as it is.
+    """
+    return {name: getattr(model, name) for name in type(model).model_fields}
 
 
 def _shown(value: Any) -> str:

@@ -9,6 +9,7 @@ import pytest
 from sim import ConfigError, load_config
 from sim.docs import DOC_PATH, render
 from sim.loading import group_options
+from sim.schema import SettingsError, with_settings
 from sim.timeline import compile_timeline
 
 
@@ -106,3 +107,12 @@ def test_every_schema_field_is_documented() -> None:
                 walk(info.annotation)
 
     walk(Config)
+
+
+def test_with_settings_changes_a_copy_and_revalidates_only_what_changed(baseline) -> None:
+    changed = with_settings(baseline, {"world.hubs.uae.cargo_inspection_rate": 0.5, "seed": 9})
+    assert changed.world.hubs["uae"].cargo_inspection_rate == 0.5 and changed.seed == 9
+    assert baseline.world.hubs["uae"].cargo_inspection_rate != 0.5 and baseline.seed != 9  # the original kept
+    assert changed.policy is baseline.policy and changed.world.hubs["malaysia"] is baseline.world.hubs["malaysia"]
+    with pytest.raises(SettingsError, match="cargo_inspection_rate"):
+        with_settings(baseline, {"world.hubs.uae.cargo_inspection_rate": 2.0})  # a changed value is still checked
