@@ -34,13 +34,17 @@ class Pools:
     def __init__(self, pools_per_option: Sequence[tuple[Pool, ...]]) -> None:
         self._index: dict[Hashable, int] = {}
         capacity = [np.inf]
-        self.index = np.full((len(pools_per_option), 2), UNLIMITED, dtype=np.intp)
-        for row, pools in enumerate(pools_per_option):
-            for column, pool in enumerate(pools):
-                if pool.key not in self._index:
-                    self._index[pool.key] = len(capacity)
-                    capacity.append(np.inf if pool.capacity_h100e is None else max(0.0, pool.capacity_h100e))
-                self.index[row, column] = self._index[pool.key]
+        rows = []
+        for pools in pools_per_option:
+            row = [UNLIMITED, UNLIMITED]
+            for column, (key, capacity_h100e) in enumerate(pools):
+                i = self._index.get(key)
+                if i is None:
+                    i = self._index[key] = len(capacity)
+                    capacity.append(np.inf if capacity_h100e is None else max(0.0, capacity_h100e))
+                row[column] = i
+            rows.append(row)
+        self.index = np.array(rows, dtype=np.intp).reshape(len(rows), 2)
         self.left = np.array(capacity)
 
     def position(self, key: Hashable) -> int:

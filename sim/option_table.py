@@ -90,7 +90,9 @@ class OptionTable:
         """
         self.options = options
         n = len(options)
-        worth = {chip: worth_per_h100e(cfg, chip) for chip in {o.chip for o in options}}
+        chips = {o.chip for o in options}
+        worth = {chip: worth_per_h100e(cfg, chip) for chip in chips}
+        inference = {chip: chip in cfg.world.inference_chips for chip in chips}
         channels = {o.channel.name: o.channel for o in options}
         # per channel: index, lead time, vendor supply (NaN: none), delivers chips, illicit, offshore
         per_channel = {
@@ -105,20 +107,17 @@ class OptionTable:
             for name, c in channels.items()
         }
         hub_index = {hub: h for h, hub in enumerate(sources.hubs)} | {None: -1}
-        depth = max([1, *(len(o.checkpoints) for o in options)])  # padded with checks that never detect
-        checks = [(c.p, c.per_trip, c.penalised) for o in options for c in o.checkpoints]
-        check_row = np.repeat(np.arange(n), [len(o.checkpoints) for o in options])
-        check_column = np.array([k for o in options for k in range(len(o.checkpoints))], dtype=np.intp)
-        self.checkpoint_p = np.zeros((n, depth))
-        self.checkpoint_per_trip = np.zeros((n, depth), dtype=bool)
-        self.checkpoint_penalised = np.ones((n, depth), dtype=bool)
-        real = np.zeros((n, depth), dtype=bool)  # a check of the option, not padding
-        real[check_row, check_column] = True
-        if checks:
-            p, per_trip, penalised = np.array(checks, dtype=float).T
-            self.checkpoint_p[check_row, check_column] = p
-            self.checkpoint_per_trip[check_row, check_column] = per_trip.astype(bool)
-            self.checkpoint_penalised[check_row, check_column] = penalised.astype(bool)
+        depth = max([1, *(len(o.checkpoints) for o in options)])
+        padding = [(0.0, False, True, False)] * depth  # checks that never detect, after an option's own
+        checks = np.array(
+            [
+                [(c.p, c.per_trip, c.penalised, True) for c in o.checkpoints] + padding[len(o.checkpoints) :]
+                for o in options
+            ],
+            dtype=float,
+        ).reshape(n, depth, 4)
+        self.checkpoint_p = checks[:, :, 0]
+        self.checkpoint_per_trip, self.checkpoint_penalised, real = (checks[:, :, 1:] > 0).transpose(2, 0, 1)
         columns = np.array(
             [
                 (
@@ -130,20 +129,21 @@ class OptionTable:
                     sources.cell(o.source) if o.channel.illicit else -1,
                     sources.index(o.source),
                     hub_index[o.hub],
+                    inference[o.chip],
                     *per_channel[o.channel.name],
                 )
                 for o in options
             ],
             dtype=float,
-        ).reshape(n, 14)
+        ).reshape(n, 15)
         self.offered_cost_usd, chip_worth, upfront, trip_cost, risk_factor = columns.T[:5]
         base_cost, upfront = self.offered_cost_usd / chip_worth, upfront / chip_worth
-        cell, self.source, self.hub, self.channel, self.lead_months = columns.T[5:10].astype(np.intp)
-        self.cell = cell
-        self.supply_usd_per_month = columns[:, 10]
-        self.stock, self.illicit, offshore = columns.T[11:].astype(bool)
+        self.cell, self.source, self.hub = columns.T[5:8].astype(np.intp)
+        self.inference = columns[:, 8] > 0
+        self.channel, self.lead_months = columns.T[9:11].astype(np.intp)
+        self.supply_usd_per_month = columns[:, 11]
+        self.stock, self.illicit, offshore = columns.T[12:] > 0
         self.smuggles = self.illicit & self.stock
-        self.inference = np.array([o.chip in cfg.world.inference_chips for o in options], dtype=bool)
         self.pools = Pools([_with_inference_pool(cfg, o) for o in options])
         self.pool_index = self.pools.index
         self.operator = np.array([o.operator for o in options], dtype=object)
