@@ -40,11 +40,13 @@ class Leases(NamedTuple):
 
 
 def _select[T: (Shipments, Leases, Scheduled)](rows: T, keep: np.ndarray) -> T:
+    """The entries of ``rows`` where ``keep`` holds."""
     return type(rows)(*(column[keep] for column in rows))
 
 
-def _join[T: (Shipments, Leases)](rows: T, more: T) -> T:
-    return type(rows)(*(np.concatenate(pair) for pair in zip(rows, more, strict=True)))
+def _join[T: (Shipments, Leases)](rows: T, *more: T) -> T:
+    """``rows`` followed by the entries of ``more``, in order."""
+    return type(rows)(*(np.concatenate(columns) for columns in zip(rows, *more, strict=True)))
 
 
 class Scheduled(NamedTuple):
@@ -101,7 +103,7 @@ class Ledger:
             parts.append(self._queue(_select(orders, group), source, due, months))
         lease = ~stock
         start = orders.due_month[lease]
-        parts_leases = Leases(
+        leased = Leases(
             orders.firm_index[lease],
             orders.source[lease],
             orders.operator[lease],
@@ -109,8 +111,8 @@ class Ledger:
             start,
             start + lease_months,
         )
-        self.shipments = Shipments(*(np.concatenate(c) for c in zip(self.shipments, *parts, strict=True)))
-        self.leases = _join(self.leases, parts_leases)
+        self.shipments = _join(self.shipments, *parts)
+        self.leases = _join(self.leases, leased)
 
     def _queue(self, orders: Scheduled, source: int, due_month: int, months: int) -> Shipments:
         """Ship a source's orders due in one month in the first months with vendor supply left.

@@ -66,6 +66,7 @@ class OptionTable:
         true_pi: (firms x options) true detection probability of one transaction.
         u: (firms x options) utility per H100e-month.
         upfront_usd_per_h100e: (firms x options) money committed per H100e ordered.
+        offered_cost_usd: Each option's cost per H100e-month before firm terms.
         operator: The operator leasing the servers (None for chips).
         source, hub, channel: Indices into the run's sources, hubs (-1: at home) and ``CHANNEL_NAMES``.
         illicit, smuggles, stock: Whether it evades the rules, brings chips in illicitly, delivers chips.
