@@ -25,11 +25,9 @@ if TYPE_CHECKING:
 INFERENCE_NEED = ("inference_need",)
 
 
-def _with_inference_pool(cfg: Config, option: Option) -> tuple[Pool, ...]:
+def _with_inference_pool(option: Option, inference_chip: bool) -> tuple[Pool, ...]:
     """An option's pools, plus the firm's inference demand when it delivers an inference chip."""
-    if option.chip in cfg.world.inference_chips:
-        return (*option.pools, Pool(INFERENCE_NEED, 0.0))
-    return option.pools
+    return (*option.pools, Pool(INFERENCE_NEED, 0.0)) if inference_chip else option.pools
 
 
 def worth_per_h100e(cfg: Config, chip: str | None) -> float:
@@ -145,7 +143,7 @@ class OptionTable:
         self.supply_usd_per_month = columns[:, 11]
         self.stock, self.illicit, offshore = columns.T[12:] > 0
         self.smuggles = self.illicit & self.stock
-        self.pools = Pools([_with_inference_pool(cfg, o) for o in options])
+        self.pools = Pools([_with_inference_pool(o, inference[o.chip]) for o in options])
         self.pool_index = self.pools.index
         self.operator = np.array([o.operator for o in options], dtype=object)
         p, penalised = self.checkpoint_p, self.checkpoint_penalised
