@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sim.channels import Channel, Option
+from sim.channels import Channel
 from sim.config import Config
 
 
@@ -21,19 +21,22 @@ class _Expected:
 
 
 def closing_channels(
-    view: Any, channels: Iterable[Channel], options: list[Option], expected: Config | None
+    view: Any, channels: Iterable[Channel], open_now: frozenset[str], expected: Config | None
 ) -> frozenset[str]:
     """Channels with options now and none under the ``expected`` config (empty when nothing is announced).
 
     Args:
         view: The month's ``sim.protocols.ChannelView`` (the model).
         channels: Every channel.
-        options: This month's options.
+        open_now: The channels with options this month.
         expected: The config in force with the rules announced but not yet in effect, or None.
     """
     if expected is None:
         return frozenset()
     future = _Expected(view, expected)
-    open_now = {o.channel.name for o in options}
-    # a channel stays open if it lists any option under the expected config: its first one is enough
-    return frozenset(c.name for c in channels if c.name in open_now and next(iter(c.options(future)), None) is None)
+    return frozenset(c.name for c in channels if c.name in open_now and not _has_options(c, future))
+
+
+def _has_options(channel: Channel, view: Any) -> bool:
+    offers = channel.options(view)
+    return offers is not None and offers.size > 0

@@ -1,52 +1,57 @@
 """Capacity pools: what options draw on and firms compete for within a month.
 
-A pool is any limited quantity shared by options: an intermediary's monthly capacity, a
-hub's remaining import quota, an operator's free servers, the vendor's supply of compliant
-chips, a firm's domestic ration. Every option draws on at most two pools; index 0 is an
-unlimited pool that pads options drawing on fewer.
+A pool is any limited quantity shared by options: an intermediary's monthly capacity, an
+operator's free servers, a hub's remaining import quota, a firm's domestic ration or inference
+demand. The month's pools are one array laid out in segments (one pool per intermediary row,
+per operator row, per hub, then the rations); every option draws on at most two, and index 0
+is an unlimited pool that pads options drawing on fewer.
 """
 
 from __future__ import annotations
-
-from collections.abc import Hashable, Sequence
-from typing import NamedTuple
 
 import numpy as np
 
 UNLIMITED = 0
 
-
-class Pool(NamedTuple):
-    """A limited quantity that options share this month."""
-
-    key: Hashable
-    capacity_h100e: float | None  # None: unlimited
+#: Per-firm rations, refilled with each firm's before it decides: its share of domestic
+#: supply, and its inference demand (which inference chips draw on).
+RATIONS = ("domestic_ration", "inference_need")
 
 
-class Pools:
-    """The pools of the month's options, with what is left of each as an array.
+class Capacities:
+    """The month's pools as one array, with the index of each party's and hub's pool and of the rations.
 
     Attributes:
-        left: Remaining capacity per pool index; drawn in place as firms order.
-        index: (options x 2) pool indices each option draws on.
+        left: Remaining capacity per pool; drawn in place as firms order.
     """
 
-    def __init__(self, pools_per_option: Sequence[tuple[Pool, ...]]) -> None:
-        self._index: dict[Hashable, int] = {}
-        capacity = [np.inf]
-        rows = []
-        for pools in pools_per_option:
-            row = [UNLIMITED, UNLIMITED]
-            for column, (key, capacity_h100e) in enumerate(pools):
-                i = self._index.get(key)
-                if i is None:
-                    i = self._index[key] = len(capacity)
-                    capacity.append(np.inf if capacity_h100e is None else max(0.0, capacity_h100e))
-                row[column] = i
-            rows.append(row)
-        self.index = np.array(rows, dtype=np.intp).reshape(len(rows), 2)
-        self.left = np.array(capacity)
+    def __init__(self, intermediary_h100e: np.ndarray, operator_h100e: np.ndarray, quota_h100e: np.ndarray) -> None:
+        """Lay out the month's pools (the rations empty until a firm's are set).
 
-    def position(self, key: Hashable) -> int:
-        """Index of a pool in ``left``; -1 when no option draws on it."""
-        return self._index.get(key, -1)
+        Args:
+            intermediary_h100e: Capacity of each intermediary row.
+            operator_h100e: Free capacity of each operator row.
+            quota_h100e: Import room left in each hub (inf: no cap).
+        """
+        self._operators = 1 + len(intermediary_h100e)
+        self._quotas = self._operators + len(operator_h100e)
+        self._rations = self._quotas + len(quota_h100e)
+        self._capped = np.isfinite(quota_h100e)
+        parts = ([np.inf], intermediary_h100e, operator_h100e, quota_h100e, np.zeros(len(RATIONS)))
+        self.left = np.maximum(0.0, np.concatenate(parts, dtype=float))
+
+    def intermediary(self, rows: np.ndarray) -> np.ndarray:
+        """Pools of intermediaries, by row."""
+        return 1 + rows
+
+    def operator(self, rows: np.ndarray) -> np.ndarray:
+        """Pools of operators, by row."""
+        return self._operators + rows
+
+    def quota(self, hubs: np.ndarray) -> np.ndarray:
+        """Import quota pools of hubs, by hub index (``UNLIMITED`` for a hub without a cap)."""
+        return np.where(self._capped[hubs], self._quotas + hubs, UNLIMITED)
+
+    def ration(self, key: str) -> int:
+        """Index of one of the ``RATIONS``."""
+        return self._rations + RATIONS.index(key)

@@ -10,15 +10,16 @@ detects with probability ``p``, so a transaction is detected with probability
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
-from sim.capacity import Pool
+import numpy as np
+
+from sim.capacity import UNLIMITED
 
 if TYPE_CHECKING:
     from sim.config import Config, Policy
-    from sim.protocols import ChannelView, Party, Venue
+    from sim.protocols import ChannelView
 
 
 class Delivery(StrEnum):
@@ -58,52 +59,54 @@ class Source(NamedTuple):
 
 
 class Checkpoint(NamedTuple):
-    """One check a transaction passes; ``per_trip`` checks repeat on every trip.
+    """One check every option of a channel passes; ``per_trip`` checks repeat on every trip.
 
     A check that is not ``penalised`` only refuses: the order is not delivered, and nothing
     else follows (an operator screening customers while no rule makes the trade illicit).
     """
 
     name: str
-    p: float
+    p: np.ndarray | float  # detection probability of each option (or of all)
     per_trip: bool = False
     penalised: bool = True
 
 
-class Option(NamedTuple):
-    """One way to obtain compute this month.
+#: No intermediary, or no operator, in an option.
+NOBODY = -1
+
+
+class Offers(NamedTuple):
+    """A channel's options this month as arrays, one entry per option.
 
     Attributes:
-        channel: The channel.
-        source: Where its compute comes from: the channel and hub (None for channels at home).
-        intermediary: The reseller, front company or logistics broker involved.
-        operator: The data-centre operator leasing the servers.
+        hub: Hub index of each (-1: a channel at home).
+        intermediary: Row of the reseller, front company or logistics broker involved (-1: none).
+        operator: Row of the data-centre operator leasing the servers (-1: none).
         cost_usd_per_h100e_month: Full cost of one H100e-month, before firm-specific terms.
         upfront_usd_per_h100e: Money committed per H100e when ordering.
-        checkpoints: Ordered checks.
-        pools: Capacities the option draws on (at most two).
+        checkpoints: Ordered checks, the same for every option of the channel.
+        pools: The capacity pools each draws on (``sim.capacity``): its first, and its second.
         believed_risk_factor: Multiplier a firm applies to its (channel, hub) belief.
         trip_cost_usd: Cost of one data-transport trip (all engineers), else 0.
         chip: The chip it delivers (a key of ``world.chips``), whose worth per H100e depends on
             the firm's mix of training and inference; None for leased servers (H100-class).
     """
 
-    channel: Channel
-    source: Source
-    intermediary: Party | None
-    operator: Party | None
-    cost_usd_per_h100e_month: float
-    upfront_usd_per_h100e: float
+    hub: np.ndarray
+    intermediary: np.ndarray
+    operator: np.ndarray
+    cost_usd_per_h100e_month: np.ndarray
+    upfront_usd_per_h100e: np.ndarray
     checkpoints: tuple[Checkpoint, ...]
-    pools: tuple[Pool, ...]
-    believed_risk_factor: float = 1.0
-    trip_cost_usd: float = 0.0
+    pools: tuple[np.ndarray, np.ndarray]
+    believed_risk_factor: np.ndarray | float = 1.0
+    trip_cost_usd: np.ndarray | float = 0.0
     chip: str | None = None
 
     @property
-    def hub(self) -> str | None:
-        """Hub name, or None for channels at home."""
-        return self.source.hub
+    def size(self) -> int:
+        """How many options."""
+        return len(self.hub)
 
 
 class Channel:
@@ -149,8 +152,8 @@ class Channel:
         """Whether the regulator checks its parties under ``policy`` (channels with ``audited`` only)."""
         return cls.audited is not None
 
-    def options(self, view: ChannelView) -> Iterator[Option]:
-        """Yield every option open this month."""
+    def options(self, view: ChannelView) -> Offers | None:
+        """Every option open this month; None while the channel is closed."""
         raise NotImplementedError
 
     def lead_time_months(self, cfg: Config) -> int:
@@ -161,16 +164,17 @@ class Channel:
         """Value the vendor can deliver in a month, orders beyond it queued; None: no vendor queue."""
         return None
 
-    def months_delivered(self, cfg: Config) -> int:
+    @classmethod
+    def months_delivered(cls, cfg: Config) -> int:
         """Months of compute one H100e ordered delivers (amortisation or lease)."""
         market = cfg.world.market
-        return market.amortisation_months if self.delivers is Delivery.STOCK else market.lease_months
+        return market.amortisation_months if cls.delivers is Delivery.STOCK else market.lease_months
 
 
 CHANNELS: dict[str, type[Channel]] = {}
 
 
-def _chip_cost(cfg: Config, price_usd_per_h100e: float) -> float:
+def _chip_cost[T: (float, np.ndarray)](cfg: Config, price_usd_per_h100e: T) -> T:
     market = cfg.world.market
     return price_usd_per_h100e / market.amortisation_months + market.opex_usd_per_h100e_month
 
@@ -181,7 +185,7 @@ class HomeChips(Channel):
     delivers = Delivery.STOCK
     illicit = False
 
-    def offer(self, view: ChannelView) -> tuple[float, Pool] | None:
+    def offer(self, view: ChannelView) -> tuple[float, int] | None:
         """This month's price per H100e and the pool it draws, or None while closed."""
         raise NotImplementedError
 
@@ -193,35 +197,36 @@ class HomeChips(Channel):
         """A cost to the buyer beyond the price, as a share of the chip cost (no money changes hands)."""
         return 0.0
 
-    def options(self, view: ChannelView) -> Iterator[Option]:
+    def options(self, view: ChannelView) -> Offers | None:
         offer = self.offer(view)
-        if offer is not None:
-            price, pool = offer
-            cost = _chip_cost(view.cfg, price) * (1.0 + self.non_price_cost_share(view))
-            yield Option(self, Source(self.name), None, None, cost, price, (), (pool,), chip=self.chip(view))
-
-
-#: The pool of the domestic channel, refilled with each firm's ration before it decides.
-DOMESTIC_RATION = ("domestic",)
+        if offer is None:
+            return None
+        price, pool = offer
+        cost = _chip_cost(view.cfg, price) * (1.0 + self.non_price_cost_share(view))
+        nobody = np.array([NOBODY])
+        pools = (np.array([pool]), np.array([UNLIMITED]))
+        return Offers(nobody, nobody, nobody, np.array([cost]), np.array([price]), (), pools, chip=self.chip(view))
 
 
 class Domestic(HomeChips):
     """Buy domestic accelerators; national supply is rationed pro rata to unmet demand.
 
     Each firm may buy up to its ration, ``supply * need_f / sum(need)``, so a short supply
-    is shared pro rata and a firm re-splits what its ration does not cover.
+    is shared pro rata and a firm re-splits what its ration does not cover. The ration is a
+    pool refilled with each firm's before it decides.
     """
 
     name = "domestic"
     label = "Domestic chips"
     colour = "#009E73"
 
-    def offer(self, view: ChannelView) -> tuple[float, Pool] | None:
+    def offer(self, view: ChannelView) -> tuple[float, int] | None:
         if view.domestic_supply_h100e <= 0:
             return None
         world = view.cfg.world
-        ration = Pool(DOMESTIC_RATION, 0.0)  # refilled with each firm's ration
-        return world.domestic.price_usd_per_chip / world.chips[world.domestic.chip], ration
+        return world.domestic.price_usd_per_chip / world.chips[world.domestic.chip], view.capacities.ration(
+            "domestic_ration"
+        )
 
     def chip(self, view: ChannelView) -> str:
         return view.cfg.world.domestic.chip
@@ -242,12 +247,12 @@ class Compliant(HomeChips):
     colour = "#56B4E9"
     undelivered_lost_on_close = True
 
-    def offer(self, view: ChannelView) -> tuple[float, Pool] | None:
+    def offer(self, view: ChannelView) -> tuple[float, int] | None:
         rule = view.cfg.policy.compliant_chips
         if not rule.allowed or rule.supply_usd_per_month == 0:
             return None
         price = rule.price_usd_per_h100e(view.cfg.world.chips[rule.chip], view.list_price_usd_per_h100e)
-        return price, Pool(("compliant",), None)
+        return price, UNLIMITED  # the vendor's supply queues orders (``supply_usd_per_month``)
 
     def chip(self, view: ChannelView) -> str:
         return view.cfg.policy.compliant_chips.chip
@@ -283,48 +288,53 @@ class Smuggling(Channel):
     uses_import_quota = True
     audited = Audited.INTERMEDIARIES
 
-    def options(self, view: ChannelView) -> Iterator[Option]:
+    def options(self, view: ChannelView) -> Offers:
         policy = view.cfg.policy
-        for venue in view.venues():
-            customs = venue.cargo_inspection_rate() * policy.customs.detection_given_cargo_inspection
-            regulator = view.check_probability(self.name, venue.hub)
-            quota = venue.quota_pool()
-            source = Source(self.name, venue.hub)
-            shipping = view.cfg.world.hubs[venue.hub].shipping_cost_usd_per_h100e
-            for reseller in view.usable(self.served_by, venue.hub):
-                flags = reseller.red_flags()
-                price = view.gray_price_usd_per_h100e * (1 + reseller.fee_share()) + shipping
-                checkpoints = (
-                    Checkpoint("vendor_audit", policy.end_user_audits.detection(flags)),
-                    Checkpoint("cargo_inspection", customs),
-                    Checkpoint("regulator_audit", min(1.0, regulator * flags)),
-                )
-                pools = (reseller.pool(), quota) if quota is not None else (reseller.pool(),)
-                yield Option(
-                    self,
-                    source,
-                    reseller,
-                    None,
-                    _chip_cost(view.cfg, price),
-                    price,
-                    checkpoints,
-                    pools,
-                    reseller.believed_risk_factor(),
-                    chip=SMUGGLED_CHIP,
-                )
+        parties = view.parties
+        resellers = parties.usable[self.served_by]
+        hub = parties.hub[resellers]
+        flags = parties.red_flags[resellers]
+        customs = view.authorities.cargo_inspection_rate() * policy.customs.detection_given_cargo_inspection
+        regulator = view.regulator.check_probability(self.name)
+        price = view.gray_price_usd_per_h100e * (1 + parties.fee_share[resellers])
+        price += view.hub_columns.shipping_cost_usd_per_h100e[hub]
+        checkpoints = (
+            Checkpoint("vendor_audit", policy.end_user_audits.detection(flags)),
+            Checkpoint("cargo_inspection", customs[hub]),
+            Checkpoint("regulator_audit", np.minimum(1.0, regulator[hub] * flags)),
+        )
+        pools = (view.capacities.intermediary(resellers), view.capacities.quota(hub))
+        nobody = np.full(len(hub), NOBODY)
+        risk_factor = parties.believed_risk_factor[resellers]
+        cost = _chip_cost(view.cfg, price)
+        return Offers(hub, resellers, nobody, cost, price, checkpoints, pools, risk_factor, chip=SMUGGLED_CHIP)
 
     def lead_time_months(self, cfg: Config) -> int:
         return cfg.world.market.smuggling_lead_time_months
 
 
-def _lease_options(channel: Channel, view: ChannelView) -> Iterator[tuple[Venue, Party, Party, float, float]]:
-    """(venue, intermediary, its operator, KYC probability, monthly price) of every lease option."""
-    for venue in view.venues():
-        price = view.cfg.world.hubs[venue.hub].rental_price_usd_per_h100e_month
-        for intermediary in view.usable(channel.served_by, venue.hub):
-            operator = intermediary.operator
-            kyc = operator.kyc_strictness() * intermediary.red_flag_probability()
-            yield venue, intermediary, operator, kyc, price * (1 + intermediary.fee_share())
+class _Leases(NamedTuple):
+    """What every lease option through an intermediary shares: who is involved, screening and rent."""
+
+    hub: np.ndarray
+    intermediary: np.ndarray
+    operator: np.ndarray
+    kyc: np.ndarray  # probability that the operator's screening catches the intermediary
+    rent_usd_per_h100e_month: np.ndarray
+    red_flags: np.ndarray
+    believed_risk_factor: np.ndarray
+    pools: tuple[np.ndarray, np.ndarray]
+
+
+def _leases(channel: Channel, view: ChannelView) -> _Leases:
+    """The lease options of a channel served by intermediaries: one per usable intermediary, from its operator."""
+    parties = view.parties
+    rows = parties.usable[channel.served_by]
+    hub, operator = parties.hub[rows], parties.operator[rows]
+    kyc = view.operators.kyc_strictness()[operator] * parties.red_flag_probability[rows]
+    rent = view.hub_columns.rental_price_usd_per_h100e_month[hub] * (1 + parties.fee_share[rows])
+    pools = (view.capacities.intermediary(rows), view.capacities.operator(operator))
+    return _Leases(hub, rows, operator, kyc, rent, parties.red_flags[rows], parties.believed_risk_factor[rows], pools)
 
 
 class RemoteRental(Channel):
@@ -347,25 +357,25 @@ class RemoteRental(Channel):
     def audits_on(cls, policy: Policy) -> bool:
         return policy.remote_access.operator_audits
 
-    def options(self, view: ChannelView) -> Iterator[Option]:
-        lease_months = view.cfg.world.market.lease_months
-        audits_on = self.audits_on(view.cfg.policy)
-        for venue, front, operator, kyc, rent in _lease_options(self, view):
-            checkpoints = (Checkpoint("operator_kyc", kyc, penalised=view.cfg.policy.remote_access.kyc_required),)
-            if audits_on:
-                regulator = view.check_probability(self.name, venue.hub)
-                checkpoints += (Checkpoint("regulator_audit", min(1.0, regulator * front.red_flags())),)
-            yield Option(
-                self,
-                Source(self.name, venue.hub),
-                front,
-                operator,
-                rent,
-                rent * lease_months,
-                checkpoints,
-                (front.pool(), operator.pool()),
-                front.believed_risk_factor(),
-            )
+    def options(self, view: ChannelView) -> Offers:
+        policy = view.cfg.policy
+        lease = _leases(self, view)
+        checkpoints = (Checkpoint("operator_kyc", lease.kyc, penalised=policy.remote_access.kyc_required),)
+        if self.audits_on(policy):
+            regulator = view.regulator.check_probability(self.name)[lease.hub]
+            checkpoints += (Checkpoint("regulator_audit", np.minimum(1.0, regulator * lease.red_flags)),)
+        rent = lease.rent_usd_per_h100e_month
+        upfront = rent * view.cfg.world.market.lease_months
+        return Offers(
+            lease.hub,
+            lease.intermediary,
+            lease.operator,
+            rent,
+            upfront,
+            checkpoints,
+            lease.pools,
+            lease.believed_risk_factor,
+        )
 
     def lead_time_months(self, cfg: Config) -> int:
         return 0
@@ -386,33 +396,31 @@ class DataTransport(Channel):
     offshore = True
     served_by = IntermediaryKind.LOGISTICS_BROKER
 
-    def options(self, view: ChannelView) -> Iterator[Option]:
+    def options(self, view: ChannelView) -> Offers:
         cfg = view.cfg
-        transport = cfg.world.data_transport
-        customs = cfg.policy.customs
-        lease_months = cfg.world.market.lease_months
-        for venue, broker, operator, kyc, rent in _lease_options(self, view):
-            searched = venue.passenger_inspection_rate()
-            checkpoints = (
-                Checkpoint("passenger_customs", searched * customs.detection_given_drive_inspection, per_trip=True),
-                Checkpoint(
-                    "operator_kyc", kyc * transport.red_flag_factor, penalised=cfg.policy.remote_access.kyc_required
-                ),
-                Checkpoint("return_customs", searched * customs.detection_given_weights_inspection),
-            )
-            trip_cost = transport.persons_per_trip * cfg.world.hubs[venue.hub].travel_cost_usd
-            yield Option(
-                self,
-                Source(self.name, venue.hub),
-                broker,
-                operator,
-                rent,
-                rent * lease_months,
-                checkpoints,
-                (broker.pool(), operator.pool()),
-                broker.believed_risk_factor(),
-                trip_cost,
-            )
+        transport, customs = cfg.world.data_transport, cfg.policy.customs
+        lease = _leases(self, view)
+        searched = view.authorities.passenger_inspection_rate()[lease.hub]
+        checkpoints = (
+            Checkpoint("passenger_customs", searched * customs.detection_given_drive_inspection, per_trip=True),
+            Checkpoint(
+                "operator_kyc", lease.kyc * transport.red_flag_factor, penalised=cfg.policy.remote_access.kyc_required
+            ),
+            Checkpoint("return_customs", searched * customs.detection_given_weights_inspection),
+        )
+        trip_cost = transport.persons_per_trip * view.hub_columns.travel_cost_usd[lease.hub]
+        rent = lease.rent_usd_per_h100e_month
+        return Offers(
+            lease.hub,
+            lease.intermediary,
+            lease.operator,
+            rent,
+            rent * cfg.world.market.lease_months,
+            checkpoints,
+            lease.pools,
+            lease.believed_risk_factor,
+            trip_cost,
+        )
 
     def lead_time_months(self, cfg: Config) -> int:
         return cfg.world.data_transport.prep_months
@@ -433,17 +441,18 @@ class CloudRental(Channel):
     illicit = False
     offshore = True
 
-    def options(self, view: ChannelView) -> Iterator[Option]:
+    def options(self, view: ChannelView) -> Offers | None:
         cfg = view.cfg
         if cfg.policy.remote_access.kyc_required:
-            return
-        lease_months = cfg.world.market.lease_months
-        for venue in view.venues():
-            rent = cfg.world.hubs[venue.hub].rental_price_usd_per_h100e_month
-            source = Source(self.name, venue.hub)
-            for operator in view.operators(venue.hub):
-                refusal = Checkpoint("operator_screening", operator.kyc_strictness(), penalised=False)
-                yield Option(self, source, None, operator, rent, rent * lease_months, (refusal,), (operator.pool(),))
+            return None
+        operators = view.operators
+        rows = np.arange(len(operators))
+        hub = operators.hub
+        rent = view.hub_columns.rental_price_usd_per_h100e_month[hub]
+        refusal = Checkpoint("operator_screening", operators.kyc_strictness(), penalised=False)
+        pools = (view.capacities.operator(rows), np.full(len(rows), UNLIMITED))
+        upfront = rent * cfg.world.market.lease_months
+        return Offers(hub, np.full(len(rows), NOBODY), rows, rent, upfront, (refusal,), pools)
 
     def lead_time_months(self, cfg: Config) -> int:
         return 0

@@ -196,11 +196,11 @@ def allocate_month(
         need_h100e: Each firm's unmet demand.
         budget_usd: Each firm's monthly budget.
         scale_usd: Each firm's value of compute (the logit's scale).
-        rations: The pools that are per-firm rations (-1: not drawn on this month), and
+        rations: The pools that are per-firm rations, and
             (firms x rations) what each firm may draw of them.
         ahead: (channels about to close x options) which options each goes through, (firms x
             those channels) what each firm still wants on order there, each firm's budget
-            for buying ahead, and the pool that takes the amount bought ahead (-1: none).
+            for buying ahead, and the pool that takes the amount bought ahead.
         temperature: The logit's temperature (``behaviour.temperature``).
         min_share: Shares below it are dropped (``behaviour.min_order_share``).
         max_rounds: Rounds of re-splitting (``behaviour.max_rounds``).
@@ -232,16 +232,14 @@ def _allocate_month(firm_order, firms, pools, rule, rations, ahead, out):
     for i in firm_order:
         if need[i] > 0:
             for k in range(ration_pools.size):
-                if ration_pools[k] >= 0:
-                    pool_left[ration_pools[k]] = ration_h100e[i, k]
+                pool_left[ration_pools[k]] = ration_h100e[i, k]
             _allocate(u[i], need[i], budget[i], upfront[i], scale[i], orders[i], pools, rule)
         budget_left = ahead_budget[i]
         for c in range(through.shape[0]):
             wanted = ahead_h100e[i, c]
             if wanted <= 0 or budget_left <= 0:
                 continue
-            if ahead_pool >= 0:
-                pool_left[ahead_pool] = wanted
+            pool_left[ahead_pool] = wanted
             u_through = np.where(through[c], u[i], -np.inf)
             budget_left -= _allocate(u_through, wanted, budget_left, upfront[i], scale[i], ahead_orders[i], pools, rule)
 

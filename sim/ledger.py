@@ -28,7 +28,7 @@ class Leases(NamedTuple):
 
     firm_index: np.ndarray
     source: np.ndarray
-    operator: np.ndarray  # the operators (objects) whose capacity each lease holds
+    operator: np.ndarray  # the row of the operator whose capacity each lease holds
     quantity_h100e: np.ndarray
     start_month: np.ndarray
     end_month: np.ndarray
@@ -36,7 +36,7 @@ class Leases(NamedTuple):
     @classmethod
     def empty(cls) -> Self:
         """No lease."""
-        return cls(*(np.zeros(0, dtype) for dtype in (np.intp, np.intp, object, float, np.intp, np.intp)))
+        return cls(*(np.zeros(0, dtype) for dtype in (np.intp, np.intp, np.intp, float, np.intp, np.intp)))
 
 
 def _select[T: (Shipments, Leases, Scheduled)](rows: T, keep: np.ndarray) -> T:
@@ -59,7 +59,7 @@ class Scheduled(NamedTuple):
     due_month: np.ndarray  # first month of delivered compute
     stock: np.ndarray  # chips for the stock (else a lease)
     inference_only: np.ndarray
-    operator: np.ndarray  # the operator of a lease (objects; None for chips)
+    operator: np.ndarray  # the operator row of a lease (-1 for chips)
     supply_usd_per_month: np.ndarray  # the vendor's supply of the channel; NaN: no vendor queue
 
 
@@ -117,10 +117,10 @@ class Ledger:
     def _queue(self, orders: Scheduled, source: int, due_month: int, months: int) -> Shipments:
         """Ship a source's orders due in one month in the first months with vendor supply left.
 
-                First come, first served: laid end to end by value, the orders fill each month's room
-                (supply less what is booked) from their due month on; an order that does not fit in one
-                month is split, each part carrying its share of the value. What does not fit before the
-        XX
+        First come, first served: laid end to end by value, the orders fill each month's room
+        (supply less what is booked) from their due month on; an order that does not fit in one
+        month is split, each part carrying its share of the value. What does not fit before the
+        run's end (``months``) is due after it: on order, never delivered.
         """
         supply_usd = float(orders.supply_usd_per_month[0])
         booked = self._booked_usd.setdefault(source, {})
@@ -161,14 +161,12 @@ class Ledger:
         mine = np.isin(self.shipments.source, list(sources))
         return np.bincount(self.shipments.firm_index[mine], self.shipments.quantity_h100e[mine], minlength=n_firms)
 
-    def end_leases(self, month: int) -> None:
-        """Leases that ran their term free their operators' capacity."""
+    def end_leases(self, month: int) -> Leases:
+        """Take the leases that ran their term by ``month`` off the ledger and return them."""
         ended = self.leases.end_month <= month
-        for operator, quantity_h100e in zip(
-            self.leases.operator[ended], self.leases.quantity_h100e[ended].tolist(), strict=True
-        ):
-            operator.release(quantity_h100e)
+        over = _select(self.leases, ended)
         self.leases = _select(self.leases, ~ended)
+        return over
 
     def arrivals(self, month: int) -> Shipments:
         """Take the shipments due by ``month`` off the ledger and return them."""

@@ -121,7 +121,7 @@ class MonthTally:
 
     def record_seizure(self, t: Transaction) -> None:
         """Count chips seized (smuggled chips only; a lost lease seizes no chips)."""
-        if t.option.channel.smuggles_chips():
+        if t.channel.smuggles_chips():
             self.seized_h100e += t.quantity_h100e
 
     def _by_channel_usd(self, shipments: Shipments) -> np.ndarray:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from mesa import Model
 
-from sim.agents import Firms, Intermediaries, Intermediary, LocalAuthority, Operator, Regulator, entry_risk
+from sim.agents import Authorities, Firms, Intermediaries, Operators, PartyTerms, Regulator, entry_risk
 from sim.anticipation import closing_channels
-from sim.channels import CHANNELS, ILLICIT_CHANNELS, IntermediaryKind
+from sim.capacity import Capacities
+from sim.channels import CHANNEL_NAMES, CHANNELS, ILLICIT_CHANNELS, NOBODY
 from sim.config import Config
 from sim.consequences import Consequences
 from sim.ledger import Scheduled, Shipments
@@ -18,7 +19,7 @@ from sim.schema import with_settings
 from sim.sources import Source, Sources
 from sim.timeline import compile_expectations, compile_timeline, month_of_year
 from sim.transactions import Orders, Transaction, first_detections, place
-from sim.world import domestic_supply_h100e, gray_price_usd_per_h100e, list_price_usd_per_h100e
+from sim.world import HubColumns, domestic_supply_h100e, gray_price_usd_per_h100e, list_price_usd_per_h100e
 
 
 class ExportControlModel(Model):
@@ -38,19 +39,16 @@ class ExportControlModel(Model):
         self._expectations = compile_expectations(cfg)
         self._expected_configs: dict[tuple[int, int], Config] = {}
         self.sources = Sources(tuple(cfg.world.hubs))
+        self.hub_columns = HubColumns(cfg.world.hubs)
         self.channels = [cls() for cls in CHANNELS.values()]
         self._lost_on_close = {name for name, cls in CHANNELS.items() if cls.undelivered_lost_on_close}
-        self.authorities = {hub: LocalAuthority(self, hub) for hub in cfg.world.hubs}
-        self.operators_by_hub = {
-            hub: [
-                Operator(self, self.authorities[hub], p.rental_capacity_h100e / p.operators) for _ in range(p.operators)
-            ]
-            for hub, p in cfg.world.hubs.items()
-        }
-        self.intermediaries = Intermediaries(self, self.sources.hubs, self.operators_by_hub)
-        self.regulator = Regulator(self, self.authorities, self.operators_by_hub, self.intermediaries)
+        hubs = self.sources.hubs
+        self.authorities = Authorities(self, hubs)
+        self.operators = Operators(self, hubs)
+        self.intermediaries = Intermediaries(self, hubs, self.operators)
+        self.regulator = Regulator(self, self.authorities, self.operators, self.intermediaries)
         self.firms = Firms(self, self.sources)
-        self.consequences = Consequences(self.firms, self.intermediaries)
+        self.consequences = Consequences(self.firms, self.intermediaries, self.operators)
         self.lever_state = {key: lever.new_state() for key, lever in zip(LEVERS, cfg.policy.levers(), strict=True)}
         self.scarcity = self.firms.unmet_share(0)  # the scarcity the stockpiles leave at the start
         self.seized_share = 0.0
@@ -58,6 +56,8 @@ class ExportControlModel(Model):
         self.gray_price_usd_per_h100e = 0.0
         self.list_price_usd_per_h100e = 0.0
         self.domestic_supply_h100e = 0.0
+        self.capacities: Capacities | None = None  # the month's pools, drawn as firms order
+        self.parties: PartyTerms | None = None  # the month's usable intermediaries and their terms
         self.table: OptionTable | None = None  # the month's options, priced for every firm
         self.arrivals = Shipments.empty()
         self.rows: list[dict[str, float]] = []
@@ -74,22 +74,6 @@ class ExportControlModel(Model):
         """Each firm's risk aversion."""
         return self.firms.risk_aversion
 
-    def venues(self) -> list[LocalAuthority]:
-        """Every hub's local authority."""
-        return list(self.authorities.values())
-
-    def usable(self, kind: IntermediaryKind | None, hub: str) -> list[Intermediary]:
-        """Unlisted intermediaries of a kind in a hub, registered long enough to trade."""
-        return self.intermediaries.usable(kind, hub)
-
-    def operators(self, hub: str) -> list[Operator]:
-        """The data-centre operators of a hub."""
-        return self.operators_by_hub[hub]
-
-    def check_probability(self, channel: str, hub: str) -> float:
-        """Probability that the regulator's checks detect one illicit transaction in a cell."""
-        return self.regulator.check_probability(channel, hub)
-
     # ------------------------------------------------------------------- the month
 
     def step(self) -> None:
@@ -98,6 +82,7 @@ class ExportControlModel(Model):
         self.tally = MonthTally(self.sources, len(self.firms))
         before, self.cfg = self.cfg, self._timeline.get(self.month, self.cfg)
         if self.cfg is not before:
+            self.hub_columns = HubColumns(self.cfg.world.hubs)
             self.intermediaries.relocate(before.world.hubs, self.cfg.world.hubs)
         self.regulator.step()
         self._refresh_supply()
@@ -110,7 +95,7 @@ class ExportControlModel(Model):
         state = MonthState(
             self.consequences.listed_entities,
             self.intermediaries.active_count(),
-            sum(o.legit_denied_h100e_months for operators in self.operators_by_hub.values() for o in operators),
+            float(self.operators.legit_denied_h100e_months.sum()),
             self.domestic_supply_h100e,
             self.gray_price_usd_per_h100e,
             self.list_price_usd_per_h100e,
@@ -122,45 +107,68 @@ class ExportControlModel(Model):
     def _refresh_supply(self) -> None:
         """Leases end, intermediaries close and enter, quotas, supply and prices refresh, operators serve."""
         cfg = self.cfg
-        self.firms.ledger.end_leases(self.month)
+        ended = self.firms.ledger.end_leases(self.month)
+        self.operators.release(ended.operator, ended.quantity_h100e)
         self.intermediaries.close_idle()
         shape = (len(ILLICIT_CHANNELS), len(self.sources.hubs))
         last = None if self.table is None else self.table.cell_true_pi(len(self.sources.cells))
         self.intermediaries.enter(entry_risk(last, shape))
         new_year = self.month > 0 and month_of_year(cfg.start, self.month) == 1
-        for hub, authority in self.authorities.items():
-            importers = sum(len(self.usable(c.served_by, hub)) for c in CHANNELS.values() if c.uses_import_quota)
-            authority.set_quota(importers, new_year)
+        importers = sum(
+            (self.intermediaries.usable_count(c.served_by) for c in CHANNELS.values() if c.uses_import_quota),
+            np.zeros(len(self.sources.hubs), dtype=np.intp),
+        )
+        self.authorities.set_quota(importers, new_year)
         self.domestic_supply_h100e = domestic_supply_h100e(cfg, self.month)
         self.list_price_usd_per_h100e = list_price_usd_per_h100e(cfg, self.month)
         self.gray_price_usd_per_h100e = gray_price_usd_per_h100e(
             cfg, self.month, self.smuggled_delivered_h100e, self.scarcity, self.seized_share
         )
-        for operators in self.operators_by_hub.values():
-            for operator in operators:
-                operator.refresh()
+        self.authorities.record_imports(self.operators.refresh(self.authorities.quota_left_h100e()))
 
     def _trade(self) -> Orders:
         """Options are listed, orders a closed vendor cannot ship cancelled, and firms plan and order.
 
         Firms order in random order, through the options priced for each of them.
         """
-        firms = self.firms
-        options = [o for channel in self.channels for o in channel.options(self)]
-        open_now = {o.channel.name for o in options}
+        cfg, firms, levers = self.cfg, self.firms, self.cfg.policy.levers()
+        self.capacities = Capacities(
+            np.full(len(self.intermediaries), cfg.world.intermediaries.capacity_h100e_per_month),
+            self.operators.free_h100e,
+            self.authorities.quota_left_h100e(),
+        )
+        self.parties = self.intermediaries.terms()
+        offers = [(channel, o) for channel in self.channels if (o := channel.options(self)) is not None]
+        open_now = frozenset(channel.name for channel, o in offers if o.size)
         closed = {i for i, s in enumerate(self.sources.all) if s.channel in self._lost_on_close - open_now}
         if closed:
             self.tally.record_cancellations(firms.ledger.cancel(closed))
         firms.plan(self.month, self.domestic_supply_h100e)
-        levers = self.cfg.policy.levers()
-        penalty = sum(
-            (lever.option_penalty_usd_per_h100e_month(self, self.lever_state[lever.key], options) for lever in levers),
-            0.0,
+        table = OptionTable(
+            cfg, offers, self.sources, firms.terms(self.month), self.capacities.ration("inference_need")
         )
-        self.table = OptionTable(self.cfg, options, self.sources, firms.terms(self.month), penalty)
-        closing = closing_channels(self, self.channels, options, self._expected_config())
+        state = self.lever_state
+        table.add_cost(
+            sum((lever.option_penalty_usd_per_h100e_month(self, state[lever.key], table) for lever in levers), 0.0)
+        )
+        self.table = table
+        closing = closing_channels(self, self.channels, open_now, self._expected_config())
         order = self.rng.permutation(len(firms))
-        return place(firms.decide(order, self.table, closing), order, self.table, self.authorities)
+        orders = place(firms.decide(order, table, self.capacities, closing), order, table)
+        self._commit(orders)
+        return orders
+
+    def _commit(self, orders: Orders) -> None:
+        """Orders commit their intermediaries', their operators' and their hubs' import capacity."""
+        table = self.table
+        totals_h100e = np.bincount(orders.option, orders.quantity_h100e, minlength=len(table))
+        ordered = totals_h100e > 0
+        via = ordered & (table.intermediary >= 0)
+        self.intermediaries.record_orders(table.intermediary[via], totals_h100e[via])
+        self.operators.lease(table.operator[ordered], totals_h100e[ordered])
+        imported = ordered & table.uses_import_quota
+        hubs = len(self.sources.hubs)
+        self.authorities.record_imports(np.bincount(table.hub[imported], totals_h100e[imported], minlength=hubs))
 
     def _expected_config(self) -> Config | None:
         """The config in force with the rules announced for later applied; None when none is announced."""
@@ -187,23 +195,22 @@ class ExportControlModel(Model):
         detected = caught & ~refused
         self.tally.record_attempts(orders, table, detected, refused)
         kept = ~refused
-        n_options = len(table.options)
-        volume_h100e = np.bincount(option[kept], orders.quantity_h100e[kept], minlength=n_options)
-        found = np.bincount(option[detected], minlength=n_options)
-        observed = np.bincount(option[kept], minlength=n_options) > 0
-        for o in np.flatnonzero(observed & (table.hub >= 0)).tolist():
-            opened = table.options[o]
-            self.regulator.observe(opened.channel.name, opened.hub, float(volume_h100e[o]), int(found[o]))
+        volume_h100e = np.bincount(option[kept], orders.quantity_h100e[kept], minlength=len(table))
+        found = np.bincount(option[detected], minlength=len(table))
+        self.regulator.observe(table.channel, table.hub, volume_h100e, found)
         for k in np.flatnonzero(detected).tolist():
             o = int(option[k])
-            quantity_h100e, spend_usd = float(orders.quantity_h100e[k]), float(orders.spend_usd[k])
-            t = Transaction(int(orders.firm_index[k]), table.options[o], quantity_h100e, spend_usd)
-            self.consequences.at_checkpoint(t, table.options[o].checkpoints[at[k]], cfg, self.month, self.tally)
+            t = Transaction(
+                int(orders.firm_index[k]),
+                CHANNELS[CHANNEL_NAMES[table.channel[o]]],
+                int(table.intermediary[o]),
+                int(table.operator[o]),
+                float(orders.quantity_h100e[k]),
+                float(orders.spend_usd[k]),
+            )
+            self.consequences.at_checkpoint(t, table.checkpoint_name[o, at[k]], cfg, self.month, self.tally)
         lost = refused | (detected & cfg.policy.penalties.seizure)
-        released_h100e = np.bincount(option[lost], orders.quantity_h100e[lost], n_options)
-        for o in np.flatnonzero(released_h100e).tolist():
-            if table.operator[o] is not None:  # a lost lease frees its servers
-                table.operator[o].release(float(released_h100e[o]))
+        self.operators.release(table.operator[option[lost]], orders.quantity_h100e[lost])  # lost leases free servers
         go = ~lost
         through = option[go]
         self.firms.ledger.schedule(
@@ -224,7 +231,7 @@ class ExportControlModel(Model):
 
     def detected(self, firm_index: int, source: Source, quantity_h100e: float, months_delivered: int) -> None:
         """Consequences of a detection made by a lever (after delivery): fine, listing and news."""
-        self.consequences.punish(firm_index, quantity_h100e, months_delivered, None, self.cfg, self.month, self.tally)
+        self.consequences.punish(firm_index, quantity_h100e, months_delivered, NOBODY, self.cfg, self.month, self.tally)
         self.tally.public_detections[self.sources.cell(source)] += 1
 
     def seize_stock(self, firm_index: int, source: Source, quantity_h100e: float) -> float:

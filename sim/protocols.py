@@ -8,7 +8,7 @@ levers act on the :class:`MonthView` of a month. ``sim.model.ExportControlModel`
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable
 from typing import Any, Protocol
 
 import numpy as np
@@ -21,75 +21,46 @@ class Run(Protocol):
     month: int
     rng: np.random.Generator
     scarcity: float
+    hub_columns: Any  # every hub's parameters as arrays (``sim.world.HubColumns``)
 
 
-class Party(Protocol):
-    """An intermediary or operator as options, orders and leases see it."""
+class Parties(Protocol):
+    """The intermediaries of a run as the regulator counts them."""
 
-    def pool(self) -> Any:
-        """Its capacity this month (a ``sim.capacity.Pool``)."""
-        ...
-
-    def red_flags(self) -> float:
-        """Multiplier on the detection probability of checks that involve it."""
-        ...
-
-    def red_flag_probability(self) -> float:
-        """Probability that it shows red flags to a screener."""
-        ...
-
-    def fee_share(self) -> float:
-        """Its fee as a share of the price."""
-        ...
-
-    def believed_risk_factor(self) -> float:
-        """What firms know of its red flags."""
-        ...
-
-    def kyc_strictness(self) -> float:
-        """Probability of refusing a customer with red flags (operators)."""
-        ...
-
-    def record_order(self, quantity_h100e: float) -> None:
-        """Handle an order (intermediaries)."""
-        ...
-
-    def lease(self, quantity_h100e: float) -> None:
-        """Commit capacity to a lease (operators)."""
-        ...
-
-    def release(self, quantity_h100e: float) -> None:
-        """Free the capacity of a lease (operators)."""
+    def usable_count(self, kind: Hashable) -> np.ndarray:
+        """Per hub, the usable intermediaries of a kind."""
         ...
 
 
-class Venue(Protocol):
-    """A hub's customs and import quota (its local authority)."""
+class Screeners(Protocol):
+    """The data-centre operators of a run, one row each, hub after hub."""
 
-    hub: str
+    hub: np.ndarray
 
-    def cargo_inspection_rate(self) -> float:
-        """Share of outbound cargo inspected this month."""
-        ...
+    def __len__(self) -> int: ...
 
-    def passenger_inspection_rate(self) -> float:
-        """Share of travellers searched this month."""
-        ...
-
-    def quota_pool(self) -> Any:
-        """Import room left this year as a ``sim.capacity.Pool``; None without a cap."""
-        ...
-
-    def import_h100e(self, wanted_h100e: float) -> float:
-        """Import up to ``wanted_h100e`` within the quota and return what was granted."""
+    def kyc_strictness(self) -> np.ndarray:
+        """Each one's probability of refusing a customer with red flags."""
         ...
 
 
-class Registry(Protocol):
-    """The intermediaries of a run, by kind and hub."""
+class Customs(Protocol):
+    """The hubs' local authorities."""
 
-    def usable(self, kind: Hashable, hub: str) -> list[Any]:
-        """Unlisted intermediaries of a kind in a hub, registered long enough to trade."""
+    def cargo_inspection_rate(self) -> np.ndarray:
+        """Share of each hub's outbound cargo inspected this month."""
+        ...
+
+    def passenger_inspection_rate(self) -> np.ndarray:
+        """Share of travellers searched in each hub this month."""
+        ...
+
+
+class Checks(Protocol):
+    """The US regulator's end-use checks."""
+
+    def check_probability(self, channel: str) -> np.ndarray:
+        """Per hub, the probability that this month's checks detect one illicit transaction of a channel."""
         ...
 
 
@@ -99,22 +70,17 @@ class ChannelView(Run, Protocol):
     domestic_supply_h100e: float
     gray_price_usd_per_h100e: float
     list_price_usd_per_h100e: float
+    capacities: Any  # the month's pools (``sim.capacity.Capacities``)
+    parties: Any  # the month's usable intermediaries and their terms (``sim.agents.PartyTerms``)
+    operators: Screeners
+    authorities: Customs
+    regulator: Checks
 
-    def venues(self) -> Iterable[Venue]:
-        """Every hub's local authority."""
-        ...
 
-    def usable(self, kind: Hashable, hub: str) -> list[Any]:
-        """Unlisted intermediaries of a kind in a hub, registered long enough to trade."""
-        ...
+class Options(Protocol):
+    """The month's option table as a lever reads it: one entry per option."""
 
-    def operators(self, hub: str) -> Sequence[Party]:
-        """The data-centre operators of a hub."""
-        ...
-
-    def check_probability(self, channel: str, hub: str) -> float:
-        """Probability that the regulator's checks detect one illicit transaction in a cell."""
-        ...
+    smuggles: np.ndarray  # which options bring controlled chips into China
 
 
 class Delivered(Protocol):

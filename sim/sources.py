@@ -25,6 +25,8 @@ class Sources:
         by_channel: (channels x sources) 0/1 matrix summing sources by channel.
         by_hub: (hubs x sources) 0/1 matrix summing sources by hub.
         smuggled: Which sources bring controlled chips into China (a smuggling channel's hubs).
+        source_of, cell_of: (channels x hubs + 1) the source and the belief cell (-1: none) of a
+            channel in a hub, in ``CHANNEL_NAMES`` and hub order; the last column (hub -1) is home.
     """
 
     def __init__(self, hubs: tuple[str, ...]) -> None:
@@ -37,6 +39,12 @@ class Sources:
         self._cell = {s: i for i, s in enumerate(self.cells)}
         self.by_channel = np.array([[s.channel == c for s in self.all] for c in CHANNEL_NAMES], dtype=float)
         self.by_hub = np.array([[s.hub == h for s in self.all] for h in hubs], dtype=float)
+        self.source_of = np.full((len(CHANNEL_NAMES), len(hubs) + 1), -1, dtype=np.intp)
+        self.cell_of = self.source_of.copy()
+        for table, listed in ((self.source_of, self.all), (self.cell_of, self.cells)):
+            for i, s in enumerate(listed):
+                if s.channel in CHANNELS:
+                    table[CHANNEL_NAMES.index(s.channel), -1 if s.hub is None else hubs.index(s.hub)] = i
         self.smuggled = np.array([s.channel in CHANNELS and CHANNELS[s.channel].smuggles_chips() for s in self.all])
 
     def index(self, source: Source) -> int:

@@ -1,4 +1,4 @@
-"""The month's orders as arrays: placing them commits capacity; resolving them passes their checkpoints."""
+"""The month's orders as arrays: placed firm after firm, they pass their checkpoints."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from sim.channels import Option
-
 if TYPE_CHECKING:
+    from sim.channels import Channel
     from sim.option_table import OptionTable
-    from sim.protocols import Venue
 
 
 class Orders(NamedTuple):
@@ -25,40 +23,29 @@ class Orders(NamedTuple):
 
 @dataclass(slots=True)
 class Transaction:
-    """One order, as the consequences of its detection read it."""
+    """One order detected at a checkpoint, as its consequences read it."""
 
     firm_index: int
-    option: Option
+    channel: type[Channel]
+    intermediary: int  # its row, -1: none
+    operator: int  # its row, -1: none
     quantity_h100e: float
     spend_usd: float
 
 
-def place(
-    planned: tuple[np.ndarray, ...], firm_order: np.ndarray, table: OptionTable, authorities: dict[str, Venue]
-) -> Orders:
-    """Turn (firms x options) planned quantities into orders; commit each option's total capacity.
+def place(planned: tuple[np.ndarray, ...], firm_order: np.ndarray, table: OptionTable) -> Orders:
+    """Turn (firms x options) planned quantities into orders.
 
     Orders are listed firm after firm in ``firm_order``, each firm's orders from the first
     matrix of ``planned`` before those from the next (its orders for this month's demand, then
     those bought ahead): the order in which they were decided, and in which a vendor's queue
-    serves them. An option's orders commit its intermediary's, its operator's and its hub's
-    import quota capacity (all additive, so one commitment of the option's total is the same).
+    serves them.
     """
     by_firm = np.stack([matrix[firm_order] for matrix in planned], axis=1)
-    by_firm = by_firm.reshape(len(firm_order) * len(planned), len(table.options))
+    by_firm = by_firm.reshape(len(firm_order) * len(planned), len(table))
     rows, option = np.nonzero(by_firm)
     firm, quantity = firm_order[rows // len(planned)], by_firm[rows, option]
-    orders = Orders(firm, option, quantity, quantity * table.upfront_usd_per_h100e[firm, option])
-    totals = np.bincount(option, weights=quantity, minlength=len(table.options))
-    for o in np.flatnonzero(totals):
-        opened, total_h100e = table.options[o], float(totals[o])
-        if opened.intermediary is not None:
-            opened.intermediary.record_order(total_h100e)
-        if opened.operator is not None:
-            opened.operator.lease(total_h100e)
-        if opened.channel.uses_import_quota:
-            authorities[opened.hub].import_h100e(total_h100e)
-    return orders
+    return Orders(firm, option, quantity, quantity * table.upfront_usd_per_h100e[firm, option])
 
 
 def first_detections(orders: Orders, table: OptionTable, trips: np.ndarray, rng: np.random.Generator) -> np.ndarray:

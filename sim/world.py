@@ -1,13 +1,33 @@
-"""The world: routes between hubs, and the markets at home (domestic supply, gray-market price)."""
+"""The world: hubs (their parameters as arrays, routes between them) and the markets at home."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from sim.config import Config, Hub
 from sim.timeline import month_index
 
 EARTH_RADIUS_KM = 6371.0
+
+
+class HubColumns:
+    """Any numeric parameter of every hub as an array in hub order, built on first use.
+
+    ``HubColumns(cfg.world.hubs).cooperation`` is every hub's cooperation; a parameter that is
+    None in a hub (no import cap) is NaN there.
+    """
+
+    def __init__(self, hubs: dict[str, Hub]) -> None:
+        self._hubs = tuple(hubs.values())
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        column = np.array([getattr(hub, name) for hub in self._hubs], dtype=float)
+        setattr(self, name, column)
+        return column
 
 
 def route_km(a: Hub, b: Hub) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sim import Config, run
+from sim.channels import CHANNEL_NAMES
 from sim.model import ExportControlModel
 from tests.conftest import one_hub, tiny_world
 
@@ -62,9 +63,11 @@ def test_model_utilities_are_equal_at_the_analytic_fine(baseline: Config) -> Non
     assert 0 < threshold < 1e5
     model = ExportControlModel(becker_world(baseline, fine=threshold))
     model.step()
-    u = {o.channel.name: model.table.u[0, i] for i, o in enumerate(model.table.options)}
+    table = model.table
+    u = {CHANNEL_NAMES[c]: table.u[0, i] for i, c in enumerate(table.channel)}
     assert u["smuggling"] == pytest.approx(u["compliant"], rel=1e-9)
-    assert u["compliant"] == pytest.approx(VALUE - model.table.options[0].cost_usd_per_h100e_month)
+    compliant = CHANNEL_NAMES.index("compliant")
+    assert u["compliant"] == pytest.approx(VALUE - table.offered_cost_usd[table.channel == compliant][0])
 
 
 @pytest.mark.parametrize(("factor", "expected"), [(0.999, "smuggling"), (1.001, "compliant")])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from sim import load_config, run
-from sim.channels import CHANNELS, Channel, Delivery, IntermediaryKind
+from sim.agents.intermediary import KINDS
+from sim.channels import CHANNEL_NAMES, CHANNELS, Channel, Delivery, IntermediaryKind
 from sim.model import ExportControlModel
 
 
@@ -46,20 +48,29 @@ def test_channel_options_keep_the_contract(models: list[ExportControlModel], nam
         channel = cls()
         assert channel.lead_time_months(model.cfg) >= 0
         assert channel.months_delivered(model.cfg) >= 1
-        for option in channel.options(model):
-            offered += 1
-            assert option.channel is channel
-            assert option.cost_usd_per_h100e_month > 0 and option.upfront_usd_per_h100e > 0
-            assert all(0.0 <= c.p <= 1.0 for c in option.checkpoints)
-            assert cls.illicit or not any(c.penalised for c in option.checkpoints)  # legal: refused, never penalised
-            assert not cls.illicit or option.checkpoints
-            assert (option.hub is not None) == cls.offshore
-            assert (option.intermediary is not None) == (cls.served_by is not None)
-            if option.intermediary is not None:
-                assert option.intermediary.kind is cls.served_by and option.intermediary.hub == option.hub
-            assert (option.operator is not None) == (cls.offshore and cls.delivers is Delivery.FLOW)
-            assert 1 <= len(option.pools) <= 2
-            assert all(p.capacity_h100e is None or p.capacity_h100e >= 0 for p in option.pools)
+        offers = channel.options(model)
+        if offers is None:
+            continue
+        n = offers.size
+        offered += n
+        assert all(len(column) == n for column in (offers.intermediary, offers.operator, *offers.pools))
+        assert (offers.cost_usd_per_h100e_month > 0).all() and (offers.upfront_usd_per_h100e > 0).all()
+        for check in offers.checkpoints:
+            assert ((np.asarray(check.p) >= 0.0) & (np.asarray(check.p) <= 1.0)).all()
+        assert cls.illicit or not any(c.penalised for c in offers.checkpoints)  # legal: refused, never penalised
+        assert not cls.illicit or offers.checkpoints
+        assert ((offers.hub >= 0) == cls.offshore).all()
+        assert ((offers.intermediary >= 0) == (cls.served_by is not None)).all()
+        if cls.served_by is not None:
+            parties = model.intermediaries
+            assert (parties.kind[offers.intermediary] == KINDS.index(cls.served_by)).all()
+            assert (parties.hub[offers.intermediary] == offers.hub).all()
+            assert parties.usable()[offers.intermediary].all()
+        assert ((offers.operator >= 0) == (cls.offshore and cls.delivers is Delivery.FLOW)).all()
+        if cls.offshore and cls.delivers is Delivery.FLOW:
+            assert (model.operators.hub[offers.operator] == offers.hub).all()
+        for pools in offers.pools:
+            assert ((pools >= 0) & (pools < len(model.capacities.left))).all()
     assert offered > 0, f"{name} offered no option in any scenario month"
 
 
@@ -81,4 +92,4 @@ def test_closed_channels_offer_nothing() -> None:
         )
     )
     model.step()
-    assert {o.channel.name for o in model.table.options}.isdisjoint({"compliant", "domestic"})
+    assert {CHANNEL_NAMES[c] for c in model.table.channel}.isdisjoint({"compliant", "domestic"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sim.channels import CHANNELS
 from sim.config import Config
 from sim.loading import load_config
 from sim.model import ExportControlModel
@@ -81,5 +82,5 @@ def test_without_controls_chips_sell_at_the_falling_list_price() -> None:
     model = ExportControlModel(load_config(["scenario=no_controls"]))
     for month in range(13):
         model.step()
-        compliant = [o for o in model.table.options if o.channel.name == "compliant"]
-        assert compliant[0].upfront_usd_per_h100e == pytest.approx(list_price_usd_per_h100e(model.cfg, month))
+        compliant = CHANNELS["compliant"]().options(model)
+        assert compliant.upfront_usd_per_h100e[0] == pytest.approx(list_price_usd_per_h100e(model.cfg, month))

@@ -27,9 +27,7 @@ def stepped(request: pytest.FixtureRequest, baseline: Config) -> tuple[ExportCon
         leased = firms.ledger.leased_flow(model.month, firms.stock_h100e.shape)
         checks.append(
             {
-                "operators": [
-                    (o.leased_h100e, o.capacity_h100e) for ops in model.operators_by_hub.values() for o in ops
-                ],
+                "operators": [(o.leased_h100e, o.capacity_h100e) for o in model.operators.agents],
                 "leases_by_operator": _leases_by_operator(model),
                 "access": model.rows[-1]["access_h100e_months"],
                 "stock_plus_leased": firms.stock_h100e.sum() + leased.sum(),
@@ -39,10 +37,10 @@ def stepped(request: pytest.FixtureRequest, baseline: Config) -> tuple[ExportCon
 
 
 def _leases_by_operator(model: ExportControlModel) -> dict[int, float]:
-    """Capacity each operator has committed to leases, read off the firms' ledger."""
+    """Capacity each operator (by row) has committed to leases, read off the firms' ledger."""
     committed: dict[int, float] = {}
     for lease in rows(model.firms.ledger.leases):
-        committed[lease.operator.unique_id] = committed.get(lease.operator.unique_id, 0.0) + lease.quantity_h100e
+        committed[lease.operator] = committed.get(lease.operator, 0.0) + lease.quantity_h100e
     return committed
 
 
@@ -67,9 +65,8 @@ def test_operators_lease_exactly_what_the_ledger_holds(stepped) -> None:
     """No capacity is leased twice or lost: what an operator holds as leased is its running leases."""
     model, checks = stepped
     assert any(month["leases_by_operator"] for month in checks)
-    for ops in model.operators_by_hub.values():
-        for o in ops:
-            assert o.leased_h100e == pytest.approx(checks[-1]["leases_by_operator"].get(o.unique_id, 0.0), abs=1e-6)
+    for o in model.operators.agents:
+        assert o.leased_h100e == pytest.approx(checks[-1]["leases_by_operator"].get(o.row, 0.0), abs=1e-6)
 
 
 def test_compute_used_never_exceeds_stock_and_leases(stepped) -> None:

@@ -101,11 +101,10 @@ def test_firms_tamper_iff_it_costs_less_than_the_expected_loss(baseline: Config)
 
 
 def test_only_smuggling_options_are_penalised_and_only_once_in_force(baseline: Config) -> None:
-    class Option:  # the part of sim.channels.Option the lever reads
-        def __init__(self, smuggles: bool) -> None:
-            self.channel = type("C", (), {"smuggles_chips": staticmethod(lambda: smuggles)})
+    class Options:  # the part of the option table the lever reads
+        smuggles = np.array([False, True])
 
-    options = [Option(False), Option(True)]
+    options = Options()
     rule = lever(baseline, from_month="2025-03", verified_share=0.5)
     month = Month(baseline, month=1)
     assert rule.option_penalty_usd_per_h100e_month(month, Lots(), options) == 0.0

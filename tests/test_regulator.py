@@ -73,11 +73,12 @@ def test_escalation_tightens_customs_where_detections_pile_up(baseline: Config) 
     )
     model = ExportControlModel(cfg)
     model.run_for(12)
-    escalated = [a for a in model.authorities.values() if a.escalations > 0]
+    escalated = [a for a in model.authorities.agents if a.escalations > 0]
     assert escalated
     hub = escalated[0]
     base_rate = model.cfg.world.hubs[hub.hub].cargo_inspection_rate * model.cfg.policy.customs.cargo_multiplier
-    assert hub.cargo_inspection_rate() == pytest.approx(min(1.0, base_rate * 2.0**hub.escalations))
+    rate = model.authorities.cargo_inspection_rate()[hub.row]
+    assert rate == pytest.approx(min(1.0, base_rate * 2.0**hub.escalations))
 
 
 def test_listing_affiliates_lists_more_and_cuts_smuggling(baseline: Config) -> None:

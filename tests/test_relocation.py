@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
+from sim.agents import Intermediary
 from sim.channels import IntermediaryKind
 from sim.config import Config, Hub, Ownership
 from sim.model import ExportControlModel
@@ -21,6 +23,7 @@ HUBS = {
     "near": one_hub(cooperation=0.5, resellers=0, longitude_deg=1.0),
     "far": one_hub(cooperation=0.1, resellers=0, longitude_deg=10.0),
 }
+HUB_ORDER = tuple(HUBS)
 CRACKDOWN = {"month": "2025-02", "note": "crackdown", "set": {"world.hubs.home.cooperation": 1.0}}
 
 
@@ -36,8 +39,13 @@ def hubs_after(cfg: Config, months: int) -> dict[str, int]:
     model = ExportControlModel(cfg)
     for _ in range(months):
         model.step()
-    groups = model.intermediaries._groups
-    return {hub: sum(len(groups[(kind, hub)]) for kind in IntermediaryKind) for hub in HUBS}
+    return {hub: len(registered(model, hub)) for hub in HUBS}
+
+
+def registered(model: ExportControlModel, hub: str) -> list[Intermediary]:
+    """The intermediaries registered in a hub (usable or not yet), neither closed nor listed."""
+    parties = model.intermediaries
+    return [parties.agents[row] for row in np.flatnonzero(parties.open & (parties.hub == HUB_ORDER.index(hub)))]
 
 
 def test_route_km_is_the_great_circle_distance(baseline: Config) -> None:
@@ -62,10 +70,12 @@ def test_moved_intermediaries_register_anew_with_an_operator_of_their_new_hub(ba
     model.step()
     model.step()
     delay = model.cfg.world.intermediaries.relocation_delay_months
-    moved = [i for kind in IntermediaryKind for i in model.intermediaries._groups[(kind, "near")]]
+    moved = registered(model, "near")
+    assert len(moved) == 6
     assert all(i.hub == "near" and i.usable_from_month == 1 + delay for i in moved)
-    assert all(i.operator in model.operators("near") for i in moved if i.kind is not IntermediaryKind.RESELLER)
-    assert model.intermediaries.usable(IntermediaryKind.RESELLER, "near") == []
+    lessees = [i for i in moved if i.kind is not IntermediaryKind.RESELLER]
+    assert lessees and all(i.operator in model.operators.of_hub("near") for i in lessees)
+    assert model.intermediaries.usable_count(IntermediaryKind.RESELLER)[HUB_ORDER.index("near")] == 0
 
 
 def test_local_fronts_stay(baseline: Config) -> None:
@@ -73,8 +83,7 @@ def test_local_fronts_stay(baseline: Config) -> None:
     model = ExportControlModel(cfg)
     model.step()
     model.step()
-    groups = model.intermediaries._groups
-    assert all(i.ownership is Ownership.LOCAL_FRONT for i in groups[(IntermediaryKind.RESELLER, "home")])
+    assert all(i.ownership is Ownership.LOCAL_FRONT for i in registered(model, "home"))
     assert hubs_after(cfg, 2) == {"home": 6, "strict": 0, "near": 0, "far": 0}
 
 

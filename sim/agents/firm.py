@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from sim.channels import CHANNEL_NAMES, DOMESTIC_RATION
+from sim.channels import CHANNEL_NAMES
 from sim.decision import Beliefs, allocate_month
 from sim.ledger import Ledger, Shipments
-from sim.option_table import INFERENCE_NEED, FirmTerms
+from sim.option_table import FirmTerms
 from sim.sources import STOCKPILE
 
 if TYPE_CHECKING:
+    from sim.capacity import Capacities
     from sim.config import FirmClass
     from sim.option_table import OptionTable
     from sim.protocols import Run
@@ -101,10 +102,12 @@ class Firms:
             self.value_usd, self.risk_aversion, self.trips, self.listed(month), self.need_h100e, self.beliefs.mean()
         )
 
-    def decide(self, order: np.ndarray, table: OptionTable, closing: frozenset[str]) -> tuple[np.ndarray, ...]:
+    def decide(
+        self, order: np.ndarray, table: OptionTable, capacities: Capacities, closing: frozenset[str]
+    ) -> tuple[np.ndarray, ...]:
         """Every firm plans its orders for its unmet demand, then buys ahead through channels about to close.
 
-        Firms decide one after the other in ``order`` (rows), drawing on the same capacities.
+        Firms decide one after the other in ``order`` (rows), drawing on the same ``capacities``.
         Anticipation (docs/ODD.md, section 7.15): once a rule that will close a channel is
         announced, a firm tops up what it has on order through that channel to
         ``front_load_months`` months of the demand the channel serves for it (its inference
@@ -118,6 +121,7 @@ class Firms:
         channels = sorted(closing)
         through = table.channel[None, :] == np.array([CHANNEL_NAMES.index(c) for c in channels], dtype=np.intp)[:, None]
         demand = self.demand_h100e(self.model.month)
+        inference_pool = capacities.ration("inference_need")
         ahead_h100e = np.zeros((len(self), len(channels)))
         for c, channel in enumerate(channels):
             serves = self.inference_share if table.inference[through[c]].any() else 1.0
@@ -127,15 +131,15 @@ class Firms:
             table.u,
             table.upfront_usd_per_h100e,
             table.pool_index,
-            table.pools.left,
+            capacities.left,
             self.need_h100e,
             self.budget_usd,
             self.value_usd,
             (
-                np.array([table.pools.position(DOMESTIC_RATION), table.pools.position(INFERENCE_NEED)]),
+                np.array([capacities.ration("domestic_ration"), inference_pool]),
                 np.column_stack([self.ration_h100e, self.inference_need_h100e]),
             ),
-            (through, ahead_h100e, behaviour.front_load_months * self.budget_usd, table.pools.position(INFERENCE_NEED)),
+            (through, ahead_h100e, behaviour.front_load_months * self.budget_usd, inference_pool),
             behaviour.temperature,
             behaviour.min_order_share,
             behaviour.max_rounds,

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from mesa import Agent
 
-from sim.capacity import Pool
 from sim.channels import CHANNEL_OF_KIND, ILLICIT_CHANNELS, IntermediaryKind
 from sim.config import Hub, Ownership
 from sim.world import route_km
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from sim.agents.operator import Operator, Operators
+    from sim.protocols import Run
 
-    from sim.protocols import Party, Run
+#: Intermediary kinds in the order of the ``kind`` column.
+KINDS: tuple[IntermediaryKind, ...] = tuple(IntermediaryKind)
 
 
 class Intermediary(Agent):
@@ -27,112 +28,195 @@ class Intermediary(Agent):
     Its detection probability at the checkpoints that involve it is scaled by its red flags:
     a local front shows fewer (``local_front_discount``), and every intermediary shows more
     as the volume it has handled grows (``exposure_per_kh100e``). When detected it is
-    entity-listed and leaves the market.
+    entity-listed and leaves the market. Its state is its row in :class:`Intermediaries`.
     """
 
     model: Run
 
-    def __init__(
-        self,
-        model: Run,
-        kind: IntermediaryKind,
-        hub: str,
-        ownership: Ownership,
-        owner: tuple,
-        usable_from_month: int,
-        operator: Party | None,
-    ) -> None:
+    def __init__(self, model: Run, population: Intermediaries, row: int) -> None:
         super().__init__(model)
-        self.kind = kind
-        self.hub = hub
-        self.ownership = ownership
-        self.owner = owner
-        self.usable_from_month = usable_from_month
-        self.operator = operator
-        self.last_active_month = usable_from_month
-        self.handled_h100e = 0.0
-        self.handled_month_h100e = 0.0
-        self.listed = False
+        self.population = population
+        self.row = row
 
-    def is_usable(self) -> bool:
-        """Registered long enough to trade."""
-        return self.model.month >= self.usable_from_month
+    @property
+    def kind(self) -> IntermediaryKind:
+        """Reseller, front company or logistics broker."""
+        return KINDS[self.population.kind[self.row]]
 
-    def fee_share(self) -> float:
-        """Fee as a share of the price of the goods or lease."""
-        rules = self.model.cfg.world.intermediaries
-        premium = rules.local_front_fee_premium if self.ownership is Ownership.LOCAL_FRONT else 0.0
-        return rules.fee_share + premium
+    @property
+    def hub(self) -> str:
+        """The hub it is registered in (the one it was listed or closed in, once out)."""
+        return self.population.hubs[self.population.hub[self.row]]
 
-    def believed_risk_factor(self) -> float:
-        """What firms know of its red flags: local fronts draw less attention."""
-        return self.model.cfg.policy.end_user_audits.red_flag_factor(self.ownership is Ownership.LOCAL_FRONT)
+    @property
+    def ownership(self) -> Ownership:
+        """A subsidiary of a Chinese parent, or a local front."""
+        return Ownership.LOCAL_FRONT if self.population.local_front[self.row] else Ownership.SUBSIDIARY
 
-    def is_idle_too_long(self) -> bool:
-        """No business for ``idle_exit_months`` months."""
-        return self.model.month - self.last_active_month >= self.model.cfg.world.intermediaries.idle_exit_months
+    @property
+    def usable_from_month(self) -> int:
+        """First month it may trade."""
+        return int(self.population.usable_from_month[self.row])
 
-    def red_flags(self) -> float:
-        """Multiplier on the detection probability of audits that involve it."""
-        exposure = self.model.cfg.world.intermediaries.exposure_per_kh100e * self.handled_h100e / 1000.0
-        return self.believed_risk_factor() * (1.0 + exposure)
+    @property
+    def operator(self) -> Operator | None:
+        """The operator it leases from (None for a reseller)."""
+        row = self.population.operator[self.row]
+        return None if row < 0 else self.population.operators.agents[row]
 
-    def red_flag_probability(self) -> float:
-        """Probability that it shows red flags to an operator's KYC screening."""
-        return min(1.0, self.model.cfg.world.intermediaries.red_flag_rate * self.red_flags())
+    @property
+    def handled_h100e(self) -> float:
+        """Volume it has handled since it registered."""
+        return float(self.population.handled_h100e[self.row])
 
-    def pool(self) -> Pool:
-        """Its handling capacity this month."""
-        return Pool(("intermediary", self.unique_id), self.model.cfg.world.intermediaries.capacity_h100e_per_month)
+    @property
+    def listed(self) -> bool:
+        """Whether it has been entity-listed."""
+        return bool(self.population.listed[self.row])
 
-    def record_order(self, quantity_h100e: float) -> None:
-        """Handle an order: more exposure, and active this month."""
-        self.handled_h100e += quantity_h100e
-        self.handled_month_h100e += quantity_h100e
-        self.last_active_month = self.model.month
+    @property
+    def in_market(self) -> bool:
+        """Registered and neither closed nor listed."""
+        return bool(self.population.open[self.row])
+
+
+class PartyTerms(NamedTuple):
+    """The month's usable intermediaries, and what options read of them: one entry per row.
+
+    Attributes:
+        usable: Rows of the usable intermediaries of each kind.
+        hub: Hub index of each.
+        operator: Row of the operator each leases from (-1: a reseller).
+        fee_share: Fee as a share of the price of the goods or lease.
+        believed_risk_factor: What firms know of its red flags.
+        red_flags: Multiplier on the detection probability of audits that involve it.
+        red_flag_probability: Probability that it shows red flags to an operator's KYC screening.
+    """
+
+    usable: dict[IntermediaryKind, np.ndarray]
+    hub: np.ndarray
+    operator: np.ndarray
+    fee_share: np.ndarray
+    believed_risk_factor: np.ndarray
+    red_flags: np.ndarray
+    red_flag_probability: np.ndarray
 
 
 class Intermediaries:
-    """Every registered intermediary by (kind, hub): registration, entry, closure and listing."""
+    """Every intermediary ever registered: the agents and their state, one row each.
 
-    def __init__(self, model: Run, hubs: tuple[str, ...], operators: dict[str, Sequence[Party]]) -> None:
+    Rows are never reused: one that closes or is listed stays, no longer ``open``.
+
+    Attributes:
+        agents: The intermediaries, in row order.
+        hubs: Hub names, in hub order.
+        kind: Index into ``KINDS`` of each.
+        hub: Hub index of each.
+        local_front: Whether each is a local front (else a subsidiary of a Chinese parent).
+        owner: Each one's owner; affiliates share it (a parent group, or a local group of a hub).
+        usable_from_month: First month each may trade.
+        operator: Row of the operator each leases from (-1: a reseller).
+        last_active_month: Last month each handled an order (its registration month before any).
+        handled_h100e: Volume each has handled since it registered.
+        handled_month_h100e: Volume each handled last month (reset when entrants come).
+        open: Registered and neither closed nor listed.
+        listed: Entity-listed.
+    """
+
+    def __init__(self, model: Run, hubs: tuple[str, ...], operators: Operators) -> None:
         self.model = model
         self.hubs = hubs
         self.operators = operators
-        self._groups: dict[tuple[IntermediaryKind, str], list[Intermediary]] = {
-            (kind, hub): [] for kind in IntermediaryKind for hub in hubs
-        }
-        for hub, params in model.cfg.world.hubs.items():
-            for kind in IntermediaryKind:
-                for _ in range(getattr(params, kind.hub_count_field)):
-                    self.register(kind, hub, usable_from_month=0)
+        self.agents: list[Intermediary] = []
+        ints, floats = np.zeros(0, dtype=np.intp), np.zeros(0)
+        self.kind, self.hub, self.owner, self.operator = ints, ints, ints, ints
+        self.usable_from_month, self.last_active_month = ints, ints
+        self.handled_h100e, self.handled_month_h100e = floats, floats
+        self.local_front, self.open, self.listed = (np.zeros(0, dtype=bool),) * 3
+        starting = [
+            (k, h, getattr(model.cfg.world.hubs[hub], kind.hub_count_field))
+            for k, kind in enumerate(KINDS)
+            for h, hub in enumerate(hubs)
+        ]
+        kinds, hub_index, counts = np.array(starting, dtype=np.intp).reshape(-1, 3).T
+        self.register(np.repeat(kinds, counts), np.repeat(hub_index, counts), usable_from_month=0)
 
-    def usable(self, kind: IntermediaryKind | None, hub: str) -> list[Intermediary]:
-        """Unlisted intermediaries of a kind in a hub, registered long enough to trade."""
-        return [i for i in self._groups[(kind, hub)] if i.is_usable()]
+    def __len__(self) -> int:
+        return len(self.agents)
+
+    def usable(self) -> np.ndarray:
+        """Which are open and registered long enough to trade."""
+        return self.open & (self.usable_from_month <= self.model.month)
+
+    def usable_count(self, kind: IntermediaryKind) -> np.ndarray:
+        """Per hub, the usable intermediaries of a kind."""
+        mine = self.usable() & (self.kind == KINDS.index(kind))
+        return np.bincount(self.hub[mine], minlength=len(self.hubs))
 
     def active_count(self) -> int:
         """Intermediaries registered, unlisted and usable."""
-        return sum(i.is_usable() for group in self._groups.values() for i in group)
+        return int(self.usable().sum())
 
-    def register(self, kind: IntermediaryKind, hub: str, usable_from_month: int) -> None:
-        """Register a new intermediary: owner and ownership drawn; a lessee draws its operator."""
+    def terms(self) -> PartyTerms:
+        """This month's usable intermediaries by kind, and what their options read of each row.
+
+        A local front draws less attention (``local_front_discount``) and charges a premium
+        (``local_front_fee_premium``); every intermediary shows more red flags as the volume
+        it has handled grows (``exposure_per_kh100e``).
+        """
+        cfg = self.model.cfg
+        rules = cfg.world.intermediaries
+        usable = self.usable()
+        believed = cfg.policy.end_user_audits.red_flag_factor(self.local_front)
+        red_flags = believed * (1.0 + rules.exposure_per_kh100e * self.handled_h100e / 1000.0)
+        return PartyTerms(
+            {kind: np.nonzero(usable & (self.kind == k))[0] for k, kind in enumerate(KINDS)},
+            self.hub,
+            self.operator,
+            rules.fee_share + rules.local_front_fee_premium * self.local_front,
+            believed,
+            red_flags,
+            np.minimum(1.0, rules.red_flag_rate * red_flags),
+        )
+
+    def register(self, kinds: np.ndarray, hubs: np.ndarray, usable_from_month: int) -> None:
+        """Register new intermediaries of ``kinds`` in ``hubs``: owners and ownership drawn; lessees draw operators."""
         model = self.model
         rules = model.cfg.world.intermediaries
-        group = int(model.rng.integers(rules.owner_groups))
-        if model.rng.random() < rules.local_front_share:
-            ownership, owner = Ownership.LOCAL_FRONT, ("local", hub, group)
-        else:
-            ownership, owner = Ownership.SUBSIDIARY, ("parent", group)
-        operator = self._draw_operator(kind, hub)
-        self._groups[(kind, hub)].append(Intermediary(model, kind, hub, ownership, owner, usable_from_month, operator))
+        n = len(kinds)
+        group = _draw_below(model.rng, np.full(n, rules.owner_groups))
+        local_front = model.rng.random(n) < rules.local_front_share
+        new = {
+            "kind": kinds,
+            "hub": hubs,
+            "local_front": local_front,
+            "owner": np.where(local_front, (1 + hubs) * rules.owner_groups + group, group),  # a local group per hub
+            "usable_from_month": np.full(n, usable_from_month),
+            "operator": self._draw_operators(kinds, hubs),
+            "last_active_month": np.full(n, usable_from_month),
+            "handled_h100e": np.zeros(n),
+            "handled_month_h100e": np.zeros(n),
+            "open": np.ones(n, dtype=bool),
+            "listed": np.zeros(n, dtype=bool),
+        }
+        for name, column in new.items():
+            setattr(self, name, np.concatenate([getattr(self, name), column]))
+        self.agents.extend(Intermediary(model, self, row) for row in range(len(self.agents), len(self.agents) + n))
 
-    def _draw_operator(self, kind: IntermediaryKind, hub: str) -> Party | None:
-        """The operator a lessee leases from, drawn in its hub; None for a reseller."""
-        if kind is IntermediaryKind.RESELLER:
-            return None
-        operators = self.operators[hub]
-        return operators[int(self.model.rng.integers(len(operators)))]
+    def _draw_operators(self, kinds: np.ndarray, hubs: np.ndarray) -> np.ndarray:
+        """The operator row each lessee leases from, drawn in its hub; -1 for resellers."""
+        lessee = kinds != KINDS.index(IntermediaryKind.RESELLER)
+        operator = np.full(len(kinds), -1, dtype=np.intp)
+        if lessee.any():
+            first = self.operators.first
+            operator[lessee] = first[hubs[lessee]] + _draw_below(self.model.rng, np.diff(first)[hubs[lessee]])
+        return operator
+
+    def record_orders(self, rows: np.ndarray, quantity_h100e: np.ndarray) -> None:
+        """Intermediaries handle orders: more exposure, and active this month."""
+        np.add.at(self.handled_h100e, rows, quantity_h100e)
+        np.add.at(self.handled_month_h100e, rows, quantity_h100e)
+        self.last_active_month[rows] = self.model.month
 
     def relocate(self, before: dict[str, Hub], now: dict[str, Hub]) -> None:
         """Subsidiaries leave a hub whose enforcement was tightened, for the nearest hub that is not stricter.
@@ -144,28 +228,32 @@ class Intermediaries:
         (usable after ``relocation_delay_months``; a lessee draws an operator there). A local
         front's director network is local: it stays. With no such hub, nobody moves.
         """
-        delay = self.model.cfg.world.intermediaries.relocation_delay_months
-        for hub in [h for h in self.hubs if now[h].is_stricter_than(before[h])]:
-            havens = [h for h in self.hubs if h != hub and not now[h].is_stricter_than(before[hub])]
+        usable_from = self.model.month + self.model.cfg.world.intermediaries.relocation_delay_months
+        for h, hub in enumerate(self.hubs):
+            if not now[hub].is_stricter_than(before[hub]):
+                continue
+            havens = [g for g, other in enumerate(self.hubs) if g != h and not now[other].is_stricter_than(before[hub])]
             if not havens:
                 continue
-            haven = min(havens, key=lambda h: route_km(now[hub], now[h]))
-            for kind in IntermediaryKind:
-                group = self._groups[(kind, hub)]
-                for intermediary in [i for i in group if i.ownership is Ownership.SUBSIDIARY]:
-                    group.remove(intermediary)
-                    intermediary.hub = haven
-                    intermediary.operator = self._draw_operator(kind, haven)
-                    intermediary.usable_from_month = self.model.month + delay
-                    intermediary.last_active_month = intermediary.usable_from_month
-                    self._groups[(kind, haven)].append(intermediary)
+            haven = min(havens, key=lambda g: route_km(now[hub], now[self.hubs[g]]))
+            movers = np.flatnonzero(self.open & (self.hub == h) & ~self.local_front)
+            self.hub[movers] = haven
+            self.operator[movers] = self._draw_operators(self.kind[movers], self.hub[movers])
+            self.usable_from_month[movers] = usable_from
+            self.last_active_month[movers] = usable_from
 
     def close_idle(self) -> None:
-        """Intermediaries idle for too long close."""
-        for group in self._groups.values():
-            for intermediary in [i for i in group if i.is_idle_too_long()]:
-                group.remove(intermediary)
-                intermediary.remove()
+        """Intermediaries with no business for ``idle_exit_months`` close."""
+        idle_exit = self.model.cfg.world.intermediaries.idle_exit_months
+        self._leave(self.open & (self.model.month - self.last_active_month >= idle_exit))
+
+    def _leave(self, leaving: np.ndarray) -> int:
+        """Those in ``leaving`` leave the market (and the model's agents); return how many."""
+        rows = np.flatnonzero(leaving)
+        self.open[rows] = False
+        for row in rows.tolist():
+            self.agents[row].remove()
+        return len(rows)
 
     def utilisation(self) -> np.ndarray:
         """(kinds x hubs) last month's volume handled over the capacity of the usable intermediaries.
@@ -173,11 +261,13 @@ class Intermediaries:
         A kind and hub with no usable intermediary counts as fully used if anything was handled
         there, else as unused.
         """
+        cells = len(KINDS) * len(self.hubs)
+        cell = self.kind * len(self.hubs) + self.hub
+        handled = np.bincount(cell[self.open], self.handled_month_h100e[self.open], minlength=cells)
         capacity = self.model.cfg.world.intermediaries.capacity_h100e_per_month
-        handled = np.array([sum(i.handled_month_h100e for i in group) for group in self._groups.values()])
-        usable = capacity * np.array([sum(i.is_usable() for i in group) for group in self._groups.values()])
+        usable = capacity * np.bincount(cell[self.usable()], minlength=cells)
         use = np.where(usable > 0, np.minimum(1.0, handled / np.maximum(usable, 1e-300)), handled > 0)
-        return use.reshape(len(IntermediaryKind), len(self.hubs))  # groups are keyed kind-major
+        return use.reshape(len(KINDS), len(self.hubs))
 
     def enter(self, entry_risk: np.ndarray) -> None:
         """Entrants go where business is good and enforcement mild (docs/ODD.md, section 7.7).
@@ -195,38 +285,30 @@ class Intermediaries:
         """
         model = self.model
         rules = model.cfg.world.intermediaries
-        kinds = list(IntermediaryKind)
-        risk = entry_risk[[ILLICIT_CHANNELS.index(CHANNEL_OF_KIND[kind]) for kind in kinds]]
+        risk = entry_risk[[ILLICIT_CHANNELS.index(CHANNEL_OF_KIND[kind]) for kind in KINDS]]
         weight = (self.utilisation() + rules.entry_base_weight) * (1.0 - risk) ** rules.entry_risk_sensitivity
-        for group in self._groups.values():
-            for intermediary in group:
-                intermediary.handled_month_h100e = 0.0
+        self.handled_month_h100e[:] = 0.0
         entrants = model.rng.poisson(rules.registration_rate_per_month * len(self.hubs) * weight.mean())
         cumulative = weight.ravel().cumsum()
-        for _ in range(entrants):
-            cell = int(np.searchsorted(cumulative, model.rng.random() * cumulative[-1], side="right"))
-            kind, hub = kinds[cell // len(self.hubs)], self.hubs[cell % len(self.hubs)]
-            self.register(kind, hub, usable_from_month=model.month + rules.registration_delay_months)
+        cells = np.searchsorted(cumulative, model.rng.random(entrants) * cumulative[-1], side="right")
+        usable_from = model.month + rules.registration_delay_months
+        self.register(cells // len(self.hubs), cells % len(self.hubs), usable_from_month=usable_from)
 
-    def list_party(self, intermediary: Intermediary, include_affiliates: bool) -> int:
-        """Entity-list an intermediary (and its affiliates): they leave the market.
+    def list_party(self, row: int, include_affiliates: bool) -> int:
+        """Entity-list an intermediary (and its open affiliates): they leave the market.
 
         Returns:
-            How many were newly listed.
+            How many were newly listed (none if it was listed earlier this month).
         """
-        if include_affiliates:
-            targets = [i for group in self._groups.values() for i in group if i.owner == intermediary.owner]
-        else:
-            targets = [intermediary]
-        listed = 0
-        for target in targets:
-            if target.listed:  # already listed by an earlier detection this month
-                continue
-            target.listed = True
-            self._groups[(target.kind, target.hub)].remove(target)
-            target.remove()
-            listed += 1
-        return listed
+        targets = self.open & (self.owner == self.owner[row]) if include_affiliates else np.zeros(len(self), bool)
+        targets[row] = self.open[row]
+        self.listed |= targets
+        return self._leave(targets)
+
+
+def _draw_below(rng: np.random.Generator, counts: np.ndarray) -> np.ndarray:
+    """One uniform draw from ``0 .. count - 1`` for each of ``counts``."""
+    return (rng.random(len(counts)) * counts).astype(np.intp)
 
 
 def entry_risk(cell_true_pi: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:

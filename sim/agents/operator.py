@@ -1,15 +1,14 @@
-"""Data-centre operators that lease capacity in a hub."""
+"""Data-centre operators that lease capacity in a hub: the agents, and their state as arrays."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from mesa import Agent
 
-from sim.capacity import Pool
-
 if TYPE_CHECKING:
-    from sim.protocols import Run, Venue
+    from sim.protocols import Run
 
 
 class Operator(Agent):
@@ -17,66 +16,121 @@ class Operator(Agent):
 
     Each month it grows its capacity within the hub's import quota, serves its legitimate
     customers first (screening refuses some of them), and offers what is left to leases.
-    It leases and releases capacity as orders are placed and leases end.
-
-    Attributes:
-        capacity_h100e: Servers it runs.
-        leased_h100e: Capacity committed to leases.
-        free_h100e: This month's offer to new leases.
-        legit_denied_h100e_months: Legitimate demand it refused or could not serve this month.
+    It leases and releases capacity as orders are placed and leases end. Its state is its
+    row in the :class:`Operators` population.
     """
 
     model: Run
 
-    def __init__(self, model: Run, authority: Venue, capacity_h100e: float) -> None:
+    def __init__(self, model: Run, population: Operators, row: int) -> None:
         super().__init__(model)
-        self.authority = authority
-        self.hub = authority.hub
-        self.capacity_h100e = capacity_h100e
-        self.leased_h100e = 0.0
-        self.free_h100e = 0.0
-        self.legit_denied_h100e_months = 0.0
+        self.population = population
+        self.row = row
 
-    def kyc_strictness(self) -> float:
-        """Probability of refusing a customer with red flags.
+    @property
+    def hub(self) -> str:
+        """The hub it operates in."""
+        return self.population.hubs[self.population.hub[self.row]]
+
+    @property
+    def capacity_h100e(self) -> float:
+        """Servers it runs."""
+        return float(self.population.capacity_h100e[self.row])
+
+    @property
+    def leased_h100e(self) -> float:
+        """Capacity committed to leases."""
+        return float(self.population.leased_h100e[self.row])
+
+    @property
+    def free_h100e(self) -> float:
+        """This month's offer to new leases."""
+        return float(self.population.free_h100e[self.row])
+
+
+class Operators:
+    """Every data-centre operator, hub after hub: the agents and their state, one row per operator.
+
+    Attributes:
+        hubs: Hub names, in hub order.
+        hub: Hub index of each operator (operators of a hub are consecutive rows).
+        first: Row of each hub's first operator, and the row count last.
+        capacity_h100e: Servers each runs.
+        leased_h100e: Capacity committed to restricted firms' leases.
+        free_h100e: This month's offer to new leases (capacity less leases and legitimate use served).
+        legit_denied_h100e_months: Legitimate demand each refused or could not serve this month.
+    """
+
+    def __init__(self, model: Run, hubs: tuple[str, ...]) -> None:
+        self.model = model
+        params = [model.cfg.world.hubs[hub] for hub in hubs]
+        counts = np.array([p.operators for p in params], dtype=np.intp)
+        self.hubs = hubs
+        self.hub = np.repeat(np.arange(len(hubs)), counts)
+        self.first = np.concatenate([[0], np.cumsum(counts)])
+        self.capacity_h100e = np.repeat([p.rental_capacity_h100e / p.operators for p in params], counts)
+        self.leased_h100e = np.zeros(len(self.hub))
+        self.free_h100e = np.zeros(len(self.hub))
+        self.legit_denied_h100e_months = np.zeros(len(self.hub))
+        self.agents = [Operator(model, self, row) for row in range(len(self.hub))]
+
+    def __len__(self) -> int:
+        return len(self.hub)
+
+    def of_hub(self, hub: str) -> list[Operator]:
+        """The operators of a hub."""
+        h = self.hubs.index(hub)
+        return self.agents[self.first[h] : self.first[h + 1]]
+
+    def kyc_strictness(self) -> np.ndarray:
+        """Each operator's probability of refusing a customer with red flags.
 
         The hub's baseline, lowered by risk appetite when compute is scarce (prices are
         high), and never below the required minimum when KYC rules are on.
         """
-        cfg = self.model.cfg
-        base = cfg.world.hubs[self.hub].kyc_baseline
-        return cfg.policy.remote_access.strictness(
-            base * (1.0 - cfg.world.operators.risk_appetite * self.model.scarcity)
-        )
+        model = self.model
+        chosen = model.hub_columns.kyc_baseline * (1.0 - model.cfg.world.operators.risk_appetite * model.scarcity)
+        return model.cfg.policy.remote_access.strictness(chosen)[self.hub]
 
-    def refresh(self) -> None:
-        """Grow capacity within the import quota, serve legitimate demand, offer the rest."""
+    def refresh(self, quota_left_h100e: np.ndarray) -> np.ndarray:
+        """Grow capacity within the import quota, serve legitimate demand, offer the rest.
+
+        Operators of a hub import in row order, each what it wants while quota is left.
+
+        Args:
+            quota_left_h100e: Import room left in each hub (inf: no cap).
+
+        Returns:
+            What the operators of each hub imported.
+        """
         rules = self.model.cfg.world.operators
         wanted = self.capacity_h100e * rules.capacity_growth_per_month
-        self.capacity_h100e += self.authority.import_h100e(wanted)
+        before_in_hub = np.cumsum(wanted) - wanted
+        before_in_hub -= before_in_hub[self.first[:-1]][self.hub]
+        granted = np.clip(quota_left_h100e[self.hub] - before_in_hub, 0.0, wanted)
+        self.capacity_h100e += granted
+        free = self.capacity_h100e - self.leased_h100e
         legit_demand = rules.legit_demand_share * self.capacity_h100e
         screened_out = legit_demand * rules.kyc_false_positive_rate * self.kyc_strictness()
-        served = min(legit_demand - screened_out, max(0.0, self.capacity_h100e - self.leased_h100e))
+        served = np.minimum(legit_demand - screened_out, np.maximum(0.0, free))
         self.legit_denied_h100e_months = legit_demand - served
-        self.free_h100e = max(0.0, self.capacity_h100e - self.leased_h100e - served)
+        self.free_h100e = np.maximum(0.0, free - served)
+        return np.bincount(self.hub, granted, minlength=len(self.hubs))
 
-    def pool(self) -> Pool:
-        """This month's free capacity as a pool."""
-        return Pool(("operator", self.unique_id), self.free_h100e)
+    def lease(self, rows: np.ndarray, quantity_h100e: np.ndarray) -> None:
+        """Commit capacity to leases (rows of -1, chips, are skipped)."""
+        some = rows >= 0
+        np.add.at(self.leased_h100e, rows[some], quantity_h100e[some])
 
-    def lease(self, quantity_h100e: float) -> None:
-        """Commit capacity to a lease."""
-        self.leased_h100e += quantity_h100e
+    def release(self, rows: np.ndarray, quantity_h100e: np.ndarray) -> None:
+        """Free the capacity of leases that ended or were lost (rows of -1 are skipped)."""
+        self.lease(rows, -quantity_h100e)
 
-    def release(self, quantity_h100e: float) -> None:
-        """Free the capacity of a lease that ended or was lost."""
-        self.leased_h100e -= quantity_h100e
-
-    def penalise(self) -> None:
-        """Caught serving a restricted firm: the vendor cuts part of its supply.
+    def penalise(self, row: int) -> None:
+        """Caught serving a restricted firm: the vendor cuts part of its supply (``capacity_cut_share``).
 
         Running leases are honoured, so the cut never takes capacity below what is leased;
         legitimate customers bear the rest of it.
         """
         cut = self.model.cfg.world.operators.capacity_cut_share
-        self.capacity_h100e = max(self.leased_h100e, self.capacity_h100e * (1.0 - cut))
+        self.capacity_h100e[row] = max(self.leased_h100e[row], self.capacity_h100e[row] * (1.0 - cut))

@@ -7,75 +7,89 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
-from sim.capacity import Pool
-from sim.channels import CHANNELS, Audited
+from sim.channels import CHANNEL_NAMES, CHANNELS, Audited
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from sim.protocols import Party, Registry, Run
+    from sim.agents.operator import Operators
+    from sim.protocols import Parties, Run
 
 
 class LocalAuthority(Agent):
     """A hub's authority: customs on cargo and passengers, and its import quota.
 
     Escalation by the US regulator tightens its inspections; the quota is the hub's annual
-    import cap (its own, or a tier cap) less what was imported this calendar year.
+    import cap (its own, or a tier cap) less what was imported this calendar year. Its state
+    is its row in the :class:`Authorities` population.
     """
 
     model: Run
 
-    def __init__(self, model: Run, hub: str) -> None:
+    def __init__(self, model: Run, population: Authorities, row: int) -> None:
         super().__init__(model)
-        self.hub = hub
-        self.escalations = 0
-        self.imported_this_year_h100e = 0.0
-        self.cap_h100e: float | None = None
+        self.population = population
+        self.row = row
+        self.hub = population.hubs[row]
 
-    def escalate(self) -> None:
-        """Tighten inspections one step (``policy.enforcement.escalation``)."""
-        self.escalations += 1
+    @property
+    def escalations(self) -> int:
+        """Times the regulator has tightened its inspections."""
+        return int(self.population.escalations[self.row])
 
-    def _escalation(self) -> float:
+    @property
+    def imported_this_year_h100e(self) -> float:
+        """What the hub imported this calendar year."""
+        return float(self.population.imported_this_year_h100e[self.row])
+
+
+class Authorities:
+    """Every hub's local authority, one row per hub in hub order.
+
+    Attributes:
+        hubs: Hub names.
+        escalations: Times each hub's inspections were tightened.
+        imported_this_year_h100e: What each hub imported this calendar year.
+        cap_h100e: Each hub's annual import cap this month (inf: none).
+    """
+
+    def __init__(self, model: Run, hubs: tuple[str, ...]) -> None:
+        self.model = model
+        self.hubs = hubs
+        self.escalations = np.zeros(len(hubs), dtype=np.intp)
+        self.imported_this_year_h100e = np.zeros(len(hubs))
+        self.cap_h100e = np.full(len(hubs), np.inf)
+        self.agents = [LocalAuthority(model, self, row) for row in range(len(hubs))]
+
+    def cargo_inspection_rate(self) -> np.ndarray:
+        """Share of each hub's outbound cargo inspected this month."""
+        customs = self.model.cfg.policy.customs
+        return customs.cargo_rate(self.model.hub_columns.cargo_inspection_rate, self._escalation())
+
+    def passenger_inspection_rate(self) -> np.ndarray:
+        """Share of travellers searched in each hub this month."""
+        customs = self.model.cfg.policy.customs
+        return customs.passenger_rate(self.model.hub_columns.passenger_inspection_rate, self._escalation())
+
+    def _escalation(self) -> np.ndarray:
         return self.model.cfg.policy.enforcement.escalation.multiplier(self.escalations)
 
-    def cargo_inspection_rate(self) -> float:
-        """Share of outbound cargo inspected this month."""
-        cfg = self.model.cfg
-        return cfg.policy.customs.cargo_rate(cfg.world.hubs[self.hub].cargo_inspection_rate, self._escalation())
-
-    def passenger_inspection_rate(self) -> float:
-        """Share of travellers searched this month."""
-        cfg = self.model.cfg
-        return cfg.policy.customs.passenger_rate(cfg.world.hubs[self.hub].passenger_inspection_rate, self._escalation())
-
-    def set_quota(self, importers: int, new_year: bool) -> None:
-        """Set this month's annual cap (importers may hold small-order exemptions); reset on a new year."""
+    def set_quota(self, importers: np.ndarray, new_year: bool) -> None:
+        """Set this month's annual caps (importers may hold small-order exemptions); reset on a new year."""
         if new_year:
-            self.imported_this_year_h100e = 0.0
+            self.imported_this_year_h100e[:] = 0.0
         cfg = self.model.cfg
-        params = cfg.world.hubs[self.hub]
-        self.cap_h100e = cfg.policy.country_caps.annual_cap_h100e(
-            self.hub, params.tier, params.import_cap_h100e_per_year, importers
-        )
+        caps = cfg.policy.country_caps
+        for h, hub in enumerate(self.hubs):
+            params = cfg.world.hubs[hub]
+            cap = caps.annual_cap_h100e(hub, params.tier, params.import_cap_h100e_per_year, int(importers[h]))
+            self.cap_h100e[h] = np.inf if cap is None else cap
 
-    def quota_left_h100e(self) -> float | None:
-        """Room left under the cap this year; None without a cap."""
-        if self.cap_h100e is None:
-            return None
-        return max(0.0, self.cap_h100e - self.imported_this_year_h100e)
+    def quota_left_h100e(self) -> np.ndarray:
+        """Room left under each hub's cap this year (inf: no cap)."""
+        return np.maximum(0.0, self.cap_h100e - self.imported_this_year_h100e)
 
-    def quota_pool(self) -> Pool | None:
-        """Room left this year as a pool shared by the month's imports; None without a cap."""
-        left = self.quota_left_h100e()
-        return None if left is None else Pool(("quota", self.hub), left)
-
-    def import_h100e(self, wanted_h100e: float) -> float:
-        """Import up to ``wanted_h100e`` within the quota and return what was granted."""
-        left = self.quota_left_h100e()
-        granted = wanted_h100e if left is None else min(wanted_h100e, left)
-        self.imported_this_year_h100e += granted
-        return granted
+    def record_imports(self, imported_h100e: np.ndarray) -> None:
+        """Count each hub's imports against its quota."""
+        self.imported_this_year_h100e += imported_h100e
 
 
 class Regulator(Agent):
@@ -89,48 +103,52 @@ class Regulator(Agent):
 
     model: Run
 
-    def __init__(
-        self,
-        model: Run,
-        authorities: dict[str, LocalAuthority],
-        operators: dict[str, Sequence[Party]],
-        intermediaries: Registry,
-    ) -> None:
+    def __init__(self, model: Run, authorities: Authorities, operators: Operators, intermediaries: Parties) -> None:
         super().__init__(model)
         self.authorities = authorities
         self.operators = operators
         self.intermediaries = intermediaries
-        hubs = list(authorities)
-        self.cells = [(name, h) for name, c in CHANNELS.items() if c.audited is not None for h in hubs]
-        self._cell_index = {cell: i for i, cell in enumerate(self.cells)}
+        hubs = authorities.hubs
+        self.audited = tuple(name for name, c in CHANNELS.items() if c.audited is not None)
+        self.cells = [(name, h) for name in self.audited for h in hubs]
+        self._audited_index = np.array([self.audited.index(n) if n in self.audited else -1 for n in CHANNEL_NAMES])
         self.volume_memory = np.zeros(len(self.cells))
         self.detection_memory = np.zeros(len(self.cells))
         self.month_volume = np.zeros(len(self.cells))
         self.month_detections = np.zeros(len(self.cells))
-        self.hub_detections: dict[str, int] = dict.fromkeys(hubs, 0)
+        self.hub_detections = np.zeros(len(hubs))
         self.months_with_trade = np.zeros(len(self.cells))
         self.months_observed = 0
         self.check_rate = np.zeros(len(self.cells))
         self.audits = 0.0
 
-    def observe(self, channel: str, hub: str, volume_h100e: float, detections: int) -> None:
-        """Record the month's trade volume through a (channel, hub) option and the detections among it."""
-        self.hub_detections[hub] += detections
-        i = self._cell_index.get((channel, hub))
-        if i is not None:
-            self.month_volume[i] += volume_h100e
-            self.month_detections[i] += detections
+    def observe(self, channel: np.ndarray, hub: np.ndarray, volume_h100e: np.ndarray, detections: np.ndarray) -> None:
+        """Record the month's trade volume through every option and the detections among it.
 
-    def check_probability(self, channel: str, hub: str) -> float:
-        """Probability that this month's checks detect one illicit transaction in a cell."""
-        enforcement = self.model.cfg.policy.enforcement
-        cooperation = self.model.cfg.world.hubs[hub].cooperation
-        rate = self.check_rate[self._cell_index[(channel, hub)]]
-        return float(rate) * enforcement.detection_given_audit * cooperation
+        Args:
+            channel: Each option's channel (index into ``CHANNEL_NAMES``).
+            hub: Each option's hub (-1: at home, unobserved).
+            volume_h100e: Volume ordered through each option and not refused.
+            detections: Detections among it.
+        """
+        hubs = len(self.authorities.hubs)
+        abroad = hub >= 0
+        self.hub_detections += np.bincount(hub[abroad], detections[abroad], minlength=hubs)
+        audited = abroad & (self._audited_index[channel] >= 0)
+        cell = self._audited_index[channel[audited]] * hubs + hub[audited]
+        self.month_volume += np.bincount(cell, volume_h100e[audited], minlength=len(self.cells))
+        self.month_detections += np.bincount(cell, detections[audited], minlength=len(self.cells))
+
+    def check_probability(self, channel: str) -> np.ndarray:
+        """Per hub, the probability that this month's checks detect one illicit transaction of a channel."""
+        rate = self.check_rate.reshape(len(self.audited), -1)[self.audited.index(channel)]
+        detection = self.model.cfg.policy.enforcement.detection_given_audit
+        return rate * detection * self.model.hub_columns.cooperation
 
     def step(self) -> None:
         """Fold last month into memory, escalate where detections pile up, allocate checks."""
-        enforcement = self.model.cfg.policy.enforcement
+        cfg = self.model.cfg
+        enforcement = cfg.policy.enforcement
         self.volume_memory = enforcement.memory * self.volume_memory + self.month_volume
         self.detection_memory = enforcement.memory * self.detection_memory + self.month_detections
         if self.model.month > 0:
@@ -139,22 +157,21 @@ class Regulator(Agent):
         self.month_volume[:] = 0.0
         self.month_detections[:] = 0.0
         if enforcement.escalation.enabled:
-            for hub, detections in self.hub_detections.items():
-                if detections >= enforcement.escalation.threshold_detections:
-                    self.authorities[hub].escalate()
-        self.hub_detections = dict.fromkeys(self.hub_detections, 0)
-        policy = self.model.cfg.policy
+            self.authorities.escalations += self.hub_detections >= enforcement.escalation.threshold_detections
+        self.hub_detections[:] = 0.0
+        hubs = len(self.authorities.hubs)
         self.check_rate, self.audits = enforcement.allocate(
-            active=np.array([CHANNELS[c].audits_on(policy) for c, _ in self.cells]),
-            parties=np.array([self._parties(c, h) for c, h in self.cells], dtype=float),
+            active=np.repeat([CHANNELS[c].audits_on(cfg.policy) for c in self.audited], hubs),
+            parties=np.concatenate([self._parties(c) for c in self.audited]).astype(float),
             volume_memory=self.volume_memory,
             detection_memory=self.detection_memory,
             violation_rate=self.months_with_trade / max(self.months_observed, 1),
-            cooperation=np.array([self.model.cfg.world.hubs[h].cooperation for _, h in self.cells]),
+            cooperation=np.tile(self.model.hub_columns.cooperation, len(self.audited)),
         )
 
-    def _parties(self, channel: str, hub: str) -> int:
+    def _parties(self, channel: str) -> np.ndarray:
+        """Per hub, the parties of a channel the regulator checks."""
         cls = CHANNELS[channel]
         if cls.audited is Audited.INTERMEDIARIES:
-            return len(self.intermediaries.usable(cls.served_by, hub))
-        return len(self.operators[hub])
+            return self.intermediaries.usable_count(cls.served_by)
+        return np.diff(self.operators.first)

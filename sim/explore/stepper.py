@@ -9,23 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.agents import Intermediary
 from sim.channels import CHANNEL_NAMES, IntermediaryKind
 from sim.config import Config
 from sim.model import ExportControlModel
 from sim.report.names import SOURCE_ORDER
 from sim.run import month_labels
 from sim.sources import STOCKPILE
-
-
-class _RecordingModel(ExportControlModel):
-    """The model, keeping every intermediary it registers (listed ones leave the model's agent sets)."""
-
-    def register_agent(self, agent: object) -> None:
-        """Register as Mesa does, and remember intermediaries."""
-        super().register_agent(agent)
-        if isinstance(agent, Intermediary):
-            self.__dict__.setdefault("every_intermediary", []).append(agent)
 
 
 class Stepper:
@@ -38,7 +27,7 @@ class Stepper:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.model = _RecordingModel(config)
+        self.model = ExportControlModel(config)
         self._labels = month_labels(config.start, config.months)
 
     @property
@@ -106,10 +95,10 @@ class Stepper:
         """
         month = self.model.month if self.months_done else 0
         rows = []
-        for agent in self.model.__dict__.get("every_intermediary", []):
+        for agent in self.model.intermediaries.agents:
             if agent.listed:
                 status = "listed"
-            elif agent not in self.model.agents:
+            elif not agent.in_market:
                 status = "closed"
             else:
                 status = "active" if month >= agent.usable_from_month else "registering"

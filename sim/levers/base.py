@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sim.schema import Schema
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from sim.protocols import MonthView
+    from sim.protocols import MonthView, Options
 
 #: Registered levers by key, in module order.
 LEVERS: dict[str, type[Lever]] = {}
@@ -40,10 +38,10 @@ class Lever(Schema):
         """The lever's own per-run state (None for levers that keep none)."""
         return None
 
-    def option_penalty_usd_per_h100e_month(self, month: MonthView, state: Any, options: Sequence[Any]) -> Any:
+    def option_penalty_usd_per_h100e_month(self, month: MonthView, state: Any, options: Options) -> Any:
         """Extra expected cost per H100e-month of each (firm, option) this month (an array), or 0.
 
-        ``options`` are the month's ``sim.channels.Option`` s, in table order.
+        ``options`` is the month's option table (``sim.option_table.OptionTable``).
         """
         return 0.0
 

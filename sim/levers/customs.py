@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim.levers.base import Lever
 from sim.schema import field
 
@@ -23,10 +25,10 @@ class Customs(Lever):
         "Probability that searching the returning traveller finds the weights.", "probability", ge=0, le=1
     )
 
-    def cargo_rate(self, hub_rate: float, escalation: float) -> float:
-        """Share of a hub's outbound cargo inspected, given its own rate and escalation multiplier."""
-        return min(1.0, hub_rate * self.cargo_multiplier * escalation)
+    def cargo_rate(self, hub_rate: np.ndarray, escalation: np.ndarray) -> np.ndarray:
+        """Share of hubs' outbound cargo inspected, given their own rates and escalation multipliers."""
+        return np.minimum(1.0, hub_rate * self.cargo_multiplier * escalation)
 
-    def passenger_rate(self, hub_rate: float, escalation: float) -> float:
-        """Share of a hub's travellers searched, given its own rate and escalation multiplier."""
-        return min(1.0, hub_rate * self.passenger_multiplier * escalation)
+    def passenger_rate(self, hub_rate: np.ndarray, escalation: np.ndarray) -> np.ndarray:
+        """Share of hubs' travellers searched, given their own rates and escalation multipliers."""
+        return np.minimum(1.0, hub_rate * self.passenger_multiplier * escalation)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim.levers.base import Lever
 from sim.schema import field
 
@@ -19,10 +21,10 @@ class EndUserAudits(Lever):
         "Reduction of red flags (audit and KYC detection) for a local front.", "share", ge=0, le=1
     )
 
-    def detection(self, red_flags: float) -> float:
-        """Probability that the vendor's audit detects an order from a reseller with these red flags."""
-        return min(1.0, self.audit_rate * self.detection_given_audit * red_flags)
+    def detection(self, red_flags: np.ndarray) -> np.ndarray:
+        """Probability that the vendor's audit detects an order from resellers with these red flags."""
+        return np.minimum(1.0, self.audit_rate * self.detection_given_audit * red_flags)
 
-    def red_flag_factor(self, local_front: bool) -> float:
-        """Multiplier on an intermediary's red flags: local fronts draw less attention."""
-        return 1.0 - self.local_front_discount if local_front else 1.0
+    def red_flag_factor(self, local_front: np.ndarray) -> np.ndarray:
+        """Multiplier on intermediaries' red flags: local fronts draw less attention."""
+        return np.where(local_front, 1.0 - self.local_front_discount, 1.0)

@@ -40,9 +40,7 @@ from sim.schema import field
 from sim.timeline import check_year_month, month_index
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from sim.protocols import MonthView
+    from sim.protocols import MonthView, Options
 
 
 @dataclass
@@ -112,13 +110,12 @@ class LocationVerification(Lever):
         tampered = self.tamper_cost_usd_per_h100e / life + expected(self.tampered_detection_per_month)
         return untampered, tampered
 
-    def option_penalty_usd_per_h100e_month(self, month: MonthView, state: Any, options: Sequence[Any]) -> Any:
+    def option_penalty_usd_per_h100e_month(self, month: MonthView, state: Any, options: Options) -> Any:
         """``verified_share`` times the lower expected cost, on options that smuggle chips in."""
         if not self._in_force(month):
             return 0.0
         untampered, tampered = self.expected_costs_usd(month)
-        smuggles = np.array([o.channel.smuggles_chips() for o in options], dtype=float)
-        return self.verified_share * np.minimum(untampered, tampered)[:, None] * smuggles[None, :]
+        return self.verified_share * np.minimum(untampered, tampered)[:, None] * options.smuggles[None, :]
 
     def after_delivery(self, month: MonthView, state: Lots) -> None:
         """Depreciate lots, check every lot still in use, then add this month's verified deliveries."""

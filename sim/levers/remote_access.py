@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim.levers.base import Lever
 from sim.schema import field
 
@@ -17,6 +19,6 @@ class RemoteAccess(Lever):
     )
     operator_audits: bool = field("Whether the regulator audits operators for remote access.")
 
-    def strictness(self, chosen: float) -> float:
-        """An operator's screening strictness: its own choice, raised to the floor when KYC is required."""
-        return max(chosen, self.kyc_min_strictness) if self.kyc_required else chosen
+    def strictness(self, chosen: np.ndarray) -> np.ndarray:
+        """Operators' screening strictness: their own choice, raised to the floor when KYC is required."""
+        return np.maximum(chosen, self.kyc_min_strictness) if self.kyc_required else chosen
