@@ -50,9 +50,10 @@ from sim.loading import (
 )
 from sim.report.names import SOURCE_ORDER, label
 from sim.results import interval_table, new_run_dir, write_replications, write_run
-from sim.run import RunResult, month_labels, run
+from sim.run import RunResult, run
 from sim.schema import with_settings
 from sim.settings_file import settings_overrides
+from sim.timeline import month_labels
 from sim.workers import process_context
 
 EXIT_BAD_CONFIG = 2

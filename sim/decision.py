@@ -17,15 +17,11 @@ from numba import njit
 EPS_H100E = 1e-9
 
 
-def utilities(
-    value_usd: np.ndarray,
-    cost_usd: np.ndarray,
-    risk_aversion: np.ndarray,
-    pi_hat: np.ndarray,
-    loss_usd: np.ndarray,
-    fine_usd: float,
-) -> np.ndarray:
-    """U = v - c - lambda * pi_hat * (L + F), all per H100e-month; broadcasts over (firms, options)."""
+@njit(cache=True)
+def utility(
+    value_usd: float, cost_usd: float, risk_aversion: float, pi_hat: float, loss_usd: float, fine_usd: float
+) -> float:
+    """U = v - c - lambda * pi_hat * (L + F), all per H100e-month (compiled: the option table prices with it)."""
     return value_usd - cost_usd - risk_aversion * pi_hat * (loss_usd + fine_usd)
 
 

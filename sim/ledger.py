@@ -74,7 +74,7 @@ class Ledger:
     def __init__(self) -> None:
         self.shipments = Shipments.empty()
         self.leases = Leases.empty()
-        self._booked_usd: dict[int, dict[int, float]] = {}  # source -> due month -> value queued
+        self._booked_usd: dict[int, np.ndarray] = {}  # source -> value queued for each month of the run
 
     def schedule(self, orders: Scheduled, lease_months: int, months: int) -> None:
         """Record orders: chips on their way (queued behind a vendor's supply where it has one), or leases.
@@ -123,20 +123,18 @@ class Ledger:
         run's end (``months``) is due after it: on order, never delivered.
         """
         supply_usd = float(orders.supply_usd_per_month[0])
-        booked = self._booked_usd.setdefault(source, {})
+        booked = self._booked_usd.setdefault(source, np.zeros(months))
         ends_usd = np.cumsum(orders.spend_usd)  # where each order ends, laid end to end
-        total_usd = float(ends_usd[-1])
-        rooms_usd, month = [], due_month
-        while sum(rooms_usd) < total_usd and month < months:
-            rooms_usd.append(max(0.0, supply_usd - booked.get(month, 0.0)))
-            month += 1
-        month_ends_usd = np.cumsum([*rooms_usd, np.inf])  # after the run: room for everything left
-        cuts = np.unique(np.concatenate([[0.0], ends_usd, month_ends_usd[month_ends_usd < total_usd]]))
-        starts, parts_usd = cuts[:-1], np.diff(cuts)
+        rooms_usd = np.maximum(0.0, supply_usd - booked[due_month:])
+        month_ends_usd = np.append(np.cumsum(rooms_usd), np.inf)  # after the run: room for everything left
+        cuts = np.concatenate([[0.0], ends_usd, month_ends_usd[month_ends_usd < ends_usd[-1]]])
+        cuts.sort()
+        cuts = cuts[np.append(True, cuts[1:] > cuts[:-1])]  # each cut once
+        starts, parts_usd = cuts[:-1], cuts[1:] - cuts[:-1]
         order = np.searchsorted(ends_usd, starts, side="right")
         due = due_month + np.searchsorted(month_ends_usd, starts, side="right")
-        for m, part_usd in zip(due.tolist(), parts_usd.tolist(), strict=True):
-            booked[m] = booked.get(m, 0.0) + part_usd
+        in_run = due < months
+        np.add.at(booked, due[in_run], parts_usd[in_run])
         share = parts_usd / orders.spend_usd[order]
         return Shipments(
             orders.firm_index[order],
@@ -173,9 +171,6 @@ class Ledger:
         due = self.shipments.due_month <= month
         arriving = _select(self.shipments, due)
         self.shipments = _select(self.shipments, ~due)
-        for booked in self._booked_usd.values():
-            for past in [m for m in booked if m <= month]:
-                del booked[past]
         return arriving
 
     def covered_h100e(

@@ -16,6 +16,7 @@ from sim.sources import STOCKPILE
 
 if TYPE_CHECKING:
     from sim.ledger import Shipments
+    from sim.levers.base import Lever
     from sim.option_table import OptionTable
     from sim.sources import Sources
     from sim.transactions import Orders, Transaction
@@ -169,59 +170,99 @@ class MonthState(NamedTuple):
     gray_price_usd_per_h100e: float
     list_price_usd_per_h100e: float
     audits: float
-    lever_columns: dict[str, float]
+    lever_values: list[float]  # the levers' columns, in ``RowLayout.columns`` order
 
 
-def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> dict[str, float]:
-    """The month's row of the time series (docs/ODD.md, section 4, observation)."""
-    sources = tally.sources
-    row: dict[str, float] = {
-        "demand_h100e_months": tally.demand_h100e_months,
-        "access_h100e_months": float(tally.access_by_source.sum()),
-        "access_ratio": tally.access_ratio(),
-    }
-    row["access_stockpile"] = float(tally.access_by_source[sources.index(STOCKPILE)])
-    for channel, value in zip(CHANNEL_NAMES, sources.by_channel @ tally.access_by_source, strict=True):
-        row[f"access_{channel}"] = float(value)
-    for hub, value in zip(sources.hubs, sources.by_hub @ tally.access_by_source, strict=True):
-        row[f"access_hub_{hub}"] = float(value)
-    for hub, value in zip(sources.hubs, tally.orders_hub_h100e.tolist(), strict=True):
-        row[f"orders_hub_{hub}_h100e"] = value
-    for hub, value in zip(sources.hubs, tally.smuggled_hub_h100e.tolist(), strict=True):
-        row[f"smuggled_hub_{hub}_h100e"] = value
-    per_channel = (
-        ("attempts_{}", tally.attempts),
-        ("orders_{}_h100e", tally.orders_h100e),
-        ("spend_{}_usd", tally.spend_usd),
-        ("refusals_{}", tally.refusals),
-        ("delivered_{}_usd", tally.delivered_usd),
-        ("cancelled_{}_usd", tally.cancelled_usd),
+#: Columns of (illicit) channels in ``CHANNEL_NAMES`` order.
+_ILLICIT = np.array([CHANNEL_NAMES.index(c) for c in ILLICIT_CHANNELS], dtype=np.intp)
+
+
+class RowLayout:
+    """The time series' columns in order (docs/ODD.md, section 4, observation): what each month's row holds.
+
+    Attributes:
+        columns: Column names, in row order; the levers' own columns last.
+        counts: The columns that count (integers in the time series).
+    """
+
+    def __init__(self, hubs: tuple[str, ...], levers: list[Lever]) -> None:
+        channels, illicit = CHANNEL_NAMES, ILLICIT_CHANNELS
+
+        def each(pattern: str, names: tuple[str, ...]) -> list[str]:
+            return [pattern.format(name) for name in names]
+
+        self.counts = [*each("attempts_{}", channels), *each("refusals_{}", channels), *each("detections_{}", illicit)]
+        self.counts += ["listed_entities", "active_intermediaries", *(c for lever in levers for c in lever.counts)]
+        self.columns = [
+            "demand_h100e_months",
+            "access_h100e_months",
+            "access_ratio",
+            "access_stockpile",
+            *each("access_{}", channels),
+            *each("access_hub_{}", hubs),
+            *each("orders_hub_{}_h100e", hubs),
+            *each("smuggled_hub_{}_h100e", hubs),
+            *each("attempts_{}", channels),
+            *each("orders_{}_h100e", channels),
+            *each("spend_{}_usd", channels),
+            *each("refusals_{}", channels),
+            *each("delivered_{}_usd", channels),
+            *each("cancelled_{}_usd", channels),
+            *each("detections_{}", illicit),
+            "detection_rate",
+            *each("detection_rate_{}", illicit),
+            "smuggled_h100e",
+            "seized_h100e",
+            "delivered_smuggled_h100e",
+            "listed_entities",
+            "active_intermediaries",
+            *each("price_{}_usd_per_h100e_month", channels),
+            "legit_denied_h100e_months",
+            "domestic_supply_h100e",
+            "gray_price_usd_per_h100e",
+            "list_price_usd_per_h100e",
+            "audits",
+            "fines_usd",
+            *(column for lever in levers for column in lever.columns),
+        ]
+
+    def frame(self, rows: list[np.ndarray]) -> pd.DataFrame:
+        """The rows of the months simulated as a DataFrame, counts as integers."""
+        values = np.array(rows, dtype=float).reshape(len(rows), len(self.columns))
+        return pd.DataFrame(values, columns=self.columns).astype(dict.fromkeys(self.counts, np.int64))
+
+
+def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> np.ndarray:
+    """The month's row of the time series, in ``RowLayout.columns`` order."""
+    sources, access = tally.sources, tally.access_by_source
+    detections, attempts = tally.detections[_ILLICIT], tally.attempts[_ILLICIT]
+    with np.errstate(invalid="ignore"):
+        rates = detections / attempts  # NaN with no attempt
+    return np.concatenate(
+        [
+            [tally.demand_h100e_months, access.sum(), tally.access_ratio(), access[sources.index(STOCKPILE)]],
+            sources.by_channel @ access,
+            sources.by_hub @ access,
+            tally.orders_hub_h100e,
+            tally.smuggled_hub_h100e,
+            tally.attempts,
+            tally.orders_h100e,
+            tally.spend_usd,
+            tally.refusals,
+            tally.delivered_usd,
+            tally.cancelled_usd,
+            detections,
+            [_rate(int(detections.sum()), int(attempts.sum()))],
+            rates,
+            [tally.smuggled_h100e, tally.seized_h100e, tally.delivered_smuggled_h100e],
+            [state.listed_entities, state.active_intermediaries],
+            table.mean_cost_usd_per_h100e_month(),
+            [state.legit_denied_h100e_months, state.domestic_supply_h100e, state.gray_price_usd_per_h100e],
+            [state.list_price_usd_per_h100e, state.audits, tally.fines_usd],
+            state.lever_values,
+        ],
+        dtype=float,
     )
-    for pattern, counts in per_channel:
-        for channel, value in zip(CHANNEL_NAMES, counts.tolist(), strict=True):
-            row[pattern.format(channel)] = value
-    illicit = [CHANNEL_NAMES.index(c) for c in ILLICIT_CHANNELS]
-    detections, attempts = tally.detections[illicit].tolist(), tally.attempts[illicit].tolist()
-    for channel, value in zip(ILLICIT_CHANNELS, detections, strict=True):
-        row[f"detections_{channel}"] = value
-    row["detection_rate"] = _rate(sum(detections), sum(attempts))
-    for channel, found, tried in zip(ILLICIT_CHANNELS, detections, attempts, strict=True):
-        row[f"detection_rate_{channel}"] = _rate(found, tried)
-    row["smuggled_h100e"] = tally.smuggled_h100e
-    row["seized_h100e"] = tally.seized_h100e
-    row["delivered_smuggled_h100e"] = tally.delivered_smuggled_h100e
-    row["listed_entities"] = state.listed_entities
-    row["active_intermediaries"] = state.active_intermediaries
-    for channel, price in zip(CHANNEL_NAMES, table.mean_cost_usd_per_h100e_month().tolist(), strict=True):
-        row[f"price_{channel}_usd_per_h100e_month"] = price
-    row["legit_denied_h100e_months"] = state.legit_denied_h100e_months
-    row["domestic_supply_h100e"] = state.domestic_supply_h100e
-    row["gray_price_usd_per_h100e"] = state.gray_price_usd_per_h100e
-    row["list_price_usd_per_h100e"] = state.list_price_usd_per_h100e
-    row["audits"] = state.audits
-    row["fines_usd"] = tally.fines_usd
-    row.update(state.lever_columns)
-    return row
 
 
 def summarise(timeseries: pd.DataFrame, seed: int, first_detection_month: int) -> dict[str, float | int]:

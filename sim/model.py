@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from mesa import Model
 
 from sim.agents import Authorities, Firms, Intermediaries, Operators, PartyTerms, Regulator, entry_risk
@@ -13,11 +14,11 @@ from sim.config import Config
 from sim.consequences import Consequences
 from sim.ledger import Scheduled, Shipments
 from sim.levers import LEVERS
-from sim.metrics import MonthState, MonthTally, month_row
+from sim.metrics import MonthState, MonthTally, RowLayout, month_row
 from sim.option_table import OptionTable
 from sim.schema import with_settings
 from sim.sources import Source, Sources
-from sim.timeline import compile_expectations, compile_timeline, month_of_year
+from sim.timeline import compile_expectations, compile_timeline, month_labels, month_of_year
 from sim.transactions import Orders, Transaction, first_detections, place
 from sim.world import HubColumns, domestic_supply_h100e, gray_price_usd_per_h100e, list_price_usd_per_h100e
 
@@ -34,6 +35,7 @@ class ExportControlModel(Model):
     def __init__(self, cfg: Config) -> None:
         super().__init__(rng=cfg.seed)
         self.cfg = cfg
+        self._start = cfg.start
         self.month = 0
         self._timeline = compile_timeline(cfg)
         self._expectations = compile_expectations(cfg)
@@ -60,7 +62,8 @@ class ExportControlModel(Model):
         self.parties: PartyTerms | None = None  # the month's usable intermediaries and their terms
         self.table: OptionTable | None = None  # the month's options, priced for every firm
         self.arrivals = Shipments.empty()
-        self.rows: list[dict[str, float]] = []
+        self.layout = RowLayout(hubs, cfg.policy.levers())
+        self.rows: list[np.ndarray] = []  # one a month, in ``layout`` order
 
     # ------------------------------------------------------ what channels and levers read
 
@@ -89,9 +92,8 @@ class ExportControlModel(Model):
         self._resolve(self._trade())
         self._deliver_and_use()
         self._learn()
-        lever_columns: dict[str, float] = {}
-        for lever in self.cfg.policy.levers():
-            lever_columns |= lever.month_columns(self.lever_state[lever.key])
+        levers = self.cfg.policy.levers()
+        lever_values = [v for lever in levers for v in lever.month_columns(self.lever_state[lever.key]).values()]
         state = MonthState(
             self.consequences.listed_entities,
             self.intermediaries.active_count(),
@@ -100,9 +102,15 @@ class ExportControlModel(Model):
             self.gray_price_usd_per_h100e,
             self.list_price_usd_per_h100e,
             self.regulator.audits,
-            lever_columns,
+            lever_values,
         )
         self.rows.append(month_row(self.tally, self.table, state))
+
+    def timeseries(self) -> pd.DataFrame:
+        """The months simulated so far, one row each (docs/ODD.md, section 4), ``month`` (YYYY-MM) first."""
+        frame = self.layout.frame(self.rows)
+        frame.insert(0, "month", month_labels(self._start, len(self.rows)))
+        return frame
 
     def _refresh_supply(self) -> None:
         """Leases end, intermediaries close and enter, quotas, supply and prices refresh, operators serve."""
@@ -111,7 +119,7 @@ class ExportControlModel(Model):
         self.operators.release(ended.operator, ended.quantity_h100e)
         self.intermediaries.close_idle()
         shape = (len(ILLICIT_CHANNELS), len(self.sources.hubs))
-        last = None if self.table is None else self.table.cell_true_pi(len(self.sources.cells))
+        last = None if self.table is None else self.table.firms_cell_true_pi(len(self.sources.cells))
         self.intermediaries.enter(entry_risk(last, shape))
         new_year = self.month > 0 and month_of_year(cfg.start, self.month) == 1
         importers = sum(

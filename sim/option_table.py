@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from numba import njit
 
 from sim.channels import CHANNEL_NAMES, Delivery
 from sim.config import BeliefInit
-from sim.decision import utilities
+from sim.decision import utility
 
 if TYPE_CHECKING:
     from sim.channels import Channel, Offers
@@ -48,10 +49,16 @@ def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate([np.zeros(0, dtype), *parts], dtype=dtype)
 
 
-def _column(offers: list[Offers], field: str) -> np.ndarray:
+def _column(offers: list[Offers], field: str, sizes: list[int]) -> np.ndarray:
     """One field of every channel's offers end to end (a scalar field repeated over its options)."""
-    columns = [(getattr(o, field), o.size) for o in offers]
-    return _cat([c if isinstance(c, np.ndarray) else np.full(size, c) for c, size in columns], float)
+    values = [getattr(o, field) for o in offers]
+    column = np.repeat([0.0 if isinstance(v, np.ndarray) else v for v in values], sizes)
+    end = 0
+    for v, size in zip(values, sizes, strict=True):
+        end += size
+        if isinstance(v, np.ndarray):
+            column[end - size : end] = v
+    return column
 
 
 class OptionTable:
@@ -127,8 +134,7 @@ class OptionTable:
         self.operator = _cat([o.operator for o in blocks], np.intp)
         self.source = sources.source_of[self.channel, self.hub]
         self.cell = sources.cell_of[self.channel, self.hub]
-        self.offered_cost_usd = _column(blocks, "cost_usd_per_h100e_month")
-        trip_cost, risk_factor = _column(blocks, "trip_cost_usd"), _column(blocks, "believed_risk_factor")
+        self.offered_cost_usd = _column(blocks, "cost_usd_per_h100e_month", sizes)
         self.pool_index = np.empty((n, 2), dtype=np.intp)
         for column in (0, 1):
             self.pool_index[:, column] = _cat([o.pools[column] for o in blocks], np.intp)
@@ -139,45 +145,40 @@ class OptionTable:
         self.checkpoint_p = np.zeros((n, depth))
         self.checkpoint_per_trip = np.zeros((n, depth), dtype=bool)
         self.checkpoint_penalised = np.ones((n, depth), dtype=bool)
-        ends = np.cumsum(sizes)
-        for block, end, size in zip(blocks, ends.tolist(), sizes, strict=True):
+        real = np.zeros((n, depth), dtype=bool)  # an option's own checks, not the padding after them
+        end = 0
+        for block, size in zip(blocks, sizes, strict=True):
+            rows, end = slice(end, end + size), end + size
             for k, check in enumerate(block.checkpoints):
-                rows = slice(end - size, end)
                 self.checkpoint_name[rows, k] = check.name
                 self.checkpoint_p[rows, k] = check.p
                 self.checkpoint_per_trip[rows, k] = check.per_trip
                 self.checkpoint_penalised[rows, k] = check.penalised
-        real = self.checkpoint_name != ""
-
-        base_cost = self.offered_cost_usd / chip_worth
-        upfront = _column(blocks, "upfront_usd_per_h100e") / chip_worth
-        p, penalised = self.checkpoint_p, self.checkpoint_penalised
-        with np.errstate(divide="ignore"):  # a check that always detects: log(0) = -inf, passing is impossible
-            log_pass = np.where(penalised, np.log1p(-p), 0.0)
-        log_pass_once = np.where(self.checkpoint_per_trip, 0.0, log_pass).sum(axis=1)
-        log_pass_trip = np.where(self.checkpoint_per_trip, log_pass, 0.0).sum(axis=1)
-        exposed = self.illicit & (penalised & real).any(axis=1)  # some check can detect it with penalties
-        self._accepted = np.where(penalised, 1.0, 1.0 - p).prod(axis=1)  # refusal-only checks accept the order
-        trips = firms.trips[:, None]
-        self.true_pi = 1.0 - np.exp(log_pass_once[None, :] + trips * log_pass_trip[None, :])
-
-        listed = firms.listed[:, None] & offshore[None, :]
-        multiplier = np.where(listed, cfg.policy.entity_list.listed_cost_multiplier, 1.0)
-        trips_per_h100e = trips / np.maximum(firms.need_h100e, 1.0)[:, None]
-        cost = base_cost * multiplier + trip_cost * trips_per_h100e / cfg.world.market.lease_months
-        self.upfront_usd_per_h100e = upfront * multiplier + trip_cost * trips_per_h100e
-
-        if cfg.behaviour.beliefs is BeliefInit.TRUE:
-            pi_hat = self.true_pi
-        else:
-            believed = firms.believed_pi[:, np.maximum(self.cell, 0)] * risk_factor
-            pi_hat = np.where(exposed, np.minimum(believed, 1.0), 0.0)
-        value = firms.value_usd[:, None]
-        penalties = cfg.policy.penalties
-        loss = value * penalties.seizure
-        # An order that is refused delivers nothing and costs nothing: U is per H100e-month ordered.
-        self.u = self._accepted * utilities(
-            value, cost, firms.risk_aversion[:, None], pi_hat, loss, penalties.fine_usd_per_h100e_month
+                real[rows, k] = True
+        self._accepted = np.empty(n)
+        self.true_pi = np.empty((len(firms.value_usd), n))
+        self.u = np.empty_like(self.true_pi)
+        self.upfront_usd_per_h100e = np.empty_like(self.true_pi)
+        _price(
+            (
+                self.offered_cost_usd / chip_worth,
+                _column(blocks, "upfront_usd_per_h100e", sizes) / chip_worth,
+                _column(blocks, "trip_cost_usd", sizes),
+                _column(blocks, "believed_risk_factor", sizes),
+                self.cell,
+                offshore,
+                self.illicit,
+            ),
+            (self.checkpoint_p, self.checkpoint_per_trip, self.checkpoint_penalised, real),
+            (firms.value_usd, firms.risk_aversion, firms.trips, firms.listed, firms.need_h100e, firms.believed_pi),
+            (
+                cfg.policy.entity_list.listed_cost_multiplier,
+                float(cfg.world.market.lease_months),
+                cfg.behaviour.beliefs is BeliefInit.TRUE,
+                float(cfg.policy.penalties.seizure),
+                cfg.policy.penalties.fine_usd_per_h100e_month,
+            ),
+            (self._accepted, self.true_pi, self.u, self.upfront_usd_per_h100e),
         )
 
     def __len__(self) -> int:
@@ -196,10 +197,64 @@ class OptionTable:
 
     def cell_true_pi(self, n_cells: int) -> np.ndarray:
         """Each firm's mean true detection probability of its options per cell (NaN: no option there)."""
+        return self._cell_means(self.true_pi, n_cells)
+
+    def firms_cell_true_pi(self, n_cells: int) -> np.ndarray:
+        """The firms' mean of :meth:`cell_true_pi`, per cell (NaN: no option there)."""
+        return self._cell_means(self.true_pi.mean(axis=0, keepdims=True), n_cells)[0]
+
+    def _cell_means(self, per_option: np.ndarray, n_cells: int) -> np.ndarray:
+        """(rows x cells) means of (rows x options) values over each cell's options (NaN: no option there)."""
         illicit = self.cell >= 0
         cells = self.cell[illicit]
         counts = np.bincount(cells, minlength=n_cells)
-        sums = np.zeros((n_cells, len(self.true_pi)))
-        np.add.at(sums, cells, self.true_pi[:, illicit].T)  # segment sums over each cell's options
-        sums = sums.T
-        return np.divide(sums, counts, out=np.full_like(sums, np.nan), where=counts > 0)
+        sums = np.zeros((n_cells, len(per_option)))
+        np.add.at(sums, cells, per_option[:, illicit].T)  # segment sums over each cell's options
+        return np.divide(sums.T, counts, out=np.full((len(per_option), n_cells), np.nan), where=counts > 0)
+
+
+@njit(cache=True)
+def _price(options, checkpoints, firms, terms, out):
+    """Every firm's price, risk and utility of every option (compiled).
+
+    Per option: the probability that its penalising checks let one transaction through,
+    once and per trip (refusal-only checks do not detect, they accept with ``1 - p``), and
+    whether any can detect it. Per (firm, option): a listed firm pays ``listed_multiplier``
+    offshore; data-transport trips add their cost per H100e of its need, amortised over a
+    lease; the firm weighs the true detection probability (``beliefs: true``) or its belief
+    about the cell times the option's risk factor; U is :func:`sim.decision.utility` per
+    H100e-month ordered, times the probability that the order is accepted.
+    """
+    base_cost, upfront, trip_cost, risk_factor, cell, offshore, illicit = options
+    p, per_trip, penalised, real = checkpoints
+    value, risk_aversion, trips, listed, need, believed = firms
+    listed_multiplier, lease_months, beliefs_true, seizure, fine = terms
+    accepted, true_pi, u, upfront_usd = out
+    n = base_cost.size
+    log_once, log_trip = np.zeros(n), np.zeros(n)
+    exposed = np.zeros(n, np.bool_)
+    for o in range(n):
+        accepted[o] = 1.0
+        for k in range(p.shape[1]):
+            if not penalised[o, k]:
+                accepted[o] *= 1.0 - p[o, k]
+            elif per_trip[o, k]:
+                log_trip[o] += np.log1p(-p[o, k])  # -inf for a check that always detects
+            else:
+                log_once[o] += np.log1p(-p[o, k])
+            exposed[o] |= illicit[o] and penalised[o, k] and real[o, k]
+    for f in range(value.size):
+        trips_per_h100e = trips[f] / max(need[f], 1.0)
+        loss = value[f] * seizure
+        for o in range(n):
+            multiplier = listed_multiplier if listed[f] and offshore[o] else 1.0
+            cost = base_cost[o] * multiplier + trip_cost[o] * trips_per_h100e / lease_months
+            upfront_usd[f, o] = upfront[o] * multiplier + trip_cost[o] * trips_per_h100e
+            true_pi[f, o] = 1.0 - np.exp(log_once[o] + trips[f] * log_trip[o])
+            if beliefs_true:
+                pi_hat = true_pi[f, o]
+            elif exposed[o]:
+                pi_hat = min(believed[f, max(cell[o], 0)] * risk_factor[o], 1.0)
+            else:
+                pi_hat = 0.0
+            u[f, o] = accepted[o] * utility(value[f], cost, risk_aversion[f], pi_hat, loss, fine)

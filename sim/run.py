@@ -30,16 +30,6 @@ class RunResult:
     wall_time_s: float = field(default=0.0, compare=False)
 
 
-def month_labels(start: str, months: int) -> list[str]:
-    """YYYY-MM labels of ``months`` months from ``start``."""
-    year, month = map(int, start.split("-"))
-    labels = []
-    for i in range(months):
-        y, m = divmod(month - 1 + i, 12)
-        labels.append(f"{year + y:04d}-{m + 1:02d}")
-    return labels
-
-
 def run(config: Config) -> RunResult:
     """Simulate one config and return its results; writes nothing.
 
@@ -66,7 +56,6 @@ def run(config: Config) -> RunResult:
     began = time.perf_counter()
     model = ExportControlModel(config)
     model.run_for(config.months)
-    timeseries = pd.DataFrame(model.rows)
-    timeseries.insert(0, "month", month_labels(config.start, config.months))
+    timeseries = model.timeseries()
     summary = summarise(timeseries, config.seed, model.consequences.first_detection_month)
     return RunResult(config, timeseries, summary, time.perf_counter() - began)

@@ -34,6 +34,16 @@ def month_index(start: str, month: str) -> int:
     return (y1 - y0) * 12 + (m1 - m0)
 
 
+def month_labels(start: str, months: int) -> list[str]:
+    """YYYY-MM labels of ``months`` months from ``start``."""
+    year, month = map(int, start.split("-"))
+    labels = []
+    for i in range(months):
+        y, m = divmod(month - 1 + i, 12)
+        labels.append(f"{year + y:04d}-{m + 1:02d}")
+    return labels
+
+
 def month_of_year(start: str, month: int) -> int:
     """Calendar month (1-12) of a month index counted from ``start``."""
     first = int(start.split("-")[1]) - 1

@@ -41,7 +41,9 @@ def place(planned: tuple[np.ndarray, ...], firm_order: np.ndarray, table: Option
     those bought ahead): the order in which they were decided, and in which a vendor's queue
     serves them.
     """
-    by_firm = np.stack([matrix[firm_order] for matrix in planned], axis=1)
+    by_firm = np.empty((len(firm_order), len(planned), len(table)))
+    for k, matrix in enumerate(planned):
+        by_firm[:, k] = matrix[firm_order]
     by_firm = by_firm.reshape(len(firm_order) * len(planned), len(table))
     rows, option = np.nonzero(by_firm)
     firm, quantity = firm_order[rows // len(planned)], by_firm[rows, option]

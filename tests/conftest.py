@@ -142,7 +142,7 @@ def schedule_compliant(
             np.array([month + channel.lead_time_months(cfg)]),
             np.array([True]),
             np.array([chip in cfg.world.inference_chips]),
-            np.array([None], dtype=object),
+            np.array([-1]),  # no operator
             np.array([np.nan if supply_usd is None else supply_usd]),
         ),
         cfg.world.market.lease_months,

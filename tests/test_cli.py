@@ -23,8 +23,9 @@ from sim.loading import GROUPS, group_options, lever_groups, timeline_warnings
 from sim.report import one_run
 from sim.report.names import SOURCE_ORDER, label
 from sim.results import changes_slug, read_run
-from sim.run import month_labels, run
+from sim.run import run
 from sim.settings_file import save_settings
+from sim.timeline import month_labels
 
 UNITS = ("%", "H100e", "H100e-months", "entities")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.decision import Beliefs, allocate, logit_shares, utilities
+from sim.decision import Beliefs, allocate, logit_shares, utility
 
 
 def test_utility_formula() -> None:
     # v - c - lambda * pi * (L + F) = 4000 - 2000 - 2 * 0.1 * (4000 + 1000)
-    assert utilities(4000.0, 2000.0, 2.0, 0.1, 4000.0, 1000.0) == pytest.approx(1000.0)
+    assert utility(4000.0, 2000.0, 2.0, 0.1, 4000.0, 1000.0) == pytest.approx(1000.0)
 
 
 def test_logit_shares_by_hand() -> None:

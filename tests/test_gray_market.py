@@ -54,10 +54,11 @@ def test_the_model_prices_with_what_smugglers_delivered_so_far(baseline: Config)
     model = ExportControlModel(baseline)
     for _ in range(6):
         model.step()
-    row = model.rows[-1]
+    ts = model.timeseries()
+    row = ts.iloc[-1]
     cfg = model.cfg
-    expected = gray_price_usd_per_h100e(cfg, 5, sum(r["delivered_smuggled_h100e"] for r in model.rows[:-1]), 0, 0)
-    assert model.smuggled_delivered_h100e == pytest.approx(sum(r["delivered_smuggled_h100e"] for r in model.rows))
+    expected = gray_price_usd_per_h100e(cfg, 5, ts["delivered_smuggled_h100e"].iloc[:-1].sum(), 0, 0)
+    assert model.smuggled_delivered_h100e == pytest.approx(ts["delivered_smuggled_h100e"].sum())
     # the month's price is the premium-and-list part times the risk terms (each >= 1)
     assert row["gray_price_usd_per_h100e"] >= expected
     assert row["list_price_usd_per_h100e"] == pytest.approx(list_price_usd_per_h100e(cfg, 5))
@@ -73,7 +74,7 @@ def test_hong_kong_is_closed_to_smuggling_under_a_tier_3_cap_of_zero(baseline: C
         model = ExportControlModel(cfg)
         for _ in range(6):
             model.step()
-        smuggled[cfg is capped] = sum(r["smuggled_hub_hong_kong_h100e"] for r in model.rows)
+        smuggled[cfg is capped] = model.timeseries()["smuggled_hub_hong_kong_h100e"].sum()
     assert smuggled[False] > 0
     assert smuggled[True] == 0
 

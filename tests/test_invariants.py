@@ -29,7 +29,7 @@ def stepped(request: pytest.FixtureRequest, baseline: Config) -> tuple[ExportCon
             {
                 "operators": [(o.leased_h100e, o.capacity_h100e) for o in model.operators.agents],
                 "leases_by_operator": _leases_by_operator(model),
-                "access": model.rows[-1]["access_h100e_months"],
+                "access": model.timeseries()["access_h100e_months"].iloc[-1],
                 "stock_plus_leased": firms.stock_h100e.sum() + leased.sum(),
             }
         )
@@ -46,7 +46,7 @@ def _leases_by_operator(model: ExportControlModel) -> dict[int, float]:
 
 def test_chips_shipped_equal_delivered_plus_seized_plus_in_transit(stepped) -> None:
     model, _ = stepped
-    ts = pd.DataFrame(model.rows)
+    ts = model.timeseries()
     smuggled = model.sources.smuggled
     in_transit = sum(s.quantity_h100e for s in rows(model.firms.ledger.shipments) if smuggled[s.source])
     shipped = ts["smuggled_h100e"].sum()
@@ -73,13 +73,13 @@ def test_compute_used_never_exceeds_stock_and_leases(stepped) -> None:
     model, checks = stepped
     for month in checks:
         assert month["access"] <= month["stock_plus_leased"] + 1e-6
-    ts = pd.DataFrame(model.rows)
+    ts = model.timeseries()
     assert (ts["access_h100e_months"] <= ts["demand_h100e_months"] + 1e-6).all()
 
 
 def test_access_is_the_sum_of_its_sources(stepped) -> None:
     model, _ = stepped
-    ts = pd.DataFrame(model.rows)
+    ts = model.timeseries()
     sources = ["stockpile", *CHANNELS]
     np.testing.assert_allclose(ts[[f"access_{s}" for s in sources]].sum(axis=1), ts["access_h100e_months"])
     offshore = ts[[f"access_{name}" for name, c in CHANNELS.items() if c.offshore]].sum(axis=1)
@@ -133,4 +133,4 @@ def test_firm_classes_are_not_capped_at_200(baseline: Config) -> None:
     model = ExportControlModel(cfg)
     model.run_for(cfg.months)
     assert len(model.firms) == 1000 and model.firms.stock_h100e.shape[0] == 1000
-    assert all(0.0 <= row["access_ratio"] <= 1.0 for row in model.rows)
+    assert model.timeseries()["access_ratio"].between(0.0, 1.0).all()

@@ -122,7 +122,7 @@ def test_buying_ahead_tops_up_to_the_months_ahead(baseline: Config) -> None:
     # in January: the month's 100 and 2 months ahead (200); nothing more while they are on order
     assert firms.on_order_h100e("compliant")[0] == pytest.approx(300 - 1)
     model.step()
-    assert model.rows[-1]["orders_compliant_h100e"] == pytest.approx(0.0)
+    assert model.timeseries()["orders_compliant_h100e"].iloc[-1] == pytest.approx(0.0)
 
 
 def domestic(baseline: Config, **settings: object) -> Config:

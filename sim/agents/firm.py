@@ -137,7 +137,7 @@ class Firms:
             self.value_usd,
             (
                 np.array([capacities.ration("domestic_ration"), inference_pool]),
-                np.column_stack([self.ration_h100e, self.inference_need_h100e]),
+                np.array([self.ration_h100e, self.inference_need_h100e]).T.copy(),
             ),
             (through, ahead_h100e, behaviour.front_load_months * self.budget_usd, inference_pool),
             behaviour.temperature,

@@ -315,15 +315,15 @@ def entry_risk(cell_true_pi: np.ndarray | None, shape: tuple[int, int]) -> np.nd
     """What entrants see of each hub: last month's mean detection probability per channel and hub.
 
     Args:
-        cell_true_pi: (firms x cells) mean true detection probability of last month's options
-            per cell (NaN where a cell had none), or None before the first month.
+        cell_true_pi: Per cell, the firms' mean true detection probability of last month's
+            options there (NaN where a cell had none), or None before the first month.
         shape: (illicit channels, hubs); cells are in that order.
 
     Returns:
         (illicit channels x hubs) risks; a hub with no option of a channel takes the channel's
         mean over the other hubs (0 before any option existed).
     """
-    risk = np.full(shape, np.nan) if cell_true_pi is None else cell_true_pi.mean(axis=0).reshape(shape)
+    risk = np.full(shape, np.nan) if cell_true_pi is None else cell_true_pi.reshape(shape)
     known = ~np.isnan(risk)
     row_mean = np.divide(
         np.where(known, risk, 0.0).sum(axis=1), known.sum(axis=1), out=np.zeros(len(risk)), where=known.any(axis=1)

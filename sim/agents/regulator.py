@@ -111,6 +111,7 @@ class Regulator(Agent):
         hubs = authorities.hubs
         self.audited = tuple(name for name, c in CHANNELS.items() if c.audited is not None)
         self.cells = [(name, h) for name in self.audited for h in hubs]
+        self._cell_channel, self._cell_hub = np.divmod(np.arange(len(self.cells)), len(hubs))
         self._audited_index = np.array([self.audited.index(n) if n in self.audited else -1 for n in CHANNEL_NAMES])
         self.volume_memory = np.zeros(len(self.cells))
         self.detection_memory = np.zeros(len(self.cells))
@@ -159,14 +160,13 @@ class Regulator(Agent):
         if enforcement.escalation.enabled:
             self.authorities.escalations += self.hub_detections >= enforcement.escalation.threshold_detections
         self.hub_detections[:] = 0.0
-        hubs = len(self.authorities.hubs)
         self.check_rate, self.audits = enforcement.allocate(
-            active=np.repeat([CHANNELS[c].audits_on(cfg.policy) for c in self.audited], hubs),
+            active=np.array([CHANNELS[c].audits_on(cfg.policy) for c in self.audited])[self._cell_channel],
             parties=np.concatenate([self._parties(c) for c in self.audited]).astype(float),
             volume_memory=self.volume_memory,
             detection_memory=self.detection_memory,
             violation_rate=self.months_with_trade / max(self.months_observed, 1),
-            cooperation=np.tile(self.model.hub_columns.cooperation, len(self.audited)),
+            cooperation=self.model.hub_columns.cooperation[self._cell_hub],
         )
 
     def _parties(self, channel: str) -> np.ndarray:

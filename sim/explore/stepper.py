@@ -13,8 +13,8 @@ from sim.channels import CHANNEL_NAMES, IntermediaryKind
 from sim.config import Config
 from sim.model import ExportControlModel
 from sim.report.names import SOURCE_ORDER
-from sim.run import month_labels
 from sim.sources import STOCKPILE
+from sim.timeline import month_labels
 
 
 class Stepper:
@@ -52,9 +52,7 @@ class Stepper:
 
     def timeseries(self) -> pd.DataFrame:
         """The months simulated so far, as ``run()``'s time series (``month`` first)."""
-        frame = pd.DataFrame(self.model.rows)
-        frame.insert(0, "month", self._labels[: self.months_done])
-        return frame
+        return self.model.timeseries()
 
     def events(self) -> list[tuple[str, str, str]]:
         """The timeline events that took effect in the last month simulated: (name, month, note)."""

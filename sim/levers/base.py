@@ -19,10 +19,12 @@ class Lever(Schema):
     Attributes:
         key: Its section name under ``policy``.
         columns: Time-series columns it adds, with their documentation.
+        counts: Those of its columns that count (integers in the time series).
     """
 
     key: ClassVar[str]
     columns: ClassVar[dict[str, str]] = {}
+    counts: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

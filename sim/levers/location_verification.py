@@ -65,6 +65,7 @@ class LocationVerification(Lever):
         "verification_seized_h100e": "Chips seized this month after location verification found them.",
         "verification_tampered_h100e": "Verified chips delivered this month whose firm disabled the verification.",
     }
+    counts: ClassVar[tuple[str, ...]] = ("verification_detections",)
 
     enabled: bool = field("Whether export-controlled chips carry location verification.")
     from_month: str = field("First month whose deliveries carry it, YYYY-MM.")
