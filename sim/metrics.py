@@ -226,10 +226,12 @@ class RowLayout:
             *(column for lever in levers for column in lever.columns),
         ]
 
-    def frame(self, rows: list[np.ndarray]) -> pd.DataFrame:
-        """The rows of the months simulated as a DataFrame, counts as integers."""
-        values = np.array(rows, dtype=float).reshape(len(rows), len(self.columns))
-        return pd.DataFrame(values, columns=self.columns).astype(dict.fromkeys(self.counts, np.int64))
+    def frame(self, months: list[str], rows: list[np.ndarray]) -> pd.DataFrame:
+        """The months simulated (labels, and a row each) as a DataFrame: ``month`` first, counts as integers."""
+        values = np.array(rows, dtype=float).reshape(len(rows), len(self.columns)).T
+        counts = set(self.counts)
+        columns = {c: v.astype(np.int64) if c in counts else v for c, v in zip(self.columns, values, strict=True)}
+        return pd.DataFrame({"month": months} | columns)
 
 
 def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> np.ndarray:
@@ -275,8 +277,9 @@ def summarise(timeseries: pd.DataFrame, seed: int, first_detection_month: int) -
     """
     ts = timeseries
     not_summed = ("price_", "gray_price_", "list_price_", "detection_rate")  # prices and rates
-    sums = ts.drop(columns="month", errors="ignore").sum()  # one pass over every column (NaN skipped)
-    total = {c: float(v) for c, v in sums.items() if not c.startswith(not_summed)}
+    numbers = ts.drop(columns="month", errors="ignore")
+    sums = np.nansum(numbers.to_numpy(dtype=float), axis=0)  # one pass over every column (NaN skipped)
+    total = {c: float(v) for c, v in zip(numbers.columns, sums, strict=True) if not c.startswith(not_summed)}
     summary: dict[str, float | int] = {"seed": seed, "months": len(ts)}
     for column in ("demand_h100e_months", "access_h100e_months", "smuggled_h100e", "seized_h100e"):
         summary[f"{column}_total"] = total[column]

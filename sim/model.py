@@ -108,9 +108,7 @@ class ExportControlModel(Model):
 
     def timeseries(self) -> pd.DataFrame:
         """The months simulated so far, one row each (docs/ODD.md, section 4), ``month`` (YYYY-MM) first."""
-        frame = self.layout.frame(self.rows)
-        frame.insert(0, "month", month_labels(self._start, len(self.rows)))
-        return frame
+        return self.layout.frame(month_labels(self._start, len(self.rows)), self.rows)
 
     def _refresh_supply(self) -> None:
         """Leases end, intermediaries close and enter, quotas, supply and prices refresh, operators serve."""
