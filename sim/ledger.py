@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple, Self
 
 import numpy as np
+from numba import njit
 
 
 class Shipments(NamedTuple):
@@ -122,24 +123,16 @@ class Ledger:
         month is split, each part carrying its share of the value. What does not fit before the
         run's end (``months``) is due after it: on order, never delivered.
         """
-        supply_usd = float(orders.supply_usd_per_month[0])
         booked = self._booked_usd.setdefault(source, np.zeros(months))
-        ends_usd = np.cumsum(orders.spend_usd)  # where each order ends, laid end to end
-        rooms_usd = np.maximum(0.0, supply_usd - booked[due_month:])
-        month_ends_usd = np.append(np.cumsum(rooms_usd), np.inf)  # after the run: room for everything left
-        cuts = np.concatenate([[0.0], ends_usd, month_ends_usd[month_ends_usd < ends_usd[-1]]])
-        cuts.sort()
-        cuts = cuts[np.append(True, cuts[1:] > cuts[:-1])]  # each cut once
-        starts, parts_usd = cuts[:-1], cuts[1:] - cuts[:-1]
-        order = np.searchsorted(ends_usd, starts, side="right")
-        due = due_month + np.searchsorted(month_ends_usd, starts, side="right")
+        rooms_usd = np.maximum(0.0, float(orders.supply_usd_per_month[0]) - booked[due_month:])
+        order, after, parts_usd = _fill(orders.spend_usd, rooms_usd)
+        due = due_month + after
         in_run = due < months
         np.add.at(booked, due[in_run], parts_usd[in_run])
-        share = parts_usd / orders.spend_usd[order]
         return Shipments(
             orders.firm_index[order],
             np.full(len(order), source),
-            orders.quantity_h100e[order] * share,
+            orders.quantity_h100e[order] * (parts_usd / orders.spend_usd[order]),
             due,
             parts_usd,
             orders.inference_only[order],
@@ -206,3 +199,36 @@ class Ledger:
             flow, (self.leases.firm_index[started], self.leases.source[started]), self.leases.quantity_h100e[started]
         )
         return flow
+
+
+@njit(cache=True)
+def _fill(spend_usd: np.ndarray, rooms_usd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lay orders end to end into monthly rooms, first come first served (compiled).
+
+    Args:
+        spend_usd: Each order's value, in the order placed (all positive).
+        rooms_usd: Room left in each month from the due month on; unlimited after the last.
+
+    Returns:
+        For each part: the order it belongs to, its month (months after the due month), its value.
+    """
+    most = spend_usd.size + rooms_usd.size
+    order, after, part_usd = np.empty(most, np.int64), np.empty(most, np.int64), np.empty(most)
+    parts, k, m = 0, 0, 0
+    order_left = spend_usd[0]
+    room_left = rooms_usd[0] if rooms_usd.size else np.inf
+    while k < spend_usd.size:
+        take = min(order_left, room_left)
+        if take > 0:
+            order[parts], after[parts], part_usd[parts] = k, m, take
+            parts += 1
+        order_left -= take
+        room_left -= take
+        if order_left <= 0:
+            k += 1
+            if k < spend_usd.size:
+                order_left = spend_usd[k]
+        if room_left <= 0:
+            m += 1
+            room_left = rooms_usd[m] if m < rooms_usd.size else np.inf
+    return order[:parts], after[:parts], part_usd[:parts]

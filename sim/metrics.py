@@ -238,8 +238,7 @@ def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> np.nd
     """The month's row of the time series, in ``RowLayout.columns`` order."""
     sources, access = tally.sources, tally.access_by_source
     detections, attempts = tally.detections[_ILLICIT], tally.attempts[_ILLICIT]
-    with np.errstate(invalid="ignore"):
-        rates = detections / attempts  # NaN with no attempt
+    rates = np.divide(detections, attempts, out=np.full(len(attempts), np.nan), where=attempts > 0)
     return np.concatenate(
         [
             [tally.demand_h100e_months, access.sum(), tally.access_ratio(), access[sources.index(STOCKPILE)]],
