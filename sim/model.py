@@ -146,8 +146,9 @@ class ExportControlModel(Model):
         self.parties = self.intermediaries.terms()
         offers = [(channel, o) for channel in self.channels if (o := channel.options(self)) is not None]
         open_now = frozenset(channel.name for channel, o in offers if o.size)
-        closed = {i for i, s in enumerate(self.sources.all) if s.channel in self._lost_on_close - open_now}
-        if closed:
+        lost = self._lost_on_close - open_now
+        if lost:
+            closed = {i for i, s in enumerate(self.sources.all) if s.channel in lost}
             self.tally.record_cancellations(firms.ledger.cancel(closed))
         firms.plan(self.month, self.domestic_supply_h100e)
         table = OptionTable(
