@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from mesa import Agent
 
+from sim.agents.rows import Column, RowAgent
 from sim.channels import CHANNEL_OF_KIND, ILLICIT_CHANNELS, IntermediaryKind
 from sim.config import Hub, Ownership
 from sim.world import route_km
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 KINDS: tuple[IntermediaryKind, ...] = tuple(IntermediaryKind)
 
 
-class Intermediary(Agent):
+class Intermediary(RowAgent):
     """A reseller, front company or logistics broker in one hub.
 
     A front company or broker leases from one operator of its hub, drawn at registration.
@@ -29,55 +29,31 @@ class Intermediary(Agent):
     a local front shows fewer (``local_front_discount``), and every intermediary shows more
     as the volume it has handled grows (``exposure_per_kh100e``). When detected it is
     entity-listed and leaves the market. Its state is its row in :class:`Intermediaries`.
+
+    Attributes:
+        kind: Reseller, front company or logistics broker.
+        hub: The hub it is registered in (the one it was listed or closed in, once out).
+        ownership: A subsidiary of a Chinese parent, or a local front.
+        usable_from_month: First month it may trade.
+        operator: The operator it leases from (None for a reseller).
+        handled_h100e: Volume it has handled since it registered.
+        listed: Whether it has been entity-listed.
+        in_market: Registered and neither closed nor listed.
     """
 
     model: Run
-
-    def __init__(self, model: Run, population: Intermediaries, row: int) -> None:
-        super().__init__(model)
-        self.population = population
-        self.row = row
-
-    @property
-    def kind(self) -> IntermediaryKind:
-        """Reseller, front company or logistics broker."""
-        return KINDS[self.population.kind[self.row]]
-
-    @property
-    def hub(self) -> str:
-        """The hub it is registered in (the one it was listed or closed in, once out)."""
-        return self.population.hubs[self.population.hub[self.row]]
-
-    @property
-    def ownership(self) -> Ownership:
-        """A subsidiary of a Chinese parent, or a local front."""
-        return Ownership.LOCAL_FRONT if self.population.local_front[self.row] else Ownership.SUBSIDIARY
-
-    @property
-    def usable_from_month(self) -> int:
-        """First month it may trade."""
-        return int(self.population.usable_from_month[self.row])
-
-    @property
-    def operator(self) -> Operator | None:
-        """The operator it leases from (None for a reseller)."""
-        row = self.population.operator[self.row]
-        return None if row < 0 else self.population.operators.agents[row]
-
-    @property
-    def handled_h100e(self) -> float:
-        """Volume it has handled since it registered."""
-        return float(self.population.handled_h100e[self.row])
-
-    @property
-    def listed(self) -> bool:
-        """Whether it has been entity-listed."""
-        return bool(self.population.listed[self.row])
-
-    @property
-    def in_market(self) -> bool:
-        """Registered and neither closed nor listed."""
-        return bool(self.population.open[self.row])
+    kind: IntermediaryKind = Column("kind", lambda population, value: KINDS[value])
+    hub: str = Column("hub", lambda population, value: population.hubs[value])
+    ownership: Ownership = Column(
+        "local_front", lambda population, value: Ownership.LOCAL_FRONT if value else Ownership.SUBSIDIARY
+    )
+    usable_from_month: int = Column("usable_from_month")
+    operator: Operator | None = Column(
+        "operator", lambda population, value: None if value < 0 else population.operators.agents[value]
+    )
+    handled_h100e: float = Column("handled_h100e")
+    listed: bool = Column("listed")
+    in_market: bool = Column("open")
 
 
 class PartyTerms(NamedTuple):

@@ -5,47 +5,33 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from mesa import Agent
+
+from sim.agents.rows import Column, RowAgent
 
 if TYPE_CHECKING:
     from sim.protocols import Run
 
 
-class Operator(Agent):
+class Operator(RowAgent):
     """A data-centre operator serving legitimate customers and, knowingly or not, fronts.
 
     Each month it grows its capacity within the hub's import quota, serves its legitimate
     customers first (screening refuses some of them), and offers what is left to leases.
     It leases and releases capacity as orders are placed and leases end. Its state is its
     row in the :class:`Operators` population.
+
+    Attributes:
+        hub: The hub it operates in.
+        capacity_h100e: Servers it runs.
+        leased_h100e: Capacity committed to leases.
+        free_h100e: This month's offer to new leases.
     """
 
     model: Run
-
-    def __init__(self, model: Run, population: Operators, row: int) -> None:
-        super().__init__(model)
-        self.population = population
-        self.row = row
-
-    @property
-    def hub(self) -> str:
-        """The hub it operates in."""
-        return self.population.hubs[self.population.hub[self.row]]
-
-    @property
-    def capacity_h100e(self) -> float:
-        """Servers it runs."""
-        return float(self.population.capacity_h100e[self.row])
-
-    @property
-    def leased_h100e(self) -> float:
-        """Capacity committed to leases."""
-        return float(self.population.leased_h100e[self.row])
-
-    @property
-    def free_h100e(self) -> float:
-        """This month's offer to new leases."""
-        return float(self.population.free_h100e[self.row])
+    hub: str = Column("hub", lambda population, value: population.hubs[value])
+    capacity_h100e: float = Column("capacity_h100e")
+    leased_h100e: float = Column("leased_h100e")
+    free_h100e: float = Column("free_h100e")
 
 
 class Operators:

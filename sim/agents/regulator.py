@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa import Agent
 
+from sim.agents.rows import Column, RowAgent
 from sim.channels import CHANNEL_NAMES, CHANNELS, Audited
 
 if TYPE_CHECKING:
@@ -14,31 +15,23 @@ if TYPE_CHECKING:
     from sim.protocols import Parties, Run
 
 
-class LocalAuthority(Agent):
+class LocalAuthority(RowAgent):
     """A hub's authority: customs on cargo and passengers, and its import quota.
 
     Escalation by the US regulator tightens its inspections; the quota is the hub's annual
     import cap (its own, or a tier cap) less what was imported this calendar year. Its state
     is its row in the :class:`Authorities` population.
+
+    Attributes:
+        hub: Its hub.
+        escalations: Times the regulator has tightened its inspections.
+        imported_this_year_h100e: What the hub imported this calendar year.
     """
 
     model: Run
-
-    def __init__(self, model: Run, population: Authorities, row: int) -> None:
-        super().__init__(model)
-        self.population = population
-        self.row = row
-        self.hub = population.hubs[row]
-
-    @property
-    def escalations(self) -> int:
-        """Times the regulator has tightened its inspections."""
-        return int(self.population.escalations[self.row])
-
-    @property
-    def imported_this_year_h100e(self) -> float:
-        """What the hub imported this calendar year."""
-        return float(self.population.imported_this_year_h100e[self.row])
+    hub: str = Column("hubs", lambda population, value: value)
+    escalations: int = Column("escalations")
+    imported_this_year_h100e: float = Column("imported_this_year_h100e")
 
 
 class Authorities:
