@@ -215,7 +215,7 @@ class ExportControlModel(Model):
                 float(orders.quantity_h100e[k]),
                 float(orders.spend_usd[k]),
             )
-            self.consequences.at_checkpoint(t, table.checkpoint_name[o, at[k]], cfg, self.month, self.tally)
+            self.consequences.at_checkpoint(t, table.checkpoint_name(o, int(at[k])), cfg, self.month, self.tally)
         lost = refused | (detected & cfg.policy.penalties.seizure)
         self.operators.release(table.operator[option[lost]], orders.quantity_h100e[lost])  # lost leases free servers
         go = ~lost

@@ -77,8 +77,8 @@ class OptionTable:
         supply_usd_per_month: The vendor's monthly supply, orders beyond it queued (NaN: no queue).
         offered_cost_usd: Each option's cost per H100e-month before firm terms.
         pool_index: (options x 2) pools each option draws on (``Capacities.left`` is drawn as firms order).
-        checkpoint_name, checkpoint_p: (options x checks) each check's name ('' past an option's own)
-            and detection probability, in order.
+        checkpoint_p: (options x checks) each check's detection probability, in order (0 past an
+            option's own checks).
         checkpoint_per_trip, checkpoint_penalised: (options x checks) whether a check repeats
             on every trip, and whether it penalises (else it only refuses).
         true_pi: (firms x options) true detection probability of one transaction.
@@ -106,6 +106,7 @@ class OptionTable:
         blocks = [o for _, o in offers]
         sizes = [o.size for o in blocks]
         n = sum(sizes)
+        self._block = np.repeat(np.arange(len(blocks)), sizes)  # the offers each option is one of
         # what an option shares with its channel, one entry per channel, then per option
         per_channel = np.array(
             [
@@ -123,7 +124,7 @@ class OptionTable:
                 for c, o in offers
             ],
             dtype=float,
-        ).reshape(len(offers), 9)[np.repeat(np.arange(len(offers)), sizes)]
+        ).reshape(len(offers), 9)[self._block]
         self.channel = per_channel[:, 0].astype(np.intp)
         offshore, self.illicit, self.stock, self.uses_import_quota, self.inference = per_channel.T[1:6] > 0
         self.lead_months = per_channel[:, 6].astype(np.intp)
@@ -140,21 +141,19 @@ class OptionTable:
             self.pool_index[:, column] = _cat([o.pools[column] for o in blocks], np.intp)
         self.pool_index[self.inference, 1] = inference_pool  # home chips draw one pool of their own
 
+        # checks are a channel's: their kinds per channel, their probabilities per option
         depth = max([1, *(len(o.checkpoints) for o in blocks)])
-        self.checkpoint_name = np.full((n, depth), "", dtype=object)
+        kinds = np.zeros((len(blocks), 3, depth), dtype=bool)  # per trip, penalised, real (not padding)
+        kinds[:, 1] = True  # padding never detects and never refuses
         self.checkpoint_p = np.zeros((n, depth))
-        self.checkpoint_per_trip = np.zeros((n, depth), dtype=bool)
-        self.checkpoint_penalised = np.ones((n, depth), dtype=bool)
-        real = np.zeros((n, depth), dtype=bool)  # an option's own checks, not the padding after them
+        self._checkpoint_names = [[c.name for c in o.checkpoints] for o in blocks]
         end = 0
-        for block, size in zip(blocks, sizes, strict=True):
-            rows, end = slice(end, end + size), end + size
+        for b, (block, size) in enumerate(zip(blocks, sizes, strict=True)):
+            end += size
             for k, check in enumerate(block.checkpoints):
-                self.checkpoint_name[rows, k] = check.name
-                self.checkpoint_p[rows, k] = check.p
-                self.checkpoint_per_trip[rows, k] = check.per_trip
-                self.checkpoint_penalised[rows, k] = check.penalised
-                real[rows, k] = True
+                kinds[b, :, k] = check.per_trip, check.penalised, True
+                self.checkpoint_p[end - size : end, k] = check.p
+        self.checkpoint_per_trip, self.checkpoint_penalised, real = kinds[self._block].transpose(1, 0, 2)
         self._accepted = np.empty(n)
         self.true_pi = np.empty((len(firms.value_usd), n))
         self.u = np.empty_like(self.true_pi)
@@ -183,6 +182,10 @@ class OptionTable:
 
     def __len__(self) -> int:
         return len(self.channel)
+
+    def checkpoint_name(self, option: int, k: int) -> str:
+        """The name of an option's ``k``-th check."""
+        return self._checkpoint_names[self._block[option]][k]
 
     def add_cost(self, usd_per_h100e_month: np.ndarray | float) -> None:
         """Add an expected cost per H100e-month to each (firm, option) (a lever's), on orders not refused."""

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 #: Intermediary kinds in the order of the ``kind`` column.
 KINDS: tuple[IntermediaryKind, ...] = tuple(IntermediaryKind)
+#: The illicit channel each kind serves, as its row in (illicit channels x hubs) arrays.
+_CHANNEL_ROW = np.array([ILLICIT_CHANNELS.index(CHANNEL_OF_KIND[kind]) for kind in KINDS])
 
 
 class Intermediary(RowAgent):
@@ -261,7 +263,7 @@ class Intermediaries:
         """
         model = self.model
         rules = model.cfg.world.intermediaries
-        risk = entry_risk[[ILLICIT_CHANNELS.index(CHANNEL_OF_KIND[kind]) for kind in KINDS]]
+        risk = entry_risk[_CHANNEL_ROW]
         weight = (self.utilisation() + rules.entry_base_weight) * (1.0 - risk) ** rules.entry_risk_sensitivity
         self.handled_month_h100e[:] = 0.0
         entrants = model.rng.poisson(rules.registration_rate_per_month * len(self.hubs) * weight.mean())
