@@ -204,7 +204,7 @@ def allocate_month(
     Returns:
         (firms x options) H100e ordered for this month's demand, and bought ahead.
     """
-    orders, ahead_orders = np.zeros_like(u), np.zeros_like(u)
+    orders, ahead_orders = np.zeros(u.shape), np.zeros(u.shape)
     _allocate_month(
         np.asarray(firm_order, dtype=np.int64),
         (u, upfront_usd_per_h100e, need_h100e, budget_usd, scale_usd),

@@ -47,6 +47,9 @@ def _select[T: (Shipments, Leases, Scheduled)](rows: T, keep: np.ndarray) -> T:
 
 def _join[T: (Shipments, Leases)](rows: T, *more: T) -> T:
     """``rows`` followed by the entries of ``more``, in order."""
+    more = tuple(part for part in more if len(part[0]))
+    if not more:
+        return rows
     return type(rows)(*(np.concatenate(columns) for columns in zip(rows, *more, strict=True)))
 
 

@@ -156,8 +156,8 @@ class OptionTable:
         self.checkpoint_per_trip, self.checkpoint_penalised, real = kinds[self._block].transpose(1, 0, 2)
         self._accepted = np.empty(n)
         self.true_pi = np.empty((len(firms.value_usd), n))
-        self.u = np.empty_like(self.true_pi)
-        self.upfront_usd_per_h100e = np.empty_like(self.true_pi)
+        self.u = np.empty(self.true_pi.shape)
+        self.upfront_usd_per_h100e = np.empty(self.true_pi.shape)
         _price(
             (
                 self.offered_cost_usd / chip_worth,

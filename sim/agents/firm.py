@@ -217,9 +217,9 @@ class Firms:
         inference_used = np.minimum(inference_demand, inference_total)
         any_used = np.minimum(demand - inference_used, any_total)
         inference_share = np.divide(
-            inference_used, inference_total, out=np.zeros_like(demand), where=inference_total > 0
+            inference_used, inference_total, out=np.zeros(len(demand)), where=inference_total > 0
         )
-        any_share = np.divide(any_used, any_total, out=np.zeros_like(demand), where=any_total > 0)
+        any_share = np.divide(any_used, any_total, out=np.zeros(len(demand)), where=any_total > 0)
         return demand, any_work * any_share[:, None] + inference * inference_share[:, None]
 
     def seize(self, index: int, source: int, quantity_h100e: float) -> float:
