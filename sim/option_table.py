@@ -52,13 +52,7 @@ def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
 def _column(offers: list[Offers], field: str, sizes: list[int]) -> np.ndarray:
     """One field of every channel's offers end to end (a scalar field repeated over its options)."""
     values = [getattr(o, field) for o in offers]
-    column = np.repeat([0.0 if isinstance(v, np.ndarray) else v for v in values], sizes)
-    end = 0
-    for v, size in zip(values, sizes, strict=True):
-        end += size
-        if isinstance(v, np.ndarray):
-            column[end - size : end] = v
-    return column
+    return _cat([v if isinstance(v, np.ndarray) else np.full(n, v) for v, n in zip(values, sizes, strict=True)], float)
 
 
 class OptionTable:
