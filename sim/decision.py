@@ -174,7 +174,7 @@ def allocate_month(
     temperature: float,
     min_share: float,
     max_rounds: int,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every firm's orders of the month, firm after firm in ``firm_order``, sharing ``pool_left``.
 
     A firm with unmet demand first sets its own rations (its share of domestic supply, its
@@ -202,34 +202,39 @@ def allocate_month(
         max_rounds: Rounds of re-splitting (``behaviour.max_rounds``).
 
     Returns:
-        (firms x options) H100e ordered for this month's demand, and bought ahead.
+        The orders as (firm, option, H100e), in the order decided: firm after firm, each firm's
+        orders for this month's demand (by option) before those it buys ahead.
     """
-    orders, ahead_orders = np.zeros(u.shape), np.zeros(u.shape)
-    _allocate_month(
+    return _allocate_month(
         np.asarray(firm_order, dtype=np.int64),
         (u, upfront_usd_per_h100e, need_h100e, budget_usd, scale_usd),
         _pools(pool_index, pool_left),
         (float(temperature), float(min_share), int(max_rounds)),
         rations,
         ahead,
-        (orders, ahead_orders),
     )
-    return orders, ahead_orders
 
 
 @njit(cache=True)
-def _allocate_month(firm_order, firms, pools, rule, rations, ahead, out):
+def _allocate_month(firm_order, firms, pools, rule, rations, ahead):
     """The loop of :func:`allocate_month`, compiled."""
     u, upfront, need, budget, scale = firms
     pool_left = pools[2]
     ration_pools, ration_h100e = rations
     through, ahead_h100e, ahead_budget, ahead_pool = ahead
-    orders, ahead_orders = out
+    n = u.shape[1]
+    most = 2 * firm_order.size * n  # every option for the month's demand and bought ahead
+    firm, option, quantity = np.empty(most, np.int64), np.empty(most, np.int64), np.empty(most)
+    count = 0
+    ordered = np.empty(n)
     for i in firm_order:
+        ordered[:] = 0.0
         if need[i] > 0:
             for k in range(ration_pools.size):
                 pool_left[ration_pools[k]] = ration_h100e[i, k]
-            _allocate(u[i], need[i], budget[i], upfront[i], scale[i], orders[i], pools, rule)
+            _allocate(u[i], need[i], budget[i], upfront[i], scale[i], ordered, pools, rule)
+        count = _emit(i, ordered, firm, option, quantity, count)
+        ordered[:] = 0.0
         budget_left = ahead_budget[i]
         for c in range(through.shape[0]):
             wanted = ahead_h100e[i, c]
@@ -237,7 +242,19 @@ def _allocate_month(firm_order, firms, pools, rule, rations, ahead, out):
                 continue
             pool_left[ahead_pool] = wanted
             u_through = np.where(through[c], u[i], -np.inf)
-            budget_left -= _allocate(u_through, wanted, budget_left, upfront[i], scale[i], ahead_orders[i], pools, rule)
+            budget_left -= _allocate(u_through, wanted, budget_left, upfront[i], scale[i], ordered, pools, rule)
+        count = _emit(i, ordered, firm, option, quantity, count)
+    return firm[:count], option[:count], quantity[:count]
+
+
+@njit(cache=True)
+def _emit(i, ordered, firm, option, quantity, count):
+    """Append firm ``i``'s orders (``ordered``, by option) to the month's; return the new count."""
+    for o in range(ordered.size):
+        if ordered[o] > 0:
+            firm[count], option[count], quantity[count] = i, o, ordered[o]
+            count += 1
+    return count
 
 
 class Beliefs:

@@ -161,7 +161,7 @@ class ExportControlModel(Model):
         self.table = table
         closing = closing_channels(self, self.channels, open_now, self._expected_config())
         order = self.rng.permutation(len(firms))
-        orders = place(firms.decide(order, table, self.capacities, closing), order, table)
+        orders = place(firms.decide(order, table, self.capacities, closing), table)
         self._commit(orders)
         return orders
 

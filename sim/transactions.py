@@ -33,20 +33,13 @@ class Transaction:
     spend_usd: float
 
 
-def place(planned: tuple[np.ndarray, ...], firm_order: np.ndarray, table: OptionTable) -> Orders:
-    """Turn (firms x options) planned quantities into orders.
+def place(decided: tuple[np.ndarray, np.ndarray, np.ndarray], table: OptionTable) -> Orders:
+    """The month's orders from the firms' decisions (firm, option, H100e), with the money each commits.
 
-    Orders are listed firm after firm in ``firm_order``, each firm's orders from the first
-    matrix of ``planned`` before those from the next (its orders for this month's demand, then
-    those bought ahead): the order in which they were decided, and in which a vendor's queue
-    serves them.
+    They stay in the order decided: firm after firm, each firm's orders for this month's demand
+    before those bought ahead, the order in which a vendor's queue serves them.
     """
-    by_firm = np.empty((len(firm_order), len(planned), len(table)))
-    for k, matrix in enumerate(planned):
-        by_firm[:, k] = matrix[firm_order]
-    by_firm = by_firm.reshape(len(firm_order) * len(planned), len(table))
-    rows, option = np.nonzero(by_firm)
-    firm, quantity = firm_order[rows // len(planned)], by_firm[rows, option]
+    firm, option, quantity = decided
     return Orders(firm, option, quantity, quantity * table.upfront_usd_per_h100e[firm, option])
 
 

@@ -115,7 +115,7 @@ class Firms:
         taking (U > 0), paid from the budget of the months it buys for.
 
         Returns:
-            (firms x options) H100e to order for this month's demand, and to buy ahead.
+            The orders as (firm, option, H100e), in the order decided (``allocate_month``).
         """
         behaviour = self.model.cfg.behaviour
         channels = sorted(closing)
