@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from numba import njit
 
 if TYPE_CHECKING:
     from sim.channels import Channel
@@ -46,10 +47,22 @@ def place(decided: tuple[np.ndarray, np.ndarray, np.ndarray], table: OptionTable
 def first_detections(orders: Orders, table: OptionTable, trips: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Pass every order's checkpoints in order; the index of the first that detects it, -1 for none.
 
-    A per-trip check passed ``trips`` times detects with ``1 - (1 - p) ** trips``.
+    One uniform draw per order and check; a per-trip check passed ``trips`` times detects with
+    ``1 - (1 - p) ** trips``.
     """
-    p = table.checkpoint_p[orders.option]
-    per_trip = table.checkpoint_per_trip[orders.option]
-    p = np.where(per_trip, 1.0 - (1.0 - p) ** trips[orders.firm_index][:, None], p)
-    hit = rng.random(p.shape) < p
-    return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+    draws = rng.random((len(orders.option), table.checkpoint_p.shape[1]))
+    return _first_hits(orders.option, trips[orders.firm_index], table.checkpoint_p, table.checkpoint_per_trip, draws)
+
+
+@njit(cache=True)
+def _first_hits(option, trips, p, per_trip, draws):
+    """For each order, the first check whose draw falls below its probability (-1: none), compiled."""
+    at = np.full(option.size, -1, np.int64)
+    for k in range(option.size):
+        o = option[k]
+        for c in range(p.shape[1]):
+            detect = 1.0 - (1.0 - p[o, c]) ** trips[k] if per_trip[o, c] else p[o, c]
+            if draws[k, c] < detect:
+                at[k] = c
+                break
+    return at
