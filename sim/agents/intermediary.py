@@ -162,7 +162,7 @@ class Intermediaries:
         model = self.model
         rules = model.cfg.world.intermediaries
         n = len(kinds)
-        group = _draw_below(model.rng, np.full(n, rules.owner_groups))
+        group = _draw_below(model.rng, n, rules.owner_groups)
         local_front = model.rng.random(n) < rules.local_front_share
         new = {
             "kind": kinds,
@@ -186,8 +186,10 @@ class Intermediaries:
         lessee = kinds != KINDS.index(IntermediaryKind.RESELLER)
         operator = np.full(len(kinds), -1, dtype=np.intp)
         if lessee.any():
-            first = self.operators.first
-            operator[lessee] = first[hubs[lessee]] + _draw_below(self.model.rng, np.diff(first)[hubs[lessee]])
+            hub = hubs[lessee]
+            operator[lessee] = self.operators.first[hub] + _draw_below(
+                self.model.rng, len(hub), self.operators.per_hub[hub]
+            )
         return operator
 
     def record_orders(self, rows: np.ndarray, quantity_h100e: np.ndarray) -> None:
@@ -284,9 +286,9 @@ class Intermediaries:
         return self._leave(targets)
 
 
-def _draw_below(rng: np.random.Generator, counts: np.ndarray) -> np.ndarray:
-    """One uniform draw from ``0 .. count - 1`` for each of ``counts``."""
-    return (rng.random(len(counts)) * counts).astype(np.intp)
+def _draw_below(rng: np.random.Generator, n: int, below: np.ndarray | int) -> np.ndarray:
+    """``n`` uniform draws from ``0 .. below - 1`` (``below`` one bound for all, or one for each)."""
+    return (rng.random(n) * below).astype(np.intp)
 
 
 def entry_risk(cell_true_pi: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:

@@ -41,6 +41,7 @@ class Operators:
         hubs: Hub names, in hub order.
         hub: Hub index of each operator (operators of a hub are consecutive rows).
         first: Row of each hub's first operator, and the row count last.
+        per_hub: How many operators each hub has.
         capacity_h100e: Servers each runs.
         leased_h100e: Capacity committed to restricted firms' leases.
         free_h100e: This month's offer to new leases (capacity less leases and legitimate use served).
@@ -54,6 +55,7 @@ class Operators:
         self.hubs = hubs
         self.hub = np.repeat(np.arange(len(hubs)), counts)
         self.first = np.concatenate([[0], np.cumsum(counts)])
+        self.per_hub = counts
         self.capacity_h100e = np.repeat([p.rental_capacity_h100e / p.operators for p in params], counts)
         self.leased_h100e = np.zeros(len(self.hub))
         self.free_h100e = np.zeros(len(self.hub))

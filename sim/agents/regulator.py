@@ -167,4 +167,4 @@ class Regulator(Agent):
         cls = CHANNELS[channel]
         if cls.audited is Audited.INTERMEDIARIES:
             return self.intermediaries.usable_count(cls.served_by)
-        return np.diff(self.operators.first)
+        return self.operators.per_hub
