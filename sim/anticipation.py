@@ -23,7 +23,7 @@ class _Expected:
 def closing_channels(
     view: Any, channels: Iterable[Channel], open_now: frozenset[str], expected: Config | None
 ) -> frozenset[str]:
-    """Channels with options now and none under the ``expected`` config (empty when nothing is announced).
+    """Channels with options now and closed under the ``expected`` config (empty when nothing is announced).
 
     Args:
         view: The month's ``sim.protocols.ChannelView`` (the model).
@@ -34,9 +34,4 @@ def closing_channels(
     if expected is None:
         return frozenset()
     future = _Expected(view, expected)
-    return frozenset(c.name for c in channels if c.name in open_now and not _has_options(c, future))
-
-
-def _has_options(channel: Channel, view: Any) -> bool:
-    offers = channel.options(view)
-    return offers is not None and offers.size > 0
+    return frozenset(c.name for c in channels if c.name in open_now and not c.is_open(future))

@@ -152,8 +152,12 @@ class Channel:
         """Whether the regulator checks its parties under ``policy`` (channels with ``audited`` only)."""
         return cls.audited is not None
 
-    def options(self, view: ChannelView) -> Offers | None:
-        """Every option open this month; None while the channel is closed."""
+    def is_open(self, view: ChannelView) -> bool:
+        """Whether it trades this month: the rules in force (``view.cfg``) allow it and it has supply."""
+        return True
+
+    def options(self, view: ChannelView) -> Offers:
+        """Every option of the month (asked only while the channel is open)."""
         raise NotImplementedError
 
     def lead_time_months(self, cfg: Config) -> int:
@@ -185,8 +189,8 @@ class HomeChips(Channel):
     delivers = Delivery.STOCK
     illicit = False
 
-    def offer(self, view: ChannelView) -> tuple[float, int] | None:
-        """This month's price per H100e and the pool it draws, or None while closed."""
+    def offer(self, view: ChannelView) -> tuple[float, int]:
+        """This month's price per H100e and the pool it draws."""
         raise NotImplementedError
 
     def chip(self, view: ChannelView) -> str:
@@ -197,11 +201,8 @@ class HomeChips(Channel):
         """A cost to the buyer beyond the price, as a share of the chip cost (no money changes hands)."""
         return 0.0
 
-    def options(self, view: ChannelView) -> Offers | None:
-        offer = self.offer(view)
-        if offer is None:
-            return None
-        price, pool = offer
+    def options(self, view: ChannelView) -> Offers:
+        price, pool = self.offer(view)
         cost = _chip_cost(view.cfg, price) * (1.0 + self.non_price_cost_share(view))
         nobody = np.array([NOBODY])
         pools = (np.array([pool]), np.array([UNLIMITED]))
@@ -220,13 +221,13 @@ class Domestic(HomeChips):
     label = "Domestic chips"
     colour = "#009E73"
 
-    def offer(self, view: ChannelView) -> tuple[float, int] | None:
-        if view.domestic_supply_h100e <= 0:
-            return None
-        world = view.cfg.world
-        return world.domestic.price_usd_per_chip / world.chips[world.domestic.chip], view.capacities.ration(
-            "domestic_ration"
-        )
+    def is_open(self, view: ChannelView) -> bool:
+        return view.domestic_supply_h100e > 0
+
+    def offer(self, view: ChannelView) -> tuple[float, int]:
+        domestic = view.cfg.world.domestic
+        price = domestic.price_usd_per_chip / view.cfg.world.chips[domestic.chip]
+        return price, view.capacities.ration("domestic_ration")
 
     def chip(self, view: ChannelView) -> str:
         return view.cfg.world.domestic.chip
@@ -247,10 +248,12 @@ class Compliant(HomeChips):
     colour = "#56B4E9"
     undelivered_lost_on_close = True
 
-    def offer(self, view: ChannelView) -> tuple[float, int] | None:
+    def is_open(self, view: ChannelView) -> bool:
         rule = view.cfg.policy.compliant_chips
-        if not rule.allowed or rule.supply_usd_per_month == 0:
-            return None
+        return rule.allowed and rule.supply_usd_per_month != 0
+
+    def offer(self, view: ChannelView) -> tuple[float, int]:
+        rule = view.cfg.policy.compliant_chips
         price = rule.price_usd_per_h100e(view.cfg.world.chips[rule.chip], view.list_price_usd_per_h100e)
         return price, UNLIMITED  # the vendor's supply queues orders (``supply_usd_per_month``)
 
@@ -441,10 +444,11 @@ class CloudRental(Channel):
     illicit = False
     offshore = True
 
-    def options(self, view: ChannelView) -> Offers | None:
+    def is_open(self, view: ChannelView) -> bool:
+        return not view.cfg.policy.remote_access.kyc_required
+
+    def options(self, view: ChannelView) -> Offers:
         cfg = view.cfg
-        if cfg.policy.remote_access.kyc_required:
-            return None
         operators = view.operators
         rows = np.arange(len(operators))
         hub = operators.hub

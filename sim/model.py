@@ -144,7 +144,7 @@ class ExportControlModel(Model):
             self.authorities.quota_left_h100e(),
         )
         self.parties = self.intermediaries.terms()
-        offers = [(channel, o) for channel in self.channels if (o := channel.options(self)) is not None]
+        offers = [(channel, channel.options(self)) for channel in self.channels if channel.is_open(self)]
         open_now = frozenset(channel.name for channel, o in offers if o.size)
         lost = self._lost_on_close - open_now
         if lost:
