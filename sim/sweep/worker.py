@@ -8,6 +8,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.config import Config
@@ -49,7 +50,7 @@ def run_batch(bases: dict[str, Config], specs: list[RunSpec], keep_timeseries: b
         The runs' summaries (metrics as float64), time series (with ``run_id``) and failures.
     """
     logging.getLogger("mesa").setLevel(logging.WARNING)
-    rows, series, failures = [], [], []
+    rows, run_ids, series, failures = [], [], [], []
     for spec in specs:
         began = time.perf_counter()
         try:
@@ -62,20 +63,23 @@ def run_batch(bases: dict[str, Config], specs: list[RunSpec], keep_timeseries: b
         summary = {k: float(v) for k, v in result.summary.items() if k != "seed"}
         rows.append({**ids, "seed": spec.seed, **summary, "wall_time_s": time.perf_counter() - began})
         if keep_timeseries:
-            series.append(result.timeseries.assign(**{RUN_ID: spec.run_id}))
+            run_ids.append(spec.run_id)
+            series.append(result.timeseries)
     runs = pd.DataFrame(rows)
-    return BatchResult(runs, _as_float(series) if series else None, failures)
+    return BatchResult(runs, _as_float(run_ids, series) if series else None, failures)
 
 
-def _as_float(series: list[pd.DataFrame]) -> pd.DataFrame:
+def _as_float(run_ids: list[int], series: list[pd.DataFrame]) -> pd.DataFrame:
     """Runs' monthly rows in one frame: ``run_id``, ``month``, every other column as float64.
 
     One dtype a column keeps every Parquet part's schema the same whatever values a run had.
     """
     joined = pd.concat(series, ignore_index=True)
-    numeric = [c for c in joined.columns if c not in (RUN_ID, "month")]
-    values = {c: joined[c].to_numpy(dtype="float64") for c in numeric}
-    return pd.DataFrame({RUN_ID: joined[RUN_ID].to_numpy(dtype="int64"), "month": joined["month"], **values})
+    numeric = [c for c in joined.columns if c != "month"]
+    frame = pd.DataFrame(joined[numeric].to_numpy(dtype="float64"), columns=numeric)
+    frame.insert(0, "month", joined["month"].to_numpy())
+    frame.insert(0, RUN_ID, np.repeat(np.array(run_ids, dtype=np.int64), [len(s) for s in series]))
+    return frame
 
 
 def failure_record(spec: RunSpec, exc: Exception) -> dict[str, Any]:
