@@ -40,7 +40,7 @@ class Leases(NamedTuple):
         return cls(*(np.zeros(0, dtype) for dtype in (np.intp, np.intp, np.intp, float, np.intp, np.intp)))
 
 
-def _select[T: (Shipments, Leases, Scheduled)](rows: T, keep: np.ndarray) -> T:
+def _select[T: (Shipments, Leases)](rows: T, keep: np.ndarray) -> T:
     """The entries of ``rows`` where ``keep`` holds."""
     return type(rows)(*(column[keep] for column in rows))
 
@@ -103,8 +103,8 @@ class Ledger:
         ]
         keys = sorted(set(zip(orders.source[queued].tolist(), orders.due_month[queued].tolist(), strict=True)))
         for source, due in keys:
-            group = queued & (orders.source == source) & (orders.due_month == due)
-            parts.append(self._queue(_select(orders, group), source, due, months))
+            group = np.nonzero(queued & (orders.source == source) & (orders.due_month == due))[0]
+            parts.append(self._queue(orders, group, source, due, months))
         lease = ~stock
         start = orders.due_month[lease]
         leased = Leases(
@@ -118,8 +118,8 @@ class Ledger:
         self.shipments = _join(self.shipments, *parts)
         self.leases = _join(self.leases, leased)
 
-    def _queue(self, orders: Scheduled, source: int, due_month: int, months: int) -> Shipments:
-        """Ship a source's orders due in one month in the first months with vendor supply left.
+    def _queue(self, orders: Scheduled, group: np.ndarray, source: int, due_month: int, months: int) -> Shipments:
+        """Ship a source's orders due in one month (rows ``group`` of ``orders``) in the first months with supply left.
 
         First come, first served: laid end to end by value, the orders fill each month's room
         (supply less what is booked) from their due month on; an order that does not fit in one
@@ -127,15 +127,17 @@ class Ledger:
         run's end (``months``) is due after it: on order, never delivered.
         """
         booked = self._booked_usd.setdefault(source, np.zeros(months))
-        rooms_usd = np.maximum(0.0, float(orders.supply_usd_per_month[0]) - booked[due_month:])
-        order, after, parts_usd = _fill(orders.spend_usd, rooms_usd)
+        rooms_usd = np.maximum(0.0, float(orders.supply_usd_per_month[group[0]]) - booked[due_month:])
+        spend_usd = orders.spend_usd[group]
+        part_of, after, parts_usd = _fill(spend_usd, rooms_usd)
+        order = group[part_of]
         due = due_month + after
         in_run = due < months
         np.add.at(booked, due[in_run], parts_usd[in_run])
         return Shipments(
             orders.firm_index[order],
             np.full(len(order), source),
-            orders.quantity_h100e[order] * (parts_usd / orders.spend_usd[order]),
+            orders.quantity_h100e[order] * (parts_usd / spend_usd[part_of]),
             due,
             parts_usd,
             orders.inference_only[order],
