@@ -173,7 +173,7 @@ class MonthState(NamedTuple):
     lever_values: list[float]  # the levers' columns, in ``RowLayout.columns`` order
 
 
-#: Columns of (illicit) channels in ``CHANNEL_NAMES`` order.
+#: The illicit channels' indices in ``CHANNEL_NAMES``.
 _ILLICIT = np.array([CHANNEL_NAMES.index(c) for c in ILLICIT_CHANNELS], dtype=np.intp)
 
 

@@ -35,7 +35,6 @@ class ExportControlModel(Model):
     def __init__(self, cfg: Config) -> None:
         super().__init__(rng=cfg.seed)
         self.cfg = cfg
-        self._start = cfg.start
         self.month = 0
         self._timeline = compile_timeline(cfg)
         self._expectations = compile_expectations(cfg)
@@ -92,8 +91,10 @@ class ExportControlModel(Model):
         self._resolve(self._trade())
         self._deliver_and_use()
         self._learn()
-        levers = self.cfg.policy.levers()
-        lever_values = [v for lever in levers for v in lever.month_columns(self.lever_state[lever.key]).values()]
+        lever_values: list[float] = []
+        for lever in self.cfg.policy.levers():
+            values = lever.month_columns(self.lever_state[lever.key])
+            lever_values += [values[column] for column in lever.columns]  # in the layout's order
         state = MonthState(
             self.consequences.listed_entities,
             self.intermediaries.active_count(),
@@ -108,7 +109,7 @@ class ExportControlModel(Model):
 
     def timeseries(self) -> pd.DataFrame:
         """The months simulated so far, one row each (docs/ODD.md, section 4), ``month`` (YYYY-MM) first."""
-        return self.layout.frame(month_labels(self._start, len(self.rows)), self.rows)
+        return self.layout.frame(month_labels(self.cfg.start, len(self.rows)), self.rows)
 
     def _refresh_supply(self) -> None:
         """Leases end, intermediaries close and enter, quotas, supply and prices refresh, operators serve."""
