@@ -340,7 +340,7 @@ def measure(rounds: int, runs: int, reference: Path | None) -> dict[str, Any]:
         "commit": commit.stdout.strip(),
         "rounds": rounds,
         "startup": bench_startup(),
-        "runs": bench_runs(base, rounds, batch=10),
+        "runs": bench_runs(base, rounds, batch=20),  # a sweep batches up to 50 runs (MAX_AUTO_BATCH)
         "workers": bench_workers(rounds, runs),
         "scaling": bench_scaling(base),
     }
