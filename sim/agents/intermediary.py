@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 
 #: Intermediary kinds in the order of the ``kind`` column.
 KINDS: tuple[IntermediaryKind, ...] = tuple(IntermediaryKind)
+#: Every column of the :class:`Intermediaries` population, with its dtype.
+_COLUMNS: dict[str, type] = (
+    dict.fromkeys(("kind", "hub", "owner", "operator", "usable_from_month", "last_active_month"), np.intp)
+    | dict.fromkeys(("handled_h100e", "handled_month_h100e"), float)
+    | dict.fromkeys(("local_front", "open", "listed"), bool)
+)
 #: The illicit channel each kind serves, as its row in (illicit channels x hubs) arrays.
 _CHANNEL_ROW = np.array([ILLICIT_CHANNELS.index(CHANNEL_OF_KIND[kind]) for kind in KINDS])
 
@@ -106,18 +112,11 @@ class Intermediaries:
         self.hubs = hubs
         self.operators = operators
         self.agents: list[Intermediary] = []
-        ints, floats = np.zeros(0, dtype=np.intp), np.zeros(0)
-        self.kind, self.hub, self.owner, self.operator = ints, ints, ints, ints
-        self.usable_from_month, self.last_active_month = ints, ints
-        self.handled_h100e, self.handled_month_h100e = floats, floats
-        self.local_front, self.open, self.listed = (np.zeros(0, dtype=bool),) * 3
-        starting = [
-            (k, h, getattr(model.cfg.world.hubs[hub], kind.hub_count_field))
-            for k, kind in enumerate(KINDS)
-            for h, hub in enumerate(hubs)
-        ]
-        kinds, hub_index, counts = np.array(starting, dtype=np.intp).reshape(-1, 3).T
-        self.register(np.repeat(kinds, counts), np.repeat(hub_index, counts), usable_from_month=0)
+        for name, dtype in _COLUMNS.items():
+            setattr(self, name, np.zeros(0, dtype))
+        counts = np.array([[getattr(model.cfg.world.hubs[h], k.hub_count_field) for h in hubs] for k in KINDS])
+        kinds, hub_index = np.indices(counts.shape).reshape(2, -1)  # (kinds x hubs), kind-major
+        self.register(np.repeat(kinds, counts.ravel()), np.repeat(hub_index, counts.ravel()), usable_from_month=0)
 
     def __len__(self) -> int:
         return len(self.agents)
@@ -177,8 +176,8 @@ class Intermediaries:
             "open": np.ones(n, dtype=bool),
             "listed": np.zeros(n, dtype=bool),
         }
-        for name, column in new.items():
-            setattr(self, name, np.concatenate([getattr(self, name), column]))
+        for name, dtype in _COLUMNS.items():
+            setattr(self, name, np.concatenate([getattr(self, name), new[name]], dtype=dtype))
         self.agents.extend(Intermediary(model, self, row) for row in range(len(self.agents), len(self.agents) + n))
 
     def _draw_operators(self, kinds: np.ndarray, hubs: np.ndarray) -> np.ndarray:
