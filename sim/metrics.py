@@ -226,11 +226,13 @@ class RowLayout:
             *(column for lever in levers for column in lever.columns),
         ]
 
-    def frame(self, months: list[str], rows: list[np.ndarray]) -> pd.DataFrame:
-        """The months simulated (labels, and a row each) as a DataFrame: ``month`` first, counts as integers."""
-        values = np.array(rows, dtype=float).reshape(len(rows), len(self.columns)).T
+    def frame(self, months: list[str], values: np.ndarray) -> pd.DataFrame:
+        """The months simulated as a DataFrame: ``month`` (labels) first, then ``values`` (months x columns).
+
+        Counts are integers.
+        """
         counts = set(self.counts)
-        columns = {c: v.astype(np.int64) if c in counts else v for c, v in zip(self.columns, values, strict=True)}
+        columns = {c: v.astype(np.int64) if c in counts else v for c, v in zip(self.columns, values.T, strict=True)}
         return pd.DataFrame({"month": months} | columns)
 
 
@@ -266,32 +268,33 @@ def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> np.nd
     )
 
 
-def summarise(timeseries: pd.DataFrame, seed: int, first_detection_month: int) -> dict[str, float | int]:
+def summarise(columns: list[str], values: np.ndarray, seed: int, first_detection_month: int) -> dict[str, float | int]:
     """Per-run metrics: totals and means of the monthly series, shares and rates.
 
     Args:
-        timeseries: The run's monthly rows.
+        columns: The time series' columns (``RowLayout.columns``).
+        values: (months x columns) the monthly rows.
         seed: The run's seed.
         first_detection_month: Month index of the first detection, -1 if none.
     """
-    ts = timeseries
+    values = np.asfortranarray(values)  # each column contiguous: summed pairwise, as one array
+    series = dict(zip(columns, values.T, strict=True))
     not_summed = ("price_", "gray_price_", "list_price_", "detection_rate")  # prices and rates
-    numbers = ts.drop(columns="month", errors="ignore")
-    sums = np.nansum(numbers.to_numpy(dtype=float), axis=0)  # one pass over every column (NaN skipped)
-    total = {c: float(v) for c, v in zip(numbers.columns, sums, strict=True) if not c.startswith(not_summed)}
-    summary: dict[str, float | int] = {"seed": seed, "months": len(ts)}
+    sums = np.nansum(values, axis=0)  # one pass over every column (NaN skipped)
+    total = {c: float(v) for c, v in zip(columns, sums, strict=True) if not c.startswith(not_summed)}
+    summary: dict[str, float | int] = {"seed": seed, "months": len(values)}
     for column in ("demand_h100e_months", "access_h100e_months", "smuggled_h100e", "seized_h100e"):
         summary[f"{column}_total"] = total[column]
     summary["access_ratio"] = (
         total["access_h100e_months"] / total["demand_h100e_months"] if total["demand_h100e_months"] > 0 else 1.0
     )
-    summary["access_ratio_mean"] = float(ts["access_ratio"].mean())
-    summary["access_ratio_final"] = float(ts["access_ratio"].iloc[-1])
+    summary["access_ratio_mean"] = float(np.nanmean(series["access_ratio"]))
+    summary["access_ratio_final"] = float(series["access_ratio"][-1])
     access = total["access_h100e_months"]
     for source in ("stockpile", *CHANNEL_NAMES):
         summary[f"access_{source}_total"] = total[f"access_{source}"]
         summary[f"channel_share_{source}"] = total[f"access_{source}"] / access if access > 0 else 0.0
-    for column in ts.columns:
+    for column in columns:
         if column.startswith(("access_hub_", "orders_", "spend_", "refusals_", "smuggled_hub_", "cancelled_")) or (
             column.startswith("delivered_") and column.endswith("_usd")
         ):
@@ -308,7 +311,7 @@ def summarise(timeseries: pd.DataFrame, seed: int, first_detection_month: int) -
     for lever in LEVERS.values():
         for column in lever.columns:
             summary[f"{column}_total"] = total[column]
-    summary["listed_entities_final"] = int(ts["listed_entities"].iloc[-1])
+    summary["listed_entities_final"] = int(series["listed_entities"][-1])
     summary["legit_denied_h100e_months_total"] = total["legit_denied_h100e_months"]
     summary["audits_total"] = total["audits"]
     summary["fines_usd_total"] = total["fines_usd"]

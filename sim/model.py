@@ -14,7 +14,7 @@ from sim.config import Config
 from sim.consequences import Consequences
 from sim.ledger import Scheduled, Shipments
 from sim.levers import LEVERS
-from sim.metrics import MonthState, MonthTally, RowLayout, month_row
+from sim.metrics import MonthState, MonthTally, RowLayout, month_row, summarise
 from sim.option_table import OptionTable
 from sim.schema import with_settings
 from sim.sources import Source, Sources
@@ -107,9 +107,17 @@ class ExportControlModel(Model):
         )
         self.rows.append(month_row(self.tally, self.table, state))
 
+    def values(self) -> np.ndarray:
+        """(months x ``layout.columns``) the months simulated so far."""
+        return np.array(self.rows, dtype=float).reshape(len(self.rows), len(self.layout.columns))
+
     def timeseries(self) -> pd.DataFrame:
         """The months simulated so far, one row each (docs/ODD.md, section 4), ``month`` (YYYY-MM) first."""
-        return self.layout.frame(month_labels(self.cfg.start, len(self.rows)), self.rows)
+        return self.layout.frame(month_labels(self.cfg.start, len(self.rows)), self.values())
+
+    def summary(self) -> dict[str, float | int]:
+        """Per-run metrics of the months simulated so far (``sim.metrics.summarise``)."""
+        return summarise(self.layout.columns, self.values(), self.cfg.seed, self.consequences.first_detection_month)
 
     def _refresh_supply(self) -> None:
         """Leases end, intermediaries close and enter, quotas, supply and prices refresh, operators serve."""

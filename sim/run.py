@@ -9,7 +9,6 @@ import pandas as pd
 from pydantic import ValidationError
 
 from sim.config import Config
-from sim.metrics import summarise
 from sim.schema import ConfigError, format_validation_error
 
 
@@ -57,5 +56,4 @@ def run(config: Config) -> RunResult:
     model = ExportControlModel(config)
     model.run_for(config.months)
     timeseries = model.timeseries()
-    summary = summarise(timeseries, config.seed, model.consequences.first_detection_month)
-    return RunResult(config, timeseries, summary, time.perf_counter() - began)
+    return RunResult(config, timeseries, model.summary(), time.perf_counter() - began)

@@ -125,7 +125,7 @@ def with_settings[S: BaseModel](obj: S, settings: dict[str, Any]) -> S:
             node[key] = child
             node = child
         leaf = parts[-1]
-        section = _section_at(type(obj), parts[:-1])
+        section = _section_at(type(obj), tuple(parts[:-1]))
         if not isinstance(node, dict) or (section is not None and leaf not in section.model_fields):
             raise SettingsError(f"{line}: {_unknown(type(obj), node, parts, len(parts) - 1)}")
         node[leaf] = value
@@ -141,7 +141,13 @@ def _fields(model: BaseModel) -> dict[str, Any]:
     Validating such a dict revalidates only what changed (and the sections holding it), since
     pydantic accepts a model instance of the right type as it is.
     """
-    return {name: getattr(model, name) for name in type(model).model_fields}
+    return {name: getattr(model, name) for name in field_names(type(model))}
+
+
+@cache
+def field_names(section: type[BaseModel]) -> tuple[str, ...]:
+    """A section's keys, in schema order."""
+    return tuple(section.model_fields)
 
 
 def _shown(value: Any) -> str:
@@ -153,7 +159,7 @@ def _unknown(root: type[BaseModel], node: Any, parts: list[str], depth: int) -> 
     where = ".".join(parts[:depth])
     if not isinstance(node, dict):
         return f"unknown key {'.'.join(parts[: depth + 1])!r}; {where} is a value, not a section."
-    section = _section_at(root, parts[:depth])
+    section = _section_at(root, tuple(parts[:depth]))
     allowed = sorted(section.model_fields) if section is not None else sorted(node)
     return (
         f"unknown key {'.'.join(parts[: depth + 1])!r}; valid keys under {where or 'the top level'}: "
@@ -161,7 +167,8 @@ def _unknown(root: type[BaseModel], node: Any, parts: list[str], depth: int) -> 
     )
 
 
-def _section_at(root: type[BaseModel], parts: list[str]) -> type[BaseModel] | None:
+@cache
+def _section_at(root: type[BaseModel], parts: tuple[str, ...]) -> type[BaseModel] | None:
     """The schema section at a dotted path, or None where it is a mapping of free names (hubs) or a value."""
     current: Any = root
     for part in parts:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, field_validator, model_validator
 
-from sim.schema import Schema, SettingsError, field, field_at, keys_at, with_settings
+from sim.schema import Schema, SettingsError, field, field_at, field_names, keys_at, with_settings
 
 YEAR_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -103,11 +103,11 @@ def check_event_path(cfg: BaseModel, name: str, path: str) -> None:
     node: Any = cfg
     parts = path.split(".")
     for depth, key in enumerate(parts):
-        where = ".".join(parts[:depth]) or "the top level"
-        keys = type(node).model_fields if isinstance(node, BaseModel) else node if isinstance(node, dict) else None
-        if keys is None:
-            raise ValueError(f"timeline.{name} sets {path!r}: {where} has no sub-keys")
-        if key not in keys:
+        keys = field_names(type(node)) if isinstance(node, BaseModel) else node if isinstance(node, dict) else None
+        if keys is None or key not in keys:
+            where = ".".join(parts[:depth]) or "the top level"
+            if keys is None:
+                raise ValueError(f"timeline.{name} sets {path!r}: {where} has no sub-keys")
             noun = "hub" if parts[depth - 1 : depth] == ["hubs"] else "key"
             raise ValueError(
                 f"timeline.{name} sets {path!r}: unknown {noun} {key!r} under {where}; allowed: {', '.join(keys)}"
