@@ -66,7 +66,7 @@ class Checkpoint(NamedTuple):
     """
 
     name: str
-    p: np.ndarray | float  # detection probability of each option (or of all)
+    p: np.ndarray  # detection probability of each option
     per_trip: bool = False
     penalised: bool = True
 
@@ -99,8 +99,8 @@ class Offers(NamedTuple):
     upfront_usd_per_h100e: np.ndarray
     checkpoints: tuple[Checkpoint, ...]
     pools: tuple[np.ndarray, np.ndarray]
-    believed_risk_factor: np.ndarray | float = 1.0
-    trip_cost_usd: np.ndarray | float = 0.0
+    believed_risk_factor: np.ndarray
+    trip_cost_usd: np.ndarray
     chip: str | None = None
 
     @property
@@ -206,7 +206,8 @@ class HomeChips(Channel):
         cost = _chip_cost(view.cfg, price) * (1.0 + self.non_price_cost_share(view))
         nobody = np.array([NOBODY])
         pools = (np.array([pool]), np.array([UNLIMITED]))
-        return Offers(nobody, nobody, nobody, np.array([cost]), np.array([price]), (), pools, chip=self.chip(view))
+        cost_usd, price_usd, neutral, no_trip = np.array([cost]), np.array([price]), np.ones(1), np.zeros(1)
+        return Offers(nobody, nobody, nobody, cost_usd, price_usd, (), pools, neutral, no_trip, self.chip(view))
 
 
 class Domestic(HomeChips):
@@ -310,7 +311,8 @@ class Smuggling(Channel):
         nobody = np.full(len(hub), NOBODY)
         risk_factor = parties.believed_risk_factor[resellers]
         cost = _chip_cost(view.cfg, price)
-        return Offers(hub, resellers, nobody, cost, price, checkpoints, pools, risk_factor, chip=SMUGGLED_CHIP)
+        no_trip = np.zeros(len(hub))
+        return Offers(hub, resellers, nobody, cost, price, checkpoints, pools, risk_factor, no_trip, SMUGGLED_CHIP)
 
     def lead_time_months(self, cfg: Config) -> int:
         return cfg.world.market.smuggling_lead_time_months
@@ -378,6 +380,7 @@ class RemoteRental(Channel):
             checkpoints,
             lease.pools,
             lease.believed_risk_factor,
+            np.zeros(len(rent)),
         )
 
     def lead_time_months(self, cfg: Config) -> int:
@@ -456,7 +459,8 @@ class CloudRental(Channel):
         refusal = Checkpoint("operator_screening", operators.kyc_strictness(), penalised=False)
         pools = (view.capacities.operator(rows), np.full(len(rows), UNLIMITED))
         upfront = rent * cfg.world.market.lease_months
-        return Offers(hub, np.full(len(rows), NOBODY), rows, rent, upfront, (refusal,), pools)
+        nobody, neutral, no_trip = np.full(len(rows), NOBODY), np.ones(len(rows)), np.zeros(len(rows))
+        return Offers(hub, nobody, rows, rent, upfront, (refusal,), pools, neutral, no_trip)
 
     def lead_time_months(self, cfg: Config) -> int:
         return 0

@@ -44,15 +44,39 @@ class FirmTerms(NamedTuple):
     believed_pi: np.ndarray  # (firms x belief cells)
 
 
-def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    """``parts`` end to end, empty when there are none."""
-    return np.concatenate([np.zeros(0, dtype), *parts], dtype=dtype)
+def _channel_terms(cfg: Config, channel: Channel, offers: Offers) -> tuple[float, ...]:
+    """What every option of a channel shares: its index, flags, lead time, vendor supply and chip worth."""
+    supply_usd = channel.supply_usd_per_month(cfg)
+    return (
+        CHANNEL_NAMES.index(channel.name),
+        channel.offshore,
+        channel.illicit,
+        channel.delivers is Delivery.STOCK,
+        channel.uses_import_quota,
+        offers.chip in cfg.world.inference_chips,
+        channel.lead_time_months(cfg),
+        np.nan if supply_usd is None else supply_usd,
+        worth_per_h100e(cfg, offers.chip),
+    )
 
 
-def _column(offers: list[Offers], field: str, sizes: list[int]) -> np.ndarray:
-    """One field of every channel's offers end to end (a scalar field repeated over its options)."""
-    values = [getattr(o, field) for o in offers]
-    return _cat([v if isinstance(v, np.ndarray) else np.full(n, v) for v, n in zip(values, sizes, strict=True)], float)
+#: How many of an option's own values come before its checks' detection probabilities.
+_OWN = 9
+
+
+def _option_values(offers: Offers) -> list[np.ndarray]:
+    """Each option's own values, one array each, then its checks' detection probabilities."""
+    return [
+        offers.hub,
+        offers.intermediary,
+        offers.operator,
+        *offers.pools,
+        offers.cost_usd_per_h100e_month,
+        offers.upfront_usd_per_h100e,
+        offers.trip_cost_usd,
+        offers.believed_risk_factor,
+        *(check.p for check in offers.checkpoints),
+    ]
 
 
 class OptionTable:
@@ -101,53 +125,38 @@ class OptionTable:
         sizes = [o.size for o in blocks]
         n = sum(sizes)
         self._block = np.repeat(np.arange(len(blocks)), sizes)  # the offers each option is one of
-        # what an option shares with its channel, one entry per channel, then per option
-        per_channel = np.array(
-            [
-                (
-                    CHANNEL_NAMES.index(c.name),
-                    c.offshore,
-                    c.illicit,
-                    c.delivers is Delivery.STOCK,
-                    c.uses_import_quota,
-                    o.chip in cfg.world.inference_chips,
-                    c.lead_time_months(cfg),
-                    np.nan if c.supply_usd_per_month(cfg) is None else c.supply_usd_per_month(cfg),
-                    worth_per_h100e(cfg, o.chip),
-                )
-                for c, o in offers
-            ],
-            dtype=float,
-        ).reshape(len(offers), 9)[self._block]
-        self.channel = per_channel[:, 0].astype(np.intp)
-        offshore, self.illicit, self.stock, self.uses_import_quota, self.inference = per_channel.T[1:6] > 0
-        self.lead_months = per_channel[:, 6].astype(np.intp)
-        self.supply_usd_per_month, chip_worth = per_channel.T[7:]
+        per_channel = np.array([_channel_terms(cfg, c, o) for c, o in offers], dtype=float).reshape(len(blocks), 9)
+        per_channel = per_channel[self._block].T
+        self.channel = per_channel[0].astype(np.intp)
+        offshore, self.illicit, self.stock, self.uses_import_quota, self.inference = per_channel[1:6] > 0
+        self.lead_months = per_channel[6].astype(np.intp)
+        self.supply_usd_per_month, chip_worth = per_channel[7:]
         self.smuggles = self.illicit & self.stock
-        self.hub = _cat([o.hub for o in blocks], np.intp)
-        self.intermediary = _cat([o.intermediary for o in blocks], np.intp)
-        self.operator = _cat([o.operator for o in blocks], np.intp)
+
+        # each option's own values, one matrix filled channel by channel (checks past a channel's own: 0)
+        depth = max([1, *(len(o.checkpoints) for o in blocks)])
+        values = np.zeros((_OWN + depth, n))
+        end = 0
+        for block, size in zip(blocks, sizes, strict=True):
+            end += size
+            own = _option_values(block)
+            values[: len(own), end - size : end] = np.array(own, dtype=float).reshape(len(own), size)
+        self.hub, self.intermediary, self.operator = values[:3].astype(np.intp)
+        self.pool_index = np.ascontiguousarray(values[3:5].T, dtype=np.intp)
+        self.pool_index[self.inference, 1] = inference_pool  # home chips draw one pool of their own
+        self.offered_cost_usd, upfront_usd, trip_cost_usd, risk_factor = values[5:_OWN]
+        self.checkpoint_p = np.ascontiguousarray(values[_OWN:].T)
         self.source = sources.source_of[self.channel, self.hub]
         self.cell = sources.cell_of[self.channel, self.hub]
-        self.offered_cost_usd = _column(blocks, "cost_usd_per_h100e_month", sizes)
-        self.pool_index = np.empty((n, 2), dtype=np.intp)
-        for column in (0, 1):
-            self.pool_index[:, column] = _cat([o.pools[column] for o in blocks], np.intp)
-        self.pool_index[self.inference, 1] = inference_pool  # home chips draw one pool of their own
 
-        # checks are a channel's: their kinds per channel, their probabilities per option
-        depth = max([1, *(len(o.checkpoints) for o in blocks)])
-        kinds = np.zeros((len(blocks), 3, depth), dtype=bool)  # per trip, penalised, real (not padding)
-        kinds[:, 1] = True  # padding never detects and never refuses
-        self.checkpoint_p = np.zeros((n, depth))
+        # checks are a channel's: their kinds per channel, padded to ``depth``
         self._checkpoint_names = [[c.name for c in o.checkpoints] for o in blocks]
-        end = 0
-        for b, (block, size) in enumerate(zip(blocks, sizes, strict=True)):
-            end += size
-            for k, check in enumerate(block.checkpoints):
-                kinds[b, :, k] = check.per_trip, check.penalised, True
-                self.checkpoint_p[end - size : end, k] = check.p
-        self.checkpoint_per_trip, self.checkpoint_penalised, real = kinds[self._block].transpose(1, 0, 2)
+        padding = [(False, True, False)] * depth  # per trip, penalised, real: padding never detects nor refuses
+        kinds = np.array(
+            [[(c.per_trip, c.penalised, True) for c in o.checkpoints] + padding[len(o.checkpoints) :] for o in blocks],
+            dtype=bool,
+        ).reshape(len(blocks), depth, 3)
+        self.checkpoint_per_trip, self.checkpoint_penalised, real = kinds[self._block].transpose(2, 0, 1)
         self._accepted = np.empty(n)
         self.true_pi = np.empty((len(firms.value_usd), n))
         self.u = np.empty(self.true_pi.shape)
@@ -155,9 +164,9 @@ class OptionTable:
         _price(
             (
                 self.offered_cost_usd / chip_worth,
-                _column(blocks, "upfront_usd_per_h100e", sizes) / chip_worth,
-                _column(blocks, "trip_cost_usd", sizes),
-                _column(blocks, "believed_risk_factor", sizes),
+                upfront_usd / chip_worth,
+                trip_cost_usd,
+                risk_factor,
                 self.cell,
                 offshore,
                 self.illicit,

@@ -53,10 +53,14 @@ def test_channel_options_keep_the_contract(models: list[ExportControlModel], nam
         offers = channel.options(model)
         n = offers.size
         offered += n
-        assert all(len(column) == n for column in (offers.intermediary, offers.operator, *offers.pools))
+        per_option = (offers.intermediary, offers.operator, *offers.pools, offers.cost_usd_per_h100e_month)
+        per_option += (offers.upfront_usd_per_h100e, offers.believed_risk_factor, offers.trip_cost_usd)
+        per_option += tuple(check.p for check in offers.checkpoints)
+        assert all(isinstance(column, np.ndarray) and column.shape == (n,) for column in per_option)
         assert (offers.cost_usd_per_h100e_month > 0).all() and (offers.upfront_usd_per_h100e > 0).all()
+        assert (offers.believed_risk_factor >= 0).all() and (offers.trip_cost_usd >= 0).all()
         for check in offers.checkpoints:
-            assert ((np.asarray(check.p) >= 0.0) & (np.asarray(check.p) <= 1.0)).all()
+            assert ((check.p >= 0.0) & (check.p <= 1.0)).all()
         assert cls.illicit or not any(c.penalised for c in offers.checkpoints)  # legal: refused, never penalised
         assert not cls.illicit or offers.checkpoints
         assert ((offers.hub >= 0) == cls.offshore).all()
