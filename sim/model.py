@@ -28,6 +28,7 @@ class ExportControlModel(Model):
 
     Attributes:
         cfg: The config in force this month (timeline events replace it).
+        levers: Its levers' sections, in registry order.
         month: Months since ``cfg.start`` (0 in the first step).
         rows: One metrics row per month simulated.
     """
@@ -50,7 +51,8 @@ class ExportControlModel(Model):
         self.regulator = Regulator(self, self.authorities, self.operators, self.intermediaries)
         self.firms = Firms(self, self.sources)
         self.consequences = Consequences(self.firms, self.intermediaries, self.operators)
-        self.lever_state = {key: lever.new_state() for key, lever in zip(LEVERS, cfg.policy.levers(), strict=True)}
+        self.levers = cfg.policy.levers()  # those of the config in force
+        self.lever_state = {key: lever.new_state() for key, lever in zip(LEVERS, self.levers, strict=True)}
         self.scarcity = self.firms.unmet_share(0)  # the scarcity the stockpiles leave at the start
         self.seized_share = 0.0
         self.smuggled_delivered_h100e = 0.0  # since the start: what the gray market has sold
@@ -61,7 +63,7 @@ class ExportControlModel(Model):
         self.parties: PartyTerms | None = None  # the month's usable intermediaries and their terms
         self.table: OptionTable | None = None  # the month's options, priced for every firm
         self.arrivals = Shipments.empty()
-        self.layout = RowLayout(hubs, cfg.policy.levers())
+        self.layout = RowLayout(hubs, self.levers)
         self.rows: list[np.ndarray] = []  # one a month, in ``layout`` order
 
     # ------------------------------------------------------ what channels and levers read
@@ -84,6 +86,7 @@ class ExportControlModel(Model):
         self.tally = MonthTally(self.sources, len(self.firms))
         before, self.cfg = self.cfg, self._timeline.get(self.month, self.cfg)
         if self.cfg is not before:
+            self.levers = self.cfg.policy.levers()
             self.hub_columns = HubColumns(self.cfg.world.hubs)
             self.intermediaries.relocate(before.world.hubs, self.cfg.world.hubs)
         self.regulator.step()
@@ -92,9 +95,10 @@ class ExportControlModel(Model):
         self._deliver_and_use()
         self._learn()
         lever_values: list[float] = []
-        for lever in self.cfg.policy.levers():
-            values = lever.month_columns(self.lever_state[lever.key])
-            lever_values += [values[column] for column in lever.columns]  # in the layout's order
+        for lever in self.levers:
+            if lever.columns:
+                values = lever.month_columns(self.lever_state[lever.key])
+                lever_values += [values[column] for column in lever.columns]  # in the layout's order
         state = MonthState(
             self.consequences.listed_entities,
             self.intermediaries.active_count(),
@@ -146,7 +150,7 @@ class ExportControlModel(Model):
 
         Firms order in random order, through the options priced for each of them.
         """
-        cfg, firms, levers = self.cfg, self.firms, self.cfg.policy.levers()
+        cfg, firms, levers = self.cfg, self.firms, self.levers
         self.capacities = Capacities(
             np.full(len(self.intermediaries), cfg.world.intermediaries.capacity_h100e_per_month),
             self.operators.free_h100e,
@@ -258,7 +262,7 @@ class ExportControlModel(Model):
         """Chips depreciate and arrive, levers act on them, firms use stock and leases; prices respond."""
         self.arrivals = self.firms.receive(self.month, self.cfg.world.firms.stock_depreciation_per_month)
         self.tally.record_arrivals(self.arrivals)
-        for lever in self.cfg.policy.levers():
+        for lever in self.levers:
             lever.after_delivery(self, self.lever_state[lever.key])
         self.tally.record_use(*self.firms.use(self.month))
         adjustment = self.cfg.world.market.price_adjustment
