@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from sim.channels import CHANNEL_NAMES, ILLICIT_CHANNELS
 from sim.levers import LEVERS
@@ -100,25 +101,13 @@ class MonthTally:
             detected: Which were detected at a penalising checkpoint.
             refused: Which a refusal-only screening refused (not counted further).
         """
-        channels, hubs = len(CHANNEL_NAMES), len(self.sources.hubs)
-        option, quantity = orders.option, orders.quantity_h100e
-        channel, hub = table.channel[option], table.hub[option]
-        kept = ~refused
-        self.attempts += np.bincount(channel, minlength=channels)
-        self.refusals += np.bincount(channel[refused], minlength=channels)
-        self.orders_h100e += np.bincount(channel[kept], quantity[kept], minlength=channels)
-        self.spend_usd += np.bincount(channel[kept], orders.spend_usd[kept], minlength=channels)
-        offshore = kept & (hub >= 0)
-        self.detections += np.bincount(channel[offshore & detected], minlength=channels)
-        self.orders_hub_h100e += np.bincount(hub[offshore], quantity[offshore], minlength=hubs)
-        smuggled = offshore & table.smuggles[option]
-        self.smuggled_hub_h100e += np.bincount(hub[smuggled], quantity[smuggled], minlength=hubs)
-        illicit = offshore & table.illicit[option]
-        cell, firm = table.cell[option], orders.firm_index
-        caught, passed = illicit & detected, illicit & ~detected
-        np.add.at(self.own_detected, (firm[caught], cell[caught]), 1)
-        np.add.at(self.own_passed, (firm[passed], cell[passed]), 1)
-        self.public_detections += np.bincount(cell[caught], minlength=len(self.public_detections))
+        _count_attempts(
+            (orders.option, orders.firm_index, orders.quantity_h100e, orders.spend_usd, detected, refused),
+            (table.channel, table.hub, table.cell, table.smuggles, table.illicit),
+            (self.attempts, self.refusals, self.detections),
+            (self.orders_h100e, self.spend_usd, self.orders_hub_h100e, self.smuggled_hub_h100e),
+            (self.own_detected, self.own_passed, self.public_detections),
+        )
 
     def record_seizure(self, t: Transaction) -> None:
         """Count chips seized (smuggled chips only; a lost lease seizes no chips)."""
@@ -154,6 +143,43 @@ class MonthTally:
         """Share of this month's smuggled chips that were seized."""
         smuggled = self.smuggled_h100e
         return self.seized_h100e / smuggled if smuggled > 0 else 0.0
+
+
+@njit(cache=True)
+def _count_attempts(orders, options, counts, volumes, learned):
+    """The loop of :meth:`MonthTally.record_attempts`, compiled: each order in turn adds to the counters.
+
+    Every order is an attempt of its channel; a refused one counts as refused and nothing
+    more. The others count their volume and spend by channel; offshore, their volume by hub
+    (and the smuggled volume), their detections by channel; in an illicit channel, the
+    firm's own detections or passes in the option's belief cell, and public detections.
+    """
+    option, firm, quantity_h100e, spend_usd, detected, refused = orders
+    channel_of, hub_of, cell_of, smuggles, illicit = options
+    attempts, refusals, detections = counts
+    orders_h100e, channel_spend_usd, orders_hub_h100e, smuggled_hub_h100e = volumes
+    own_detected, own_passed, public_detections = learned
+    for k in range(option.size):
+        o = option[k]
+        channel, hub, cell = channel_of[o], hub_of[o], cell_of[o]
+        attempts[channel] += 1
+        if refused[k]:
+            refusals[channel] += 1
+            continue
+        orders_h100e[channel] += quantity_h100e[k]
+        channel_spend_usd[channel] += spend_usd[k]
+        if hub < 0:
+            continue
+        orders_hub_h100e[hub] += quantity_h100e[k]
+        if smuggles[o]:
+            smuggled_hub_h100e[hub] += quantity_h100e[k]
+        if detected[k]:
+            detections[channel] += 1
+        if illicit[o] and detected[k]:
+            own_detected[firm[k], cell] += 1
+            public_detections[cell] += 1
+        elif illicit[o]:
+            own_passed[firm[k], cell] += 1
 
 
 def _rate(detections: int, attempts: int) -> float:

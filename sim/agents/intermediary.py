@@ -112,8 +112,7 @@ class Intermediaries:
         self.hubs = hubs
         self.operators = operators
         self.agents: list[Intermediary] = []
-        for name, dtype in _COLUMNS.items():
-            setattr(self, name, np.zeros(0, dtype))
+        self._store = {name: np.zeros(0, dtype) for name, dtype in _COLUMNS.items()}  # each column's rows, and room
         counts = np.array([[getattr(model.cfg.world.hubs[h], k.hub_count_field) for h in hubs] for k in KINDS])
         kinds, hub_index = np.indices(counts.shape).reshape(2, -1)  # (kinds x hubs), kind-major
         self.register(np.repeat(kinds, counts.ravel()), np.repeat(hub_index, counts.ravel()), usable_from_month=0)
@@ -163,22 +162,19 @@ class Intermediaries:
         n = len(kinds)
         group = _draw_below(model.rng, n, rules.owner_groups)
         local_front = model.rng.random(n) < rules.local_front_share
-        new = {
-            "kind": kinds,
-            "hub": hubs,
-            "local_front": local_front,
-            "owner": np.where(local_front, (1 + hubs) * rules.owner_groups + group, group),  # a local group per hub
-            "usable_from_month": np.full(n, usable_from_month),
-            "operator": self._draw_operators(kinds, hubs),
-            "last_active_month": np.full(n, usable_from_month),
-            "handled_h100e": np.zeros(n),
-            "handled_month_h100e": np.zeros(n),
-            "open": np.ones(n, dtype=bool),
-            "listed": np.zeros(n, dtype=bool),
-        }
-        for name, dtype in _COLUMNS.items():
-            setattr(self, name, np.concatenate([getattr(self, name), new[name]], dtype=dtype))
-        self.agents.extend(Intermediary(model, self, row) for row in range(len(self.agents), len(self.agents) + n))
+        start, end = len(self.agents), len(self.agents) + n
+        if end > len(self._store["open"]):  # room for as many rows again: rows are appended, never reused
+            for name, column in self._store.items():
+                self._store[name] = np.concatenate([column[:start], np.zeros(end, column.dtype)])
+        for name, column in self._store.items():
+            setattr(self, name, column[:end])
+        new = slice(start, end)  # its handled volumes and listing start at 0: the room is zeros
+        self.kind[new], self.hub[new], self.local_front[new] = kinds, hubs, local_front
+        self.owner[new] = np.where(local_front, (1 + hubs) * rules.owner_groups + group, group)  # a local group per hub
+        self.usable_from_month[new] = self.last_active_month[new] = usable_from_month
+        self.operator[new] = self._draw_operators(kinds, hubs)
+        self.open[new] = True
+        self.agents.extend(Intermediary(model, self, row) for row in range(start, end))
 
     def _draw_operators(self, kinds: np.ndarray, hubs: np.ndarray) -> np.ndarray:
         """The operator row each lessee leases from, drawn in its hub; -1 for resellers."""
