@@ -45,14 +45,6 @@ def _select[T: (Shipments, Leases)](rows: T, keep: np.ndarray) -> T:
     return type(rows)(*(column[keep] for column in rows))
 
 
-def _join[T: (Shipments, Leases)](rows: T, *more: T) -> T:
-    """``rows`` followed by the entries of ``more``, in order."""
-    more = tuple(part for part in more if len(part[0]))
-    if not more:
-        return rows
-    return type(rows)(*(np.concatenate(columns) for columns in zip(rows, *more, strict=True)))
-
-
 class Scheduled(NamedTuple):
     """Orders that passed (or were not stopped), with what their options deliver."""
 
@@ -78,7 +70,7 @@ class Ledger:
     def __init__(self) -> None:
         self.shipments = Shipments.empty()
         self.leases = Leases.empty()
-        self._booked_usd: dict[int, np.ndarray] = {}  # source -> value queued for each month of the run
+        self._booked_usd = np.zeros((0, 0))  # (sources x months of the run) value queued, grown as sources queue
 
     def schedule(self, orders: Scheduled, lease_months: int, months: int) -> None:
         """Record orders: chips on their way (queued behind a vendor's supply where it has one), or leases.
@@ -88,68 +80,21 @@ class Ledger:
             lease_months: How long a lease runs.
             months: Months in the run; a vendor queue stops there.
         """
-        stock = orders.stock
-        queued = stock & ~np.isnan(orders.supply_usd_per_month) & (orders.spend_usd > 0)
-        direct = stock & ~queued
-        parts = [
-            Shipments(
-                orders.firm_index[direct],
-                orders.source[direct],
-                orders.quantity_h100e[direct],
-                orders.due_month[direct],
-                orders.spend_usd[direct],
-                orders.inference_only[direct],
-            )
-        ]
-        keys = sorted(set(zip(orders.source[queued].tolist(), orders.due_month[queued].tolist(), strict=True)))
-        for source, due in keys:
-            group = np.nonzero(queued & (orders.source == source) & (orders.due_month == due))[0]
-            parts.append(self._queue(orders, group, source, due, months))
-        lease = ~stock
-        start = orders.due_month[lease]
-        leased = Leases(
-            orders.firm_index[lease],
-            orders.source[lease],
-            orders.operator[lease],
-            orders.quantity_h100e[lease],
-            start,
-            start + lease_months,
+        booked, queues = self._booked_usd, int(orders.source.max(initial=-1)) + 1
+        if queues > len(booked) or booked.shape[1] != months:  # a row for every source ordered from
+            self._booked_usd = np.zeros((max(queues, len(booked)), months))
+            self._booked_usd[: len(booked), : booked.shape[1]] = booked[:, :months]
+        shipments, leases = _schedule(
+            tuple(orders), tuple(self.shipments), tuple(self.leases), self._booked_usd, lease_months
         )
-        self.shipments = _join(self.shipments, *parts)
-        self.leases = _join(self.leases, leased)
-
-    def _queue(self, orders: Scheduled, group: np.ndarray, source: int, due_month: int, months: int) -> Shipments:
-        """Ship a source's orders due in one month (rows ``group`` of ``orders``) in the first months with supply left.
-
-        First come, first served: laid end to end by value, the orders fill each month's room
-        (supply less what is booked) from their due month on; an order that does not fit in one
-        month is split, each part carrying its share of the value. What does not fit before the
-        run's end (``months``) is due after it: on order, never delivered.
-        """
-        booked = self._booked_usd.setdefault(source, np.zeros(months))
-        rooms_usd = np.maximum(0.0, float(orders.supply_usd_per_month[group[0]]) - booked[due_month:])
-        spend_usd = orders.spend_usd[group]
-        part_of, after, parts_usd = _fill(spend_usd, rooms_usd)
-        order = group[part_of]
-        due = due_month + after
-        in_run = due < months
-        np.add.at(booked, due[in_run], parts_usd[in_run])
-        return Shipments(
-            orders.firm_index[order],
-            np.full(len(order), source),
-            orders.quantity_h100e[order] * (parts_usd / spend_usd[part_of]),
-            due,
-            parts_usd,
-            orders.inference_only[order],
-        )
+        self.shipments, self.leases = Shipments(*shipments), Leases(*leases)
 
     def cancel(self, sources: set[int]) -> Shipments:
         """Take the shipments from ``sources`` off the ledger (never delivered), empty their queues, return them."""
         cancelled = np.isin(self.shipments.source, list(sources))
         removed = _select(self.shipments, cancelled)
         self.shipments = _select(self.shipments, ~cancelled)
-        for source in sources:
-            self._booked_usd.pop(source, None)
+        self._booked_usd[[s for s in sources if s < len(self._booked_usd)]] = 0.0
         return removed
 
     def on_order_h100e(self, n_firms: int, sources: set[int]) -> np.ndarray:
@@ -204,6 +149,77 @@ class Ledger:
             flow, (self.leases.firm_index[started], self.leases.source[started]), self.leases.quantity_h100e[started]
         )
         return flow
+
+
+@njit(cache=True)
+def _schedule(orders, shipments, leases, booked_usd, lease_months):
+    """The ledger with the month's orders added (compiled; see :meth:`Ledger.schedule`).
+
+    Shipments under way are followed by the orders shipped directly, in the order placed,
+    then by those queued behind a vendor's supply: by source and due month, each group laid
+    into the months with room (:func:`_fill`, ``booked_usd`` updated). Leases under way are
+    followed by the new leases, in the order placed.
+
+    Returns:
+        The shipments' columns and the leases' columns, as in :class:`Shipments` and :class:`Leases`.
+    """
+    firm, source, quantity_h100e, spend_usd, due_month, stock, inference_only, operator, supply_usd = orders
+    months = booked_usd.shape[1]
+    queued = stock & ~np.isnan(supply_usd) & (spend_usd > 0)
+    waiting = np.nonzero(queued)[0]
+    key = source[waiting] * (due_month.max() + 1 if firm.size else 1) + due_month[waiting]
+    by_key = np.argsort(key, kind="mergesort")  # by source, then due month; in the order placed within
+    waiting, key = waiting[by_key], key[by_key]
+    most = len(shipments[0]) + firm.size + len(waiting) * (months + 1)
+    s_firm, s_source, s_quantity = np.empty(most, np.int64), np.empty(most, np.int64), np.empty(most)
+    s_due, s_value, s_inference = np.empty(most, np.int64), np.empty(most), np.empty(most, np.bool_)
+    count = len(shipments[0])
+    s_firm[:count], s_source[:count], s_quantity[:count] = shipments[0], shipments[1], shipments[2]
+    s_due[:count], s_value[:count], s_inference[:count] = shipments[3], shipments[4], shipments[5]
+    for k in range(firm.size):
+        if stock[k] and not queued[k]:
+            s_firm[count], s_source[count], s_quantity[count] = firm[k], source[k], quantity_h100e[k]
+            s_due[count], s_value[count], s_inference[count] = due_month[k], spend_usd[k], inference_only[k]
+            count += 1
+    start = 0
+    while start < len(waiting):
+        first = waiting[start]
+        end = start + 1
+        while end < len(waiting) and key[end] == key[start]:
+            end += 1
+        group = waiting[start:end]
+        booked = booked_usd[source[first]]
+        rooms_usd = np.maximum(0.0, supply_usd[first] - booked[due_month[first] :])
+        part_of, after, parts_usd = _fill(spend_usd[group], rooms_usd)
+        for j in range(part_of.size):
+            k = group[part_of[j]]
+            due = due_month[first] + after[j]
+            if due < months:
+                booked[due] += parts_usd[j]
+            s_firm[count], s_source[count] = firm[k], source[first]
+            s_quantity[count] = quantity_h100e[k] * (parts_usd[j] / spend_usd[k])
+            s_due[count], s_value[count], s_inference[count] = due, parts_usd[j], inference_only[k]
+            count += 1
+        start = end
+    lease = np.nonzero(~stock)[0]
+    starts = due_month[lease]
+    leased = (
+        np.concatenate((leases[0], firm[lease])),
+        np.concatenate((leases[1], source[lease])),
+        np.concatenate((leases[2], operator[lease])),
+        np.concatenate((leases[3], quantity_h100e[lease])),
+        np.concatenate((leases[4], starts)),
+        np.concatenate((leases[5], starts + lease_months)),
+    )
+    shipped = (
+        s_firm[:count],
+        s_source[:count],
+        s_quantity[:count],
+        s_due[:count],
+        s_value[:count],
+        s_inference[:count],
+    )
+    return shipped, leased
 
 
 @njit(cache=True)
