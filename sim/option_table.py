@@ -211,12 +211,24 @@ class OptionTable:
 
     def _cell_means(self, per_option: np.ndarray, n_cells: int) -> np.ndarray:
         """(rows x cells) means of (rows x options) values over each cell's options (NaN: no option there)."""
-        illicit = self.cell >= 0
-        cells = self.cell[illicit]
-        counts = np.bincount(cells, minlength=n_cells)
-        sums = np.zeros((n_cells, len(per_option)))
-        np.add.at(sums, cells, per_option[:, illicit].T)  # segment sums over each cell's options
-        return np.divide(sums.T, counts, out=np.full((len(per_option), n_cells), np.nan), where=counts > 0)
+        return _cell_means(per_option, self.cell, n_cells)
+
+
+@njit(cache=True)
+def _cell_means(per_option, cell, n_cells):
+    """The loop of :meth:`OptionTable._cell_means`, compiled: options of no cell (-1) are left out."""
+    rows = per_option.shape[0]
+    sums, counts = np.zeros((rows, n_cells)), np.zeros(n_cells)
+    for o in range(cell.size):
+        if cell[o] >= 0:
+            counts[cell[o]] += 1.0
+            for r in range(rows):
+                sums[r, cell[o]] += per_option[r, o]
+    means = np.full((rows, n_cells), np.nan)
+    for c in range(n_cells):
+        if counts[c] > 0:
+            means[:, c] = sums[:, c] / counts[c]
+    return means
 
 
 @njit(cache=True)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from mesa import Agent
+from numba import njit
 
 from sim.channels import CHANNEL_NAMES
 from sim.decision import Beliefs, allocate_month
@@ -212,15 +213,8 @@ class Firms:
         )
         inference = self.inference_stock_h100e
         demand = self.demand_h100e(month)
-        inference_demand = self.inference_share * demand
-        inference_total, any_total = inference.sum(axis=1), any_work.sum(axis=1)
-        inference_used = np.minimum(inference_demand, inference_total)
-        any_used = np.minimum(demand - inference_used, any_total)
-        inference_share = np.divide(
-            inference_used, inference_total, out=np.zeros(len(demand)), where=inference_total > 0
-        )
-        any_share = np.divide(any_used, any_total, out=np.zeros(len(demand)), where=any_total > 0)
-        return demand, any_work * any_share[:, None] + inference * inference_share[:, None]
+        used = _use(any_work, any_work.sum(axis=1), inference, inference.sum(axis=1), demand, self.inference_share)
+        return demand, used
 
     def seize(self, index: int, source: int, quantity_h100e: float) -> float:
         """Remove up to ``quantity_h100e`` of a firm's chips from a source; return what was removed."""
@@ -230,3 +224,21 @@ class Firms:
             self.inference_stock_h100e[index, source] *= 1.0 - taken / held
         self.stock_h100e[index, source] -= taken
         return taken
+
+
+@njit(cache=True)
+def _use(any_work, any_total, inference, inference_total, demand, inference_share):
+    """(firms x sources) compute used, given what serves any work and the inference chips (compiled).
+
+    Each firm's inference chips serve up to its inference demand, the rest up to what demand
+    is left; each kind is drawn pro rata over its sources.
+    """
+    used = np.empty_like(any_work)
+    for f in range(len(any_work)):
+        inference_used = min(inference_share[f] * demand[f], inference_total[f])
+        any_used = min(demand[f] - inference_used, any_total[f])
+        inference_part = inference_used / inference_total[f] if inference_total[f] > 0 else 0.0
+        any_part = any_used / any_total[f] if any_total[f] > 0 else 0.0
+        for s in range(any_work.shape[1]):
+            used[f, s] = any_work[f, s] * any_part + inference[f, s] * inference_part
+    return used

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from numba import njit
 
 from sim.agents.rows import Column, RowAgent
 from sim.channels import CHANNEL_OF_KIND, ILLICIT_CHANNELS, IntermediaryKind
@@ -236,13 +237,10 @@ class Intermediaries:
         A kind and hub with no usable intermediary counts as fully used if anything was handled
         there, else as unused.
         """
-        cells = len(KINDS) * len(self.hubs)
-        cell = self.kind * len(self.hubs) + self.hub
-        handled = np.bincount(cell[self.open], self.handled_month_h100e[self.open], minlength=cells)
         capacity = self.model.cfg.world.intermediaries.capacity_h100e_per_month
-        usable = capacity * np.bincount(cell[self.usable()], minlength=cells)
-        use = np.where(usable > 0, np.minimum(1.0, handled / np.maximum(usable, 1e-300)), handled > 0)
-        return use.reshape(len(KINDS), len(self.hubs))
+        shape = (len(KINDS), len(self.hubs))
+        use = _utilisation(self.kind, self.hub, self.open, self.usable(), self.handled_month_h100e, capacity, *shape)
+        return use.reshape(shape)
 
     def enter(self, entry_risk: np.ndarray) -> None:
         """Entrants go where business is good and enforcement mild (docs/ODD.md, section 7.7).
@@ -279,6 +277,26 @@ class Intermediaries:
         targets[row] = self.open[row]
         self.listed |= targets
         return self._leave(targets)
+
+
+@njit(cache=True)
+def _utilisation(kind, hub, open_, usable, handled_month_h100e, capacity_h100e, n_kinds, n_hubs):
+    """Per (kind, hub) cell, kind-major: what the open ones handled over the usable ones' capacity (compiled)."""
+    handled_h100e, usable_count = np.zeros(n_kinds * n_hubs), np.zeros(n_kinds * n_hubs)
+    for row in range(kind.size):
+        cell = kind[row] * n_hubs + hub[row]
+        if open_[row]:
+            handled_h100e[cell] += handled_month_h100e[row]
+        if usable[row]:
+            usable_count[cell] += 1.0
+    use = np.empty(len(handled_h100e))
+    for cell in range(len(use)):
+        room_h100e = capacity_h100e * usable_count[cell]
+        if room_h100e > 0:
+            use[cell] = min(1.0, handled_h100e[cell] / room_h100e)
+        else:  # none usable: fully used if anything was handled there
+            use[cell] = 1.0 if handled_h100e[cell] > 0 else 0.0
+    return use
 
 
 def _draw_below(rng: np.random.Generator, n: int, below: np.ndarray | int) -> np.ndarray:
