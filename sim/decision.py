@@ -66,18 +66,18 @@ def _logit(u, candidates, count, temperature, scale_usd, shares):
 
 
 @njit(cache=True)
-def _allocate(u, need_h100e, budget_usd, upfront, scale_usd, out, pools, rule):
+def _allocate(u, need_h100e, budget_usd, upfront, scale_usd, out, pools, rule, scratch):
     """The decision rule for one firm (see :func:`allocate`); adds to ``out``, returns the money spent.
 
     ``pools`` is (first pool, second pool, what is left of each pool); ``rule`` is (temperature,
-    min_share, max_rounds).
+    min_share, max_rounds); ``scratch`` is :func:`_scratch` for as many options, its values unused.
     """
     first, second, pool_left = pools
     temperature, min_share, max_rounds = rule
+    open_, candidates, shares, by_share = scratch
     n = u.size
-    open_ = u > 0
-    candidates = np.empty(n, np.int64)
-    shares = np.empty(n)
+    for o in range(n):
+        open_[o] = u[o] > 0
     spent_usd = 0.0
     for _ in range(max_rounds):
         if need_h100e <= EPS_H100E or budget_usd <= 0:
@@ -101,7 +101,13 @@ def _allocate(u, need_h100e, budget_usd, upfront, scale_usd, out, pools, rule):
                 total += shares[k]
                 kept += 1
         round_need = need_h100e
-        for k in np.argsort(-shares[:kept], kind="mergesort"):
+        for i in range(kept):  # largest share first, ties in option order (a stable insertion sort)
+            j = i
+            while j > 0 and shares[by_share[j - 1]] < shares[i]:
+                by_share[j] = by_share[j - 1]
+                j -= 1
+            by_share[j] = i
+        for k in by_share[:kept]:
             o = candidates[k]
             a, b = first[o], second[o]
             affordable = budget_usd / upfront[o] if upfront[o] > 0 else np.inf
@@ -151,8 +157,15 @@ def allocate(
         out,
         _pools(pool_index, pool_left),
         (float(temperature), float(min_share), int(max_rounds)),
+        _scratch(u.size),
     )
     return {int(o): float(out[o]) for o in np.flatnonzero(out)}
+
+
+@njit(cache=True)
+def _scratch(n):
+    """Working arrays of the rule for ``n`` options: open, candidates, their shares, candidates by share."""
+    return np.empty(n, np.bool_), np.empty(n, np.int64), np.empty(n), np.empty(n, np.int64)
 
 
 def _pools(pool_index: np.ndarray, pool_left: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -227,12 +240,13 @@ def _allocate_month(firm_order, firms, pools, rule, rations, ahead):
     firm, option, quantity = np.empty(most, np.int64), np.empty(most, np.int64), np.empty(most)
     count = 0
     ordered = np.empty(n)
+    scratch = _scratch(n)
     for i in firm_order:
         ordered[:] = 0.0
         if need[i] > 0:
             for k in range(ration_pools.size):
                 pool_left[ration_pools[k]] = ration_h100e[i, k]
-            _allocate(u[i], need[i], budget[i], upfront[i], scale[i], ordered, pools, rule)
+            _allocate(u[i], need[i], budget[i], upfront[i], scale[i], ordered, pools, rule, scratch)
         count = _emit(i, ordered, firm, option, quantity, count)
         ordered[:] = 0.0
         budget_left = ahead_budget[i]
@@ -242,7 +256,8 @@ def _allocate_month(firm_order, firms, pools, rule, rations, ahead):
                 continue
             pool_left[ahead_pool] = wanted
             u_through = np.where(through[c], u[i], -np.inf)
-            budget_left -= _allocate(u_through, wanted, budget_left, upfront[i], scale[i], ordered, pools, rule)
+            spent_usd = _allocate(u_through, wanted, budget_left, upfront[i], scale[i], ordered, pools, rule, scratch)
+            budget_left -= spent_usd
         count = _emit(i, ordered, firm, option, quantity, count)
     return firm[:count], option[:count], quantity[:count]
 
