@@ -128,18 +128,7 @@ class Ledger:
         Returns:
             What can serve any work (leases included), and what serves inference only.
         """
-        n = len(stock_h100e)
-        s, leases = self.shipments, self.leases
-        inference = s.inference_only
-        any_work = (
-            stock_h100e
-            - inference_stock_h100e
-            + np.bincount(leases.firm_index, leases.quantity_h100e, minlength=n)
-            + np.bincount(s.firm_index[~inference], s.quantity_h100e[~inference], minlength=n)
-        )
-        return any_work, inference_stock_h100e + np.bincount(
-            s.firm_index[inference], s.quantity_h100e[inference], minlength=n
-        )
+        return _covered(stock_h100e, inference_stock_h100e, tuple(self.shipments), tuple(self.leases))
 
     def leased_flow(self, month: int, shape: tuple[int, int]) -> np.ndarray:
         """(firms x sources) compute flowing from leases that have started by ``month``."""
@@ -149,6 +138,23 @@ class Ledger:
             flow, (self.leases.firm_index[started], self.leases.source[started]), self.leases.quantity_h100e[started]
         )
         return flow
+
+
+@njit(cache=True)
+def _covered(stock_h100e, inference_stock_h100e, shipments, leases):
+    """The loop of :meth:`Ledger.covered_h100e`, compiled: per firm, leases and shipments by use."""
+    n = stock_h100e.size
+    leased_h100e, coming_h100e, coming_inference_h100e = np.zeros(n), np.zeros(n), np.zeros(n)
+    for k in range(leases[0].size):
+        leased_h100e[leases[0][k]] += leases[3][k]
+    firm, quantity_h100e, inference_only = shipments[0], shipments[2], shipments[5]
+    for k in range(firm.size):
+        if inference_only[k]:
+            coming_inference_h100e[firm[k]] += quantity_h100e[k]
+        else:
+            coming_h100e[firm[k]] += quantity_h100e[k]
+    any_work = stock_h100e - inference_stock_h100e + leased_h100e + coming_h100e
+    return any_work, inference_stock_h100e + coming_inference_h100e
 
 
 @njit(cache=True)

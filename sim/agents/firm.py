@@ -190,12 +190,8 @@ class Firms:
 
     def receive(self, month: int, depreciation_per_month: float) -> Shipments:
         """Stock depreciates, then the month's shipments join it; returns them."""
-        self.stock_h100e *= 1.0 - depreciation_per_month
-        self.inference_stock_h100e *= 1.0 - depreciation_per_month
         s = self.ledger.arrivals(month)
-        np.add.at(self.stock_h100e, (s.firm_index, s.source), s.quantity_h100e)
-        only = s.inference_only
-        np.add.at(self.inference_stock_h100e, (s.firm_index[only], s.source[only]), s.quantity_h100e[only])
+        _receive(self.stock_h100e, self.inference_stock_h100e, 1.0 - depreciation_per_month, tuple(s))
         return s
 
     def use(self, month: int) -> tuple[np.ndarray, np.ndarray]:
@@ -224,6 +220,22 @@ class Firms:
             self.inference_stock_h100e[index, source] *= 1.0 - taken / held
         self.stock_h100e[index, source] -= taken
         return taken
+
+
+@njit(cache=True)
+def _receive(stock_h100e, inference_stock_h100e, kept_share, shipments):
+    """Stocks keep ``kept_share`` of themselves, then each shipment joins its firm's stock from its source (compiled).
+
+    Inference chips join the inference stock too.
+    """
+    firm, source, quantity_h100e, _, _, inference_only = shipments
+    stock_h100e *= kept_share
+    inference_stock_h100e *= kept_share
+    for k in range(firm.size):
+        stock_h100e[firm[k], source[k]] += quantity_h100e[k]
+    for k in range(firm.size):
+        if inference_only[k]:
+            inference_stock_h100e[firm[k], source[k]] += quantity_h100e[k]
 
 
 @njit(cache=True)

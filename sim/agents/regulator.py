@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from mesa import Agent
+from numba import njit
 
 from sim.agents.rows import Column, RowAgent
 from sim.channels import CHANNEL_NAMES, CHANNELS, Audited
@@ -125,13 +126,11 @@ class Regulator(Agent):
             volume_h100e: Volume ordered through each option and not refused.
             detections: Detections among it.
         """
-        hubs = len(self.authorities.hubs)
-        abroad = hub >= 0
-        self.hub_detections += np.bincount(hub[abroad], detections[abroad], minlength=hubs)
-        audited = abroad & (self._audited_index[channel] >= 0)
-        cell = self._audited_index[channel[audited]] * hubs + hub[audited]
-        self.month_volume += np.bincount(cell, volume_h100e[audited], minlength=len(self.cells))
-        self.month_detections += np.bincount(cell, detections[audited], minlength=len(self.cells))
+        _observe(
+            (channel, hub, volume_h100e, detections),
+            self._audited_index,
+            (self.hub_detections, self.month_volume, self.month_detections),
+        )
 
     def check_probability(self, channel: str) -> np.ndarray:
         """Per hub, the probability that this month's checks detect one illicit transaction of a channel."""
@@ -168,3 +167,23 @@ class Regulator(Agent):
         if cls.audited is Audited.INTERMEDIARIES:
             return self.intermediaries.usable_count(cls.served_by)
         return self.operators.per_hub
+
+
+@njit(cache=True)
+def _observe(options, audited_index, memory):
+    """The loop of :meth:`Regulator.observe`, compiled.
+
+    Each option abroad adds its detections to its hub's and, in an audited channel, its volume
+    and detections to its cell's.
+    """
+    channel, hub, volume_h100e, detections = options
+    hub_detections, month_volume, month_detections = memory
+    n_hubs = len(hub_detections)
+    for o in range(channel.size):
+        if hub[o] < 0:
+            continue
+        hub_detections[hub[o]] += detections[o]
+        if audited_index[channel[o]] >= 0:
+            cell = audited_index[channel[o]] * n_hubs + hub[o]
+            month_volume[cell] += volume_h100e[o]
+            month_detections[cell] += detections[o]
