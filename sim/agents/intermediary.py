@@ -127,8 +127,7 @@ class Intermediaries:
 
     def usable_count(self, kind: IntermediaryKind) -> np.ndarray:
         """Per hub, the usable intermediaries of a kind."""
-        mine = self.usable() & (self.kind == KINDS.index(kind))
-        return np.bincount(self.hub[mine], minlength=len(self.hubs))
+        return _count_by_hub(self.kind, self.hub, self.usable(), KINDS.index(kind), len(self.hubs))
 
     def active_count(self) -> int:
         """Intermediaries registered, unlisted and usable."""
@@ -143,17 +142,22 @@ class Intermediaries:
         """
         cfg = self.model.cfg
         rules = cfg.world.intermediaries
-        usable = self.usable()
         believed = cfg.policy.end_user_audits.red_flag_factor(self.local_front)
-        red_flags = believed * (1.0 + rules.exposure_per_kh100e * self.handled_h100e / 1000.0)
+        by_kind, bounds, fee_share, red_flags, red_flag_probability = _terms(
+            self.kind,
+            self.usable(),
+            len(KINDS),
+            (self.local_front, self.handled_h100e, believed),
+            (rules.fee_share, rules.local_front_fee_premium, rules.exposure_per_kh100e, rules.red_flag_rate),
+        )
         return PartyTerms(
-            {kind: np.nonzero(usable & (self.kind == k))[0] for k, kind in enumerate(KINDS)},
+            {kind: by_kind[bounds[k] : bounds[k + 1]] for k, kind in enumerate(KINDS)},
             self.hub,
             self.operator,
-            rules.fee_share + rules.local_front_fee_premium * self.local_front,
+            fee_share,
             believed,
             red_flags,
-            np.minimum(1.0, rules.red_flag_rate * red_flags),
+            red_flag_probability,
         )
 
     def register(self, kinds: np.ndarray, hubs: np.ndarray, usable_from_month: int) -> None:
@@ -277,6 +281,42 @@ class Intermediaries:
         targets[row] = self.open[row]
         self.listed |= targets
         return self._leave(targets)
+
+
+@njit(cache=True)
+def _terms(kind, usable, n_kinds, rows, rules):
+    """The loop of :meth:`Intermediaries.terms`, compiled.
+
+    Returns:
+        The usable rows grouped by kind (in row order within a kind) and where each kind's
+        group starts (and the last ends); every row's fee share, red flags and probability of
+        showing them to a KYC screening.
+    """
+    local_front, handled_h100e, believed = rows
+    fee_share, local_front_fee_premium, exposure_per_kh100e, red_flag_rate = rules
+    bounds = np.zeros(n_kinds + 1, np.int64)
+    for row in range(kind.size):
+        if usable[row]:
+            bounds[kind[row] + 1] += 1
+    bounds = np.cumsum(bounds)
+    by_kind, filled = np.empty(bounds[-1], np.int64), bounds[:-1].copy()
+    for row in range(kind.size):
+        if usable[row]:
+            by_kind[filled[kind[row]]] = row
+            filled[kind[row]] += 1
+    fees = fee_share + local_front_fee_premium * local_front
+    red_flags = believed * (1.0 + exposure_per_kh100e * handled_h100e / 1000.0)
+    return by_kind, bounds, fees, red_flags, np.minimum(1.0, red_flag_rate * red_flags)
+
+
+@njit(cache=True)
+def _count_by_hub(kind, hub, usable, of_kind, n_hubs):
+    """Per hub, the usable rows of kind ``of_kind`` (compiled)."""
+    counts = np.zeros(n_hubs, np.int64)
+    for row in range(kind.size):
+        if usable[row] and kind[row] == of_kind:
+            counts[hub[row]] += 1
+    return counts
 
 
 @njit(cache=True)

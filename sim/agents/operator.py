@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from sim.agents.rows import Column, RowAgent
 
@@ -92,18 +93,13 @@ class Operators:
             What the operators of each hub imported.
         """
         rules = self.model.cfg.world.operators
-        wanted = self.capacity_h100e * rules.capacity_growth_per_month
-        before_in_hub = np.cumsum(wanted) - wanted
-        before_in_hub -= before_in_hub[self.first[:-1]][self.hub]
-        granted = np.clip(quota_left_h100e[self.hub] - before_in_hub, 0.0, wanted)
-        self.capacity_h100e += granted
-        free = self.capacity_h100e - self.leased_h100e
-        legit_demand = rules.legit_demand_share * self.capacity_h100e
-        screened_out = legit_demand * rules.kyc_false_positive_rate * self.kyc_strictness()
-        served = np.minimum(legit_demand - screened_out, np.maximum(0.0, free))
-        self.legit_denied_h100e_months = legit_demand - served
-        self.free_h100e = np.maximum(0.0, free - served)
-        return np.bincount(self.hub, granted, minlength=len(self.hubs))
+        imported_h100e, self.legit_denied_h100e_months, self.free_h100e = _refresh(
+            (self.capacity_h100e, self.leased_h100e, self.kyc_strictness()),
+            (self.hub, self.first),
+            quota_left_h100e,
+            (rules.capacity_growth_per_month, rules.legit_demand_share, rules.kyc_false_positive_rate),
+        )
+        return imported_h100e
 
     def lease(self, rows: np.ndarray, quantity_h100e: np.ndarray) -> None:
         """Commit capacity to leases (rows of -1, chips, are skipped)."""
@@ -122,3 +118,34 @@ class Operators:
         """
         cut = self.model.cfg.world.operators.capacity_cut_share
         self.capacity_h100e[row] = max(self.leased_h100e[row], self.capacity_h100e[row] * (1.0 - cut))
+
+
+@njit(cache=True)
+def _refresh(operators, hubs, quota_left_h100e, rules):
+    """The loop of :meth:`Operators.refresh`, compiled; grows ``capacity_h100e`` in place.
+
+    Returns:
+        What each hub imported, and each operator's legitimate demand denied and free capacity.
+    """
+    capacity_h100e, leased_h100e, kyc_strictness = operators
+    hub, first = hubs
+    growth_per_month, legit_demand_share, kyc_false_positive_rate = rules
+    imported_h100e = np.zeros(len(quota_left_h100e))
+    denied_h100e, free_h100e = np.empty(hub.size), np.empty(hub.size)
+    cumulative, hub_start = 0.0, 0.0  # what all operators before want, and at the hub's first
+    for row in range(hub.size):
+        wanted = capacity_h100e[row] * growth_per_month
+        cumulative += wanted
+        before = cumulative - wanted
+        if row == first[hub[row]]:
+            hub_start = before
+        granted = min(max(quota_left_h100e[hub[row]] - (before - hub_start), 0.0), wanted)
+        capacity_h100e[row] += granted
+        imported_h100e[hub[row]] += granted
+        free = capacity_h100e[row] - leased_h100e[row]
+        legit_demand = legit_demand_share * capacity_h100e[row]
+        screened_out = legit_demand * kyc_false_positive_rate * kyc_strictness[row]
+        served = min(legit_demand - screened_out, max(0.0, free))
+        denied_h100e[row] = legit_demand - served
+        free_h100e[row] = max(0.0, free - served)
+    return imported_h100e, denied_h100e, free_h100e
