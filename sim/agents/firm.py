@@ -180,10 +180,7 @@ class Firms:
             self.stock_h100e.sum(axis=1), self.inference_stock_h100e.sum(axis=1)
         )
         demand = self.demand_h100e(month)
-        training_demand = (1.0 - self.inference_share) * demand
-        spare = np.maximum(0.0, any_work - training_demand)
-        self.inference_need_h100e = np.maximum(0.0, self.inference_share * demand - inference - spare)
-        self.need_h100e = np.maximum(0.0, training_demand - any_work) + self.inference_need_h100e
+        self.need_h100e, self.inference_need_h100e = _needs(demand, self.inference_share, any_work, inference)
         total_need = self.need_h100e.sum()
         share = self.need_h100e / total_need if total_need > 0 else self.need_h100e
         self.ration_h100e = domestic_supply_h100e * share
@@ -220,6 +217,22 @@ class Firms:
             self.inference_stock_h100e[index, source] *= 1.0 - taken / held
         self.stock_h100e[index, source] -= taken
         return taken
+
+
+@njit(cache=True)
+def _needs(demand_h100e, inference_share, any_work_h100e, inference_h100e):
+    """Each firm's unmet demand, and the part of it that is inference demand (compiled).
+
+    Training demand is met by what serves any work; inference demand by inference chips,
+    then by what serving training demand leaves over.
+    """
+    need_h100e, inference_need_h100e = np.empty(demand_h100e.size), np.empty(demand_h100e.size)
+    for f in range(demand_h100e.size):
+        training_demand = (1.0 - inference_share[f]) * demand_h100e[f]
+        spare = max(0.0, any_work_h100e[f] - training_demand)
+        inference_need_h100e[f] = max(0.0, inference_share[f] * demand_h100e[f] - inference_h100e[f] - spare)
+        need_h100e[f] = max(0.0, training_demand - any_work_h100e[f]) + inference_need_h100e[f]
+    return need_h100e, inference_need_h100e
 
 
 @njit(cache=True)
