@@ -336,7 +336,7 @@ def _leases(channel: Channel, view: ChannelView) -> _Leases:
     parties = view.parties
     rows = parties.usable[channel.served_by]
     hub, operator = parties.hub[rows], parties.operator[rows]
-    kyc = view.operators.kyc_strictness()[operator] * parties.red_flag_probability[rows]
+    kyc = view.operators.kyc_strictness[operator] * parties.red_flag_probability[rows]
     rent = view.hub_columns.rental_price_usd_per_h100e_month[hub] * (1 + parties.fee_share[rows])
     pools = (view.capacities.intermediary(rows), view.capacities.operator(operator))
     return _Leases(hub, rows, operator, kyc, rent, parties.red_flags[rows], parties.believed_risk_factor[rows], pools)
@@ -456,7 +456,7 @@ class CloudRental(Channel):
         rows = np.arange(len(operators))
         hub = operators.hub
         rent = view.hub_columns.rental_price_usd_per_h100e_month[hub]
-        refusal = Checkpoint("operator_screening", operators.kyc_strictness(), penalised=False)
+        refusal = Checkpoint("operator_screening", operators.kyc_strictness, penalised=False)
         pools = (view.capacities.operator(rows), np.full(len(rows), UNLIMITED))
         upfront = rent * cfg.world.market.lease_months
         nobody, neutral, no_trip = np.full(len(rows), NOBODY), np.ones(len(rows)), np.zeros(len(rows))

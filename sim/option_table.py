@@ -192,6 +192,8 @@ class OptionTable:
 
     def add_cost(self, usd_per_h100e_month: np.ndarray | float) -> None:
         """Add an expected cost per H100e-month to each (firm, option) (a lever's), on orders not refused."""
+        if np.isscalar(usd_per_h100e_month) and usd_per_h100e_month == 0:
+            return  # no lever adds a cost this month
         self.u = self.u - self._accepted * usd_per_h100e_month
 
     def mean_cost_usd_per_h100e_month(self) -> np.ndarray:

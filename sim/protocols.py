@@ -36,12 +36,9 @@ class Screeners(Protocol):
     """The data-centre operators of a run, one row each, hub after hub."""
 
     hub: np.ndarray
+    kyc_strictness: np.ndarray  # each one's probability of refusing a customer with red flags this month
 
     def __len__(self) -> int: ...
-
-    def kyc_strictness(self) -> np.ndarray:
-        """Each one's probability of refusing a customer with red flags."""
-        ...
 
 
 class Customs(Protocol):

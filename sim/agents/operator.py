@@ -46,6 +46,7 @@ class Operators:
         capacity_h100e: Servers each runs.
         leased_h100e: Capacity committed to restricted firms' leases.
         free_h100e: This month's offer to new leases (capacity less leases and legitimate use served).
+        kyc_strictness: This month's probability that each refuses a customer with red flags.
         legit_denied_h100e_months: Legitimate demand each refused or could not serve this month.
     """
 
@@ -61,6 +62,7 @@ class Operators:
         self.leased_h100e = np.zeros(len(self.hub))
         self.free_h100e = np.zeros(len(self.hub))
         self.legit_denied_h100e_months = np.zeros(len(self.hub))
+        self.kyc_strictness = np.zeros(len(self.hub))  # set by each month's refresh
         self.agents = [Operator(model, self, row) for row in range(len(self.hub))]
 
     def __len__(self) -> int:
@@ -71,7 +73,7 @@ class Operators:
         h = self.hubs.index(hub)
         return self.agents[self.first[h] : self.first[h + 1]]
 
-    def kyc_strictness(self) -> np.ndarray:
+    def _kyc_strictness(self) -> np.ndarray:
         """Each operator's probability of refusing a customer with red flags.
 
         The hub's baseline, lowered by risk appetite when compute is scarce (prices are
@@ -82,7 +84,7 @@ class Operators:
         return model.cfg.policy.remote_access.strictness(chosen)[self.hub]
 
     def refresh(self, quota_left_h100e: np.ndarray) -> np.ndarray:
-        """Grow capacity within the import quota, serve legitimate demand, offer the rest.
+        """Screen at this month's strictness, grow capacity within the import quota, serve legit demand, offer the rest.
 
         Operators of a hub import in row order, each what it wants while quota is left.
 
@@ -93,8 +95,9 @@ class Operators:
             What the operators of each hub imported.
         """
         rules = self.model.cfg.world.operators
+        self.kyc_strictness = self._kyc_strictness()
         imported_h100e, self.legit_denied_h100e_months, self.free_h100e = _refresh(
-            (self.capacity_h100e, self.leased_h100e, self.kyc_strictness()),
+            (self.capacity_h100e, self.leased_h100e, self.kyc_strictness),
             (self.hub, self.first),
             quota_left_h100e,
             (rules.capacity_growth_per_month, rules.legit_demand_share, rules.kyc_false_positive_rate),
