@@ -13,11 +13,11 @@ import json
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, create_model, field_validator, model_validator
+from pydantic import Field, ValidationInfo, create_model, field_validator, model_validator
 
 from sim.levers import LEVERS, Lever
 from sim.schema import PlainName, Schema, field
-from sim.timeline import Event, check_event_path, check_year_month
+from sim.timeline import EVENT_PATHS_CHECKED, Event, check_event_path, check_year_month
 
 # --------------------------------------------------------------------------- world
 
@@ -457,7 +457,7 @@ class Config(Schema):
     _start = field_validator("start")(classmethod(lambda cls, v: check_year_month(v)))
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> Config:
+    def _cross_checks(self, info: ValidationInfo) -> Config:
         if self.policy.compliant_chips.chip not in self.world.chips:
             raise ValueError(
                 f"policy.compliant_chips.chip {self.policy.compliant_chips.chip!r} is not in "
@@ -468,6 +468,8 @@ class Config(Schema):
             raise ValueError(
                 f"policy.country_caps.hubs names unknown hubs {unknown} (allowed: {', '.join(self.world.hubs)})"
             )
+        if info.context == EVENT_PATHS_CHECKED:
+            return self
         for name, event in self.timeline.items():
             for path in {**event.set, **(event.expected or {})}:
                 check_event_path(self, name, path)

@@ -18,7 +18,7 @@ from sim.metrics import MonthState, MonthTally, RowLayout, month_row, summarise
 from sim.option_table import OptionTable
 from sim.schema import with_settings
 from sim.sources import Source, Sources
-from sim.timeline import compile_expectations, compile_timeline, month_labels, month_of_year
+from sim.timeline import EVENT_PATHS_CHECKED, compile_expectations, compile_timeline, month_labels, month_of_year
 from sim.transactions import Orders, Transaction, first_detections, place
 from sim.world import HubColumns, domestic_supply_h100e, gray_price_usd_per_h100e, list_price_usd_per_h100e
 
@@ -197,7 +197,7 @@ class ExportControlModel(Model):
             return None
         key = (id(self.cfg), id(expected))  # composed once per config in force and expectation
         if key not in self._expected_configs:
-            self._expected_configs[key] = with_settings(self.cfg, expected)
+            self._expected_configs[key] = with_settings(self.cfg, expected, EVENT_PATHS_CHECKED)
         return self._expected_configs[key]
 
     def _resolve(self, orders: Orders) -> None:

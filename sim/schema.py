@@ -99,8 +99,10 @@ class SettingsError(ConfigError):
         self.validation_error = validation_error
 
 
-def with_settings[S: BaseModel](obj: S, settings: dict[str, Any]) -> S:
+def with_settings[S: BaseModel](obj: S, settings: dict[str, Any], context: dict[str, Any] | None = None) -> S:
     """Return a new validated copy of ``obj`` with dotted ``path: value`` settings applied.
+
+    ``context`` is passed to the validators (pydantic's validation context).
 
     Raises:
         SettingsError: A path names no key of ``obj``, or a value is refused; the message reads as
@@ -130,7 +132,7 @@ def with_settings[S: BaseModel](obj: S, settings: dict[str, Any]) -> S:
             raise SettingsError(f"{line}: {_unknown(type(obj), node, parts, len(parts) - 1)}")
         node[leaf] = value
     try:
-        return type(obj).model_validate(data)
+        return type(obj).model_validate(data, context=context)
     except ValidationError as exc:
         raise SettingsError(format_validation_error(exc, type(obj)), exc) from None
 

@@ -122,6 +122,11 @@ def check_event_path(cfg: BaseModel, name: str, path: str) -> None:
         )
 
 
+#: The validation context of a config made from one whose timeline was checked, by settable values
+#: only (an event's): those never add or remove a key, so its events' paths need no new check.
+EVENT_PATHS_CHECKED = {"event_paths_checked": True}
+
+
 class TimelineEventError(ValueError):
     """A timeline event sets a value the schema does not allow."""
 
@@ -145,9 +150,9 @@ def compile_timeline[C: Schema](cfg: C) -> dict[int, C]:
     current = cfg
     for name, event in sorted(cfg.timeline.items(), key=lambda item: item[1].month):
         try:
-            if event.expected is not None:
-                with_settings(current, event.expected)  # what firms expect must be a valid config too
-            current = with_settings(current, event.set)
+            if event.expected is not None:  # what firms expect must be a valid config too
+                with_settings(current, event.expected, EVENT_PATHS_CHECKED)
+            current = with_settings(current, event.set, EVENT_PATHS_CHECKED)
         except SettingsError as exc:
             raise TimelineEventError(name, event, exc) from None
         month = max(0, month_index(cfg.start, event.month))
