@@ -17,7 +17,7 @@ from sim.levers import LEVERS
 from sim.metrics import MonthState, MonthTally, RowLayout, month_row, summarise
 from sim.option_table import OptionTable
 from sim.schema import with_settings
-from sim.sources import Source, Sources
+from sim.sources import Source, sources_of
 from sim.timeline import EVENT_PATHS_CHECKED, compile_expectations, compile_timeline, month_labels, month_of_year
 from sim.transactions import Orders, Transaction, first_detections, place
 from sim.world import HubColumns, domestic_supply_h100e, gray_price_usd_per_h100e, list_price_usd_per_h100e
@@ -40,7 +40,7 @@ class ExportControlModel(Model):
         self._timeline = compile_timeline(cfg)
         self._expectations = compile_expectations(cfg)
         self._expected_configs: dict[tuple[int, int], Config] = {}
-        self.sources = Sources(tuple(cfg.world.hubs))
+        self.sources = sources_of(tuple(cfg.world.hubs))
         self.hub_columns = HubColumns(cfg.world.hubs)
         self.channels = [cls() for cls in CHANNELS.values()]
         self._lost_on_close = {name for name, cls in CHANNELS.items() if cls.undelivered_lost_on_close}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from sim.channels import CHANNEL_NAMES, CHANNELS, ILLICIT_CHANNELS, Source
 
-__all__ = ["STOCKPILE", "Source", "Sources"]
+__all__ = ["STOCKPILE", "Source", "Sources", "sources_of"]
 
 
 #: Chips bought before the rules.
@@ -46,6 +48,8 @@ class Sources:
                 if s.channel in CHANNELS:
                     table[CHANNEL_NAMES.index(s.channel), -1 if s.hub is None else hubs.index(s.hub)] = i
         self.smuggled = np.array([s.channel in CHANNELS and CHANNELS[s.channel].smuggles_chips() for s in self.all])
+        for table in (self.by_channel, self.by_hub, self.source_of, self.cell_of, self.smuggled):
+            table.flags.writeable = False  # shared by every run with these hubs (``sources_of``)
 
     def index(self, source: Source) -> int:
         """Column of a source."""
@@ -54,3 +58,9 @@ class Sources:
     def cell(self, source: Source) -> int:
         """Index of an (illicit channel, hub) belief cell."""
         return self._cell[source]
+
+
+@cache
+def sources_of(hubs: tuple[str, ...]) -> Sources:
+    """The sources of a run with these hubs, built once per process."""
+    return Sources(hubs)
