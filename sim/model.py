@@ -15,7 +15,7 @@ from sim.consequences import Consequences
 from sim.ledger import Scheduled, Shipments
 from sim.levers import LEVERS
 from sim.metrics import MonthState, MonthTally, RowLayout, month_row, summarise
-from sim.option_table import OptionTable
+from sim.option_table import ChannelTerms, OptionTable
 from sim.schema import with_settings
 from sim.sources import Source, sources_of
 from sim.timeline import EVENT_PATHS_CHECKED, compile_expectations, compile_timeline, month_labels, month_of_year
@@ -43,6 +43,7 @@ class ExportControlModel(Model):
         self.sources = sources_of(tuple(cfg.world.hubs))
         self.hub_columns = HubColumns(cfg.world.hubs)
         self.channels = [cls() for cls in CHANNELS.values()]
+        self.channel_terms = ChannelTerms()
         self._lost_on_close = {name for name, cls in CHANNELS.items() if cls.undelivered_lost_on_close}
         hubs = self.sources.hubs
         self.authorities = Authorities(self, hubs)
@@ -164,9 +165,8 @@ class ExportControlModel(Model):
             closed = {i for i, s in enumerate(self.sources.all) if s.channel in lost}
             self.tally.record_cancellations(firms.ledger.cancel(closed))
         firms.plan(self.month, self.domestic_supply_h100e)
-        table = OptionTable(
-            cfg, offers, self.sources, firms.terms(self.month), self.capacities.ration("inference_need")
-        )
+        inference_pool = self.capacities.ration("inference_need")
+        table = OptionTable(cfg, offers, self.sources, firms.terms(self.month), inference_pool, self.channel_terms)
         state = self.lever_state
         table.add_cost(
             sum((lever.option_penalty_usd_per_h100e_month(self, state[lever.key], table) for lever in levers), 0.0)

@@ -60,6 +60,38 @@ def _channel_terms(cfg: Config, channel: Channel, offers: Offers) -> tuple[float
     )
 
 
+class ChannelTerms:
+    """What the options of each open channel share, memoised for a run.
+
+    A channel's shared terms (:func:`_channel_terms`) and its checks' kinds and names follow
+    from the config and what it offers (its chip and its checks), so a run computes them once
+    for each config and set of open channels instead of every month.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple, tuple[Config, np.ndarray, np.ndarray, list[list[str]]]] = {}
+
+    def of(self, cfg: Config, offers: list[tuple[Channel, Offers]]) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
+        """(channels x 9) shared terms, (channels x checks x 3) check kinds, and each channel's check names.
+
+        A check's kind is whether it repeats on every trip, whether it penalises, and whether it
+        is real: channels with fewer checks are padded with checks that never detect nor refuse.
+        """
+        checks = tuple(
+            (c.name, o.chip, tuple((k.name, k.per_trip, k.penalised) for k in o.checkpoints)) for c, o in offers
+        )
+        key = (id(cfg), checks)  # the memo holds ``cfg``, so its id names no other config meanwhile
+        if key not in self._memo:
+            per_channel = np.array([_channel_terms(cfg, c, o) for c, o in offers], dtype=float).reshape(len(offers), 9)
+            depth = max([1, *(len(o.checkpoints) for _, o in offers)])
+            padding = [(False, True, False)] * depth
+            kinds = np.array(
+                [[(*k[1:], True) for k in kind] + padding[len(kind) :] for _, _, kind in checks], dtype=bool
+            ).reshape(len(offers), depth, 3)
+            self._memo[key] = (cfg, per_channel, kinds, [[k[0] for k in kind] for _, _, kind in checks])
+        return self._memo[key][1:]
+
+
 #: How many of an option's own values come before its checks' detection probabilities.
 _OWN = 9
 
@@ -111,6 +143,7 @@ class OptionTable:
         sources: Sources,
         firms: FirmTerms,
         inference_pool: int,
+        terms: ChannelTerms,
     ) -> None:
         """Build the table.
 
@@ -120,12 +153,13 @@ class OptionTable:
             sources: The run's sources and belief cells.
             firms: The firms' terms.
             inference_pool: The pool of each firm's inference demand, which inference chips also draw.
+            terms: The run's memo of what each channel's options share.
         """
         blocks = [o for _, o in offers]
         sizes = [o.size for o in blocks]
         n = sum(sizes)
         self._block = np.repeat(np.arange(len(blocks)), sizes)  # the offers each option is one of
-        per_channel = np.array([_channel_terms(cfg, c, o) for c, o in offers], dtype=float).reshape(len(blocks), 9)
+        per_channel, kinds, self._checkpoint_names = terms.of(cfg, offers)
         per_channel = per_channel[self._block].T
         self.channel = per_channel[0].astype(np.intp)
         offshore, self.illicit, self.stock, self.uses_import_quota, self.inference = per_channel[1:6] > 0
@@ -134,8 +168,7 @@ class OptionTable:
         self.smuggles = self.illicit & self.stock
 
         # each option's own values, one matrix filled channel by channel (checks past a channel's own: 0)
-        depth = max([1, *(len(o.checkpoints) for o in blocks)])
-        values = np.zeros((_OWN + depth, n))
+        values = np.zeros((_OWN + kinds.shape[1], n))
         end = 0
         for block, size in zip(blocks, sizes, strict=True):
             end += size
@@ -149,13 +182,6 @@ class OptionTable:
         self.source = sources.source_of[self.channel, self.hub]
         self.cell = sources.cell_of[self.channel, self.hub]
 
-        # checks are a channel's: their kinds per channel, padded to ``depth``
-        self._checkpoint_names = [[c.name for c in o.checkpoints] for o in blocks]
-        padding = [(False, True, False)] * depth  # per trip, penalised, real: padding never detects nor refuses
-        kinds = np.array(
-            [[(c.per_trip, c.penalised, True) for c in o.checkpoints] + padding[len(o.checkpoints) :] for o in blocks],
-            dtype=bool,
-        ).reshape(len(blocks), depth, 3)
         self.checkpoint_per_trip, self.checkpoint_penalised, real = kinds[self._block].transpose(2, 0, 1)
         self._accepted = np.empty(n)
         self.true_pi = np.empty((len(firms.value_usd), n))
