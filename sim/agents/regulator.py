@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from mesa import Agent
@@ -116,6 +116,8 @@ class Regulator(Agent):
         self.months_observed = 0
         self.check_rate = np.zeros(len(self.cells))
         self.audits = 0.0
+        self._policy: Any = None  # the rules ``_active`` was found under
+        self._active = np.zeros(len(self.cells), dtype=bool)
 
     def observe(self, channel: np.ndarray, hub: np.ndarray, volume_h100e: np.ndarray, detections: np.ndarray) -> None:
         """Record the month's trade volume through every option and the detections among it.
@@ -142,18 +144,23 @@ class Regulator(Agent):
         """Fold last month into memory, escalate where detections pile up, allocate checks."""
         cfg = self.model.cfg
         enforcement = cfg.policy.enforcement
-        self.volume_memory = enforcement.memory * self.volume_memory + self.month_volume
-        self.detection_memory = enforcement.memory * self.detection_memory + self.month_detections
-        if self.model.month > 0:
-            self.months_with_trade += self.month_volume > 0
+        observed = self.model.month > 0  # a month has passed
+        _remember(
+            enforcement.memory,
+            observed,
+            (self.volume_memory, self.detection_memory, self.months_with_trade),
+            (self.month_volume, self.month_detections),
+        )
+        if observed:
             self.months_observed += 1
-        self.month_volume[:] = 0.0
-        self.month_detections[:] = 0.0
         if enforcement.escalation.enabled:
             self.authorities.escalations += self.hub_detections >= enforcement.escalation.threshold_detections
         self.hub_detections[:] = 0.0
+        if cfg.policy is not self._policy:  # the cells whose channel the rules in force audit
+            self._policy = cfg.policy
+            self._active = np.array([CHANNELS[c].audits_on(cfg.policy) for c in self.audited])[self._cell_channel]
         self.check_rate, self.audits = enforcement.allocate(
-            active=np.array([CHANNELS[c].audits_on(cfg.policy) for c in self.audited])[self._cell_channel],
+            active=self._active,
             parties=np.concatenate([self._parties(c) for c in self.audited]).astype(float),
             volume_memory=self.volume_memory,
             detection_memory=self.detection_memory,
@@ -167,6 +174,23 @@ class Regulator(Agent):
         if cls.audited is Audited.INTERMEDIARIES:
             return self.intermediaries.usable_count(cls.served_by)
         return self.operators.per_hub
+
+
+@njit(cache=True)
+def _remember(memory_share, count_months, memory, month):
+    """Fold last month's volume and detections per cell into memory and empty them (compiled).
+
+    With ``count_months``, a cell that had trade counts one more month with trade.
+    """
+    volume_memory, detection_memory, months_with_trade = memory
+    month_volume, month_detections = month
+    for cell in range(volume_memory.size):
+        volume_memory[cell] = memory_share * volume_memory[cell] + month_volume[cell]
+        detection_memory[cell] = memory_share * detection_memory[cell] + month_detections[cell]
+        if count_months and month_volume[cell] > 0:
+            months_with_trade[cell] += 1.0
+        month_volume[cell] = 0.0
+        month_detections[cell] = 0.0
 
 
 @njit(cache=True)
