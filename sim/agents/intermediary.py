@@ -184,13 +184,8 @@ class Intermediaries:
     def _draw_operators(self, kinds: np.ndarray, hubs: np.ndarray) -> np.ndarray:
         """The operator row each lessee leases from, drawn in its hub; -1 for resellers."""
         lessee = kinds != KINDS.index(IntermediaryKind.RESELLER)
-        operator = np.full(len(kinds), -1, dtype=np.intp)
-        if lessee.any():
-            hub = hubs[lessee]
-            operator[lessee] = self.operators.first[hub] + _draw_below(
-                self.model.rng, len(hub), self.operators.per_hub[hub]
-            )
-        return operator
+        uniform = self.model.rng.random(np.count_nonzero(lessee))
+        return _operators_drawn(lessee, hubs, self.operators.first, self.operators.per_hub, uniform)
 
     def record_orders(self, rows: np.ndarray, quantity_h100e: np.ndarray) -> None:
         """Intermediaries handle orders: more exposure, and active this month."""
@@ -337,6 +332,18 @@ def _utilisation(kind, hub, open_, usable, handled_month_h100e, capacity_h100e, 
         else:  # none usable: fully used if anything was handled there
             use[cell] = 1.0 if handled_h100e[cell] > 0 else 0.0
     return use
+
+
+@njit(cache=True)
+def _operators_drawn(lessee, hubs, first, per_hub, uniform):
+    """Each lessee's operator, row ``first + int(u * operators)`` of its hub (one uniform ``u`` each); -1 for others."""
+    operator = np.full(lessee.size, -1, np.int64)
+    drawn = 0
+    for k in range(lessee.size):
+        if lessee[k]:
+            operator[k] = first[hubs[k]] + int(uniform[drawn] * per_hub[hubs[k]])
+            drawn += 1
+    return operator
 
 
 def _draw_below(rng: np.random.Generator, n: int, below: np.ndarray | int) -> np.ndarray:
