@@ -27,6 +27,7 @@ def check_year_month(value: str) -> str:
     return value
 
 
+@cache
 def month_index(start: str, month: str) -> int:
     """Months from ``start`` to ``month``, both ``YYYY-MM``."""
     y0, m0 = map(int, start.split("-"))

@@ -120,13 +120,14 @@ class Firms:
         """
         behaviour = self.model.cfg.behaviour
         channels = sorted(closing)
-        through = table.channel[None, :] == np.array([CHANNEL_NAMES.index(c) for c in channels], dtype=np.intp)[:, None]
-        demand = self.demand_h100e(self.model.month)
-        inference_pool = capacities.ration("inference_need")
+        through = np.zeros((len(channels), len(table)), dtype=bool)
         ahead_h100e = np.zeros((len(self), len(channels)))
         for c, channel in enumerate(channels):
+            through[c] = table.channel == CHANNEL_NAMES.index(channel)
             serves = self.inference_share if table.inference[through[c]].any() else 1.0
+            demand = self.demand_h100e(self.model.month)
             ahead_h100e[:, c] = behaviour.front_load_months * serves * demand - self.on_order_h100e(channel)
+        inference_pool = capacities.ration("inference_need")
         return allocate_month(
             order,
             table.u,
