@@ -204,9 +204,9 @@ class HomeChips(Channel):
     def options(self, view: ChannelView) -> Offers:
         price, pool = self.offer(view)
         cost = _chip_cost(view.cfg, price) * (1.0 + self.non_price_cost_share(view))
-        nobody = np.array([NOBODY])
-        pools = (np.array([pool]), np.array([UNLIMITED]))
-        cost_usd, price_usd, neutral, no_trip = np.array([cost]), np.array([price]), np.ones(1), np.zeros(1)
+        nobody, first_pool, second_pool = np.array([[NOBODY], [pool], [UNLIMITED]])
+        cost_usd, price_usd, neutral, no_trip = np.array([[cost], [price], [1.0], [0.0]])
+        pools = (first_pool, second_pool)
         return Offers(nobody, nobody, nobody, cost_usd, price_usd, (), pools, neutral, no_trip, self.chip(view))
 
 
