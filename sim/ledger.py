@@ -130,15 +130,6 @@ class Ledger:
         """
         return _covered(stock_h100e, inference_stock_h100e, tuple(self.shipments), tuple(self.leases))
 
-    def leased_flow(self, month: int, shape: tuple[int, int]) -> np.ndarray:
-        """(firms x sources) compute flowing from leases that have started by ``month``."""
-        flow = np.zeros(shape)
-        started = self.leases.start_month <= month
-        np.add.at(
-            flow, (self.leases.firm_index[started], self.leases.source[started]), self.leases.quantity_h100e[started]
-        )
-        return flow
-
 
 @njit(cache=True)
 def _covered(stock_h100e, inference_stock_h100e, shipments, leases):

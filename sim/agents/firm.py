@@ -180,11 +180,9 @@ class Firms:
         any_work, inference = self.ledger.covered_h100e(
             self.stock_h100e.sum(axis=1), self.inference_stock_h100e.sum(axis=1)
         )
-        demand = self.demand_h100e(month)
-        self.need_h100e, self.inference_need_h100e = _needs(demand, self.inference_share, any_work, inference)
-        total_need = self.need_h100e.sum()
-        share = self.need_h100e / total_need if total_need > 0 else self.need_h100e
-        self.ration_h100e = domestic_supply_h100e * share
+        self.need_h100e, self.inference_need_h100e, self.ration_h100e = _needs(
+            self.demand_h100e(month), self.inference_share, any_work, inference, domestic_supply_h100e
+        )
 
     def receive(self, month: int, depreciation_per_month: float) -> Shipments:
         """Stock depreciates, then the month's shipments join it; returns them."""
@@ -202,12 +200,10 @@ class Firms:
         Returns:
             Demand per firm, and (firms x sources) compute used.
         """
-        any_work = (
-            self.stock_h100e - self.inference_stock_h100e + self.ledger.leased_flow(month, self.stock_h100e.shape)
-        )
-        inference = self.inference_stock_h100e
         demand = self.demand_h100e(month)
-        used = _use(any_work, any_work.sum(axis=1), inference, inference.sum(axis=1), demand, self.inference_share)
+        leases = self.ledger.leases
+        started = (leases.firm_index, leases.source, leases.quantity_h100e, leases.start_month <= month)
+        used = _use(self.stock_h100e, self.inference_stock_h100e, started, demand, self.inference_share)
         return demand, used
 
     def seize(self, index: int, source: int, quantity_h100e: float) -> float:
@@ -221,11 +217,12 @@ class Firms:
 
 
 @njit(cache=True)
-def _needs(demand_h100e, inference_share, any_work_h100e, inference_h100e):
-    """Each firm's unmet demand, and the part of it that is inference demand (compiled).
+def _needs(demand_h100e, inference_share, any_work_h100e, inference_h100e, domestic_supply_h100e):
+    """Each firm's unmet demand, the part of it that is inference demand, and its domestic ration (compiled).
 
     Training demand is met by what serves any work; inference demand by inference chips,
-    then by what serving training demand leaves over.
+    then by what serving training demand leaves over. Domestic supply is rationed pro rata
+    to unmet demand.
     """
     need_h100e, inference_need_h100e = np.empty(demand_h100e.size), np.empty(demand_h100e.size)
     for f in range(demand_h100e.size):
@@ -233,7 +230,9 @@ def _needs(demand_h100e, inference_share, any_work_h100e, inference_h100e):
         spare = max(0.0, any_work_h100e[f] - training_demand)
         inference_need_h100e[f] = max(0.0, inference_share[f] * demand_h100e[f] - inference_h100e[f] - spare)
         need_h100e[f] = max(0.0, training_demand - any_work_h100e[f]) + inference_need_h100e[f]
-    return need_h100e, inference_need_h100e
+    total_h100e = need_h100e.sum()
+    share = need_h100e / total_h100e if total_h100e > 0 else need_h100e
+    return need_h100e, inference_need_h100e, domestic_supply_h100e * share
 
 
 @njit(cache=True)
@@ -253,18 +252,25 @@ def _receive(stock_h100e, inference_stock_h100e, kept_share, shipments):
 
 
 @njit(cache=True)
-def _use(any_work, any_total, inference, inference_total, demand, inference_share):
-    """(firms x sources) compute used, given what serves any work and the inference chips (compiled).
+def _use(stock_h100e, inference_stock_h100e, leases, demand, inference_share):
+    """(firms x sources) compute used (compiled; see :meth:`Firms.use`).
 
-    Each firm's inference chips serve up to its inference demand, the rest up to what demand
-    is left; each kind is drawn pro rata over its sources.
+    What serves any work is the chips other than inference chips, plus running leases
+    (``leases``: firm, source, quantity, and whether each has started). Each firm's inference
+    chips serve up to its inference demand, the rest up to what demand is left; each kind is
+    drawn pro rata over its sources.
     """
+    firm, source, quantity_h100e, started = leases
+    any_work = stock_h100e - inference_stock_h100e
+    for k in range(firm.size):
+        if started[k]:
+            any_work[firm[k], source[k]] += quantity_h100e[k]
     used = np.empty_like(any_work)
     for f in range(len(any_work)):
-        inference_used = min(inference_share[f] * demand[f], inference_total[f])
-        any_used = min(demand[f] - inference_used, any_total[f])
-        inference_part = inference_used / inference_total[f] if inference_total[f] > 0 else 0.0
-        any_part = any_used / any_total[f] if any_total[f] > 0 else 0.0
-        for s in range(any_work.shape[1]):
-            used[f, s] = any_work[f, s] * any_part + inference[f, s] * inference_part
+        any_total, inference_total = any_work[f].sum(), inference_stock_h100e[f].sum()
+        inference_used = min(inference_share[f] * demand[f], inference_total)
+        any_used = min(demand[f] - inference_used, any_total)
+        inference_part = inference_used / inference_total if inference_total > 0 else 0.0
+        any_part = any_used / any_total if any_total > 0 else 0.0
+        used[f] = any_work[f] * any_part + inference_stock_h100e[f] * inference_part
     return used

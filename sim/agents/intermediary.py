@@ -257,11 +257,12 @@ class Intermediaries:
         """
         model = self.model
         rules = model.cfg.world.intermediaries
-        risk = entry_risk[_CHANNEL_ROW]
-        weight = (self.utilisation() + rules.entry_base_weight) * (1.0 - risk) ** rules.entry_risk_sensitivity
+        cumulative = _entry_weights(
+            self.utilisation(), entry_risk[_CHANNEL_ROW], rules.entry_base_weight, rules.entry_risk_sensitivity
+        )
         self.handled_month_h100e[:] = 0.0
-        entrants = model.rng.poisson(rules.registration_rate_per_month * len(self.hubs) * weight.mean())
-        cumulative = weight.ravel().cumsum()
+        mean_weight = cumulative[-1] / len(cumulative)
+        entrants = model.rng.poisson(rules.registration_rate_per_month * len(self.hubs) * mean_weight)
         cells = np.searchsorted(cumulative, model.rng.random(entrants) * cumulative[-1], side="right")
         usable_from = model.month + rules.registration_delay_months
         self.register(cells // len(self.hubs), cells % len(self.hubs), usable_from_month=usable_from)
@@ -363,9 +364,29 @@ def entry_risk(cell_true_pi: np.ndarray | None, shape: tuple[int, int]) -> np.nd
         (illicit channels x hubs) risks; a hub with no option of a channel takes the channel's
         mean over the other hubs (0 before any option existed).
     """
-    risk = np.full(shape, np.nan) if cell_true_pi is None else cell_true_pi.reshape(shape)
-    known = ~np.isnan(risk)
-    row_mean = np.divide(
-        np.where(known, risk, 0.0).sum(axis=1), known.sum(axis=1), out=np.zeros(len(risk)), where=known.any(axis=1)
-    )
-    return np.where(known, risk, row_mean[:, None])
+    if cell_true_pi is None:
+        return np.zeros(shape)
+    return _filled_by_channel(cell_true_pi.reshape(shape))
+
+
+@njit(cache=True)
+def _filled_by_channel(risk):
+    """``risk`` with each NaN replaced by the mean of its row's other entries (0 if none), compiled."""
+    filled = risk.copy()
+    for row in range(len(risk)):
+        total, known = 0.0, 0
+        for value in risk[row]:
+            if not np.isnan(value):
+                total += value
+                known += 1
+        for h in range(risk.shape[1]):
+            if np.isnan(risk[row, h]):
+                filled[row, h] = total / known if known else 0.0
+    return filled
+
+
+@njit(cache=True)
+def _entry_weights(use, risk, base_weight, risk_sensitivity):
+    """Cumulative entry weights of the (kind, hub) cells, kind-major: ``(use + base) * (1 - risk) ** k``."""
+    weight = (use + base_weight) * (1.0 - risk) ** risk_sensitivity
+    return np.cumsum(weight.ravel())
