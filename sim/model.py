@@ -214,10 +214,7 @@ class ExportControlModel(Model):
         refused = caught & ~table.checkpoint_penalised[option, np.maximum(at, 0)]
         detected = caught & ~refused
         self.tally.record_attempts(orders, table, detected, refused)
-        kept = ~refused
-        volume_h100e = np.bincount(option[kept], orders.quantity_h100e[kept], minlength=len(table))
-        found = np.bincount(option[detected], minlength=len(table))
-        self.regulator.observe(table.channel, table.hub, volume_h100e, found)
+        self.regulator.observe(table.channel[option], table.hub[option], orders.quantity_h100e, detected, refused)
         for k in np.flatnonzero(detected).tolist():
             o = int(option[k])
             t = Transaction(

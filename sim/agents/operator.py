@@ -106,8 +106,7 @@ class Operators:
 
     def lease(self, rows: np.ndarray, quantity_h100e: np.ndarray) -> None:
         """Commit capacity to leases (rows of -1, chips, are skipped)."""
-        some = rows >= 0
-        np.add.at(self.leased_h100e, rows[some], quantity_h100e[some])
+        _add_by_row(self.leased_h100e, rows, quantity_h100e)
 
     def release(self, rows: np.ndarray, quantity_h100e: np.ndarray) -> None:
         """Free the capacity of leases that ended or were lost (rows of -1 are skipped)."""
@@ -121,6 +120,14 @@ class Operators:
         """
         cut = self.model.cfg.world.operators.capacity_cut_share
         self.capacity_h100e[row] = max(self.leased_h100e[row], self.capacity_h100e[row] * (1.0 - cut))
+
+
+@njit(cache=True)
+def _add_by_row(column, rows, quantity):
+    """Add each quantity to its row of ``column``, in order; rows of -1 are skipped (compiled)."""
+    for k in range(rows.size):
+        if rows[k] >= 0:
+            column[rows[k]] += quantity[k]
 
 
 @njit(cache=True)

@@ -119,17 +119,25 @@ class Regulator(Agent):
         self._policy: Any = None  # the rules ``_active`` was found under
         self._active = np.zeros(len(self.cells), dtype=bool)
 
-    def observe(self, channel: np.ndarray, hub: np.ndarray, volume_h100e: np.ndarray, detections: np.ndarray) -> None:
-        """Record the month's trade volume through every option and the detections among it.
+    def observe(
+        self,
+        channel: np.ndarray,
+        hub: np.ndarray,
+        quantity_h100e: np.ndarray,
+        detected: np.ndarray,
+        refused: np.ndarray,
+    ) -> None:
+        """Record the month's orders: their volume (those not refused) and the detections among them.
 
         Args:
-            channel: Each option's channel (index into ``CHANNEL_NAMES``).
-            hub: Each option's hub (-1: at home, unobserved).
-            volume_h100e: Volume ordered through each option and not refused.
-            detections: Detections among it.
+            channel: Each order's channel (index into ``CHANNEL_NAMES``).
+            hub: Each order's hub (-1: at home, unobserved).
+            quantity_h100e: Each order's volume.
+            detected: Which were detected at a penalising checkpoint.
+            refused: Which a refusal-only screening refused.
         """
         _observe(
-            (channel, hub, volume_h100e, detections),
+            (channel, hub, quantity_h100e, detected, refused),
             self._audited_index,
             (self.hub_detections, self.month_volume, self.month_detections),
         )
@@ -194,20 +202,21 @@ def _remember(memory_share, count_months, memory, month):
 
 
 @njit(cache=True)
-def _observe(options, audited_index, memory):
+def _observe(orders, audited_index, memory):
     """The loop of :meth:`Regulator.observe`, compiled.
 
-    Each option abroad adds its detections to its hub's and, in an audited channel, its volume
-    and detections to its cell's.
+    Each order abroad adds its detection to its hub's and, in an audited channel, its volume
+    (unless refused) and detection to its cell's.
     """
-    channel, hub, volume_h100e, detections = options
+    channel, hub, quantity_h100e, detected, refused = orders
     hub_detections, month_volume, month_detections = memory
     n_hubs = len(hub_detections)
-    for o in range(channel.size):
-        if hub[o] < 0:
+    for k in range(channel.size):
+        if hub[k] < 0:
             continue
-        hub_detections[hub[o]] += detections[o]
-        if audited_index[channel[o]] >= 0:
-            cell = audited_index[channel[o]] * n_hubs + hub[o]
-            month_volume[cell] += volume_h100e[o]
-            month_detections[cell] += detections[o]
+        hub_detections[hub[k]] += detected[k]
+        if audited_index[channel[k]] >= 0:
+            cell = audited_index[channel[k]] * n_hubs + hub[k]
+            if not refused[k]:
+                month_volume[cell] += quantity_h100e[k]
+            month_detections[cell] += detected[k]
