@@ -183,14 +183,11 @@ class OptionTable:
         self.cell = sources.cell_of[self.channel, self.hub]
 
         self.checkpoint_per_trip, self.checkpoint_penalised, real = kinds[self._block].transpose(2, 0, 1)
-        self._accepted = np.empty(n)
-        self.true_pi = np.empty((len(firms.value_usd), n))
-        self.u = np.empty(self.true_pi.shape)
-        self.upfront_usd_per_h100e = np.empty(self.true_pi.shape)
-        _price(
+        self._accepted, self.true_pi, self.u, self.upfront_usd_per_h100e = _price(
             (
-                self.offered_cost_usd / chip_worth,
-                upfront_usd / chip_worth,
+                self.offered_cost_usd,
+                upfront_usd,
+                chip_worth,
                 trip_cost_usd,
                 risk_factor,
                 self.cell,
@@ -206,7 +203,6 @@ class OptionTable:
                 float(cfg.policy.penalties.seizure),
                 cfg.policy.penalties.fine_usd_per_h100e_month,
             ),
-            (self._accepted, self.true_pi, self.u, self.upfront_usd_per_h100e),
         )
 
     def __len__(self) -> int:
@@ -260,8 +256,10 @@ def _cell_means(per_option, cell, n_cells):
 
 
 @njit(cache=True)
-def _price(options, checkpoints, firms, terms, out):
+def _price(options, checkpoints, firms, terms):
     """Every firm's price, risk and utility of every option (compiled).
+
+    Prices are per H100e of the work each option's chip does (``chip_worth``).
 
     Per option: the probability that its penalising checks let one transaction through,
     once and per trip (refusal-only checks do not detect, they accept with ``1 - p``), and
@@ -271,12 +269,14 @@ def _price(options, checkpoints, firms, terms, out):
     about the cell times the option's risk factor; U is :func:`sim.decision.utility` per
     H100e-month ordered, times the probability that the order is accepted.
     """
-    base_cost, upfront, trip_cost, risk_factor, cell, offshore, illicit = options
+    offered_cost, offered_upfront, chip_worth, trip_cost, risk_factor, cell, offshore, illicit = options
     p, per_trip, penalised, real = checkpoints
     value, risk_aversion, trips, listed, need, believed = firms
     listed_multiplier, lease_months, beliefs_true, seizure, fine = terms
-    accepted, true_pi, u, upfront_usd = out
-    n = base_cost.size
+    n = offered_cost.size
+    base_cost, upfront = offered_cost / chip_worth, offered_upfront / chip_worth
+    accepted = np.empty(n)
+    true_pi, u, upfront_usd = np.empty((value.size, n)), np.empty((value.size, n)), np.empty((value.size, n))
     log_once, log_trip = np.zeros(n), np.zeros(n)
     exposed = np.zeros(n, np.bool_)
     for o in range(n):
@@ -304,3 +304,4 @@ def _price(options, checkpoints, firms, terms, out):
             else:
                 pi_hat = 0.0
             u[f, o] = accepted[o] * utility(value[f], cost, risk_aversion[f], pi_hat, loss, fine)
+    return accepted, true_pi, u, upfront_usd
