@@ -157,7 +157,11 @@ class Channel:
         return True
 
     def options(self, view: ChannelView) -> Offers:
-        """Every option of the month (asked only while the channel is open)."""
+        """Every option of the month (asked only while the channel is open).
+
+        Its chip and its checks (their names, order and kinds) follow from the config in force
+        (``view.cfg``); only the checks' probabilities may change from month to month.
+        """
         raise NotImplementedError
 
     def lead_time_months(self, cfg: Config) -> int:

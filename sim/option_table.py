@@ -64,8 +64,8 @@ class ChannelTerms:
     """What the options of each open channel share, memoised for a run.
 
     A channel's shared terms (:func:`_channel_terms`) and its checks' kinds and names follow
-    from the config and what it offers (its chip and its checks), so a run computes them once
-    for each config and set of open channels instead of every month.
+    from the config (:meth:`sim.channels.Channel.options`), so a run computes them once for
+    each config and set of open channels instead of every month.
     """
 
     def __init__(self) -> None:
@@ -77,18 +77,20 @@ class ChannelTerms:
         A check's kind is whether it repeats on every trip, whether it penalises, and whether it
         is real: channels with fewer checks are padded with checks that never detect nor refuse.
         """
-        checks = tuple(
-            (c.name, o.chip, tuple((k.name, k.per_trip, k.penalised) for k in o.checkpoints)) for c, o in offers
-        )
-        key = (id(cfg), checks)  # the memo holds ``cfg``, so its id names no other config meanwhile
+        key = (id(cfg), tuple(c.name for c, _ in offers))  # the memo holds ``cfg``: its id names no other
         if key not in self._memo:
             per_channel = np.array([_channel_terms(cfg, c, o) for c, o in offers], dtype=float).reshape(len(offers), 9)
             depth = max([1, *(len(o.checkpoints) for _, o in offers)])
             padding = [(False, True, False)] * depth
             kinds = np.array(
-                [[(*k[1:], True) for k in kind] + padding[len(kind) :] for _, _, kind in checks], dtype=bool
+                [
+                    [(k.per_trip, k.penalised, True) for k in o.checkpoints] + padding[len(o.checkpoints) :]
+                    for _, o in offers
+                ],
+                dtype=bool,
             ).reshape(len(offers), depth, 3)
-            self._memo[key] = (cfg, per_channel, kinds, [[k[0] for k in kind] for _, _, kind in checks])
+            names = [[k.name for k in o.checkpoints] for _, o in offers]
+            self._memo[key] = (cfg, per_channel, kinds, names)
         return self._memo[key][1:]
 
 
@@ -158,7 +160,7 @@ class OptionTable:
         blocks = [o for _, o in offers]
         sizes = [o.size for o in blocks]
         n = sum(sizes)
-        self._block = np.repeat(np.arange(len(blocks)), sizes)  # the offers each option is one of
+        self._block = np.arange(len(blocks)).repeat(sizes)  # the offers each option is one of
         per_channel, kinds, self._checkpoint_names = terms.of(cfg, offers)
         per_channel = per_channel[self._block].T
         self.channel = per_channel[0].astype(np.intp)

@@ -78,6 +78,21 @@ def test_channel_options_keep_the_contract(models: list[ExportControlModel], nam
     assert offered > 0, f"{name} offered no option in any scenario month"
 
 
+@pytest.mark.parametrize("scenario", ["baseline", "crackdown_singapore"])
+def test_a_channels_chip_and_checks_follow_from_the_config(scenario: str) -> None:
+    """Only check probabilities change from month to month (the option table memoises the rest per config)."""
+    model = ExportControlModel(load_config([f"scenario={scenario}", "months=14"]))
+    seen: dict[tuple[int, str], tuple] = {}
+    for _ in range(14):
+        model.step()
+        for channel in model.channels:
+            if channel.is_open(model):
+                offers = channel.options(model)
+                kinds = (offers.chip, tuple((c.name, c.per_trip, c.penalised) for c in offers.checkpoints))
+                assert seen.setdefault((id(model.cfg), channel.name), kinds) == kinds
+    assert len({cfg for cfg, _ in seen}) > 1  # the rules changed on the way
+
+
 @pytest.fixture(scope="module")
 def columns() -> set[str]:
     return set(run(load_config(["months=2"])).timeseries.columns)
