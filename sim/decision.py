@@ -308,11 +308,12 @@ class Beliefs:
             news_weight: Pseudo-detections per public detection.
             news_trials: Pseudo-transactions per public detection.
         """
-        self.a = self.prior_a + retention * (self.a - self.prior_a)
-        self.b = self.prior_b + retention * (self.b - self.prior_b)
-        news = public_detections[None, :] - own_detected
-        self.a += own_detected + news_weight * news
-        self.b += own_passed + (news_trials - news_weight) * news
+        _update(
+            (self.a, self.b),
+            (self.prior_a, self.prior_b, retention),
+            (own_detected, own_passed, public_detections),
+            (news_weight, news_trials - news_weight),
+        )
 
     def observe_climate(self, true_pi: np.ndarray, weight: float) -> None:
         """Learn ``weight`` pseudo-transactions of each cell's current true detection probability.
@@ -323,3 +324,17 @@ class Beliefs:
         known = ~np.isnan(true_pi)
         self.a += np.where(known, weight * true_pi, 0.0)
         self.b += np.where(known, weight * (1.0 - true_pi), 0.0)
+
+
+@njit(cache=True)
+def _update(beliefs, memory, evidence, news):
+    """The loop of :meth:`Beliefs.update`, compiled; ``a`` and ``b`` are updated in place."""
+    a, b = beliefs
+    prior_a, prior_b, retention = memory
+    own_detected, own_passed, public_detections = evidence
+    news_weight, news_passes = news
+    for f in range(a.shape[0]):
+        for c in range(a.shape[1]):
+            news_detections = public_detections[c] - own_detected[f, c]
+            a[f, c] = prior_a + retention * (a[f, c] - prior_a) + (own_detected[f, c] + news_weight * news_detections)
+            b[f, c] = prior_b + retention * (b[f, c] - prior_b) + (own_passed[f, c] + news_passes * news_detections)
