@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
 from sim.config import Config
 from sim.schema import ConfigError, format_validation_error
+from sim.timeline import month_labels
+
+if TYPE_CHECKING:
+    from sim.metrics import RowLayout
 
 
 @dataclass(frozen=True)
@@ -18,15 +25,22 @@ class RunResult:
 
     Attributes:
         config: The validated config that was run.
-        timeseries: One row a month (docs/ODD.md, section 4, observation), ``month`` as YYYY-MM.
         summary: Per-run metrics: numbers only.
+        values: (months x ``layout.columns``) the monthly rows, as numbers.
+        layout: The time series' columns (``sim.metrics.RowLayout``).
         wall_time_s: Seconds the run took.
     """
 
     config: Config
-    timeseries: pd.DataFrame
     summary: dict[str, float | int]
+    values: np.ndarray = field(repr=False, compare=False)
+    layout: RowLayout = field(repr=False, compare=False)
     wall_time_s: float = field(default=0.0, compare=False)
+
+    @cached_property
+    def timeseries(self) -> pd.DataFrame:
+        """One row a month (docs/ODD.md, section 4, observation), ``month`` as YYYY-MM; built when first read."""
+        return self.layout.frame(month_labels(self.config.start, len(self.values)), self.values)
 
 
 def run(config: Config) -> RunResult:
@@ -50,10 +64,14 @@ def run(config: Config) -> RunResult:
             f"run(): the config was edited after validation and is no longer valid: "
             f"{format_validation_error(exc, Config)} Change configs with sim.schema.with_settings."
         ) from None
+    return simulate(config)
+
+
+def simulate(config: Config) -> RunResult:
+    """Simulate a config known to be valid as it is (made by ``load_config`` or ``with_settings`` and not edited)."""
     from sim.model import ExportControlModel  # Mesa and the compiled rule load on the first run
 
     began = time.perf_counter()
     model = ExportControlModel(config)
     model.run_for(config.months)
-    timeseries = model.timeseries()
-    return RunResult(config, timeseries, model.summary(), time.perf_counter() - began)
+    return RunResult(config, model.summary(), model.values(), model.layout, time.perf_counter() - began)

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from sim import load_config, run
+from sim.run import simulate
 from sim.schema import with_settings
 from sim.sweep import load, load_experiment, resume_sweep, start_sweep, worker
 from sim.sweep.__main__ import main as sweep_main
@@ -82,7 +83,11 @@ def test_smoke_sweep_has_every_run_with_its_seed_and_values(one_worker: tuple[pd
         load_config(["months=12"]),
         {"policy.enforcement.audit_budget_per_month": 2, "behaviour.temperature": 0.3, "seed": seed},
     )
-    assert run(cfg).summary["access_ratio"] == pytest.approx(runs["access_ratio"].iloc[3], rel=1e-12)
+    alone = run(cfg)
+    assert alone.summary["access_ratio"] == pytest.approx(runs["access_ratio"].iloc[3], rel=1e-12)
+    # its monthly rows are the run's time series, as numbers (the sweep builds no DataFrame per run)
+    rows = timeseries[timeseries["run_id"] == runs["run_id"].iloc[3]].drop(columns="run_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(rows, alone.timeseries.astype({c: "float64" for c in alone.layout.counts}))
 
 
 def test_two_workers_and_other_batches_give_identical_runs(
@@ -165,12 +170,12 @@ def test_a_failing_run_is_recorded_and_the_others_go_on(
 ) -> None:
     """A run that raises (here: at temperature 0.2, by a patched model) is a failure of that run only."""
 
-    def run_or_fail(cfg):
+    def simulate_or_fail(cfg):
         if cfg.behaviour.temperature == 0.2:
             raise RuntimeError("the model broke at 0.2")
-        return run(cfg)
+        return simulate(cfg)
 
-    monkeypatch.setattr(worker, "run", run_or_fail)  # the serial executor runs in this process
+    monkeypatch.setattr(worker, "simulate", simulate_or_fail)  # the serial executor runs in this process
     monkeypatch.chdir(tmp_path)
     (tmp_path / "failing.yaml").write_text(FAILING)
     assert sweep_main(["experiment=failing.yaml"]) == 1

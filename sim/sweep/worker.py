@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from sim.config import Config
-from sim.run import run
+from sim.run import RunResult, simulate
 from sim.schema import SettingsError, with_settings
 from sim.sweep.designs import POINT_ID, REPLICATION, RUN_ID
+from sim.timeline import month_labels
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def run_batch(bases: dict[str, Config], specs: list[RunSpec], keep_timeseries: b
         began = time.perf_counter()
         try:
             cfg = with_settings(bases[spec.scenario], {**spec.settings, "seed": spec.seed})
-            result = run(cfg)
+            result = simulate(cfg)  # just validated
         except Exception as exc:  # any run error is recorded and the sweep goes on
             failures.append(failure_record(spec, exc))
             continue
@@ -64,21 +65,22 @@ def run_batch(bases: dict[str, Config], specs: list[RunSpec], keep_timeseries: b
         rows.append({**ids, "seed": spec.seed, **summary, "wall_time_s": time.perf_counter() - began})
         if keep_timeseries:
             run_ids.append(spec.run_id)
-            series.append(result.timeseries)
+            series.append(result)
     runs = pd.DataFrame(rows)
     return BatchResult(runs, _as_float(run_ids, series) if series else None, failures)
 
 
-def _as_float(run_ids: list[int], series: list[pd.DataFrame]) -> pd.DataFrame:
+def _as_float(run_ids: list[int], results: list[RunResult]) -> pd.DataFrame:
     """Runs' monthly rows in one frame: ``run_id``, ``month``, every other column as float64.
 
-    One dtype a column keeps every Parquet part's schema the same whatever values a run had.
+    One dtype a column keeps every Parquet part's schema the same whatever values a run had
+    (runs of scenarios with other hubs leave the columns they lack empty).
     """
-    joined = pd.concat(series, ignore_index=True)
-    numeric = [c for c in joined.columns if c != "month"]
-    frame = pd.DataFrame(joined[numeric].to_numpy(dtype="float64"), columns=numeric)
-    frame.insert(0, "month", joined["month"].to_numpy())
-    frame.insert(0, RUN_ID, np.repeat(np.array(run_ids, dtype=np.int64), [len(s) for s in series]))
+    frame = pd.concat([pd.DataFrame(r.values, columns=r.layout.columns) for r in results], ignore_index=True).astype(
+        "float64"
+    )
+    frame.insert(0, "month", np.concatenate([month_labels(r.config.start, len(r.values)) for r in results]))
+    frame.insert(0, RUN_ID, np.repeat(np.array(run_ids, dtype=np.int64), [len(r.values) for r in results]))
     return frame
 
 
