@@ -75,6 +75,12 @@ class Ledger:
     def schedule(self, orders: Scheduled, lease_months: int, months: int) -> None:
         """Record orders: chips on their way (queued behind a vendor's supply where it has one), or leases.
 
+        A vendor's queue is first come, first served: laid end to end by value, a source's
+        orders due in a month fill each month's room (supply less what is booked) from their due
+        month on; an order that does not fit in one month is split, each part carrying its share
+        of the value. What does not fit before the run's end is due after it: on order, never
+        delivered.
+
         Args:
             orders: The orders, in the order they were placed (first come, first served).
             lease_months: How long a lease runs.
