@@ -122,10 +122,11 @@ class Firms:
         channels = sorted(closing)
         through = np.zeros((len(channels), len(table)), dtype=bool)
         ahead_h100e = np.zeros((len(self), len(channels)))
+        if channels:
+            demand = self.demand_h100e(self.model.month)
         for c, channel in enumerate(channels):
             through[c] = table.channel == CHANNEL_NAMES.index(channel)
             serves = self.inference_share if table.inference[through[c]].any() else 1.0
-            demand = self.demand_h100e(self.model.month)
             ahead_h100e[:, c] = behaviour.front_load_months * serves * demand - self.on_order_h100e(channel)
         inference_pool = capacities.ration("inference_need")
         return allocate_month(
