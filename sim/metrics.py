@@ -14,6 +14,7 @@ from numba import njit
 from sim.channels import CHANNEL_NAMES, ILLICIT_CHANNELS
 from sim.levers import LEVERS
 from sim.sources import STOCKPILE
+from sim.timeline import month_labels
 
 if TYPE_CHECKING:
     from sim.ledger import Shipments
@@ -252,14 +253,14 @@ class RowLayout:
             *(column for lever in levers for column in lever.columns),
         ]
 
-    def frame(self, months: list[str], values: np.ndarray) -> pd.DataFrame:
-        """The months simulated as a DataFrame: ``month`` (labels) first, then ``values`` (months x columns).
+    def frame(self, start: str, values: np.ndarray) -> pd.DataFrame:
+        """The months simulated from ``start`` as a DataFrame: ``month`` (YYYY-MM) first, then ``values``.
 
-        Counts are integers.
+        ``values`` is (months x columns); counts become integers.
         """
         counts = set(self.counts)
         columns = {c: v.astype(np.int64) if c in counts else v for c, v in zip(self.columns, values.T, strict=True)}
-        return pd.DataFrame({"month": months} | columns)
+        return pd.DataFrame({"month": month_labels(start, len(values))} | columns)
 
 
 def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> np.ndarray:

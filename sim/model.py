@@ -18,7 +18,7 @@ from sim.metrics import MonthState, MonthTally, RowLayout, month_row, summarise
 from sim.option_table import ChannelTerms, OptionTable
 from sim.schema import with_settings
 from sim.sources import Source, sources_of
-from sim.timeline import EVENT_PATHS_CHECKED, compile_expectations, compile_timeline, month_labels, month_of_year
+from sim.timeline import EVENT_PATHS_CHECKED, compile_expectations, compile_timeline, month_of_year
 from sim.transactions import Orders, Transaction, first_detections, place
 from sim.world import HubColumns, domestic_supply_h100e, gray_price_usd_per_h100e, list_price_usd_per_h100e
 
@@ -118,7 +118,7 @@ class ExportControlModel(Model):
 
     def timeseries(self) -> pd.DataFrame:
         """The months simulated so far, one row each (docs/ODD.md, section 4), ``month`` (YYYY-MM) first."""
-        return self.layout.frame(month_labels(self.cfg.start, len(self.rows)), self.values())
+        return self.layout.frame(self.cfg.start, self.values())
 
     def summary(self) -> dict[str, float | int]:
         """Per-run metrics of the months simulated so far (``sim.metrics.summarise``)."""

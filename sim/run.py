@@ -13,7 +13,6 @@ from pydantic import ValidationError
 
 from sim.config import Config
 from sim.schema import ConfigError, format_validation_error
-from sim.timeline import month_labels
 
 if TYPE_CHECKING:
     from sim.metrics import RowLayout
@@ -40,7 +39,7 @@ class RunResult:
     @cached_property
     def timeseries(self) -> pd.DataFrame:
         """One row a month (docs/ODD.md, section 4, observation), ``month`` as YYYY-MM; built when first read."""
-        return self.layout.frame(month_labels(self.config.start, len(self.values)), self.values)
+        return self.layout.frame(self.config.start, self.values)
 
 
 def run(config: Config) -> RunResult:
