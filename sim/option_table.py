@@ -158,33 +158,21 @@ class OptionTable:
             terms: The run's memo of what each channel's options share.
         """
         blocks = [o for _, o in offers]
-        sizes = [o.size for o in blocks]
-        n = sum(sizes)
-        self._block = np.arange(len(blocks)).repeat(sizes)  # the offers each option is one of
+        flat = [value for block in blocks for value in _option_values(block)]
         per_channel, kinds, self._checkpoint_names = terms.of(cfg, offers)
-        per_channel = per_channel[self._block].T
-        self.channel = per_channel[0].astype(np.intp)
-        offshore, self.illicit, self.stock, self.uses_import_quota, self.inference = per_channel[1:6] > 0
-        self.lead_months = per_channel[6].astype(np.intp)
-        self.supply_usd_per_month, chip_worth = per_channel[7:]
-        self.smuggles = self.illicit & self.stock
-
-        # each option's own values, one matrix filled channel by channel (checks past a channel's own: 0)
-        values = np.zeros((_OWN + kinds.shape[1], n))
-        end = 0
-        for block, size in zip(blocks, sizes, strict=True):
-            end += size
-            own = _option_values(block)
-            values[: len(own), end - size : end] = np.array(own, dtype=float).reshape(len(own), size)
-        self.hub, self.intermediary, self.operator = values[:3].astype(np.intp)
-        self.pool_index = np.ascontiguousarray(values[3:5].T, dtype=np.intp)
-        self.pool_index[self.inference, 1] = inference_pool  # home chips draw one pool of their own
-        self.offered_cost_usd, upfront_usd, trip_cost_usd, risk_factor = values[5:_OWN]
-        self.checkpoint_p = np.ascontiguousarray(values[_OWN:].T)
-        self.source = sources.source_of[self.channel, self.hub]
-        self.cell = sources.cell_of[self.channel, self.hub]
-
-        self.checkpoint_per_trip, self.checkpoint_penalised, real = kinds[self._block].transpose(2, 0, 1)
+        columns, values, flags, self.pool_index, self.checkpoint_p, checks = _lay_out(
+            np.concatenate(flat, dtype=float) if flat else np.zeros(0),
+            np.array([block.size for block in blocks], dtype=np.intp),
+            per_channel,
+            kinds,
+            (sources.source_of, sources.cell_of),
+            inference_pool,
+        )
+        self._block, self.channel, self.hub, self.intermediary, self.operator, self.lead_months = columns[:6]
+        self.source, self.cell = columns[6:]
+        self.offered_cost_usd, upfront_usd, trip_cost_usd, risk_factor, self.supply_usd_per_month, chip_worth = values
+        offshore, self.illicit, self.stock, self.uses_import_quota, self.inference, self.smuggles = flags
+        self.checkpoint_per_trip, self.checkpoint_penalised, real = checks
         self._accepted, self.true_pi, self.u, self.upfront_usd_per_h100e = _price(
             (
                 self.offered_cost_usd,
@@ -238,6 +226,58 @@ class OptionTable:
     def _cell_means(self, per_option: np.ndarray, n_cells: int) -> np.ndarray:
         """(rows x cells) means of (rows x options) values over each cell's options (NaN: no option there)."""
         return _cell_means(per_option, self.cell, n_cells)
+
+
+@njit(cache=True)
+def _lay_out(flat, sizes, per_channel, kinds, lookups, inference_pool):
+    """The option table's arrays, one entry (or row) per option, channel after channel (compiled).
+
+    Args:
+        flat: Every open channel's :func:`_option_values`, one after the other, end to end.
+        sizes: How many options each channel has.
+        per_channel: What each channel's options share (:meth:`ChannelTerms.of`).
+        kinds: Each channel's check kinds, padded (:meth:`ChannelTerms.of`).
+        lookups: ``Sources.source_of`` and ``Sources.cell_of`` (hub -1, at home: the last column).
+        inference_pool: The pool inference chips draw as their second.
+
+    Returns:
+        (8 x options) integers: the channel each option is one of (its block), channel index,
+        hub, intermediary, operator, lead months, source and cell; (6 x options) values: offered
+        cost, upfront, trip cost, believed risk factor, vendor supply and chip worth; (6 x
+        options) flags: offshore, illicit, stock, import quota, inference chip, smuggled;
+        (options x 2) pools; (options x checks) detection probabilities; (3 x options x checks)
+        check kinds: per trip, penalised, real.
+    """
+    source_of, cell_of = lookups
+    n, depth = sizes.sum(), kinds.shape[1]
+    columns, values, flags = np.empty((8, n), np.int64), np.empty((6, n)), np.empty((6, n), np.bool_)
+    pool_index, p, checks = np.empty((n, 2), np.int64), np.zeros((n, depth)), np.empty((3, n, depth), np.bool_)
+    at, o = 0, 0
+    for b in range(sizes.size):
+        size, own = sizes[b], _OWN + kinds[b, :, 2].sum()
+        channel = int(per_channel[b, 0])
+        for j in range(size):
+            hub = int(flat[at + j])
+            columns[0, o], columns[1, o], columns[2, o] = b, channel, hub
+            columns[3, o], columns[4, o] = int(flat[at + size + j]), int(flat[at + 2 * size + j])
+            columns[5, o] = int(per_channel[b, 6])
+            columns[6, o], columns[7, o] = source_of[channel, hub], cell_of[channel, hub]
+            for k in range(5):
+                flags[k, o] = per_channel[b, 1 + k] > 0
+            flags[5, o] = flags[1, o] and flags[2, o]
+            pool_index[o, 0] = int(flat[at + 3 * size + j])
+            pool_index[o, 1] = inference_pool if flags[4, o] else int(flat[at + 4 * size + j])
+            for k in range(4):
+                values[k, o] = flat[at + (5 + k) * size + j]
+            values[4, o], values[5, o] = per_channel[b, 7], per_channel[b, 8]
+            for k in range(depth):
+                if _OWN + k < own:
+                    p[o, k] = flat[at + (_OWN + k) * size + j]
+                for kind in range(3):
+                    checks[kind, o, k] = kinds[b, k, kind]
+            o += 1
+        at += own * size
+    return columns, values, flags, pool_index, p, checks
 
 
 @njit(cache=True)
