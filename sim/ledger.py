@@ -40,9 +40,12 @@ class Leases(NamedTuple):
         return cls(*(np.zeros(0, dtype) for dtype in (np.intp, np.intp, np.intp, float, np.intp, np.intp)))
 
 
-def _select[T: (Shipments, Leases)](rows: T, keep: np.ndarray) -> T:
-    """The entries of ``rows`` where ``keep`` holds."""
-    return type(rows)(*(column[keep] for column in rows))
+def _split[T: (Shipments, Leases)](rows: T, taken: np.ndarray) -> tuple[T, T]:
+    """The entries of ``rows`` where ``taken`` holds, and the others."""
+    if not taken.any():
+        return type(rows).empty(), rows
+    kept = ~taken
+    return type(rows)(*(column[taken] for column in rows)), type(rows)(*(column[kept] for column in rows))
 
 
 class Scheduled(NamedTuple):
@@ -97,9 +100,7 @@ class Ledger:
 
     def cancel(self, sources: set[int]) -> Shipments:
         """Take the shipments from ``sources`` off the ledger (never delivered), empty their queues, return them."""
-        cancelled = np.isin(self.shipments.source, list(sources))
-        removed = _select(self.shipments, cancelled)
-        self.shipments = _select(self.shipments, ~cancelled)
+        removed, self.shipments = _split(self.shipments, np.isin(self.shipments.source, list(sources)))
         self._booked_usd[[s for s in sources if s < len(self._booked_usd)]] = 0.0
         return removed
 
@@ -110,16 +111,12 @@ class Ledger:
 
     def end_leases(self, month: int) -> Leases:
         """Take the leases that ran their term by ``month`` off the ledger and return them."""
-        ended = self.leases.end_month <= month
-        over = _select(self.leases, ended)
-        self.leases = _select(self.leases, ~ended)
+        over, self.leases = _split(self.leases, self.leases.end_month <= month)
         return over
 
     def arrivals(self, month: int) -> Shipments:
         """Take the shipments due by ``month`` off the ledger and return them."""
-        due = self.shipments.due_month <= month
-        arriving = _select(self.shipments, due)
-        self.shipments = _select(self.shipments, ~due)
+        arriving, self.shipments = _split(self.shipments, self.shipments.due_month <= month)
         return arriving
 
     def covered_h100e(

@@ -162,9 +162,11 @@ class Intermediaries:
 
     def register(self, kinds: np.ndarray, hubs: np.ndarray, usable_from_month: int) -> None:
         """Register new intermediaries of ``kinds`` in ``hubs``: owners and ownership drawn; lessees draw operators."""
+        n = len(kinds)
+        if n == 0:
+            return
         model = self.model
         rules = model.cfg.world.intermediaries
-        n = len(kinds)
         group = _draw_below(model.rng, n, rules.owner_groups)
         local_front = model.rng.random(n) < rules.local_front_share
         start, end = len(self.agents), len(self.agents) + n
