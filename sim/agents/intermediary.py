@@ -114,6 +114,7 @@ class Intermediaries:
         self.operators = operators
         self.agents: list[Intermediary] = []
         self._store = {name: np.zeros(0, dtype) for name, dtype in _COLUMNS.items()}  # each column's rows, and room
+        self._rows(0)
         counts = np.array([[getattr(model.cfg.world.hubs[h], k.hub_count_field) for h in hubs] for k in KINDS])
         kinds, hub_index = np.indices(counts.shape).reshape(2, -1)  # (kinds x hubs), kind-major
         self.register(np.repeat(kinds, counts.ravel()), np.repeat(hub_index, counts.ravel()), usable_from_month=0)
@@ -170,11 +171,7 @@ class Intermediaries:
         group = _draw_below(model.rng, n, rules.owner_groups)
         local_front = model.rng.random(n) < rules.local_front_share
         start, end = len(self.agents), len(self.agents) + n
-        if end > len(self._store["open"]):  # room for as many rows again: rows are appended, never reused
-            for name, column in self._store.items():
-                self._store[name] = np.concatenate([column[:start], np.zeros(end, column.dtype)])
-        for name, column in self._store.items():
-            setattr(self, name, column[:end])
+        self._rows(end)
         new = slice(start, end)  # its handled volumes and listing start at 0: the room is zeros
         self.kind[new], self.hub[new], self.local_front[new] = kinds, hubs, local_front
         self.owner[new] = np.where(local_front, (1 + hubs) * rules.owner_groups + group, group)  # a local group per hub
@@ -182,6 +179,14 @@ class Intermediaries:
         self.operator[new] = self._draw_operators(kinds, hubs)
         self.open[new] = True
         self.agents.extend(Intermediary(model, self, row) for row in range(start, end))
+
+    def _rows(self, end: int) -> None:
+        """Make every column ``end`` rows long, its new rows zero (room for as many again: rows are never reused)."""
+        if end > len(self._store["open"]):
+            for name, column in self._store.items():
+                self._store[name] = np.concatenate([column[: len(self.agents)], np.zeros(end, column.dtype)])
+        for name, column in self._store.items():
+            setattr(self, name, column[:end])
 
     def _draw_operators(self, kinds: np.ndarray, hubs: np.ndarray) -> np.ndarray:
         """The operator row each lessee leases from, drawn in its hub; -1 for resellers."""
