@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import pandas as pd
 from numba import njit
+from pandas.api.internals import create_dataframe_from_blocks
 
 from sim.channels import CHANNEL_NAMES, ILLICIT_CHANNELS
 from sim.levers import LEVERS
@@ -256,11 +257,20 @@ class RowLayout:
     def frame(self, start: str, values: np.ndarray) -> pd.DataFrame:
         """The months simulated from ``start`` as a DataFrame: ``month`` (YYYY-MM) first, then ``values``.
 
-        ``values`` is (months x columns); counts become integers.
+        ``values`` is (months x columns); counts become integers. The frame is made of its three
+        blocks (labels, values, counts) as pandas would lay them out, without a step per column.
         """
-        counts = set(self.counts)
-        columns = {c: v.astype(np.int64) if c in counts else v for c, v in zip(self.columns, values.T, strict=True)}
-        return pd.DataFrame({"month": month_labels(start, len(values))} | columns)
+        is_count = np.isin(self.columns, self.counts)
+        place = np.arange(1, 1 + len(self.columns))
+        return create_dataframe_from_blocks(
+            [
+                (pd.array(month_labels(start, len(values)), dtype="str"), np.array([0])),
+                (values.T[~is_count].copy(), place[~is_count]),
+                (values.T[is_count].astype(np.int64), place[is_count]),
+            ],
+            index=pd.RangeIndex(len(values)),
+            columns=pd.Index(["month", *self.columns]),
+        )
 
 
 def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> np.ndarray:
