@@ -168,15 +168,21 @@ class Intermediaries:
             return
         model = self.model
         rules = model.cfg.world.intermediaries
-        group = _draw_below(model.rng, n, rules.owner_groups)
-        local_front = model.rng.random(n) < rules.local_front_share
+        lessee = kinds != KINDS.index(IntermediaryKind.RESELLER)
+        uniform = model.rng.random(2 * n + np.count_nonzero(lessee))  # owner groups, local fronts, then operators
         start, end = len(self.agents), len(self.agents) + n
         self._rows(end)
         new = slice(start, end)  # its handled volumes and listing start at 0: the room is zeros
-        self.kind[new], self.hub[new], self.local_front[new] = kinds, hubs, local_front
-        self.owner[new] = np.where(local_front, (1 + hubs) * rules.owner_groups + group, group)  # a local group per hub
+        self.kind[new], self.hub[new] = kinds, hubs
+        self.owner[new], self.local_front[new], self.operator[new] = _registered(
+            lessee,
+            hubs,
+            uniform,
+            (rules.owner_groups, rules.local_front_share),
+            self.operators.first,
+            self.operators.per_hub,
+        )
         self.usable_from_month[new] = self.last_active_month[new] = usable_from_month
-        self.operator[new] = self._draw_operators(kinds, hubs)
         self.open[new] = True
         self.agents.extend(Intermediary(model, self, row) for row in range(start, end))
 
@@ -354,9 +360,21 @@ def _operators_drawn(lessee, hubs, first, per_hub, uniform):
     return operator
 
 
-def _draw_below(rng: np.random.Generator, n: int, below: np.ndarray | int) -> np.ndarray:
-    """``n`` uniform draws from ``0 .. below - 1`` (``below`` one bound for all, or one for each)."""
-    return (rng.random(n) * below).astype(np.intp)
+@njit(cache=True)
+def _registered(lessee, hubs, uniform, rules, first, per_hub):
+    """Owners, local fronts and operators of new intermediaries, from their uniform draws (compiled).
+
+    The first ``n`` draws pick each one's owner group of ``owner_groups``, the next ``n`` make it
+    a local front with probability ``local_front_share`` (owned by a local group of its hub), the
+    rest draw the lessees' operators (:func:`_operators_drawn`).
+    """
+    owner_groups, local_front_share = rules
+    n = lessee.size
+    owner, local_front = np.empty(n, np.int64), uniform[n : 2 * n] < local_front_share
+    for k in range(n):
+        group = int(uniform[k] * owner_groups)
+        owner[k] = (1 + hubs[k]) * owner_groups + group if local_front[k] else group
+    return owner, local_front, _operators_drawn(lessee, hubs, first, per_hub, uniform[2 * n :])
 
 
 def entry_risk(cell_true_pi: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
