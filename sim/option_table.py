@@ -94,23 +94,11 @@ class ChannelTerms:
         return self._memo[key][1:]
 
 
-#: How many of an option's own values come before its checks' detection probabilities.
-_OWN = 9
-
-
-def _option_values(offers: Offers) -> list[np.ndarray]:
-    """Each option's own values, one array each, then its checks' detection probabilities."""
-    return [
-        offers.hub,
-        offers.intermediary,
-        offers.operator,
-        *offers.pools,
-        offers.cost_usd_per_h100e_month,
-        offers.upfront_usd_per_h100e,
-        offers.trip_cost_usd,
-        offers.believed_risk_factor,
-        *(check.p for check in offers.checkpoints),
-    ]
+def _option_columns(offers: Offers) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each option's indices (hub, intermediary, operator, pools), and its own values then its checks' probabilities."""
+    indices = [offers.hub, offers.intermediary, offers.operator, *offers.pools]
+    values = [offers.cost_usd_per_h100e_month, offers.upfront_usd_per_h100e, offers.trip_cost_usd]
+    return indices, [*values, offers.believed_risk_factor, *(check.p for check in offers.checkpoints)]
 
 
 class OptionTable:
@@ -157,12 +145,15 @@ class OptionTable:
             inference_pool: The pool of each firm's inference demand, which inference chips also draw.
             terms: The run's memo of what each channel's options share.
         """
-        blocks = [o for _, o in offers]
-        flat = [value for block in blocks for value in _option_values(block)]
+        indices, own_values = [np.zeros(0, np.intp)], [np.zeros(0)]
+        for _, block in offers:
+            block_indices, block_values = _option_columns(block)
+            indices += block_indices
+            own_values += block_values
         per_channel, kinds, self._checkpoint_names = terms.of(cfg, offers)
         columns, values, flags, self.pool_index, self.checkpoint_p, checks = _lay_out(
-            np.concatenate(flat, dtype=float) if flat else np.zeros(0),
-            np.array([block.size for block in blocks], dtype=np.intp),
+            (np.concatenate(indices, dtype=np.intp), np.concatenate(own_values, dtype=float)),
+            np.array([block.size for _, block in offers], dtype=np.intp),
             per_channel,
             kinds,
             (sources.source_of, sources.cell_of),
@@ -233,7 +224,8 @@ def _lay_out(flat, sizes, per_channel, kinds, lookups, inference_pool):
     """The option table's arrays, one entry (or row) per option, channel after channel (compiled).
 
     Args:
-        flat: Every open channel's :func:`_option_values`, one after the other, end to end.
+        flat: Every open channel's indices and values (:func:`_option_columns`), one channel
+            after the other, end to end.
         sizes: How many options each channel has.
         per_channel: What each channel's options share (:meth:`ChannelTerms.of`).
         kinds: Each channel's check kinds, padded (:meth:`ChannelTerms.of`).
@@ -249,34 +241,36 @@ def _lay_out(flat, sizes, per_channel, kinds, lookups, inference_pool):
         check kinds: per trip, penalised, real.
     """
     source_of, cell_of = lookups
+    indices, own_values = flat
     n, depth = sizes.sum(), kinds.shape[1]
     columns, values, flags = np.empty((8, n), np.int64), np.empty((6, n)), np.empty((6, n), np.bool_)
     pool_index, p, checks = np.empty((n, 2), np.int64), np.zeros((n, depth)), np.empty((3, n, depth), np.bool_)
-    at, o = 0, 0
+    at_index, at_value, o = 0, 0, 0
     for b in range(sizes.size):
-        size, own = sizes[b], _OWN + kinds[b, :, 2].sum()
+        size, real = sizes[b], kinds[b, :, 2].sum()
         channel = int(per_channel[b, 0])
         for j in range(size):
-            hub = int(flat[at + j])
+            hub = indices[at_index + j]
             columns[0, o], columns[1, o], columns[2, o] = b, channel, hub
-            columns[3, o], columns[4, o] = int(flat[at + size + j]), int(flat[at + 2 * size + j])
+            columns[3, o], columns[4, o] = indices[at_index + size + j], indices[at_index + 2 * size + j]
             columns[5, o] = int(per_channel[b, 6])
             columns[6, o], columns[7, o] = source_of[channel, hub], cell_of[channel, hub]
             for k in range(5):
                 flags[k, o] = per_channel[b, 1 + k] > 0
             flags[5, o] = flags[1, o] and flags[2, o]
-            pool_index[o, 0] = int(flat[at + 3 * size + j])
-            pool_index[o, 1] = inference_pool if flags[4, o] else int(flat[at + 4 * size + j])
+            pool_index[o, 0] = indices[at_index + 3 * size + j]
+            pool_index[o, 1] = inference_pool if flags[4, o] else indices[at_index + 4 * size + j]
             for k in range(4):
-                values[k, o] = flat[at + (5 + k) * size + j]
+                values[k, o] = own_values[at_value + k * size + j]
             values[4, o], values[5, o] = per_channel[b, 7], per_channel[b, 8]
             for k in range(depth):
-                if _OWN + k < own:
-                    p[o, k] = flat[at + (_OWN + k) * size + j]
+                if k < real:
+                    p[o, k] = own_values[at_value + (4 + k) * size + j]
                 for kind in range(3):
                     checks[kind, o, k] = kinds[b, k, kind]
             o += 1
-        at += own * size
+        at_index += 5 * size
+        at_value += (4 + real) * size
     return columns, values, flags, pool_index, p, checks
 
 
