@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import NamedTuple, Self
 
 import numpy as np
@@ -19,8 +20,9 @@ class Shipments(NamedTuple):
     inference_only: np.ndarray  # inference chips: they serve inference demand only
 
     @classmethod
+    @cache
     def empty(cls) -> Self:
-        """No shipment."""
+        """No shipment (one shared instance: arrays of no entries)."""
         return cls(*(np.zeros(0, dtype) for dtype in (np.intp, np.intp, float, np.intp, float, bool)))
 
 
@@ -35,8 +37,9 @@ class Leases(NamedTuple):
     end_month: np.ndarray
 
     @classmethod
+    @cache
     def empty(cls) -> Self:
-        """No lease."""
+        """No lease (one shared instance: arrays of no entries)."""
         return cls(*(np.zeros(0, dtype) for dtype in (np.intp, np.intp, np.intp, float, np.intp, np.intp)))
 
 

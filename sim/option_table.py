@@ -201,10 +201,7 @@ class OptionTable:
 
     def mean_cost_usd_per_h100e_month(self) -> np.ndarray:
         """Mean offered cost of each channel's options (before firm terms), in ``CHANNEL_NAMES`` order; NaN: closed."""
-        channels = len(CHANNEL_NAMES)
-        counts = np.bincount(self.channel, minlength=channels)
-        sums = np.bincount(self.channel, self.offered_cost_usd, minlength=channels)
-        return np.divide(sums, counts, out=np.full(channels, np.nan), where=counts > 0)
+        return _cell_means(self.offered_cost_usd[np.newaxis], self.channel, len(CHANNEL_NAMES))[0]
 
     def cell_true_pi(self, n_cells: int) -> np.ndarray:
         """Each firm's mean true detection probability of its options per cell (NaN: no option there)."""
@@ -276,7 +273,10 @@ def _lay_out(flat, sizes, per_channel, kinds, lookups, inference_pool):
 
 @njit(cache=True)
 def _cell_means(per_option, cell, n_cells):
-    """The loop of :meth:`OptionTable._cell_means`, compiled: options of no cell (-1) are left out."""
+    """(rows x cells) means over each cell's options, compiled: options of no cell (-1) are left out.
+
+    ``cell`` may be any grouping of the options, their channel for one.
+    """
     rows = per_option.shape[0]
     sums, counts = np.zeros((rows, n_cells)), np.zeros(n_cells)
     for o in range(cell.size):
