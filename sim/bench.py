@@ -9,7 +9,10 @@ per-round ratios, never a difference of timings taken at different times. It mea
 - agent-steps per second, against a minimal Mesa model with the same number of agents;
 - a sweep on 1 and 2 local workers, each worker's peak memory, and a worker's start-up;
 - the start-up of ``import sim`` and ``python -m sim --help`` beyond numpy and pandas;
-- a scaling table (firms, hubs, months), and optionally a reference checkout (``--reference``).
+- a scaling table (firms, hubs, months), and optionally a reference checkout (``--reference``);
+- with ``--instructions``, the CPU instructions a baseline run executes here and at the
+  reference, counted by valgrind (callgrind): a figure that does not move with the machine's
+  load, which timings on a shared machine do by 10-40% from one minute to the next.
 
 The figures go to a JSON file; ``--readme`` rewrites the README's speed section from it.
 """
@@ -22,6 +25,8 @@ import json
 import logging
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -328,7 +333,56 @@ def bench_reference(reference: Path, rounds: int) -> dict[str, Any]:
     }
 
 
-def measure(rounds: int, runs: int, reference: Path | None) -> dict[str, Any]:
+#: A fresh interpreter at a checkout (``sys.argv[1]``) runs the baseline ``sys.argv[2]`` times after a first run.
+COUNTED = """
+import sys, logging
+sys.path.insert(0, sys.argv[1])
+logging.getLogger("mesa").setLevel(logging.WARNING)
+from sim import load_config, run
+from sim.schema import with_settings
+base = load_config(["scenario=baseline"])
+run(base).timeseries
+for seed in range(int(sys.argv[2])):
+    run(with_settings(base, {"seed": seed})).timeseries
+"""
+
+
+def instructions_executed(stderr: str) -> int:
+    """The instructions callgrind counted, read from its report (``Collected : N``)."""
+    found = re.search(r"Collected\s*:\s*(\d+)", stderr)
+    if found is None:
+        raise RuntimeError(f"valgrind did not report the instructions it counted:\n{stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def _counting(checkout: Path, runs: int) -> subprocess.Popen[str]:
+    """Start a fresh interpreter at ``checkout`` under callgrind, running :data:`COUNTED`."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", COUNTED]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts, so the same instructions, every time
+    return subprocess.Popen(
+        [*command, str(checkout), str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+
+
+def bench_instructions(checkouts: dict[str, Path], runs: int = 3) -> dict[str, float]:
+    """Millions of instructions a baseline run executes at each checkout (its time series read).
+
+    Each checkout runs in a fresh interpreter under callgrind twice, with ``runs`` runs after
+    the first and with none; the difference over ``runs`` leaves out start-up and the first
+    run. Two interpreters run at a time.
+    """
+    counted: dict[tuple[str, int], int] = {}
+    for n in (runs, 0):
+        started = {name: _counting(path, n) for name, path in checkouts.items()}
+        for name, process in started.items():
+            _, stderr = process.communicate()
+            if process.returncode != 0:
+                raise RuntimeError(f"the counted runs at {checkouts[name]} failed:\n{stderr[-2000:]}")
+            counted[name, n] = instructions_executed(stderr)
+    return {name: (counted[name, runs] - counted[name, 0]) / runs / 1e6 for name in checkouts}
+
+
+def measure(rounds: int, runs: int, reference: Path | None, instructions: bool = False) -> dict[str, Any]:
     """Every figure, with the date, machine and commit they were taken on."""
     logging.getLogger("mesa").setLevel(logging.WARNING)
     base = load_config(["scenario=baseline"])
@@ -347,6 +401,9 @@ def measure(rounds: int, runs: int, reference: Path | None) -> dict[str, Any]:
     }
     if reference is not None:
         figures["vs_reference"] = bench_reference(reference, rounds)
+    if instructions:
+        checkouts = {"here": ROOT} | ({"reference": reference} if reference is not None else {})
+        figures["instructions_m"] = bench_instructions(checkouts)
     return figures
 
 
@@ -393,6 +450,15 @@ def report(f: dict[str, Any]) -> str:
             f"| a baseline run at commit {v['reference_commit']}, over one here, each in a fresh interpreter "
             f"({v['reference_ms']['min']:.1f} / {v['here_ms']['min']:.1f} ms, min) | {v['speedup']:.2f} |"
         )
+    if "instructions_m" in f:
+        counted = f["instructions_m"]
+        lines.append(f"| instructions a baseline run executes (millions, valgrind) | {counted['here']:.1f} |")
+        if "reference" in counted:
+            ratio = counted["reference"] / counted["here"]
+            lines.append(
+                f"| instructions, at commit {f['vs_reference']['reference_commit']} over here "
+                f"({counted['reference']:.1f} / {counted['here']:.1f} M) | {ratio:.2f} |"
+            )
     lines += ["", "| firms | hubs | months | run (s) | ms per month | µs per firm-month |", "|---|---|---|---|---|---|"]
     lines += [
         f"| {row['firms']:,} | {row['hubs']} | {row['months']} | {row['run_s']:.3f} | "
@@ -417,8 +483,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", type=Path, default=ROOT / "results" / "bench.json", help="where the figures go")
     parser.add_argument("--reference", type=Path, help="another checkout to time a baseline run against")
     parser.add_argument("--readme", action="store_true", help="rewrite the README's speed figures from this run")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count the instructions of a baseline run, here and at --reference (needs valgrind; minutes)",
+    )
     args = parser.parse_args(argv)
-    figures = measure(args.rounds, args.runs, args.reference)
+    if args.instructions and shutil.which("valgrind") is None:
+        print(
+            "--instructions: valgrind is not installed (it counts the instructions); "
+            "install it (Debian: apt-get install valgrind) or leave the option out",
+            file=sys.stderr,
+        )
+        return 2
+    figures = measure(args.rounds, args.runs, args.reference, args.instructions)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(figures, indent=1) + "\n")
     text = report(figures)
