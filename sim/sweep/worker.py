@@ -6,6 +6,7 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 import numpy as np
@@ -76,10 +77,13 @@ def _as_float(run_ids: list[int], results: list[RunResult]) -> pd.DataFrame:
     One dtype a column keeps every Parquet part's schema the same whatever values a run had
     (runs of scenarios with other hubs leave the columns they lack empty).
     """
-    frame = pd.concat([pd.DataFrame(r.values, columns=r.layout.columns) for r in results], ignore_index=True).astype(
-        "float64"
-    )
-    frame.insert(0, "month", np.concatenate([month_labels(r.config.start, len(r.values)) for r in results]))
+    blocks = [  # runs of one layout one after the other make one block
+        pd.DataFrame(np.concatenate([r.values for r in same]), columns=columns)
+        for columns, same in groupby(results, key=lambda r: r.layout.columns)
+    ]
+    frame = pd.concat(blocks, ignore_index=True).astype("float64") if len(blocks) > 1 else blocks[0]
+    labels = [label for r in results for label in month_labels(r.config.start, len(r.values))]
+    frame.insert(0, "month", pd.array(labels, dtype="str"))
     frame.insert(0, RUN_ID, np.repeat(np.array(run_ids, dtype=np.int64), [len(r.values) for r in results]))
     return frame
 
