@@ -94,11 +94,16 @@ class ChannelTerms:
         return self._memo[key][1:]
 
 
+#: How many indices, and how many values before its checks' probabilities, each option has (:func:`_option_columns`).
+_INDICES, _VALUES = 5, 4
+
+
 def _option_columns(offers: Offers) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Each option's indices (hub, intermediary, operator, pools), and its own values then its checks' probabilities."""
     indices = [offers.hub, offers.intermediary, offers.operator, *offers.pools]
     values = [offers.cost_usd_per_h100e_month, offers.upfront_usd_per_h100e, offers.trip_cost_usd]
-    return indices, [*values, offers.believed_risk_factor, *(check.p for check in offers.checkpoints)]
+    values.append(offers.believed_risk_factor)
+    return indices, values + [check.p for check in offers.checkpoints]
 
 
 class OptionTable:
@@ -257,17 +262,17 @@ def _lay_out(flat, sizes, per_channel, kinds, lookups, inference_pool):
             flags[5, o] = flags[1, o] and flags[2, o]
             pool_index[o, 0] = indices[at_index + 3 * size + j]
             pool_index[o, 1] = inference_pool if flags[4, o] else indices[at_index + 4 * size + j]
-            for k in range(4):
+            for k in range(_VALUES):
                 values[k, o] = own_values[at_value + k * size + j]
             values[4, o], values[5, o] = per_channel[b, 7], per_channel[b, 8]
             for k in range(depth):
                 if k < real:
-                    p[o, k] = own_values[at_value + (4 + k) * size + j]
+                    p[o, k] = own_values[at_value + (_VALUES + k) * size + j]
                 for kind in range(3):
                     checks[kind, o, k] = kinds[b, k, kind]
             o += 1
-        at_index += 5 * size
-        at_value += (4 + real) * size
+        at_index += _INDICES * size
+        at_value += (_VALUES + real) * size
     return columns, values, flags, pool_index, p, checks
 
 
