@@ -355,13 +355,16 @@ def instructions_executed(stderr: str) -> int:
     return int(found.group(1))
 
 
+#: The same dict layouts every time (hash seed), and numba's code for one CPU whatever valgrind shows it as,
+#: so that a cache filled outside valgrind serves the counted interpreters.
+_COUNTING = {**os.environ, "PYTHONHASHSEED": "0", "NUMBA_CPU_NAME": "generic"}
+
+
 def _counting(checkout: Path, runs: int) -> subprocess.Popen[str]:
     """Start a fresh interpreter at ``checkout`` under callgrind, running :data:`COUNTED`."""
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", COUNTED]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts, so the same instructions, every time
-    return subprocess.Popen(
-        [*command, str(checkout), str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
-    )
+    valgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    command = [*valgrind, sys.executable, "-c", COUNTED, str(checkout), str(runs)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_COUNTING)
 
 
 def bench_instructions(checkouts: dict[str, Path], runs: int = 3) -> dict[str, float]:
@@ -373,7 +376,7 @@ def bench_instructions(checkouts: dict[str, Path], runs: int = 3) -> dict[str, f
     each checkout up to date, so neither counted interpreter compiles.
     """
     for path in checkouts.values():
-        subprocess.run([sys.executable, "-c", COUNTED, str(path), "0"], check=True, capture_output=True)
+        subprocess.run([sys.executable, "-c", COUNTED, str(path), "0"], check=True, capture_output=True, env=_COUNTING)
     counted: dict[tuple[str, int], int] = {}
     for n in (runs, 0):
         started = {name: _counting(path, n) for name, path in checkouts.items()}
