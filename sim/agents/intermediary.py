@@ -168,7 +168,7 @@ class Intermediaries:
             return
         model = self.model
         rules = model.cfg.world.intermediaries
-        lessee = kinds != KINDS.index(IntermediaryKind.RESELLER)
+        lessee = _lessees(kinds)
         uniform = model.rng.random(2 * n + np.count_nonzero(lessee))  # owner groups, local fronts, then operators
         start, end = len(self.agents), len(self.agents) + n
         self._rows(end)
@@ -196,7 +196,7 @@ class Intermediaries:
 
     def _draw_operators(self, kinds: np.ndarray, hubs: np.ndarray) -> np.ndarray:
         """The operator row each lessee leases from, drawn in its hub; -1 for resellers."""
-        lessee = kinds != KINDS.index(IntermediaryKind.RESELLER)
+        lessee = _lessees(kinds)
         uniform = self.model.rng.random(np.count_nonzero(lessee))
         return _operators_drawn(lessee, hubs, self.operators.first, self.operators.per_hub, uniform)
 
@@ -358,6 +358,11 @@ def _operators_drawn(lessee, hubs, first, per_hub, uniform):
             operator[k] = first[hubs[k]] + int(uniform[drawn] * per_hub[hubs[k]])
             drawn += 1
     return operator
+
+
+def _lessees(kinds: np.ndarray) -> np.ndarray:
+    """Which of these kinds lease servers from an operator (all but resellers)."""
+    return kinds != KINDS.index(IntermediaryKind.RESELLER)
 
 
 @njit(cache=True)
