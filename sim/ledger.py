@@ -101,15 +101,15 @@ class Ledger:
         )
         self.shipments, self.leases = Shipments(*shipments), Leases(*leases)
 
-    def cancel(self, sources: set[int]) -> Shipments:
-        """Take the shipments from ``sources`` off the ledger (never delivered), empty their queues, return them."""
-        removed, self.shipments = _split(self.shipments, np.isin(self.shipments.source, list(sources)))
-        self._booked_usd[[s for s in sources if s < len(self._booked_usd)]] = 0.0
+    def cancel(self, sources: np.ndarray) -> Shipments:
+        """Take shipments from ``sources`` (a flag per source) off the ledger, never delivered; empty their queues."""
+        removed, self.shipments = _split(self.shipments, sources[self.shipments.source])
+        self._booked_usd[sources[: len(self._booked_usd)]] = 0.0
         return removed
 
-    def on_order_h100e(self, n_firms: int, sources: set[int]) -> np.ndarray:
-        """What each firm has ordered from ``sources`` and not yet received."""
-        mine = np.isin(self.shipments.source, list(sources))
+    def on_order_h100e(self, n_firms: int, sources: np.ndarray) -> np.ndarray:
+        """What each firm has ordered from ``sources`` (a flag per source) and not yet received."""
+        mine = sources[self.shipments.source]
         return np.bincount(self.shipments.firm_index[mine], self.shipments.quantity_h100e[mine], minlength=n_firms)
 
     def end_leases(self, month: int) -> Leases:

@@ -162,8 +162,7 @@ class ExportControlModel(Model):
         open_now = frozenset(channel.name for channel, o in offers if o.size)
         lost = self._lost_on_close - open_now
         if lost:
-            closed = {i for i, s in enumerate(self.sources.all) if s.channel in lost}
-            self.tally.record_cancellations(firms.ledger.cancel(closed))
+            self.tally.record_cancellations(firms.ledger.cancel(self.sources.of_channels(lost)))
         firms.plan(self.month, self.domestic_supply_h100e)
         inference_pool = self.capacities.ration("inference_need")
         table = OptionTable(cfg, offers, self.sources, firms.terms(self.month), inference_pool, self.channel_terms)

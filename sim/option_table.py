@@ -214,7 +214,8 @@ class OptionTable:
 
     def firms_cell_true_pi(self, n_cells: int) -> np.ndarray:
         """The firms' mean of :meth:`cell_true_pi`, per cell (NaN: no option there)."""
-        return self._cell_means(self.true_pi.mean(axis=0, keepdims=True), n_cells)[0]
+        firms_mean = self.true_pi.sum(axis=0, keepdims=True) / len(self.true_pi)  # ``mean``, without its checks
+        return self._cell_means(firms_mean, n_cells)[0]
 
     def _cell_means(self, per_option: np.ndarray, n_cells: int) -> np.ndarray:
         """(rows x cells) means of (rows x options) values over each cell's options (NaN: no option there)."""

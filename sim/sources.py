@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 
 import numpy as np
@@ -54,6 +55,10 @@ class Sources:
     def index(self, source: Source) -> int:
         """Column of a source."""
         return self._index[source]
+
+    def of_channels(self, names: Iterable[str]) -> np.ndarray:
+        """Which sources are of these channels, a flag per source."""
+        return self.by_channel[[CHANNEL_NAMES.index(name) for name in names]].any(axis=0)
 
     def cell(self, source: Source) -> int:
         """Index of an (illicit channel, hub) belief cell."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from sim.config import Config
@@ -13,6 +14,7 @@ from sim.world import domestic_supply_h100e
 from tests.conftest import one_firm, rows, schedule_compliant, tiny_world
 
 SOURCE = 7  # any source index
+FROM_SOURCE = np.arange(8) == SOURCE  # the flags that select it
 
 
 def compliant_order(ledger: Ledger, cfg: Config, month: int, quantity_h100e: float, spend_usd: float) -> None:
@@ -69,7 +71,7 @@ def test_unlimited_supply_ships_after_the_lead_time(baseline: Config) -> None:
 def test_a_cancelled_queue_frees_the_supply(queued: Config) -> None:
     ledger = Ledger()
     compliant_order(ledger, queued, month=0, quantity_h100e=30.0, spend_usd=300.0)
-    cancelled = ledger.cancel({SOURCE})
+    cancelled = ledger.cancel(FROM_SOURCE)
     assert sum(s.value_usd for s in rows(cancelled)) == 300.0 and rows(ledger.shipments) == []
     compliant_order(ledger, queued, month=0, quantity_h100e=1.0, spend_usd=10.0)
     assert [s.due_month for s in rows(ledger.shipments)] == [0]
@@ -78,9 +80,9 @@ def test_a_cancelled_queue_frees_the_supply(queued: Config) -> None:
 def test_on_order_counts_a_firms_undelivered_chips(queued: Config) -> None:
     ledger = Ledger()
     compliant_order(ledger, queued, month=0, quantity_h100e=25.0, spend_usd=250.0)
-    assert ledger.on_order_h100e(2, {SOURCE}).tolist() == pytest.approx([25.0, 0.0])
+    assert ledger.on_order_h100e(2, FROM_SOURCE).tolist() == pytest.approx([25.0, 0.0])
     ledger.arrivals(1)
-    assert ledger.on_order_h100e(2, {SOURCE}).tolist() == pytest.approx([5.0, 0.0])
+    assert ledger.on_order_h100e(2, FROM_SOURCE).tolist() == pytest.approx([5.0, 0.0])
 
 
 def licence_world(base: Config, front_load_months: float, announced: str | None) -> Config:

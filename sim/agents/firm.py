@@ -84,10 +84,7 @@ class Firms:
         self.stock_h100e[:, sources.index(STOCKPILE)] = [p.stock_h100e for p in params]
         self.inference_stock_h100e = np.zeros_like(self.stock_h100e)
         self.ledger = Ledger()
-        self._sources_of = {
-            name: {k for k, source in enumerate(sources.all) if source.channel == name}
-            for name in {source.channel for source in sources.all}
-        }
+        self._sources_of = {name: sources.of_channels([name]) for name in CHANNEL_NAMES}
         self.beliefs = Beliefs(len(params), len(sources.cells), cfg.behaviour.prior_a, cfg.behaviour.prior_b)
         self.listed_until_month = np.full(len(params), -1)
         self.need_h100e = np.zeros(len(params))

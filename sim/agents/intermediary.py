@@ -202,9 +202,8 @@ class Intermediaries:
 
     def record_orders(self, rows: np.ndarray, quantity_h100e: np.ndarray) -> None:
         """Intermediaries handle orders: more exposure, and active this month."""
-        np.add.at(self.handled_h100e, rows, quantity_h100e)
-        np.add.at(self.handled_month_h100e, rows, quantity_h100e)
-        self.last_active_month[rows] = self.model.month
+        handled = (self.handled_h100e, self.handled_month_h100e)
+        _handle(rows, quantity_h100e, self.model.month, handled, self.last_active_month)
 
     def relocate(self, before: dict[str, Hub], now: dict[str, Hub]) -> None:
         """Subsidiaries leave a hub whose enforcement was tightened, for the nearest hub that is not stricter.
@@ -316,6 +315,15 @@ def _terms(kind, usable, n_kinds, rows, rules):
     fees = fee_share + local_front_fee_premium * local_front
     red_flags = believed * (1.0 + exposure_per_kh100e * handled_h100e / 1000.0)
     return by_kind, bounds, fees, red_flags, np.minimum(1.0, red_flag_rate * red_flags)
+
+
+@njit(cache=True)
+def _handle(rows, quantity_h100e, month, handled_h100e, last_active_month):
+    """The loop of :meth:`Intermediaries.record_orders`, compiled: each volume adds to both ``handled_h100e``."""
+    for k in range(rows.size):
+        for column in handled_h100e:
+            column[rows[k]] += quantity_h100e[k]
+        last_active_month[rows[k]] = month
 
 
 @njit(cache=True)
