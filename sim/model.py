@@ -45,6 +45,7 @@ class ExportControlModel(Model):
         self.channels = [cls() for cls in CHANNELS.values()]
         self.channel_terms = ChannelTerms()
         self._lost_on_close = {name for name, cls in CHANNELS.items() if cls.undelivered_lost_on_close}
+        self._open_before: frozenset[str] = frozenset()  # the channels with options last month
         hubs = self.sources.hubs
         self.authorities = Authorities(self, hubs)
         self.operators = Operators(self, hubs)
@@ -160,7 +161,8 @@ class ExportControlModel(Model):
         self.parties = self.intermediaries.terms()
         offers = [(channel, channel.options(self)) for channel in self.channels if channel.is_open(self)]
         open_now = frozenset(channel.name for channel, o in offers if o.size)
-        lost = self._lost_on_close - open_now
+        lost = self._lost_on_close & (self._open_before - open_now)  # closed since: nothing was ordered since
+        self._open_before = open_now
         if lost:
             self.tally.record_cancellations(firms.ledger.cancel(self.sources.of_channels(lost)))
         firms.plan(self.month, self.domestic_supply_h100e)
