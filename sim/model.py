@@ -216,7 +216,7 @@ class ExportControlModel(Model):
         detected = caught & ~refused
         self.tally.record_attempts(orders, table, detected, refused)
         self.regulator.observe(table.channel[option], table.hub[option], orders.quantity_h100e, detected, refused)
-        for k in np.flatnonzero(detected).tolist():
+        for k in detected.nonzero()[0].tolist():
             o = int(option[k])
             t = Transaction(
                 int(orders.firm_index[k]),

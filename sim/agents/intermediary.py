@@ -132,7 +132,7 @@ class Intermediaries:
 
     def active_count(self) -> int:
         """Intermediaries registered, unlisted and usable."""
-        return int(self.usable().sum())
+        return np.count_nonzero(self.usable())
 
     def terms(self) -> PartyTerms:
         """This month's usable intermediaries by kind, and what their options read of each row.
@@ -236,7 +236,7 @@ class Intermediaries:
 
     def _leave(self, leaving: np.ndarray) -> int:
         """Those in ``leaving`` leave the market (and the model's agents); return how many."""
-        rows = np.flatnonzero(leaving)
+        rows = leaving.nonzero()[0]
         self.open[rows] = False
         for row in rows.tolist():
             self.agents[row].remove()

@@ -88,7 +88,7 @@ class Enforcement(Lever):
         Returns:
             The probability that a party in each cell is checked, and the checks carried out.
         """
-        uniform = active / active.sum()
+        uniform = active / np.count_nonzero(active)
         if self.allocation is Allocation.UNIFORM:
             weights = uniform
         elif self.allocation is Allocation.VOLUME:
