@@ -9,6 +9,7 @@ per-round ratios, never a difference of timings taken at different times. It mea
 - agent-steps per second, against a minimal Mesa model with the same number of agents;
 - a sweep on 1 and 2 local workers, each worker's peak memory, and a worker's start-up;
 - the start-up of ``import sim`` and ``python -m sim --help`` beyond numpy and pandas;
+- where a baseline month's time goes, phase by phase, and a run's outside its months;
 - a scaling table (firms, hubs, months), and optionally a reference checkout (``--reference``);
 - with ``--instructions``, the CPU instructions a baseline run executes here and at the
   reference, counted by valgrind (callgrind): a figure that does not move with the machine's
@@ -254,6 +255,63 @@ def _fresh_s(code: list[str], repeats: int = 5) -> float:
     )
 
 
+#: A month's phases (docs/ODD.md, section 3), in order: what each does, and the model's method that runs it.
+PHASES = (
+    ("the regulator: memory, escalation, its checks", "regulator.step"),
+    ("supply: leases end, intermediaries close and enter, quotas, prices, operators", "_refresh_supply"),
+    ("trade: channels' options, the option table, the firms' decisions, orders", "_trade"),
+    ("checkpoints, consequences and the ledger", "_resolve"),
+    ("delivery and use of compute, levers after delivery", "_deliver_and_use"),
+    ("learning", "_learn"),
+)
+#: What a month does beyond its phases.
+REST_OF_MONTH = "the rest: the month's tally and row, Mesa's scheduler"
+
+
+def _time_phases(model: ExportControlModel, seconds: list[float]) -> None:
+    """Make each of the model's :data:`PHASES` add the time it takes to ``seconds`` (on this model only)."""
+    for k, (_, path) in enumerate(PHASES):
+        *parts, name = path.split(".")
+        owner = getattr(model, parts[0]) if parts else model
+        method = getattr(owner, name)
+
+        def timed(*args: Any, k: int = k, method: Callable[..., Any] = method) -> Any:
+            began = time.perf_counter()
+            try:
+                return method(*args)
+            finally:
+                seconds[k] += time.perf_counter() - began
+
+        setattr(owner, name, timed)
+
+
+def bench_phases(base: Config, runs: int) -> dict[str, Any]:
+    """Where a baseline run's time goes: building the model, each phase of its months, reading its results.
+
+    Over ``runs`` runs (seeds 0, 1, ...): each phase in µs a month (:data:`PHASES`, and
+    :data:`REST_OF_MONTH`), building the model and reading its summary and time series in ms a run.
+    """
+    phases_s = [0.0] * len(PHASES)
+    build_s = months_s = results_s = 0.0
+    for seed in range(runs):
+        cfg = with_settings(base, {"seed": seed})
+        began = time.perf_counter()
+        model = ExportControlModel(cfg)
+        build_s += time.perf_counter() - began
+        _time_phases(model, phases_s)
+        months_s += _timed(lambda model=model, months=cfg.months: model.run_for(months))
+        results_s += _timed(lambda model=model: (model.summary(), model.timeseries()))
+    months = runs * base.months
+    us_per_month = {what: seconds / months * 1e6 for (what, _), seconds in zip(PHASES, phases_s, strict=True)}
+    us_per_month[REST_OF_MONTH] = (months_s - sum(phases_s)) / months * 1e6
+    return {
+        "runs": runs,
+        "us_per_month": us_per_month,
+        "build_ms": build_s / runs * 1e3,
+        "results_ms": results_s / runs * 1e3,
+    }
+
+
 def bench_startup() -> dict[str, float]:
     """Fresh-process start-up: numpy and pandas alone, ``import sim``, the model, ``python -m sim --help``."""
     base = _fresh_s(["-c", "import numpy, pandas"])
@@ -404,6 +462,7 @@ def measure(rounds: int, runs: int, reference: Path | None, instructions: bool =
         "runs": bench_runs(base, rounds, batch=20),  # a sweep batches up to 50 runs (MAX_AUTO_BATCH)
         "workers": bench_workers(rounds, runs),
         "scaling": bench_scaling(base),
+        "phases": bench_phases(base, runs=40),
     }
     if reference is not None:
         figures["vs_reference"] = bench_reference(reference, rounds)
@@ -414,7 +473,7 @@ def measure(rounds: int, runs: int, reference: Path | None, instructions: bool =
 
 
 def report(f: dict[str, Any]) -> str:
-    """The figures as a Markdown table and the scaling table."""
+    """The figures as Markdown tables: timings and ratios, where a month's time goes, scaling."""
     r, w, s = f["runs"], f["workers"], f["startup"]
     lines = [
         f"Measured with `python -m sim.bench` on {f['date']} ({f['machine']}, commit {f['commit']}); "
@@ -465,6 +524,19 @@ def report(f: dict[str, Any]) -> str:
                 f"| instructions, at commit {f['vs_reference']['reference_commit']} over here "
                 f"({counted['reference']:.1f} / {counted['here']:.1f} M) | {ratio:.2f} |"
             )
+    p = f["phases"]
+    month_us = sum(p["us_per_month"].values())
+    lines += [
+        "",
+        f"| where a baseline month's time goes (mean of {p['runs']} runs) | µs a month | share |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {what} | {us:.0f} | {us / month_us:.0%} |" for what, us in p["us_per_month"].items()]
+    lines += [
+        f"| a month, all of it | {month_us:.0f} | 100% |",
+        f"| outside the months: building the model (ms a run) | {p['build_ms']:.2f} | |",
+        f"| outside the months: reading its summary and time series (ms a run) | {p['results_ms']:.2f} | |",
+    ]
     lines += ["", "| firms | hubs | months | run (s) | ms per month | µs per firm-month |", "|---|---|---|---|---|---|"]
     lines += [
         f"| {row['firms']:,} | {row['hubs']} | {row['months']} | {row['run_s']:.3f} | "
