@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import Field, ValidationInfo, create_model, field_validator, model_validator
 
 from sim.levers import LEVERS, Lever
-from sim.schema import PlainName, Schema, field
+from sim.schema import READ_ONLY, PlainName, Schema, field
 from sim.timeline import EVENT_PATHS_CHECKED, Event, check_event_path, check_year_month
 
 # --------------------------------------------------------------------------- world
@@ -194,7 +194,7 @@ class FirmClass(Schema):
 class FirmPopulation(Schema):
     """Restricted AI firms."""
 
-    classes: dict[str, FirmClass] = field("Size classes (frontier lab, big tech, startup).")
+    classes: Annotated[dict[str, FirmClass], READ_ONLY] = field("Size classes (frontier lab, big tech, startup).")
     stock_depreciation_per_month: float = field("Share of owned chips retired each month.", "share/month", ge=0, le=1)
 
     @field_validator("classes")
@@ -304,15 +304,15 @@ class DataTransportTrips(Schema):
 class World(Schema):
     """The 2025 world: hubs, supply, markets and the populations of agents."""
 
-    chips: dict[str, Performance] = field(
+    chips: Annotated[dict[str, Performance], READ_ONLY] = field(
         "Training performance of each chip relative to an H100 (by TPP): its H100e.", "H100e/chip"
     )
-    inference_chips: dict[str, Performance] = field(
+    inference_chips: Annotated[dict[str, Performance], READ_ONLY] = field(
         "Chips bought to serve inference (memory-bound work), with their inference performance relative to an "
         "H100; they serve only a firm's inference demand. Other chips count at their training H100e for all work.",
         "H100e/chip",
     )
-    hubs: dict[str, Hub] = field("Third countries, by name.")
+    hubs: Annotated[dict[str, Hub], READ_ONLY] = field("Third countries, by name.")
     domestic: DomesticSupply = field("China's domestic accelerator supply.")
     market: Market = field("Prices and accounting.")
     firms: FirmPopulation = field("Restricted AI firms.")
@@ -451,7 +451,7 @@ class Config(Schema):
         "The rules in force at the start.", timeline=True
     )
     behaviour: Behaviour = field("Firm behaviour.")
-    timeline: dict[str, Event] = field("Dated changes of settable values, by event name.")
+    timeline: Annotated[dict[str, Event], READ_ONLY] = field("Dated changes of settable values, by event name.")
     paths: Paths = field("Output paths.")
 
     _start = field_validator("start")(classmethod(lambda cls, v: check_year_month(v)))

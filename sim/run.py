@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from sim.config import Config
-from sim.schema import ConfigError, format_validation_error
+from sim.schema import ConfigError
 
 if TYPE_CHECKING:
     from sim.metrics import RowLayout
@@ -45,29 +44,18 @@ class RunResult:
 def run(config: Config) -> RunResult:
     """Simulate one config and return its results; writes nothing.
 
-    The same config (seed included) always gives the same results.
+    The same config (seed included) always gives the same results. A validated config cannot
+    be changed in place (``sim.schema.ReadOnlyError``), so it is run as it was validated.
 
     Raises:
-        ConfigError: ``config`` is not a valid :class:`Config` (build one with ``load_config``; change
-            it with ``with_settings``, which validates, not by editing its dicts).
+        ConfigError: ``config`` is not a :class:`Config` (build one with ``load_config``; change
+            it with ``with_settings``, which validates).
     """
     if not isinstance(config, Config):
         raise ConfigError(
             f"run() takes a validated Config, got {type(config).__name__}; "
             "build one with sim.load_config([...overrides]) or sim.schema.with_settings(config, {...})"
         )
-    try:  # a Config is frozen on the surface only: its dicts (chips, hubs, ...) could have been edited
-        config = Config.model_validate(config.model_dump())
-    except ValidationError as exc:
-        raise ConfigError(
-            f"run(): the config was edited after validation and is no longer valid: "
-            f"{format_validation_error(exc, Config)} Change configs with sim.schema.with_settings."
-        ) from None
-    return simulate(config)
-
-
-def simulate(config: Config) -> RunResult:
-    """Simulate a config known to be valid as it is (made by ``load_config`` or ``with_settings`` and not edited)."""
     from sim.model import ExportControlModel  # Mesa and the compiled rule load on the first run
 
     began = time.perf_counter()

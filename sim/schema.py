@@ -15,6 +15,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -41,8 +42,55 @@ PlainName = Annotated[str, StringConstraints(pattern=PLAIN_NAME_PATTERN)]
 PATTERN_RULES: dict[str, str] = {PLAIN_NAME_PATTERN: PLAIN_NAME_RULE}
 
 
+class ReadOnlyError(ConfigError, TypeError):
+    """A validated config's mapping or list was changed in place."""
+
+
+def _refuse(*args: Any, **kwargs: Any) -> Any:
+    raise ReadOnlyError(
+        "a validated config is read-only, its mappings and lists included; "
+        "make a changed copy with sim.schema.with_settings(config, {'dotted.path': value})"
+    )
+
+
+class FrozenDict(dict):
+    """A dict that refuses every change (a validated config's mapping): it stays what was validated."""
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[type, tuple[dict]]:
+        return FrozenDict, (dict(self),)
+
+
+class FrozenList(list):
+    """A list that refuses every change (a validated config's list): it stays what was validated."""
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = append = extend = insert = pop = remove = clear = _refuse
+    sort = reverse = _refuse
+
+    def __reduce__(self) -> tuple[type, tuple[list]]:
+        return FrozenList, (list(self),)
+
+
+def freeze(value: Any) -> Any:
+    """``value`` with every dict and list in it made read-only (:class:`FrozenDict`, :class:`FrozenList`)."""
+    if isinstance(value, dict):
+        return FrozenDict({key: freeze(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return FrozenList(freeze(item) for item in value)
+    return value
+
+
+#: Marks a field whose dict or list (and whatever it holds) is read-only once validated:
+#: ``chips: Annotated[dict[str, Performance], READ_ONLY]``. Sections are frozen by :class:`Schema`.
+READ_ONLY = AfterValidator(freeze)
+
+
 class Schema(BaseModel):
     """Base of every config section: unknown keys are errors, values are frozen, numbers finite.
+
+    A section's fields cannot be reassigned; a field holding a dict or list is made read-only
+    too when its annotation carries :data:`READ_ONLY`.
 
     A boolean is never read as a number (``true`` as 1.0) and a number or string never as a
     boolean (``1`` or ``"yes"`` as true); for an option field a boolean is read as its name

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, field_validator, model_validator
 
-from sim.schema import Schema, SettingsError, field, field_at, field_names, keys_at, with_settings
+from sim.schema import READ_ONLY, Schema, SettingsError, field, field_at, field_names, keys_at, with_settings
 
 YEAR_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -59,14 +59,14 @@ class Event(Schema):
     """
 
     month: str = field("Month the change takes effect, YYYY-MM.")
-    set: dict[str, Any] = field("Dotted config paths of settable values and their new values.")
+    set: Annotated[dict[str, Any], READ_ONLY] = field("Dotted config paths of settable values and their new values.")
     note: str = field("What happened, with its source.")
     announced: str | None = field(
         "Month the rule became known, YYYY-MM, before it takes effect; firms anticipate it from then "
         "(null: a surprise).",
         default=None,
     )
-    expected: dict[str, Any] | None = field(
+    expected: Annotated[dict[str, Any] | None, READ_ONLY] = field(
         "What firms expect the rule to set once announced, when that is not what it sets (a rule rescinded "
         "before it took effect); null: what it sets.",
         default=None,

@@ -12,11 +12,11 @@ DEADLY_TEMPERATURE = 0.2
 
 def start_crashing_worker() -> None:
     """In a worker process: make the model kill the process outright at ``DEADLY_TEMPERATURE``."""
-    real_simulate = worker.simulate
+    real_run = worker.run
 
-    def simulate_or_die(cfg):
+    def run_or_die(cfg):
         if cfg.behaviour.temperature == DEADLY_TEMPERATURE:
             os._exit(9)  # as the kernel's out-of-memory killer would: no exception, no cleanup
-        return real_simulate(cfg)
+        return real_run(cfg)
 
-    worker.simulate = simulate_or_die
+    worker.run = run_or_die

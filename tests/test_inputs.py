@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from sim.config import Config
 from sim.loading import load_config
 from sim.run import run
-from sim.schema import ConfigError, with_settings
+from sim.schema import ConfigError, ReadOnlyError, with_settings
 
 
 @pytest.mark.parametrize(
@@ -197,8 +198,20 @@ def test_an_unresolvable_interpolation_names_the_key() -> None:
         load_config(["months=${oc.env:NOT_SET_ANYWHERE}"])
 
 
-def test_a_config_edited_after_validation_is_refused_by_run() -> None:
+def test_a_validated_config_cannot_be_changed_in_place() -> None:
+    """Its mappings and lists refuse changes, and say how to make a changed copy; it stays as validated."""
     cfg = load_config(["months=2"])
-    cfg.world.chips["H20"] = -1.0  # frozen on the surface only
-    with pytest.raises(ConfigError, match=r"edited after validation.*world\.chips\.H20 = -1\.0"):
-        run(cfg)
+    caps_hubs = cfg.policy.country_caps.hubs
+    edits = [
+        lambda: cfg.world.chips.__setitem__("H20", -1.0),
+        lambda: cfg.world.hubs.pop("singapore"),
+        lambda: cfg.world.firms.classes.clear(),
+        lambda: cfg.timeline.update({}),
+        lambda: next(iter(cfg.timeline.values())).set.setdefault("months", 1),
+        lambda: caps_hubs.append("nowhere"),
+    ]
+    for edit in edits:
+        with pytest.raises(ReadOnlyError, match=r"read-only.*sim\.schema\.with_settings\(config"):
+            edit()
+    assert cfg == load_config(["months=2"])
+    assert pickle.loads(pickle.dumps(cfg)) == cfg  # sent to workers as it is

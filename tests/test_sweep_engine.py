@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 
 from sim import load_config, run
-from sim.run import simulate
 from sim.schema import with_settings
 from sim.sweep import load, load_experiment, resume_sweep, start_sweep, worker
 from sim.sweep.__main__ import main as sweep_main
@@ -170,12 +169,12 @@ def test_a_failing_run_is_recorded_and_the_others_go_on(
 ) -> None:
     """A run that raises (here: at temperature 0.2, by a patched model) is a failure of that run only."""
 
-    def simulate_or_fail(cfg):
+    def run_or_fail(cfg):
         if cfg.behaviour.temperature == 0.2:
             raise RuntimeError("the model broke at 0.2")
-        return simulate(cfg)
+        return run(cfg)
 
-    monkeypatch.setattr(worker, "simulate", simulate_or_fail)  # the serial executor runs in this process
+    monkeypatch.setattr(worker, "run", run_or_fail)  # the serial executor runs in this process
     monkeypatch.chdir(tmp_path)
     (tmp_path / "failing.yaml").write_text(FAILING)
     assert sweep_main(["experiment=failing.yaml"]) == 1

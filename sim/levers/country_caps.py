@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from sim.levers.base import Lever
-from sim.schema import field
+from sim.schema import READ_ONLY, field
 
 
 class CountryCaps(Lever):
@@ -14,7 +16,7 @@ class CountryCaps(Lever):
     enabled: bool = field("Whether tier caps apply.")
     tier2_cap_h100e_per_year: float | None = field("Annual cap for a tier-2 hub; null for none.", "H100e/year", ge=0)
     tier3_cap_h100e_per_year: float | None = field("Annual cap for a tier-3 hub; null for none.", "H100e/year", ge=0)
-    hubs: list[str] = field("Hubs the caps apply to; empty for every hub.")
+    hubs: Annotated[list[str], READ_ONLY] = field("Hubs the caps apply to; empty for every hub.")
     small_order_exemption_h100e: float = field(
         "Volume each reseller may import a year without counting against the cap.", "H100e/year", ge=0
     )

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import Config
-from sim.run import RunResult, simulate
+from sim.run import RunResult, run
 from sim.schema import SettingsError, with_settings
 from sim.sweep.designs import POINT_ID, REPLICATION, RUN_ID
 from sim.timeline import month_labels
@@ -57,7 +57,7 @@ def run_batch(bases: dict[str, Config], specs: list[RunSpec], keep_timeseries: b
         began = time.perf_counter()
         try:
             cfg = with_settings(bases[spec.scenario], {**spec.settings, "seed": spec.seed})
-            result = simulate(cfg)  # just validated
+            result = run(cfg)
         except Exception as exc:  # any run error is recorded and the sweep goes on
             failures.append(failure_record(spec, exc))
             continue
