@@ -118,7 +118,7 @@ class MonthTally:
 
     def _by_channel_usd(self, shipments: Shipments) -> np.ndarray:
         by_source = np.bincount(shipments.source, shipments.value_usd, minlength=len(self.sources.all))
-        return self.sources.by_channel @ by_source
+        return self.sources.per_channel(by_source)
 
     def record_arrivals(self, shipments: Shipments) -> None:
         """Count chips arriving in firms' stock: smuggled volume, and the value by channel."""
@@ -281,8 +281,8 @@ def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> np.nd
     return np.concatenate(
         [
             [tally.demand_h100e_months, access.sum(), tally.access_ratio(), access[sources.index(STOCKPILE)]],
-            sources.by_channel @ access,
-            sources.by_hub @ access,
+            sources.per_channel(access),
+            sources.per_hub(access),
             tally.orders_hub_h100e,
             tally.smuggled_hub_h100e,
             tally.attempts,

@@ -25,8 +25,8 @@ class Sources:
     Attributes:
         all: The sources, in column order of every (firms x sources) array.
         cells: The belief cells.
-        by_channel: (channels x sources) 0/1 matrix summing sources by channel.
-        by_hub: (hubs x sources) 0/1 matrix summing sources by hub.
+        channel_index: Each source's channel, in ``CHANNEL_NAMES`` order (the stockpile: past the last).
+        hub_index: Each source's hub, in hub order (at home: past the last).
         smuggled: Which sources bring controlled chips into China (a smuggling channel's hubs).
         source_of, cell_of: (channels x hubs + 1) the source and the belief cell (-1: none) of a
             channel in a hub, in ``CHANNEL_NAMES`` and hub order; the last column (hub -1) is home.
@@ -40,8 +40,10 @@ class Sources:
         self.cells: tuple[Source, ...] = tuple(Source(c, h) for c in ILLICIT_CHANNELS for h in hubs)
         self._index = {s: i for i, s in enumerate(self.all)}
         self._cell = {s: i for i, s in enumerate(self.cells)}
-        self.by_channel = np.array([[s.channel == c for s in self.all] for c in CHANNEL_NAMES], dtype=float)
-        self.by_hub = np.array([[s.hub == h for s in self.all] for h in hubs], dtype=float)
+        self.channel_index = np.array(
+            [CHANNEL_NAMES.index(s.channel) if s != STOCKPILE else len(CHANNEL_NAMES) for s in self.all]
+        )
+        self.hub_index = np.array([len(hubs) if s.hub is None else hubs.index(s.hub) for s in self.all])
         self.source_of = np.full((len(CHANNEL_NAMES), len(hubs) + 1), -1, dtype=np.intp)
         self.cell_of = self.source_of.copy()
         for table, listed in ((self.source_of, self.all), (self.cell_of, self.cells)):
@@ -49,7 +51,7 @@ class Sources:
                 if s.channel in CHANNELS:
                     table[CHANNEL_NAMES.index(s.channel), -1 if s.hub is None else hubs.index(s.hub)] = i
         self.smuggled = np.array([s.channel in CHANNELS and CHANNELS[s.channel].smuggles_chips() for s in self.all])
-        for table in (self.by_channel, self.by_hub, self.source_of, self.cell_of, self.smuggled):
+        for table in (self.channel_index, self.hub_index, self.source_of, self.cell_of, self.smuggled):
             table.flags.writeable = False  # shared by every run with these hubs (``sources_of``)
 
     def index(self, source: Source) -> int:
@@ -58,7 +60,17 @@ class Sources:
 
     def of_channels(self, names: Iterable[str]) -> np.ndarray:
         """Which sources are of these channels, a flag per source."""
-        return self.by_channel[[CHANNEL_NAMES.index(name) for name in names]].any(axis=0)
+        chosen = np.zeros(len(CHANNEL_NAMES) + 1, dtype=bool)
+        chosen[[CHANNEL_NAMES.index(name) for name in names]] = True
+        return chosen[self.channel_index]
+
+    def per_channel(self, per_source: np.ndarray) -> np.ndarray:
+        """Sums of a value per source over each channel's sources, in ``CHANNEL_NAMES`` order."""
+        return np.bincount(self.channel_index, per_source, minlength=len(CHANNEL_NAMES) + 1)[:-1]
+
+    def per_hub(self, per_source: np.ndarray) -> np.ndarray:
+        """Sums of a value per source over each hub's sources, in hub order."""
+        return np.bincount(self.hub_index, per_source, minlength=len(self.hubs) + 1)[:-1]
 
     def cell(self, source: Source) -> int:
         """Index of an (illicit channel, hub) belief cell."""

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from sim import Config, run
-from sim.channels import CHANNELS
+from sim.channels import CHANNEL_NAMES, CHANNELS, Source
 from sim.model import ExportControlModel
 from sim.schema import with_settings
+from sim.sources import sources_of
 from tests.conftest import rows
 
 SCENARIOS = ["baseline", "crackdown_singapore", "diffusion_rule_kept", "no_controls"]
@@ -84,6 +85,27 @@ def test_access_is_the_sum_of_its_sources(stepped) -> None:
     np.testing.assert_allclose(ts[[f"access_{s}" for s in sources]].sum(axis=1), ts["access_h100e_months"])
     offshore = ts[[f"access_{name}" for name, c in CHANNELS.items() if c.offshore]].sum(axis=1)
     np.testing.assert_allclose(ts[[c for c in ts if c.startswith("access_hub_")]].sum(axis=1), offshore)
+
+
+def test_sources_sum_by_channel_and_by_hub_exactly() -> None:
+    """Each source a distinct power of two, so a sum shows exactly which sources went into it."""
+    sources = sources_of(("a", "b"))
+    bit = {source: 2.0 ** sources.index(source) for source in sources.all}
+    stockpile_bit = bit[Source("stockpile")]
+    per_channel = dict(zip(CHANNEL_NAMES, sources.per_channel(np.array(list(bit.values()))), strict=True))
+    per_hub = dict(zip(("a", "b"), sources.per_hub(np.array(list(bit.values()))), strict=True))
+    for name, channel in CHANNELS.items():
+        hubs = ("a", "b") if channel.offshore else (None,)
+        assert per_channel[name] == sum(bit[Source(name, hub)] for hub in hubs)
+    for hub in ("a", "b"):
+        assert per_hub[hub] == sum(bit[Source(name, hub)] for name, c in CHANNELS.items() if c.offshore)
+    assert sum(per_channel.values()) + stockpile_bit == sum(bit.values())  # the stockpile is of no channel
+    flags = sources.of_channels(["smuggling", "domestic"])
+    assert {s for s, f in zip(sources.all, flags, strict=True) if f} == {
+        Source("smuggling", "a"),
+        Source("smuggling", "b"),
+        Source("domestic"),
+    }
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

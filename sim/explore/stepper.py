@@ -74,7 +74,7 @@ class Stepper:
         demand, used = (
             firms.use(month) if self.months_done else (firms.demand_h100e(0), np.zeros_like(firms.stock_h100e))
         )
-        by_channel = used @ model.sources.by_channel.T
+        by_channel = np.array([model.sources.per_channel(row) for row in used])
         stockpile = used[:, model.sources.index(STOCKPILE)]
         frame = pd.DataFrame(
             {"firm": range(len(classes)), "class": classes, "demand": demand, "used": used.sum(axis=1)}
