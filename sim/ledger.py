@@ -96,10 +96,14 @@ class Ledger:
         if queues > len(booked) or booked.shape[1] != months:  # a row for every source ordered from
             self._booked_usd = np.zeros((max(queues, len(booked)), months))
             self._booked_usd[: len(booked), : booked.shape[1]] = booked[:, :months]
-        shipments, leases = _schedule(
+        (shipped, shipped_h100e_usd, inference_only), (leased, leased_h100e) = _schedule(
             tuple(orders), tuple(self.shipments), tuple(self.leases), self._booked_usd, lease_months
         )
-        self.shipments, self.leases = Shipments(*shipments), Leases(*leases)
+        firm, source, due_month = shipped
+        quantity_h100e, value_usd = shipped_h100e_usd
+        self.shipments = Shipments(firm, source, quantity_h100e, due_month, value_usd, inference_only)
+        firm, source, operator, start_month, end_month = leased
+        self.leases = Leases(firm, source, operator, leased_h100e, start_month, end_month)
 
     def cancel(self, sources: np.ndarray) -> Shipments:
         """Take shipments from ``sources`` (a flag per source) off the ledger, never delivered; empty their queues."""
@@ -134,12 +138,15 @@ class Ledger:
         Returns:
             What can serve any work (leases included), and what serves inference only.
         """
-        return _covered(stock_h100e, inference_stock_h100e, tuple(self.shipments), tuple(self.leases))
+        any_work, inference_only = _covered(
+            stock_h100e, inference_stock_h100e, tuple(self.shipments), tuple(self.leases)
+        )
+        return any_work, inference_only
 
 
 @njit(cache=True)
 def _covered(stock_h100e, inference_stock_h100e, shipments, leases):
-    """The loop of :meth:`Ledger.covered_h100e`, compiled: per firm, leases and shipments by use."""
+    """The loop of :meth:`Ledger.covered_h100e`, compiled: (2 x firms) what serves any work, and inference only."""
     n = stock_h100e.size
     leased_h100e, coming_h100e, coming_inference_h100e = np.zeros(n), np.zeros(n), np.zeros(n)
     for k in range(leases[0].size):
@@ -150,8 +157,10 @@ def _covered(stock_h100e, inference_stock_h100e, shipments, leases):
             coming_inference_h100e[firm[k]] += quantity_h100e[k]
         else:
             coming_h100e[firm[k]] += quantity_h100e[k]
-    any_work = stock_h100e - inference_stock_h100e + leased_h100e + coming_h100e
-    return any_work, inference_stock_h100e + coming_inference_h100e
+    covered = np.empty((2, n))
+    covered[0] = stock_h100e - inference_stock_h100e + leased_h100e + coming_h100e
+    covered[1] = inference_stock_h100e + coming_inference_h100e
+    return covered
 
 
 @njit(cache=True)
@@ -164,7 +173,10 @@ def _schedule(orders, shipments, leases, booked_usd, lease_months):
     followed by the new leases, in the order placed.
 
     Returns:
-        The shipments' columns and the leases' columns, as in :class:`Shipments` and :class:`Leases`.
+        The shipments as (3 x shipments) firm, source and due month, (2 x shipments) quantity
+        and value, and whether each is inference chips; the leases as (5 x leases) firm, source,
+        operator, start and end month, and their quantities. Blocks, not a column each: every
+        array a compiled function returns costs as much again as its work here.
     """
     firm, source, quantity_h100e, spend_usd, due_month, stock, inference_only, operator, supply_usd = orders
     months = booked_usd.shape[1]
@@ -174,8 +186,9 @@ def _schedule(orders, shipments, leases, booked_usd, lease_months):
     by_key = np.argsort(key, kind="mergesort")  # by source, then due month; in the order placed within
     waiting, key = waiting[by_key], key[by_key]
     most = len(shipments[0]) + firm.size + len(waiting) * (months + 1)
-    s_firm, s_source, s_quantity = np.empty(most, np.int64), np.empty(most, np.int64), np.empty(most)
-    s_due, s_value, s_inference = np.empty(most, np.int64), np.empty(most), np.empty(most, np.bool_)
+    s_indices, s_values, s_inference = np.empty((3, most), np.int64), np.empty((2, most)), np.empty(most, np.bool_)
+    s_firm, s_source, s_due = s_indices[0], s_indices[1], s_indices[2]
+    s_quantity, s_value = s_values[0], s_values[1]
     count = len(shipments[0])
     s_firm[:count], s_source[:count], s_quantity[:count] = shipments[0], shipments[1], shipments[2]
     s_due[:count], s_value[:count], s_inference[:count] = shipments[3], shipments[4], shipments[5]
@@ -205,24 +218,16 @@ def _schedule(orders, shipments, leases, booked_usd, lease_months):
             count += 1
         start = end
     lease = np.nonzero(~stock)[0]
-    starts = due_month[lease]
-    leased = (
-        np.concatenate((leases[0], firm[lease])),
-        np.concatenate((leases[1], source[lease])),
-        np.concatenate((leases[2], operator[lease])),
-        np.concatenate((leases[3], quantity_h100e[lease])),
-        np.concatenate((leases[4], starts)),
-        np.concatenate((leases[5], starts + lease_months)),
-    )
-    shipped = (
-        s_firm[:count],
-        s_source[:count],
-        s_quantity[:count],
-        s_due[:count],
-        s_value[:count],
-        s_inference[:count],
-    )
-    return shipped, leased
+    before, n_leases = len(leases[0]), len(leases[0]) + lease.size
+    l_indices, l_quantity = np.empty((5, n_leases), np.int64), np.empty(n_leases)
+    for column, (old, new) in enumerate(
+        ((leases[0], firm), (leases[1], source), (leases[2], operator), (leases[4], due_month))
+    ):
+        l_indices[column, :before], l_indices[column, before:] = old, new[lease]
+    l_indices[4, :before], l_indices[4, before:] = leases[5], due_month[lease] + lease_months
+    l_quantity[:before], l_quantity[before:] = leases[3], quantity_h100e[lease]
+    shipped = (s_indices[:, :count], s_values[:, :count], s_inference[:count])
+    return shipped, (l_indices, l_quantity)
 
 
 @njit(cache=True)

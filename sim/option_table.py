@@ -169,7 +169,7 @@ class OptionTable:
         self.offered_cost_usd, upfront_usd, trip_cost_usd, risk_factor, self.supply_usd_per_month, chip_worth = values
         offshore, self.illicit, self.stock, self.uses_import_quota, self.inference, self.smuggles = flags
         self.checkpoint_per_trip, self.checkpoint_penalised, real = checks
-        self._accepted, self.true_pi, self.u, self.upfront_usd_per_h100e = _price(
+        self._accepted, (self.true_pi, self.u, self.upfront_usd_per_h100e) = _price(
             (
                 self.offered_cost_usd,
                 upfront_usd,
@@ -310,6 +310,10 @@ def _price(options, checkpoints, firms, terms):
     lease; the firm weighs the true detection probability (``beliefs: true``) or its belief
     about the cell times the option's risk factor; U is :func:`sim.decision.utility` per
     H100e-month ordered, times the probability that the order is accepted.
+
+    Returns:
+        Each option's probability of acceptance, and (3 x firms x options) the true detection
+        probability, the utility and the money committed per H100e.
     """
     offered_cost, offered_upfront, chip_worth, trip_cost, risk_factor, cell, offshore, illicit = options
     p, per_trip, penalised, real = checkpoints
@@ -318,7 +322,8 @@ def _price(options, checkpoints, firms, terms):
     n = offered_cost.size
     base_cost, upfront = offered_cost / chip_worth, offered_upfront / chip_worth
     accepted = np.empty(n)
-    true_pi, u, upfront_usd = np.empty((value.size, n)), np.empty((value.size, n)), np.empty((value.size, n))
+    priced = np.empty((3, value.size, n))
+    true_pi, u, upfront_usd = priced[0], priced[1], priced[2]
     log_once, log_trip = np.zeros(n), np.zeros(n)
     exposed = np.zeros(n, np.bool_)
     for o in range(n):
@@ -346,4 +351,4 @@ def _price(options, checkpoints, firms, terms):
             else:
                 pi_hat = 0.0
             u[f, o] = accepted[o] * utility(value[f], cost, risk_aversion[f], pi_hat, loss, fine)
-    return accepted, true_pi, u, upfront_usd
+    return accepted, priced

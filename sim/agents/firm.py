@@ -180,7 +180,7 @@ class Firms:
         )
         self.need_h100e, self.inference_need_h100e, self.ration_h100e = _needs(
             self.demand_h100e(month), self.inference_share, any_work, inference, domestic_supply_h100e
-        )
+        )  # the rows of one (3 x firms) block
 
     def receive(self, month: int, depreciation_per_month: float) -> Shipments:
         """Stock depreciates, then the month's shipments join it; returns them."""
@@ -216,21 +216,22 @@ class Firms:
 
 @njit(cache=True)
 def _needs(demand_h100e, inference_share, any_work_h100e, inference_h100e, domestic_supply_h100e):
-    """Each firm's unmet demand, the part of it that is inference demand, and its domestic ration (compiled).
+    """(3 x firms) each firm's unmet demand, the inference demand in it, and its domestic ration (compiled).
 
     Training demand is met by what serves any work; inference demand by inference chips,
     then by what serving training demand leaves over. Domestic supply is rationed pro rata
     to unmet demand.
     """
-    need_h100e, inference_need_h100e = np.empty(demand_h100e.size), np.empty(demand_h100e.size)
+    needs = np.empty((3, demand_h100e.size))
+    need_h100e, inference_need_h100e = needs[0], needs[1]
     for f in range(demand_h100e.size):
         training_demand = (1.0 - inference_share[f]) * demand_h100e[f]
         spare = max(0.0, any_work_h100e[f] - training_demand)
         inference_need_h100e[f] = max(0.0, inference_share[f] * demand_h100e[f] - inference_h100e[f] - spare)
         need_h100e[f] = max(0.0, training_demand - any_work_h100e[f]) + inference_need_h100e[f]
     total_h100e = need_h100e.sum()
-    share = need_h100e / total_h100e if total_h100e > 0 else need_h100e
-    return need_h100e, inference_need_h100e, domestic_supply_h100e * share
+    needs[2] = domestic_supply_h100e * (need_h100e / total_h100e if total_h100e > 0 else need_h100e)
+    return needs
 
 
 @njit(cache=True)

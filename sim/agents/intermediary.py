@@ -144,7 +144,7 @@ class Intermediaries:
         cfg = self.model.cfg
         rules = cfg.world.intermediaries
         believed = cfg.policy.end_user_audits.red_flag_factor(self.local_front)
-        by_kind, bounds, fee_share, red_flags, red_flag_probability = _terms(
+        by_kind, bounds, (fee_share, red_flags, red_flag_probability) = _terms(
             self.kind,
             self.usable(),
             len(KINDS),
@@ -297,8 +297,8 @@ def _terms(kind, usable, n_kinds, rows, rules):
 
     Returns:
         The usable rows grouped by kind (in row order within a kind) and where each kind's
-        group starts (and the last ends); every row's fee share, red flags and probability of
-        showing them to a KYC screening.
+        group starts (and the last ends); (3 x rows) every row's fee share, red flags and
+        probability of showing them to a KYC screening.
     """
     local_front, handled_h100e, believed = rows
     fee_share, local_front_fee_premium, exposure_per_kh100e, red_flag_rate = rules
@@ -312,9 +312,11 @@ def _terms(kind, usable, n_kinds, rows, rules):
         if usable[row]:
             by_kind[filled[kind[row]]] = row
             filled[kind[row]] += 1
-    fees = fee_share + local_front_fee_premium * local_front
-    red_flags = believed * (1.0 + exposure_per_kh100e * handled_h100e / 1000.0)
-    return by_kind, bounds, fees, red_flags, np.minimum(1.0, red_flag_rate * red_flags)
+    terms = np.empty((3, kind.size))
+    terms[0] = fee_share + local_front_fee_premium * local_front
+    terms[1] = believed * (1.0 + exposure_per_kh100e * handled_h100e / 1000.0)
+    terms[2] = np.minimum(1.0, red_flag_rate * terms[1])
+    return by_kind, bounds, terms
 
 
 @njit(cache=True)

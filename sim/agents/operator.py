@@ -96,7 +96,7 @@ class Operators:
         """
         rules = self.model.cfg.world.operators
         self.kyc_strictness = self._kyc_strictness()
-        imported_h100e, self.legit_denied_h100e_months, self.free_h100e = _refresh(
+        imported_h100e, (self.legit_denied_h100e_months, self.free_h100e) = _refresh(
             (self.capacity_h100e, self.leased_h100e, self.kyc_strictness),
             (self.hub, self.first),
             quota_left_h100e,
@@ -135,13 +135,14 @@ def _refresh(operators, hubs, quota_left_h100e, rules):
     """The loop of :meth:`Operators.refresh`, compiled; grows ``capacity_h100e`` in place.
 
     Returns:
-        What each hub imported, and each operator's legitimate demand denied and free capacity.
+        What each hub imported, and (2 x operators) each operator's legitimate demand denied and free capacity.
     """
     capacity_h100e, leased_h100e, kyc_strictness = operators
     hub, first = hubs
     growth_per_month, legit_demand_share, kyc_false_positive_rate = rules
     imported_h100e = np.zeros(len(quota_left_h100e))
-    denied_h100e, free_h100e = np.empty(hub.size), np.empty(hub.size)
+    denied_and_free_h100e = np.empty((2, hub.size))
+    denied_h100e, free_h100e = denied_and_free_h100e[0], denied_and_free_h100e[1]
     cumulative, hub_start = 0.0, 0.0  # what all operators before want, and at the hub's first
     for row in range(hub.size):
         wanted = capacity_h100e[row] * growth_per_month
@@ -158,4 +159,4 @@ def _refresh(operators, hubs, quota_left_h100e, rules):
         served = min(legit_demand - screened_out, max(0.0, free))
         denied_h100e[row] = legit_demand - served
         free_h100e[row] = max(0.0, free - served)
-    return imported_h100e, denied_h100e, free_h100e
+    return imported_h100e, denied_and_free_h100e
