@@ -51,6 +51,7 @@ from sim.sweep.designs import sample
 from sim.sweep.engine import RunPlan, start_sweep
 from sim.sweep.experiment import Experiment, parse_experiment
 from sim.sweep.worker import run_batch
+from sim.workers import SINGLE_THREADED
 
 FACTOR = "policy.enforcement.audit_budget_per_month"
 ROOT = Path(__file__).resolve().parent.parent
@@ -413,9 +414,10 @@ def instructions_executed(stderr: str) -> int:
     return int(found.group(1))
 
 
-#: The same dict layouts every time (hash seed), and numba's code for one CPU whatever valgrind shows it as,
-#: so that a cache filled outside valgrind serves the counted interpreters.
-_COUNTING = {**os.environ, "PYTHONHASHSEED": "0", "NUMBA_CPU_NAME": "generic"}
+#: The same dict layouts every time (hash seed), numba's code for one CPU whatever valgrind shows it as (so
+#: that a cache filled outside valgrind serves the counted interpreters), and no BLAS helper threads, whose
+#: idle spinning valgrind would count in proportion to the time it takes (a baseline run calls no BLAS).
+_COUNTING = {**os.environ, **SINGLE_THREADED, "PYTHONHASHSEED": "0", "NUMBA_CPU_NAME": "generic"}
 
 
 def _counting(checkout: Path, runs: int) -> subprocess.Popen[str]:

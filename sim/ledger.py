@@ -10,45 +10,91 @@ from numba import njit
 
 
 class Shipments(NamedTuple):
-    """Chips on their way to firms' stock, one entry per shipment."""
+    """Chips on their way to firms' stock, one entry per shipment, as blocks of columns."""
 
-    firm_index: np.ndarray
-    source: np.ndarray
-    quantity_h100e: np.ndarray
-    due_month: np.ndarray
-    value_usd: np.ndarray  # what the firm paid for it
+    indices: np.ndarray  # (3 x shipments) firm, source and due month
+    amounts: np.ndarray  # (2 x shipments) H100e, and what the firm paid for them (USD)
     inference_only: np.ndarray  # inference chips: they serve inference demand only
 
     @classmethod
     @cache
     def empty(cls) -> Self:
         """No shipment (one shared instance: arrays of no entries)."""
-        return cls(*(np.zeros(0, dtype) for dtype in (np.intp, np.intp, float, np.intp, float, bool)))
+        return cls(np.zeros((3, 0), np.intp), np.zeros((2, 0)), np.zeros(0, bool))
+
+    @property
+    def firm_index(self) -> np.ndarray:
+        """Each shipment's firm."""
+        return self.indices[0]
+
+    @property
+    def source(self) -> np.ndarray:
+        """Each shipment's source."""
+        return self.indices[1]
+
+    @property
+    def due_month(self) -> np.ndarray:
+        """The month each arrives."""
+        return self.indices[2]
+
+    @property
+    def quantity_h100e(self) -> np.ndarray:
+        """Each shipment's chips."""
+        return self.amounts[0]
+
+    @property
+    def value_usd(self) -> np.ndarray:
+        """What the firm paid for each."""
+        return self.amounts[1]
 
 
 class Leases(NamedTuple):
     """Servers leased abroad, each delivering a flow of compute from its start to its end month (exclusive)."""
 
-    firm_index: np.ndarray
-    source: np.ndarray
-    operator: np.ndarray  # the row of the operator whose capacity each lease holds
+    indices: np.ndarray  # (5 x leases) firm, source, operator row (whose capacity it holds), start and end month
     quantity_h100e: np.ndarray
-    start_month: np.ndarray
-    end_month: np.ndarray
 
     @classmethod
     @cache
     def empty(cls) -> Self:
         """No lease (one shared instance: arrays of no entries)."""
-        return cls(*(np.zeros(0, dtype) for dtype in (np.intp, np.intp, np.intp, float, np.intp, np.intp)))
+        return cls(np.zeros((5, 0), np.intp), np.zeros(0))
+
+    @property
+    def firm_index(self) -> np.ndarray:
+        """Each lease's firm."""
+        return self.indices[0]
+
+    @property
+    def source(self) -> np.ndarray:
+        """Each lease's source."""
+        return self.indices[1]
+
+    @property
+    def operator(self) -> np.ndarray:
+        """The row of the operator whose capacity each lease holds."""
+        return self.indices[2]
+
+    @property
+    def start_month(self) -> np.ndarray:
+        """The first month each delivers."""
+        return self.indices[3]
+
+    @property
+    def end_month(self) -> np.ndarray:
+        """The month each has ended by."""
+        return self.indices[4]
 
 
 def _split[T: (Shipments, Leases)](rows: T, taken: np.ndarray) -> tuple[T, T]:
-    """The entries of ``rows`` where ``taken`` holds, and the others."""
+    """The entries of ``rows`` where ``taken`` holds, and the others (blocks kept C-contiguous)."""
     if not taken.any():
         return type(rows).empty(), rows
     kept = ~taken
-    return type(rows)(*(column[taken] for column in rows)), type(rows)(*(column[kept] for column in rows))
+    return (
+        type(rows)(*(block.compress(taken, axis=-1) for block in rows)),
+        type(rows)(*(block.compress(kept, axis=-1) for block in rows)),
+    )
 
 
 class Scheduled(NamedTuple):
@@ -96,14 +142,8 @@ class Ledger:
         if queues > len(booked) or booked.shape[1] != months:  # a row for every source ordered from
             self._booked_usd = np.zeros((max(queues, len(booked)), months))
             self._booked_usd[: len(booked), : booked.shape[1]] = booked[:, :months]
-        (shipped, shipped_h100e_usd, inference_only), (leased, leased_h100e) = _schedule(
-            tuple(orders), tuple(self.shipments), tuple(self.leases), self._booked_usd, lease_months
-        )
-        firm, source, due_month = shipped
-        quantity_h100e, value_usd = shipped_h100e_usd
-        self.shipments = Shipments(firm, source, quantity_h100e, due_month, value_usd, inference_only)
-        firm, source, operator, start_month, end_month = leased
-        self.leases = Leases(firm, source, operator, leased_h100e, start_month, end_month)
+        shipments, leases = _schedule(tuple(orders), self.shipments, self.leases, self._booked_usd, lease_months)
+        self.shipments, self.leases = Shipments(*shipments), Leases(*leases)
 
     def cancel(self, sources: np.ndarray) -> Shipments:
         """Take shipments from ``sources`` (a flag per source) off the ledger, never delivered; empty their queues."""
@@ -138,9 +178,7 @@ class Ledger:
         Returns:
             What can serve any work (leases included), and what serves inference only.
         """
-        any_work, inference_only = _covered(
-            stock_h100e, inference_stock_h100e, tuple(self.shipments), tuple(self.leases)
-        )
+        any_work, inference_only = _covered(stock_h100e, inference_stock_h100e, self.shipments, self.leases)
         return any_work, inference_only
 
 
@@ -149,9 +187,9 @@ def _covered(stock_h100e, inference_stock_h100e, shipments, leases):
     """The loop of :meth:`Ledger.covered_h100e`, compiled: (2 x firms) what serves any work, and inference only."""
     n = stock_h100e.size
     leased_h100e, coming_h100e, coming_inference_h100e = np.zeros(n), np.zeros(n), np.zeros(n)
-    for k in range(leases[0].size):
-        leased_h100e[leases[0][k]] += leases[3][k]
-    firm, quantity_h100e, inference_only = shipments[0], shipments[2], shipments[5]
+    for k in range(leases[1].size):
+        leased_h100e[leases[0][0, k]] += leases[1][k]
+    firm, quantity_h100e, inference_only = shipments[0][0], shipments[1][0], shipments[2]
     for k in range(firm.size):
         if inference_only[k]:
             coming_inference_h100e[firm[k]] += quantity_h100e[k]
@@ -173,10 +211,7 @@ def _schedule(orders, shipments, leases, booked_usd, lease_months):
     followed by the new leases, in the order placed.
 
     Returns:
-        The shipments as (3 x shipments) firm, source and due month, (2 x shipments) quantity
-        and value, and whether each is inference chips; the leases as (5 x leases) firm, source,
-        operator, start and end month, and their quantities. Blocks, not a column each: every
-        array a compiled function returns costs as much again as its work here.
+        The shipments' blocks and the leases' blocks, as in :class:`Shipments` and :class:`Leases`.
     """
     firm, source, quantity_h100e, spend_usd, due_month, stock, inference_only, operator, supply_usd = orders
     months = booked_usd.shape[1]
@@ -185,13 +220,12 @@ def _schedule(orders, shipments, leases, booked_usd, lease_months):
     key = source[waiting] * (due_month.max() + 1 if firm.size else 1) + due_month[waiting]
     by_key = np.argsort(key, kind="mergesort")  # by source, then due month; in the order placed within
     waiting, key = waiting[by_key], key[by_key]
-    most = len(shipments[0]) + firm.size + len(waiting) * (months + 1)
+    most = shipments[2].size + firm.size + len(waiting) * (months + 1)
     s_indices, s_values, s_inference = np.empty((3, most), np.int64), np.empty((2, most)), np.empty(most, np.bool_)
     s_firm, s_source, s_due = s_indices[0], s_indices[1], s_indices[2]
     s_quantity, s_value = s_values[0], s_values[1]
-    count = len(shipments[0])
-    s_firm[:count], s_source[:count], s_quantity[:count] = shipments[0], shipments[1], shipments[2]
-    s_due[:count], s_value[:count], s_inference[:count] = shipments[3], shipments[4], shipments[5]
+    count = shipments[2].size
+    s_indices[:, :count], s_values[:, :count], s_inference[:count] = shipments[0], shipments[1], shipments[2]
     for k in range(firm.size):
         if stock[k] and not queued[k]:
             s_firm[count], s_source[count], s_quantity[count] = firm[k], source[k], quantity_h100e[k]
@@ -218,16 +252,14 @@ def _schedule(orders, shipments, leases, booked_usd, lease_months):
             count += 1
         start = end
     lease = np.nonzero(~stock)[0]
-    before, n_leases = len(leases[0]), len(leases[0]) + lease.size
-    l_indices, l_quantity = np.empty((5, n_leases), np.int64), np.empty(n_leases)
-    for column, (old, new) in enumerate(
-        ((leases[0], firm), (leases[1], source), (leases[2], operator), (leases[4], due_month))
-    ):
-        l_indices[column, :before], l_indices[column, before:] = old, new[lease]
-    l_indices[4, :before], l_indices[4, before:] = leases[5], due_month[lease] + lease_months
-    l_quantity[:before], l_quantity[before:] = leases[3], quantity_h100e[lease]
-    shipped = (s_indices[:, :count], s_values[:, :count], s_inference[:count])
-    return shipped, (l_indices, l_quantity)
+    before = leases[1].size
+    l_indices, l_quantity = np.empty((5, before + lease.size), np.int64), np.empty(before + lease.size)
+    l_indices[:, :before], l_quantity[:before] = leases[0], leases[1]
+    l_indices[0, before:], l_indices[1, before:], l_indices[2, before:] = firm[lease], source[lease], operator[lease]
+    l_indices[3, before:], l_indices[4, before:] = due_month[lease], due_month[lease] + lease_months
+    l_quantity[before:] = quantity_h100e[lease]
+    shipped = (np.ascontiguousarray(s_indices[:, :count]), np.ascontiguousarray(s_values[:, :count]))
+    return (*shipped, s_inference[:count]), (l_indices, l_quantity)
 
 
 @njit(cache=True)

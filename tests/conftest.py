@@ -10,7 +10,7 @@ import pytest
 
 from sim import Config, load_config
 from sim.channels import CHANNELS
-from sim.ledger import Ledger, Scheduled
+from sim.ledger import Leases, Ledger, Scheduled, Shipments
 from sim.schema import with_settings
 
 #: Overrides of the baseline without legal compliant chips, so that smuggling is a main channel:
@@ -150,6 +150,15 @@ def schedule_compliant(
     )
 
 
-def rows(table: tuple[np.ndarray, ...]) -> list[SimpleNamespace]:
-    """The entries of a ledger's arrays (shipments, leases) as records, in order."""
-    return [SimpleNamespace(**dict(zip(table._fields, values, strict=True))) for values in zip(*table, strict=True)]
+#: The columns of the ledger's tables, each read through its property.
+LEDGER_COLUMNS = {
+    Shipments: ("firm_index", "source", "quantity_h100e", "due_month", "value_usd", "inference_only"),
+    Leases: ("firm_index", "source", "operator", "quantity_h100e", "start_month", "end_month"),
+}
+
+
+def rows(table: Shipments | Leases) -> list[SimpleNamespace]:
+    """The entries of a ledger's table (shipments, leases) as records, in order."""
+    names = LEDGER_COLUMNS[type(table)]
+    columns = [getattr(table, name) for name in names]
+    return [SimpleNamespace(**dict(zip(names, values, strict=True))) for values in zip(*columns, strict=True)]

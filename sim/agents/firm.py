@@ -185,7 +185,7 @@ class Firms:
     def receive(self, month: int, depreciation_per_month: float) -> Shipments:
         """Stock depreciates, then the month's shipments join it; returns them."""
         s = self.ledger.arrivals(month)
-        _receive(self.stock_h100e, self.inference_stock_h100e, 1.0 - depreciation_per_month, tuple(s))
+        _receive(self.stock_h100e, self.inference_stock_h100e, 1.0 - depreciation_per_month, s)
         return s
 
     def use(self, month: int) -> tuple[np.ndarray, np.ndarray]:
@@ -240,7 +240,7 @@ def _receive(stock_h100e, inference_stock_h100e, kept_share, shipments):
 
     Inference chips join the inference stock too.
     """
-    firm, source, quantity_h100e, _, _, inference_only = shipments
+    (firm, source, _), (quantity_h100e, _), inference_only = shipments
     stock_h100e *= kept_share
     inference_stock_h100e *= kept_share
     for k in range(firm.size):
