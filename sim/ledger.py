@@ -9,6 +9,11 @@ import numpy as np
 from numba import njit
 
 
+def _row(block: str, index: int, doc: str) -> property:
+    """A column of a ledger table, stored as row ``index`` of its block ``block``."""
+    return property(lambda table: getattr(table, block)[index], doc=doc)
+
+
 class Shipments(NamedTuple):
     """Chips on their way to firms' stock, one entry per shipment, as blocks of columns."""
 
@@ -16,36 +21,17 @@ class Shipments(NamedTuple):
     amounts: np.ndarray  # (2 x shipments) H100e, and what the firm paid for them (USD)
     inference_only: np.ndarray  # inference chips: they serve inference demand only
 
+    firm_index = _row("indices", 0, "Each shipment's firm.")
+    source = _row("indices", 1, "Each shipment's source.")
+    due_month = _row("indices", 2, "The month each arrives.")
+    quantity_h100e = _row("amounts", 0, "Each shipment's chips.")
+    value_usd = _row("amounts", 1, "What the firm paid for each.")
+
     @classmethod
     @cache
     def empty(cls) -> Self:
         """No shipment (one shared instance: arrays of no entries)."""
         return cls(np.zeros((3, 0), np.intp), np.zeros((2, 0)), np.zeros(0, bool))
-
-    @property
-    def firm_index(self) -> np.ndarray:
-        """Each shipment's firm."""
-        return self.indices[0]
-
-    @property
-    def source(self) -> np.ndarray:
-        """Each shipment's source."""
-        return self.indices[1]
-
-    @property
-    def due_month(self) -> np.ndarray:
-        """The month each arrives."""
-        return self.indices[2]
-
-    @property
-    def quantity_h100e(self) -> np.ndarray:
-        """Each shipment's chips."""
-        return self.amounts[0]
-
-    @property
-    def value_usd(self) -> np.ndarray:
-        """What the firm paid for each."""
-        return self.amounts[1]
 
 
 class Leases(NamedTuple):
@@ -54,36 +40,17 @@ class Leases(NamedTuple):
     indices: np.ndarray  # (5 x leases) firm, source, operator row (whose capacity it holds), start and end month
     quantity_h100e: np.ndarray
 
+    firm_index = _row("indices", 0, "Each lease's firm.")
+    source = _row("indices", 1, "Each lease's source.")
+    operator = _row("indices", 2, "The row of the operator whose capacity each lease holds.")
+    start_month = _row("indices", 3, "The first month each delivers.")
+    end_month = _row("indices", 4, "The month each has ended by.")
+
     @classmethod
     @cache
     def empty(cls) -> Self:
         """No lease (one shared instance: arrays of no entries)."""
         return cls(np.zeros((5, 0), np.intp), np.zeros(0))
-
-    @property
-    def firm_index(self) -> np.ndarray:
-        """Each lease's firm."""
-        return self.indices[0]
-
-    @property
-    def source(self) -> np.ndarray:
-        """Each lease's source."""
-        return self.indices[1]
-
-    @property
-    def operator(self) -> np.ndarray:
-        """The row of the operator whose capacity each lease holds."""
-        return self.indices[2]
-
-    @property
-    def start_month(self) -> np.ndarray:
-        """The first month each delivers."""
-        return self.indices[3]
-
-    @property
-    def end_month(self) -> np.ndarray:
-        """The month each has ended by."""
-        return self.indices[4]
 
 
 def _split[T: (Shipments, Leases)](rows: T, taken: np.ndarray) -> tuple[T, T]:
