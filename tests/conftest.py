@@ -150,15 +150,9 @@ def schedule_compliant(
     )
 
 
-#: The columns of the ledger's tables, each read through its property.
-LEDGER_COLUMNS = {
-    Shipments: ("firm_index", "source", "quantity_h100e", "due_month", "value_usd", "inference_only"),
-    Leases: ("firm_index", "source", "operator", "quantity_h100e", "start_month", "end_month"),
-}
-
-
 def rows(table: Shipments | Leases) -> list[SimpleNamespace]:
-    """The entries of a ledger's table (shipments, leases) as records, in order."""
-    names = LEDGER_COLUMNS[type(table)]
+    """The entries of a ledger's table (shipments, leases) as records, in order: every named column."""
+    named = [name for name, value in vars(type(table)).items() if isinstance(value, property)]
+    names = named + [name for name, field in zip(table._fields, table, strict=True) if field.ndim == 1]
     columns = [getattr(table, name) for name in names]
     return [SimpleNamespace(**dict(zip(names, values, strict=True))) for values in zip(*columns, strict=True)]
