@@ -11,6 +11,8 @@ per-round ratios, never a difference of timings taken at different times. It mea
 - the start-up of ``import sim`` and ``python -m sim --help`` beyond numpy and pandas;
 - where a baseline month's time goes, phase by phase, and a run's outside its months;
 - a scaling table (firms, hubs, months), and optionally a reference checkout (``--reference``);
+- with ``--peer NAME=COMMAND``, agent-steps per second against other simulators, each side a
+  server in its own interpreter (:data:`PEER_PROTOCOL`);
 - with ``--instructions``, the CPU instructions a baseline run executes here and at the
   reference, counted by valgrind (callgrind): a figure that does not move with the machine's
   load, which timings on a shared machine do by 10-40% from one minute to the next.
@@ -21,12 +23,14 @@ The figures go to a JSON file; ``--readme`` rewrites the README's speed section 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import logging
 import os
 import platform
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -37,7 +41,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psutil
 from mesa import Agent, Model
@@ -360,26 +364,72 @@ def bench_scaling(base: Config) -> list[dict[str, float]]:
     return table
 
 
+class ServerError(RuntimeError):
+    """A benchmark server (a ``--peer`` command, or a checkout's baseline) did not start or broke the protocol."""
+
+
+def _serve_interleaved(commands: dict[str, list[str]], requests: int) -> dict[str, list[list[str]]]:
+    """Start each command as a server; send each ``requests`` lines (0, 1, ...), alternating their order.
+
+    A server prints one line when it is ready, then answers each line it reads with one line.
+
+    Returns:
+        Each server's answers, split into fields.
+
+    Raises:
+        ServerError: A server did not start, ended or stopped answering; the message names it and
+            shows the end of what it wrote to stderr.
+    """
+    servers: dict[str, tuple[subprocess.Popen[str], IO[str]]] = {}
+
+    def answer(name: str) -> list[str]:
+        server, stderr = servers[name]
+        line = server.stdout.readline() if server.stdout else ""
+        if not line.strip():
+            server.kill()
+            stderr.seek(0)
+            said = stderr.read()[-1500:].strip() or "nothing"
+            raise ServerError(f"{name} ({shlex.join(commands[name])}) stopped answering; on stderr it wrote: {said}")
+        return line.split()
+
+    with contextlib.ExitStack() as stack:
+        for name, command in commands.items():
+            stderr = stack.enter_context(tempfile.TemporaryFile("w+"))
+            try:
+                server = subprocess.Popen(
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT
+                )
+            except OSError as exc:
+                raise ServerError(f"{name} ({shlex.join(command)}) did not start: {exc}") from None
+            stack.callback(_stop, server)
+            servers[name] = server, stderr
+            answer(name)  # ready
+        answers: dict[str, list[list[str]]] = {name: [] for name in commands}
+        names = list(commands)
+        for r in range(requests):
+            for name in names if r % 2 == 0 else names[::-1]:
+                with contextlib.suppress(BrokenPipeError):  # one that has ended: answer() says so
+                    servers[name][0].stdin.write(f"{r}\n")
+                    servers[name][0].stdin.flush()
+                answers[name].append(answer(name))
+    return answers
+
+
+def _stop(server: subprocess.Popen[str]) -> None:
+    """End a server: its input closes, and it is waited for."""
+    with contextlib.suppress(BrokenPipeError):
+        server.stdin.close()
+    server.wait()
+
+
 def bench_reference(reference: Path, rounds: int) -> dict[str, Any]:
     """A baseline run here and at ``reference`` (another checkout), each in its own fresh interpreter, interleaved."""
-    servers = {}
-    for name, path in (("here", ROOT), ("reference", reference)):
-        servers[name] = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        servers[name].stdout.readline()
-    times: dict[str, list[float]] = {"here": [], "reference": []}
-    try:
-        for r in range(rounds * 4):
-            for name in ("here", "reference") if r % 2 == 0 else ("reference", "here"):
-                server = servers[name]
-                server.stdin.write(f"{r}\n")
-                server.stdin.flush()
-                times[name].append(float(server.stdout.readline()))
-    finally:
-        for server in servers.values():
-            server.stdin.close()
-            server.wait()
+    commands = {
+        "here": [sys.executable, "-c", SERVER, str(ROOT)],
+        "reference": [sys.executable, "-c", SERVER, str(reference)],
+    }
+    answers = _serve_interleaved(commands, rounds * 4)
+    times = {name: [float(answer[0]) for answer in answered] for name, answered in answers.items()}
     commit = subprocess.run(
         ["git", "-C", str(reference), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     )
@@ -389,6 +439,79 @@ def bench_reference(reference: Path, rounds: int) -> dict[str, Any]:
         "here_ms": _summary(times["here"], 1000),
         "reference_ms": _summary(times["reference"], 1000),
         "speedup": _ratios(times["reference"], times["here"]),
+    }
+
+
+#: What a ``--peer`` command must do.
+PEER_PROTOCOL = (
+    "print one line when ready; then, for each line read (0, 1, ...: a seed it may use), run its model once "
+    "and print the run's seconds and its agent-steps (agents stepped, summed over its steps), e.g. '0.0213 2341'"
+)
+#: This project as a peer: the baseline run of :func:`bench_runs`, its time series read, in a fresh interpreter.
+HERE_AS_PEER = """
+import sys, time, logging
+logging.getLogger("mesa").setLevel(logging.WARNING)
+from sim import load_config, run
+from sim.bench import agent_steps
+base = load_config(["scenario=baseline"])
+steps = agent_steps(base)
+print("ready", flush=True)
+for line in sys.stdin:
+    began = time.perf_counter()
+    run(base).timeseries
+    print(time.perf_counter() - began, steps, flush=True)
+"""
+
+
+def parse_peer(text: str) -> tuple[str, list[str]]:
+    """``NAME=COMMAND`` (the command split as a shell would) from ``--peer``.
+
+    Raises:
+        ValueError: No name, or no command.
+    """
+    name, _, command = text.partition("=")
+    if not name.strip() or not command.strip() or name.strip() == "here":
+        raise ValueError(
+            f"--peer {text!r}: expected NAME=COMMAND, a name other than 'here' and the command that starts the "
+            "peer's server, e.g. --peer 'cps=/path/to/python cps_server.py' (python -m sim.bench --help)"
+        )
+    return name.strip(), shlex.split(command)
+
+
+def _agent_steps_per_s(name: str, answer: list[str]) -> float:
+    """Agent-steps per second of one run, from a server's answer.
+
+    Raises:
+        ServerError: The answer is not positive seconds and a whole number of agent-steps.
+    """
+    try:
+        seconds, steps = float(answer[0]), int(answer[1])
+        if len(answer) == 2 and seconds > 0 and steps >= 0:
+            return steps / seconds
+    except (ValueError, IndexError):
+        pass
+    raise ServerError(f"{name} answered {' '.join(answer)!r}; a peer must {PEER_PROTOCOL}")
+
+
+def bench_peers(peers: dict[str, list[str]], rounds: int) -> dict[str, Any]:
+    """Agent-steps per second of a baseline run here and of each peer's run, interleaved.
+
+    Every side is a server in its own interpreter (:data:`HERE_AS_PEER` here; each peer's
+    command answering :data:`PEER_PROTOCOL`), asked for one run at a time, ``rounds`` x 40 times.
+
+    Returns:
+        Each side's agent-steps per second (best and median of its runs), and here over each
+        peer (the median of the rounds' ratios).
+    """
+    answers = _serve_interleaved({"here": [sys.executable, "-c", HERE_AS_PEER]} | peers, rounds * 40)
+    rates = {name: [_agent_steps_per_s(name, answer) for answer in answered] for name, answered in answers.items()}
+    return {
+        name: {
+            "command": shlex.join(peers[name]) if name in peers else "sim.bench.HERE_AS_PEER",
+            "agent_steps_per_s": {"best": max(r), "median": statistics.median(r)},
+            "here_over_it": statistics.median(h / p for h, p in zip(rates["here"], r, strict=True)),
+        }
+        for name, r in rates.items()
     }
 
 
@@ -448,9 +571,19 @@ def bench_instructions(checkouts: dict[str, Path], runs: int = 3) -> dict[str, f
     return {name: (counted[name, runs] - counted[name, 0]) / runs / 1e6 for name in checkouts}
 
 
-def measure(rounds: int, runs: int, reference: Path | None, instructions: bool = False) -> dict[str, Any]:
-    """Every figure, with the date, machine and commit they were taken on."""
+def measure(
+    rounds: int,
+    runs: int,
+    reference: Path | None,
+    instructions: bool = False,
+    peers: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """Every figure, with the date, machine and commit they were taken on.
+
+    The peers go first, so that one that does not answer stops the benchmark before the rest.
+    """
     logging.getLogger("mesa").setLevel(logging.WARNING)
+    compared = {"peers": bench_peers(peers, rounds)} if peers else {}
     base = load_config(["scenario=baseline"])
     run(base)  # warm-up: imports and the compiled rule's cache
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
@@ -465,7 +598,7 @@ def measure(rounds: int, runs: int, reference: Path | None, instructions: bool =
         "workers": bench_workers(rounds, runs),
         "scaling": bench_scaling(base),
         "phases": bench_phases(base, runs=40),
-    }
+    } | compared
     if reference is not None:
         figures["vs_reference"] = bench_reference(reference, rounds)
     if instructions:
@@ -526,6 +659,17 @@ def report(f: dict[str, Any]) -> str:
                 f"| instructions, at commit {f['vs_reference']['reference_commit']} over here "
                 f"({counted['reference']:.1f} / {counted['here']:.1f} M) | {ratio:.2f} |"
             )
+    if "peers" in f:
+        lines += [
+            "",
+            "| agent-steps per second, each side a server in its own interpreter, interleaved | best run | median | "
+            "here over it, median of rounds |",
+            "|---|---|---|---|",
+        ]
+        for name, peer in f["peers"].items():
+            what = "here: a baseline run" if name == "here" else name  # its command is in the JSON file
+            rate = peer["agent_steps_per_s"]
+            lines.append(f"| {what} | {rate['best']:,.0f} | {rate['median']:,.0f} | {peer['here_over_it']:.2f} |")
     p = f["phases"]
     month_us = sum(p["us_per_month"].values())
     lines += [
@@ -568,7 +712,23 @@ def main(argv: list[str]) -> int:
         action="store_true",
         help="also count the instructions of a baseline run, here and at --reference (needs valgrind; minutes)",
     )
+    parser.add_argument(
+        "--peer",
+        action="append",
+        default=[],
+        metavar="NAME=COMMAND",
+        help="also time another simulator's runs in agent-steps per second, interleaved with the baseline's; "
+        f"COMMAND starts its server, which must {PEER_PROTOCOL} (repeatable)",
+    )
     args = parser.parse_args(argv)
+    try:
+        peers = dict(parse_peer(text) for text in args.peer)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.reference is not None and not (args.reference / "sim" / "run.py").is_file():
+        print(f"--reference {args.reference}: not a checkout of this project (it has no sim/run.py)", file=sys.stderr)
+        return 2
     if args.instructions and shutil.which("valgrind") is None:
         print(
             "--instructions: valgrind is not installed (it counts the instructions); "
@@ -576,7 +736,11 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    figures = measure(args.rounds, args.runs, args.reference, args.instructions)
+    try:
+        figures = measure(args.rounds, args.runs, args.reference, args.instructions, peers)
+    except ServerError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(figures, indent=1) + "\n")
     text = report(figures)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -50,3 +52,55 @@ def test_the_phases_and_the_rest_make_up_the_month(baseline: Config) -> None:
     assert list(phases["us_per_month"]) == [what for what, _ in bench.PHASES] + [bench.REST_OF_MONTH]
     assert all(us > 0 for us in phases["us_per_month"].values())
     assert phases["build_ms"] > 0 and phases["results_ms"] > 0
+
+
+#: A peer that answers the protocol with a run of exactly 1,000 agent-steps in 2 ms.
+STEADY_PEER = "import sys\nprint('ready', flush=True)\nfor line in sys.stdin:\n    print('0.002 1000', flush=True)\n"
+
+
+def test_a_peer_is_timed_against_the_baseline_each_in_its_own_interpreter() -> None:
+    peers = bench.bench_peers({"steady": [sys.executable, "-c", STEADY_PEER]}, rounds=1)
+    assert list(peers) == ["here", "steady"]
+    assert peers["steady"]["agent_steps_per_s"] == {"best": 500_000.0, "median": 500_000.0}
+    here = peers["here"]["agent_steps_per_s"]
+    assert 0 < here["median"] <= here["best"]
+    assert peers["here"]["here_over_it"] == 1.0
+    assert peers["steady"]["here_over_it"] == pytest.approx(here["median"] / 500_000)
+
+
+def test_a_server_that_dies_is_named_with_what_it_wrote() -> None:
+    dies = "import sys\nprint('ready', flush=True)\nsys.stdin.readline()\nsys.exit('out of licences')\n"
+    with pytest.raises(bench.ServerError, match=r"(?s)dying .*stopped answering.*out of licences"):
+        bench._serve_interleaved({"dying": [sys.executable, "-c", dies]}, requests=3)
+    with pytest.raises(bench.ServerError, match=r"absent .*did not start"):
+        bench._serve_interleaved({"absent": ["/nonexistent/peer"]}, requests=1)
+
+
+def test_an_answer_that_is_not_seconds_and_agent_steps_is_refused_with_the_protocol() -> None:
+    assert bench._agent_steps_per_s("p", ["0.5", "100"]) == 200.0
+    for answer in (["fast"], ["0.5"], ["0", "100"], ["0.5", "many"], ["0.5", "100", "x"]):
+        with pytest.raises(bench.ServerError, match=r"p answered .*a peer must print one line when ready"):
+            bench._agent_steps_per_s("p", answer)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--peer", "nonsense"], "--peer 'nonsense': expected NAME=COMMAND"),
+        (["--peer", "here=python x.py"], "a name other than 'here'"),
+        (["--peer", "cps="], "expected NAME=COMMAND"),
+        (["--reference", "/nonexistent"], "--reference /nonexistent: not a checkout of this project"),
+    ],
+)
+def test_a_bad_peer_or_reference_exits_2_before_measuring(monkeypatch, capsys, args, said) -> None:
+    monkeypatch.setattr(bench, "measure", lambda *args: pytest.fail("measured with a bad option"))
+    assert bench.main(args) == 2
+    assert said in capsys.readouterr().err
+
+
+def test_a_reference_checkout_is_timed_against_this_one() -> None:
+    compared = bench.bench_reference(bench.ROOT, rounds=1)  # this checkout against itself
+    assert compared["reference"] == str(bench.ROOT) and compared["reference_commit"] != "unknown"
+    assert 0 < compared["here_ms"]["min"] <= compared["here_ms"]["median"]
+    assert 0 < compared["reference_ms"]["min"] <= compared["reference_ms"]["median"]
+    assert compared["speedup"] > 0
