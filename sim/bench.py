@@ -27,11 +27,14 @@ import contextlib
 import io
 import json
 import logging
+import math
 import os
 import platform
+import queue
 import re
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -41,7 +44,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import psutil
 from mesa import Agent, Model
@@ -368,58 +371,116 @@ class ServerError(RuntimeError):
     """A benchmark server (a ``--peer`` command, or a checkout's baseline) did not start or broke the protocol."""
 
 
-def _serve_interleaved(commands: dict[str, list[str]], requests: int) -> dict[str, list[list[str]]]:
-    """Start each command as a server; send each ``requests`` lines (0, 1, ...), alternating their order.
+#: Seconds a benchmark server has to print each line (its ready line included) before it counts as stopped.
+ANSWER_TIMEOUT_S = 120.0
+#: Seconds a benchmark server has to end once its input closes, before it is killed.
+STOP_GRACE_S = 10.0
 
-    A server prints one line when it is ready, then answers each line it reads with one line.
 
-    Returns:
-        Each server's answers, split into fields.
+class _Server:
+    """A command run as a benchmark server: it prints one line when ready, then one line for each line it reads.
 
-    Raises:
-        ServerError: A server did not start, ended or stopped answering; the message names it and
-            shows the end of what it wrote to stderr.
+    It runs in a process group of its own (so that a wrapper's children end with it), its
+    stdout read by a thread so that a silent server cannot hang the benchmark.
     """
-    servers: dict[str, tuple[subprocess.Popen[str], IO[str]]] = {}
 
-    def answer(name: str) -> list[str]:
-        server, stderr = servers[name]
-        line = server.stdout.readline() if server.stdout else ""
+    def __init__(self, name: str, command: list[str]) -> None:
+        self.name, self.command = name, command
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (it lives as long as the server: stop() closes it)
+        try:
+            self._process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                text=True,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self._stderr.close()
+            raise ServerError(f"{name} ({shlex.join(command)}) did not start: {exc}") from None
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self._process.stdout:
+            self._lines.put(line)
+        self._lines.put("")  # it closed its output (it ended)
+
+    def ask(self, request: int) -> None:
+        """Send it one request."""
+        with contextlib.suppress(BrokenPipeError):  # one that has ended: answer() says so
+            self._process.stdin.write(f"{request}\n")
+            self._process.stdin.flush()
+
+    def answer(self) -> list[str]:
+        """Its next line, split into fields.
+
+        Raises:
+            ServerError: It ended, or printed nothing within :data:`ANSWER_TIMEOUT_S`; the message
+                shows the end of what it wrote to stderr.
+        """
+        try:
+            line = self._lines.get(timeout=ANSWER_TIMEOUT_S)
+        except queue.Empty:
+            line, why = "", f"printed nothing for {ANSWER_TIMEOUT_S:.0f} s (each line flushed?)"
+        else:
+            why = "ended"
         if not line.strip():
-            server.kill()
-            stderr.seek(0)
-            said = stderr.read()[-1500:].strip() or "nothing"
-            raise ServerError(f"{name} ({shlex.join(commands[name])}) stopped answering; on stderr it wrote: {said}")
+            said = self._said()
+            self.stop()
+            raise ServerError(f"{self.name} ({shlex.join(self.command)}) {why}; on stderr it wrote: {said}")
         return line.split()
 
+    def _said(self) -> str:
+        self._stderr.seek(max(0, self._stderr.seek(0, os.SEEK_END) - 1500))
+        return self._stderr.read().decode(errors="replace").strip() or "nothing"
+
+    def stop(self) -> None:
+        """End it (again, harmlessly): its input closes; after :data:`STOP_GRACE_S`, what is left of its group dies."""
+        with contextlib.suppress(BrokenPipeError):
+            self._process.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._process.wait(timeout=STOP_GRACE_S)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGKILL)  # it, if it is still running, and a wrapper's children
+        self._process.wait()
+        self._reader.join(timeout=STOP_GRACE_S)  # it has read to the end of the output before that closes
+        self._process.stdout.close()
+        self._stderr.close()
+
+
+def _serve_interleaved[T](
+    commands: dict[str, list[str]], requests: int, parse: Callable[[str, list[str]], T]
+) -> dict[str, list[T]]:
+    """Start each command as a :class:`_Server`; ask each ``requests`` times (0, 1, ...), alternating their order.
+
+    Args:
+        commands: Each server's name and command.
+        requests: Requests to each; request ``r`` goes to every server before ``r + 1``.
+        parse: Reads one answer (the server's name, the answer's fields); raises
+            :class:`ServerError` on one that breaks the protocol.
+
+    Returns:
+        Each server's parsed answers, in order.
+
+    Raises:
+        ServerError: A server did not start, stopped answering or broke the protocol.
+    """
+    answers: dict[str, list[T]] = {name: [] for name in commands}
     with contextlib.ExitStack() as stack:
+        servers = {}
         for name, command in commands.items():
-            stderr = stack.enter_context(tempfile.TemporaryFile("w+"))
-            try:
-                server = subprocess.Popen(
-                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT
-                )
-            except OSError as exc:
-                raise ServerError(f"{name} ({shlex.join(command)}) did not start: {exc}") from None
-            stack.callback(_stop, server)
-            servers[name] = server, stderr
-            answer(name)  # ready
-        answers: dict[str, list[list[str]]] = {name: [] for name in commands}
+            servers[name] = _Server(name, command)
+            stack.callback(servers[name].stop)
+            servers[name].answer()  # ready
         names = list(commands)
         for r in range(requests):
             for name in names if r % 2 == 0 else names[::-1]:
-                with contextlib.suppress(BrokenPipeError):  # one that has ended: answer() says so
-                    servers[name][0].stdin.write(f"{r}\n")
-                    servers[name][0].stdin.flush()
-                answers[name].append(answer(name))
+                servers[name].ask(r)
+                answers[name].append(parse(name, servers[name].answer()))
     return answers
-
-
-def _stop(server: subprocess.Popen[str]) -> None:
-    """End a server: its input closes, and it is waited for."""
-    with contextlib.suppress(BrokenPipeError):
-        server.stdin.close()
-    server.wait()
 
 
 def bench_reference(reference: Path, rounds: int) -> dict[str, Any]:
@@ -428,8 +489,7 @@ def bench_reference(reference: Path, rounds: int) -> dict[str, Any]:
         "here": [sys.executable, "-c", SERVER, str(ROOT)],
         "reference": [sys.executable, "-c", SERVER, str(reference)],
     }
-    answers = _serve_interleaved(commands, rounds * 4)
-    times = {name: [float(answer[0]) for answer in answered] for name, answered in answers.items()}
+    times = _serve_interleaved(commands, rounds * 4, lambda name, answer: float(answer[0]))
     commit = subprocess.run(
         ["git", "-C", str(reference), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     )
@@ -445,7 +505,8 @@ def bench_reference(reference: Path, rounds: int) -> dict[str, Any]:
 #: What a ``--peer`` command must do.
 PEER_PROTOCOL = (
     "print one line when ready; then, for each line read (0, 1, ...: a seed it may use), run its model once "
-    "and print the run's seconds and its agent-steps (agents stepped, summed over its steps), e.g. '0.0213 2341'"
+    "and print one line, the run's seconds and its agent-steps (agents stepped, summed over its steps), e.g. "
+    "'0.0213 2341', flushing each line and printing nothing else"
 )
 #: This project as a peer: the baseline run of :func:`bench_runs`, its time series read, in a fresh interpreter.
 HERE_AS_PEER = """
@@ -455,6 +516,7 @@ from sim import load_config, run
 from sim.bench import agent_steps
 base = load_config(["scenario=baseline"])
 steps = agent_steps(base)
+run(base).timeseries
 print("ready", flush=True)
 for line in sys.stdin:
     began = time.perf_counter()
@@ -463,30 +525,41 @@ for line in sys.stdin:
 """
 
 
-def parse_peer(text: str) -> tuple[str, list[str]]:
-    """``NAME=COMMAND`` (the command split as a shell would) from ``--peer``.
+def parse_peers(texts: list[str]) -> dict[str, list[str]]:
+    """Each ``--peer`` ``NAME=COMMAND``: its name and its command, split as a shell would.
 
     Raises:
-        ValueError: No name, or no command.
+        ValueError: One has no name, is named ``here`` or as another is, or has no command, or
+            a command a shell could not split (an unclosed quote).
     """
-    name, _, command = text.partition("=")
-    if not name.strip() or not command.strip() or name.strip() == "here":
-        raise ValueError(
-            f"--peer {text!r}: expected NAME=COMMAND, a name other than 'here' and the command that starts the "
-            "peer's server, e.g. --peer 'cps=/path/to/python cps_server.py' (python -m sim.bench --help)"
-        )
-    return name.strip(), shlex.split(command)
+    peers: dict[str, list[str]] = {}
+    for text in texts:
+        name, _, command = (part.strip() for part in text.partition("="))
+        try:
+            words = shlex.split(command)
+        except ValueError as exc:
+            words, why = [], f"its command does not split as a shell's would ({exc}); expected NAME=COMMAND"
+        else:
+            why = "expected NAME=COMMAND"
+        if not name or not words or name == "here" or name in peers:
+            raise ValueError(
+                f"--peer {text!r}: {why}, a name of its own (not 'here', not another peer's) and the command "
+                "that starts the peer's server, e.g. --peer 'cps=/path/to/python cps_server.py' "
+                "(python -m sim.bench --help)"
+            )
+        peers[name] = words
+    return peers
 
 
 def _agent_steps_per_s(name: str, answer: list[str]) -> float:
     """Agent-steps per second of one run, from a server's answer.
 
     Raises:
-        ServerError: The answer is not positive seconds and a whole number of agent-steps.
+        ServerError: The answer is not positive, finite seconds and a positive whole number of agent-steps.
     """
     try:
         seconds, steps = float(answer[0]), int(answer[1])
-        if len(answer) == 2 and seconds > 0 and steps >= 0:
+        if len(answer) == 2 and 0 < seconds < math.inf and steps > 0:
             return steps / seconds
     except (ValueError, IndexError):
         pass
@@ -497,19 +570,20 @@ def bench_peers(peers: dict[str, list[str]], rounds: int) -> dict[str, Any]:
     """Agent-steps per second of a baseline run here and of each peer's run, interleaved.
 
     Every side is a server in its own interpreter (:data:`HERE_AS_PEER` here; each peer's
-    command answering :data:`PEER_PROTOCOL`), asked for one run at a time, ``rounds`` x 40 times.
+    command answering :data:`PEER_PROTOCOL`), asked for one run at a time, in ``rounds`` x 40
+    rounds of one run each.
 
     Returns:
         Each side's agent-steps per second (best and median of its runs), and here over each
         peer (the median of the rounds' ratios).
     """
-    answers = _serve_interleaved({"here": [sys.executable, "-c", HERE_AS_PEER]} | peers, rounds * 40)
-    rates = {name: [_agent_steps_per_s(name, answer) for answer in answered] for name, answered in answers.items()}
+    commands = {"here": [sys.executable, "-c", HERE_AS_PEER]} | peers
+    rates = _serve_interleaved(commands, rounds * 40, _agent_steps_per_s)
     return {
         name: {
             "command": shlex.join(peers[name]) if name in peers else "sim.bench.HERE_AS_PEER",
             "agent_steps_per_s": {"best": max(r), "median": statistics.median(r)},
-            "here_over_it": statistics.median(h / p for h, p in zip(rates["here"], r, strict=True)),
+            "here_over_it": _ratios(rates["here"], r),
         }
         for name, r in rates.items()
     }
@@ -580,10 +654,13 @@ def measure(
 ) -> dict[str, Any]:
     """Every figure, with the date, machine and commit they were taken on.
 
-    The peers go first, so that one that does not answer stops the benchmark before the rest.
+    The peers and the reference go first, so that a server that does not answer stops the
+    benchmark before the rest.
     """
     logging.getLogger("mesa").setLevel(logging.WARNING)
     compared = {"peers": bench_peers(peers, rounds)} if peers else {}
+    if reference is not None:
+        compared["vs_reference"] = bench_reference(reference, rounds)
     base = load_config(["scenario=baseline"])
     run(base)  # warm-up: imports and the compiled rule's cache
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
@@ -599,8 +676,6 @@ def measure(
         "scaling": bench_scaling(base),
         "phases": bench_phases(base, runs=40),
     } | compared
-    if reference is not None:
-        figures["vs_reference"] = bench_reference(reference, rounds)
     if instructions:
         checkouts = {"here": ROOT} | ({"reference": reference} if reference is not None else {})
         figures["instructions_m"] = bench_instructions(checkouts)
@@ -722,11 +797,12 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        peers = dict(parse_peer(text) for text in args.peer)
+        peers = parse_peers(args.peer)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
-    if args.reference is not None and not (args.reference / "sim" / "run.py").is_file():
+    reference = None if args.reference is None else args.reference.resolve()
+    if reference is not None and not (reference / "sim" / "run.py").is_file():
         print(f"--reference {args.reference}: not a checkout of this project (it has no sim/run.py)", file=sys.stderr)
         return 2
     if args.instructions and shutil.which("valgrind") is None:
@@ -737,7 +813,7 @@ def main(argv: list[str]) -> int:
         )
         return 2
     try:
-        figures = measure(args.rounds, args.runs, args.reference, args.instructions, peers)
+        figures = measure(args.rounds, args.runs, reference, args.instructions, peers)
     except ServerError as exc:
         print(exc, file=sys.stderr)
         return 2
