@@ -394,6 +394,7 @@ class _Server:
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
                 text=True,
+                errors="replace",
                 start_new_session=True,
             )
         except OSError as exc:
@@ -427,7 +428,7 @@ class _Server:
             line, why = "", f"printed nothing for {ANSWER_TIMEOUT_S:.0f} s (each line flushed?)"
         else:
             why = "ended"
-        if not line.strip():
+        if not line:
             said = self._said()
             self.stop()
             raise ServerError(f"{self.name} ({shlex.join(self.command)}) {why}; on stderr it wrote: {said}")
