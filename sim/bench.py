@@ -14,8 +14,9 @@ per-round ratios, never a difference of timings taken at different times. It mea
 - with ``--peer NAME=COMMAND``, agent-steps per second against other simulators, each side a
   server in its own interpreter (:data:`PEER_PROTOCOL`);
 - with ``--instructions``, the CPU instructions a baseline run executes here and at the
-  reference, counted by valgrind (callgrind): a figure that does not move with the machine's
-  load, which timings on a shared machine do by 10-40% from one minute to the next.
+  reference, and through the sweep engine against a plain loop, counted by valgrind
+  (callgrind): figures that do not move with the machine's load, which timings on a shared
+  machine do by 10-40% from one minute to the next.
 
 The figures go to a JSON file; ``--readme`` rewrites the README's speed section from it.
 """
@@ -150,24 +151,42 @@ class MinimalModel(Model):
         self.agents.shuffle_do("step")
 
 
-def bench_runs(base: Config, rounds: int, batch: int) -> dict[str, Any]:
-    """One run, the engine's batch against a plain loop, and agent-steps against a minimal Mesa model.
+def batch_sides(batch: int, base: Config | None = None) -> tuple[Callable[[int], Any], Callable[[int], Any]]:
+    """The sweep engine's batch and a plain loop of :func:`sim.run` over the same first runs of a baseline factorial.
 
     The plain loop runs the same configs as the engine's batch (factor values and seeds), built
     beforehand: the engine's own work (building each config, collecting rows) is what it costs.
+    Each side reads every run's time series, as the engine keeps them.
+
+    Returns:
+        The engine's batch and the loop, each taking how many of the ``batch`` runs to do.
     """
+    base = base or load_config(["scenario=baseline"])
     experiment = _experiment(batch, {"kind": "serial"})
     plan = RunPlan(experiment, sample(experiment))
     specs = [plan.spec(i) for i in range(batch)]
     configs = [with_settings(base, {**spec.settings, "seed": spec.seed}) for spec in specs]
+
+    def engine(runs: int) -> Any:
+        return run_batch({"baseline": base}, specs[:runs], keep_timeseries=True)
+
+    def loop(runs: int) -> Any:
+        return [run(c).timeseries for c in configs[:runs]]
+
+    return engine, loop
+
+
+def bench_runs(base: Config, rounds: int, batch: int) -> dict[str, Any]:
+    """One run, the engine's batch against a plain loop (:func:`batch_sides`), agent-steps against minimal Mesa."""
+    engine, loop = batch_sides(batch, base)
     steps = agent_steps(base)
     agents = round(steps / base.months)
     times = _interleaved(
         rounds,
         {
             "one_run": lambda: run(base).timeseries,
-            "loop": lambda: [run(c).timeseries for c in configs],
-            "engine": lambda: run_batch({"baseline": base}, specs, keep_timeseries=True),
+            "loop": lambda: loop(batch),
+            "engine": lambda: engine(batch),
             "minimal_mesa": lambda: MinimalModel(agents).run_for(base.months),
         },
     )
@@ -618,11 +637,23 @@ def instructions_executed(stderr: str) -> int:
 _COUNTING = {**os.environ, **SINGLE_THREADED, "PYTHONHASHSEED": "0", "NUMBA_CPU_NAME": "generic"}
 
 
-def _counting(checkout: Path, runs: int) -> subprocess.Popen[str]:
-    """Start a fresh interpreter at ``checkout`` under callgrind, running :data:`COUNTED`."""
+def _counting(code: str, *args: object) -> subprocess.Popen[str]:
+    """Start a fresh interpreter under callgrind, running ``code`` with ``args``."""
     valgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
-    command = [*valgrind, sys.executable, "-c", COUNTED, str(checkout), str(runs)]
+    command = [*valgrind, sys.executable, "-c", code, *map(str, args)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_COUNTING)
+
+
+def _counted(process: subprocess.Popen[str], what: str) -> int:
+    """The instructions a :func:`_counting` interpreter executed, once it has ended.
+
+    Raises:
+        RuntimeError: It failed (``what`` names it); the message shows its stderr's end.
+    """
+    _, stderr = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{stderr[-2000:]}")
+    return instructions_executed(stderr)
 
 
 def bench_instructions(checkouts: dict[str, Path], runs: int = 3) -> dict[str, float]:
@@ -637,13 +668,36 @@ def bench_instructions(checkouts: dict[str, Path], runs: int = 3) -> dict[str, f
         subprocess.run([sys.executable, "-c", COUNTED, str(path), "0"], check=True, capture_output=True, env=_COUNTING)
     counted: dict[tuple[str, int], int] = {}
     for n in (runs, 0):
-        started = {name: _counting(path, n) for name, path in checkouts.items()}
+        started = {name: _counting(COUNTED, path, n) for name, path in checkouts.items()}
         for name, process in started.items():
-            _, stderr = process.communicate()
-            if process.returncode != 0:
-                raise RuntimeError(f"the counted runs at {checkouts[name]} failed:\n{stderr[-2000:]}")
-            counted[name, n] = instructions_executed(stderr)
+            counted[name, n] = _counted(process, f"the counted runs at {checkouts[name]}")
     return {name: (counted[name, runs] - counted[name, 0]) / runs / 1e6 for name in checkouts}
+
+
+#: A fresh interpreter runs the benchmark's batch of ``sys.argv[2]`` baseline runs through ``sys.argv[1]``:
+#: "engine" (the sweep engine's batch), "loop" (``run()`` of each config, built beforehand) or "none"
+#: (only what both do first: the configs built, one run each way).
+COUNTED_ENGINE = """
+import sys, logging
+logging.getLogger("mesa").setLevel(logging.WARNING)
+from sim.bench import batch_sides
+engine, loop = batch_sides(int(sys.argv[2]))
+engine(1), loop(1)
+{"engine": engine, "loop": loop, "none": lambda runs: None}[sys.argv[1]](int(sys.argv[2]))
+"""
+
+
+def bench_engine_instructions(batch: int = 20) -> dict[str, float]:
+    """Millions of instructions a baseline run executes through the sweep engine's batch and through a plain loop.
+
+    Three fresh interpreters under callgrind run :data:`COUNTED_ENGINE`: a batch of ``batch``
+    runs each way, and neither; the differences over ``batch`` leave out start-up and set-up,
+    so their ratio is the engine's own work, whatever the machine's load.
+    """
+    started = {side: _counting(COUNTED_ENGINE, side, batch) for side in ("engine", "loop", "none")}
+    counted = {side: _counted(process, f"the counted {side} batch") for side, process in started.items()}
+    per_run = {side: (counted[side] - counted["none"]) / batch / 1e6 for side in ("engine", "loop")}
+    return per_run | {"engine_over_loop": per_run["engine"] / per_run["loop"]}
 
 
 def measure(
@@ -680,6 +734,7 @@ def measure(
     if instructions:
         checkouts = {"here": ROOT} | ({"reference": reference} if reference is not None else {})
         figures["instructions_m"] = bench_instructions(checkouts)
+        figures["engine_instructions_m"] = bench_engine_instructions()
     return figures
 
 
@@ -735,6 +790,12 @@ def report(f: dict[str, Any]) -> str:
                 f"| instructions, at commit {f['vs_reference']['reference_commit']} over here "
                 f"({counted['reference']:.1f} / {counted['here']:.1f} M) | {ratio:.2f} |"
             )
+    if "engine_instructions_m" in f:
+        e = f["engine_instructions_m"]
+        lines.append(
+            f"| engine / plain loop, instructions a run (valgrind; {e['engine']:.1f} / {e['loop']:.1f} M) | "
+            f"{e['engine_over_loop']:.3f} |"
+        )
     if "peers" in f:
         lines += [
             "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 
@@ -125,3 +126,15 @@ def test_a_reference_checkout_is_timed_against_this_one() -> None:
     assert 0 < compared["here_ms"]["min"] <= compared["here_ms"]["median"]
     assert 0 < compared["reference_ms"]["min"] <= compared["reference_ms"]["median"]
     assert compared["speedup"] > 0
+
+
+def test_the_engine_and_the_loop_that_the_benchmark_compares_run_the_same_runs() -> None:
+    engine, loop = bench.batch_sides(3)
+    batch, runs = engine(2), loop(2)
+    assert not batch.failures and len(runs) == 2
+    looped = np.concatenate([frame["access_h100e_months"].to_numpy() for frame in runs])
+    assert np.array_equal(batch.timeseries["access_h100e_months"].to_numpy(), looped)
+    assert batch.timeseries["run_id"].nunique() == 2
+    for side in ("engine", "loop", "none"):  # what the instruction count runs under valgrind
+        done = subprocess.run([sys.executable, "-c", bench.COUNTED_ENGINE, side, "2"], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
