@@ -89,8 +89,9 @@ class ExportControlModel(Model):
         before, self.cfg = self.cfg, self._timeline.get(self.month, self.cfg)
         if self.cfg is not before:
             self.levers = self.cfg.policy.levers()
-            self.hub_columns = HubColumns(self.cfg.world.hubs)
-            self.intermediaries.relocate(before.world.hubs, self.cfg.world.hubs)
+            if self.cfg.world.hubs != before.world.hubs:  # an event changed a hub
+                self.hub_columns = HubColumns(self.cfg.world.hubs)
+                self.intermediaries.relocate(before.world.hubs, self.cfg.world.hubs)
         self.regulator.step()
         self._refresh_supply()
         self._resolve(self._trade())
