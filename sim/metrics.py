@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -208,20 +209,27 @@ _ILLICIT = np.array([CHANNEL_NAMES.index(c) for c in ILLICIT_CHANNELS], dtype=np
 class RowLayout:
     """The time series' columns in order (docs/ODD.md, section 4, observation): what each month's row holds.
 
+    A layout is never changed: runs with the same hubs and levers share one (:func:`row_layout`).
+
     Attributes:
         columns: Column names, in row order; the levers' own columns last.
         counts: The columns that count (integers in the time series).
     """
 
-    def __init__(self, hubs: tuple[str, ...], levers: list[Lever]) -> None:
+    def __init__(self, hubs: tuple[str, ...], levers: tuple[type[Lever], ...]) -> None:
         channels, illicit = CHANNEL_NAMES, ILLICIT_CHANNELS
 
         def each(pattern: str, names: tuple[str, ...]) -> list[str]:
             return [pattern.format(name) for name in names]
 
-        self.counts = [*each("attempts_{}", channels), *each("refusals_{}", channels), *each("detections_{}", illicit)]
-        self.counts += ["listed_entities", "active_intermediaries", *(c for lever in levers for c in lever.counts)]
-        self.columns = [
+        counts = [*each("attempts_{}", channels), *each("refusals_{}", channels), *each("detections_{}", illicit)]
+        self.counts = (
+            *counts,
+            "listed_entities",
+            "active_intermediaries",
+            *(c for lever in levers for c in lever.counts),
+        )
+        self.columns = (
             "demand_h100e_months",
             "access_h100e_months",
             "access_ratio",
@@ -252,7 +260,11 @@ class RowLayout:
             "audits",
             "fines_usd",
             *(column for lever in levers for column in lever.columns),
-        ]
+        )
+        self._is_count = np.isin(self.columns, self.counts)
+        place = np.arange(1, 1 + len(self.columns))
+        self._places = place[~self._is_count], place[self._is_count]
+        self._frame_columns = pd.Index(["month", *self.columns])
 
     def frame(self, start: str, values: np.ndarray) -> pd.DataFrame:
         """The months simulated from ``start`` as a DataFrame: ``month`` (YYYY-MM) first, then ``values``.
@@ -260,17 +272,22 @@ class RowLayout:
         ``values`` is (months x columns); counts become integers. The frame is made of its three
         blocks (labels, values, counts) as pandas would lay them out, without a step per column.
         """
-        is_count = np.isin(self.columns, self.counts)
-        place = np.arange(1, 1 + len(self.columns))
+        is_count, (amount_places, count_places) = self._is_count, self._places
         return create_dataframe_from_blocks(
             [
                 (pd.array(month_labels(start, len(values)), dtype="str"), np.array([0])),
-                (values.T[~is_count].copy(), place[~is_count]),
-                (values.T[is_count].astype(np.int64), place[is_count]),
+                (values.T[~is_count].copy(), amount_places),
+                (values.T[is_count].astype(np.int64), count_places),
             ],
             index=pd.RangeIndex(len(values)),
-            columns=pd.Index(["month", *self.columns]),
+            columns=self._frame_columns,
         )
+
+
+@cache
+def row_layout(hubs: tuple[str, ...], levers: tuple[type[Lever], ...]) -> RowLayout:
+    """The layout of runs with these hubs and levers (lever classes, in registry order), built once per process."""
+    return RowLayout(hubs, levers)
 
 
 def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> np.ndarray:

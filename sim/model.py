@@ -14,7 +14,7 @@ from sim.config import Config
 from sim.consequences import Consequences
 from sim.ledger import Scheduled, Shipments
 from sim.levers import LEVERS
-from sim.metrics import MonthState, MonthTally, RowLayout, month_row, summarise
+from sim.metrics import MonthState, MonthTally, month_row, row_layout, summarise
 from sim.option_table import ChannelTerms, OptionTable
 from sim.schema import with_settings
 from sim.sources import Source, sources_of
@@ -65,7 +65,7 @@ class ExportControlModel(Model):
         self.parties: PartyTerms | None = None  # the month's usable intermediaries and their terms
         self.table: OptionTable | None = None  # the month's options, priced for every firm
         self.arrivals = Shipments.empty()
-        self.layout = RowLayout(hubs, self.levers)
+        self.layout = row_layout(hubs, tuple(type(lever) for lever in self.levers))
         self.rows: list[np.ndarray] = []  # one a month, in ``layout`` order
 
     # ------------------------------------------------------ what channels and levers read

@@ -37,12 +37,13 @@ def month_index(start: str, month: str) -> int:
 
 def month_labels(start: str, months: int) -> list[str]:
     """YYYY-MM labels of ``months`` months from ``start``."""
+    return list(_month_labels(start, months))
+
+
+@cache
+def _month_labels(start: str, months: int) -> tuple[str, ...]:
     year, month = map(int, start.split("-"))
-    labels = []
-    for i in range(months):
-        y, m = divmod(month - 1 + i, 12)
-        labels.append(f"{year + y:04d}-{m + 1:02d}")
-    return labels
+    return tuple(f"{year + y:04d}-{m + 1:02d}" for y, m in (divmod(month - 1 + i, 12) for i in range(months)))
 
 
 def month_of_year(start: str, month: int) -> int:
