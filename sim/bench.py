@@ -472,7 +472,7 @@ class _Server:
 
 
 def _serve_interleaved[T](
-    commands: dict[str, list[str]], requests: int, parse: Callable[[str, list[str]], T]
+    commands: dict[str, list[str]], requests: int, parse: Callable[[str, list[str]], T], warm_ups: int = 0
 ) -> dict[str, list[T]]:
     """Start each command as a :class:`_Server`; ask each ``requests`` times (0, 1, ...), alternating their order.
 
@@ -481,6 +481,10 @@ def _serve_interleaved[T](
         requests: Requests to each; request ``r`` goes to every server before ``r + 1``.
         parse: Reads one answer (the server's name, the answer's fields); raises
             :class:`ServerError` on one that breaks the protocol.
+        warm_ups: Runs each server does in its turn before the one kept, each with a request
+            number of its own (``r + requests``, ...), their answers checked but not kept: a run
+            that follows another side's starts with the caches that side evicted, which weighs
+            more on a short run than on a long one.
 
     Returns:
         Each server's parsed answers, in order.
@@ -498,8 +502,10 @@ def _serve_interleaved[T](
         names = list(commands)
         for r in range(requests):
             for name in names if r % 2 == 0 else names[::-1]:
-                servers[name].ask(r)
-                answers[name].append(parse(name, servers[name].answer()))
+                for w in range(warm_ups, -1, -1):
+                    servers[name].ask(r + w * requests)
+                    answer = parse(name, servers[name].answer())
+                answers[name].append(answer)
     return answers
 
 
@@ -591,14 +597,16 @@ def bench_peers(peers: dict[str, list[str]], rounds: int) -> dict[str, Any]:
 
     Every side is a server in its own interpreter (:data:`HERE_AS_PEER` here; each peer's
     command answering :data:`PEER_PROTOCOL`), asked for one run at a time, in ``rounds`` x 40
-    rounds of one run each.
+    rounds; in each round every side runs twice in a row, with seeds of their own, and the
+    second run is timed (the first warms the caches the other sides' runs evicted: a short run
+    pays more for them).
 
     Returns:
         Each side's agent-steps per second (best and median of its runs), and here over each
         peer (the median of the rounds' ratios).
     """
     commands = {"here": [sys.executable, "-c", HERE_AS_PEER]} | peers
-    rates = _serve_interleaved(commands, rounds * 40, _agent_steps_per_s)
+    rates = _serve_interleaved(commands, rounds * 40, _agent_steps_per_s, warm_ups=1)
     return {
         name: {
             "command": shlex.join(peers[name]) if name in peers else "sim.bench.HERE_AS_PEER",

@@ -69,6 +69,19 @@ def test_a_peer_is_timed_against_the_baseline_each_in_its_own_interpreter() -> N
     assert peers["steady"]["here_over_it"] == pytest.approx(here["median"] / 500_000)
 
 
+#: Answers 4 ms for its first, third, ... run and 2 ms for the others; refuses a seed asked before.
+WARMING_PEER = (
+    "import sys\nprint('ready', flush=True)\nseen = []\nfor line in sys.stdin:\n"
+    "    print('repeated' if line in seen else '0.004 1000' if len(seen) % 2 == 0 else '0.002 1000', flush=True)\n"
+    "    seen.append(line)\n"
+)
+
+
+def test_each_side_runs_twice_a_round_with_seeds_of_their_own_and_only_the_second_is_timed() -> None:
+    peers = bench.bench_peers({"warming": [sys.executable, "-c", WARMING_PEER]}, rounds=1)
+    assert peers["warming"]["agent_steps_per_s"] == {"best": 500_000.0, "median": 500_000.0}
+
+
 def test_a_bad_peer_stops_the_benchmark_before_it_measures_with_exit_2(monkeypatch, capsys) -> None:
     monkeypatch.setattr(bench, "bench_startup", lambda: pytest.fail("measured after a peer failed"))
     dead = f"{sys.executable} -c 'import sys; sys.exit(\"no licence server\")'"
