@@ -43,7 +43,11 @@ def month_labels(start: str, months: int) -> list[str]:
 @cache
 def _month_labels(start: str, months: int) -> tuple[str, ...]:
     year, month = map(int, start.split("-"))
-    return tuple(f"{year + y:04d}-{m + 1:02d}" for y, m in (divmod(month - 1 + i, 12) for i in range(months)))
+    labels = []
+    for i in range(months):
+        y, m = divmod(month - 1 + i, 12)
+        labels.append(f"{year + y:04d}-{m + 1:02d}")
+    return tuple(labels)
 
 
 def month_of_year(start: str, month: int) -> int:
