@@ -264,6 +264,8 @@ class RowLayout:
         self._is_count = np.isin(self.columns, self.counts)
         place = np.arange(1, 1 + len(self.columns))
         self._places = place[~self._is_count], place[self._is_count]
+        for shared in (self._is_count, *self._places):
+            shared.flags.writeable = False  # shared by every run with this layout (``row_layout``)
         self._frame_columns = pd.Index(["month", *self.columns])
 
     def frame(self, start: str, values: np.ndarray) -> pd.DataFrame:
