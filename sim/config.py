@@ -248,7 +248,7 @@ class IntermediaryRules(Schema):
         "Exponent k of an entrant's hub weight (1 - detection risk)^k (0: hubs alike).", "", ge=0, le=100
     )
     registration_delay_months: int = field(
-        "Months before a new intermediary, or a listed firm's new front, is usable.", "months", ge=0, le=24
+        "Months before a new intermediary is usable.", "months", ge=0, le=24
     )
     relocation_delay_months: int = field(
         "Months before a subsidiary that moved to another hub trades there again.", "months", ge=0, le=24

@@ -249,9 +249,11 @@ class ExportControlModel(Model):
         )
 
     def detected(self, firm_index: int, source: Source, quantity_h100e: float, months_delivered: int) -> None:
-        """Consequences of a detection made by a lever (after delivery): fine, listing and news."""
+        """Consequences of a detection made by a lever (after delivery): fine, listing, the firm's own lesson and news."""
         self.consequences.punish(firm_index, quantity_h100e, months_delivered, NOBODY, self.cfg, self.month, self.tally)
-        self.tally.public_detections[self.sources.cell(source)] += 1
+        cell = self.sources.cell(source)
+        self.tally.own_detected[firm_index, cell] += 1
+        self.tally.public_detections[cell] += 1
 
     def seize_stock(self, firm_index: int, source: Source, quantity_h100e: float) -> float:
         """Remove up to ``quantity_h100e`` of a firm's chips from ``source``; return what was removed."""

@@ -157,3 +157,22 @@ def test_verified_chips_found_in_use_are_seized_and_counted() -> None:
     ts = run(cfg).timeseries
     assert ts["verification_detections"].sum() > 0
     assert 0 < ts["verification_seized_h100e"].sum() <= ts["delivered_smuggled_h100e"].sum()
+
+
+def test_a_lot_found_after_delivery_is_the_firms_own_lesson_and_news_to_the_others(baseline: Config) -> None:
+    """Section 4's learning: the found firm adds a detection; every other firm adds news_weight of one."""
+    from sim.model import ExportControlModel
+
+    found, unfound = ExportControlModel(baseline), ExportControlModel(baseline)
+    for model in (found, unfound):
+        model.step()
+    found.detected(0, SMUGGLED, 100.0, baseline.world.market.amortisation_months)
+    for model in (found, unfound):
+        model._learn()
+    cell = found.sources.cell(SMUGGLED)
+    behaviour = baseline.behaviour
+    gained_a = found.firms.beliefs.a[:, cell] - unfound.firms.beliefs.a[:, cell]
+    gained_b = found.firms.beliefs.b[:, cell] - unfound.firms.beliefs.b[:, cell]
+    others = np.full(len(gained_a) - 1, 1.0)
+    np.testing.assert_allclose(gained_a, [1.0, *(behaviour.news_weight * others)])
+    np.testing.assert_allclose(gained_b, [0.0, *((behaviour.news_trials - behaviour.news_weight) * others)])
