@@ -8,7 +8,17 @@ import yaml
 
 from sim.loading import load_config
 from sim.targets import Target
-from sim.validate import Status, judge, main, run_targets
+from sim.validate import (
+    DEFAULT_SEEDS,
+    QUICK_OUT,
+    QUICK_SEEDS,
+    Status,
+    is_full_run,
+    judge,
+    main,
+    parse_args,
+    run_targets,
+)
 from tests.conftest import target_data
 
 
@@ -127,3 +137,29 @@ def test_bad_options_exit_2():
     with pytest.raises(SystemExit) as exc:
         main(["--seeds", "1"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "full"),
+    [
+        ([], True),
+        (["--seeds", "400"], True),
+        (["--quick"], False),
+        (["--seeds", "50"], False),
+        (["--role", "validation"], False),
+        (["--target", "cnas_smuggled_volume"], False),
+        (["--override", "~calibrated"], False),
+    ],
+)
+def test_only_the_full_run_of_every_default_target_is_the_one_the_docs_quote(args, full):
+    parsed = parse_args(args)
+    n_seeds = parsed.seeds or (QUICK_SEEDS if parsed.quick else DEFAULT_SEEDS)
+    assert is_full_run(parsed, n_seeds) is full
+
+
+def test_a_partial_run_writes_under_results_and_leaves_the_docs_alone(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    targets = tiny_targets(tmp_path)
+    assert main(["--targets", str(targets), "--seeds", "2", "--workers", "1"]) == 0
+    assert (tmp_path / QUICK_OUT / "validation.md").exists()
+    assert f"wrote {QUICK_OUT / 'validation.md'}" in capsys.readouterr().out
