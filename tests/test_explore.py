@@ -395,6 +395,14 @@ def test_the_command_has_help():
     assert "--port" in done.stdout and "--host" in done.stdout
 
 
+def test_without_solara_the_command_says_how_to_install_it_and_exits_2(monkeypatch, capsys):
+    from sim.explore import __main__ as explore_command
+
+    monkeypatch.setattr(explore_command.importlib.util, "find_spec", lambda name: None)
+    assert explore_command.main([]) == 2
+    assert "pip install -e '.[explore]'" in capsys.readouterr().err
+
+
 def test_the_command_serves_the_app_with_solara():
     from sim.explore.__main__ import command
 

@@ -6,6 +6,7 @@ Starts Solara's server on the page ``sim.explore.app`` and prints its address; C
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import socket
 import subprocess
@@ -14,6 +15,8 @@ import sys
 from sim.explore import WORKERS_ENV, assets
 
 APP = "sim.explore.app"
+#: Exit code when the explorer cannot start here (solara missing): bad setup, not a crash.
+EXIT_NOT_INSTALLED = 2
 
 
 def free_port(host: str) -> int:
@@ -51,6 +54,9 @@ def main(argv: list[str]) -> int:
         "--workers", type=int, default=None, help="worker processes for the runs (default: up to 4 cores; 0: none)"
     )
     args = parser.parse_args(argv)
+    if importlib.util.find_spec("solara") is None:
+        print("error: the explorer needs solara; install it with: pip install -e '.[explore]'", file=sys.stderr)
+        return EXIT_NOT_INSTALLED
     port = args.port or free_port(args.host)
     env = dict(os.environ)
     if args.workers is not None:
