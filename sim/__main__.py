@@ -24,6 +24,7 @@ import textwrap
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import hydra
@@ -64,6 +65,12 @@ MAX_REPLICATIONS = 10_000
 POOL_MIN_MONTHS = 1_500
 #: The module a worker process preloads.
 WORKER_MODULE = "sim.run"
+#: Hydra's flags that take the next argument as their value (``--cfg job``).
+FLAGS_WITH_VALUE = frozenset(
+    ("--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")
+)
+#: Hydra's flags whose value is optional (``--info`` or ``--info config``).
+FLAGS_WITH_OPTIONAL_VALUE = frozenset(("--info", "-i"))
 
 
 @dataclass(frozen=True)
@@ -176,14 +183,23 @@ def parse_args(argv: Sequence[str]) -> Request:
     """Split the arguments into Hydra overrides and flags, expanding settings files and taking out seed lists.
 
     Raises:
-        ConfigError: A settings file cannot be read, or seeds are asked for wrongly.
+        ConfigError: A settings file cannot be read, seeds are asked for wrongly, an argument is
+            neither ``key=value``, ``~key`` nor a flag, or a flag lacks its value.
     """
     request = Request()
     base_seed: str | None = None
-    for arg in argv:
+    for i, arg in enumerate(argv):
         key, sep, value = arg.partition("=")
-        if not sep or arg.startswith("-"):
+        if arg.startswith("-") or (not sep and i > 0 and argv[i - 1] in FLAGS_WITH_VALUE | FLAGS_WITH_OPTIONAL_VALUE):
+            following = argv[i + 1] if i + 1 < len(argv) else "="
+            if arg in FLAGS_WITH_VALUE and (following.startswith("-") or "=" in following):
+                raise ConfigError(f"{arg} needs a value (e.g. --cfg job); see --hydra-help")
             request.flags.append(arg)
+        elif not sep and not arg.startswith("~"):
+            raise ConfigError(
+                f"{arg}: expected key=value (e.g. months=12), ~key to remove an entry (e.g. ~timeline.<event>) "
+                "or a flag (--help)"
+            )
         elif key == "settings":
             expanded = settings_overrides(value)
             request.overrides += expanded
@@ -458,6 +474,9 @@ def main() -> None:
     logging.getLogger("mesa").setLevel(logging.WARNING)
     if any(a in ("-h", "--help") for a in sys.argv[1:]):
         print(help_text())
+        return
+    if "--version" in sys.argv[1:]:
+        print(f"exportsim {version('exportsim')}")
         return
     try:
         request = parse_args(sys.argv[1:])

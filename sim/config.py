@@ -247,9 +247,7 @@ class IntermediaryRules(Schema):
     entry_risk_sensitivity: float = field(
         "Exponent k of an entrant's hub weight (1 - detection risk)^k (0: hubs alike).", "", ge=0, le=100
     )
-    registration_delay_months: int = field(
-        "Months before a new intermediary is usable.", "months", ge=0, le=24
-    )
+    registration_delay_months: int = field("Months before a new intermediary is usable.", "months", ge=0, le=24)
     relocation_delay_months: int = field(
         "Months before a subsidiary that moved to another hub trades there again.", "months", ge=0, le=24
     )

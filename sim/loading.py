@@ -88,8 +88,8 @@ def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) ->
         base = compose_dict(chosen)
     for o in parsed:
         key = o.key_or_group
-        if key in groups or key.startswith("hydra") or o.is_add() or o.is_delete():
-            continue
+        if key in groups or key.startswith("hydra") or o.is_add():
+            continue  # a deletion (~key) must name a key that exists, as a change must
         check_path(base, key, o.input_line)
 
 

@@ -249,7 +249,7 @@ class ExportControlModel(Model):
         )
 
     def detected(self, firm_index: int, source: Source, quantity_h100e: float, months_delivered: int) -> None:
-        """Consequences of a detection made by a lever (after delivery): fine, listing, the firm's own lesson and news."""
+        """Consequences of a detection made by a lever (after delivery): fine, listing, own lesson and news."""
         self.consequences.punish(firm_index, quantity_h100e, months_delivered, NOBODY, self.cfg, self.month, self.tally)
         cell = self.sources.cell(source)
         self.tally.own_detected[firm_index, cell] += 1

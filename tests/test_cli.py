@@ -6,6 +6,7 @@ One subprocess per command checks its exit code, output and files; the rest runs
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import json
 import re
 import subprocess
@@ -287,6 +288,12 @@ def test_every_command_has_a_help(module: str, monkeypatch: pytest.MonkeyPatch, 
         (["-m", "replications=2", "months=2"], "do not combine with -m"),
         (["replications=3", "seeds=0-2"], "give one of replications=N or seeds=A-B"),
         (["settings=missing.yaml"], "settings=missing.yaml: cannot read it"),
+        (["months"], "months: expected key=value"),
+        (["-m", "seed"], "seed: expected key=value"),
+        (["~timeline.h20_resumd"], "Did you mean 'h20_resumed'?"),
+        (["~behaviour.temprature"], "unknown key 'behaviour.temprature'"),
+        (["--cfg"], "--cfg needs a value"),
+        (["--cfg", "months=2"], "--cfg needs a value"),
     ],
 )
 def test_bad_input_exits_2_with_one_message(
@@ -304,6 +311,18 @@ def test_bad_input_exits_2_with_one_message(
     stderr = capsys.readouterr().err
     assert stderr.startswith("error: ") and stderr.count("error: ") == 1 and fragment in stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_deletion_and_hydras_flags_reach_the_config_and_hydra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request = cli.parse_args(["~timeline.h20_resumed", "--cfg", "job", "--info", "config", "months=2"])
+    assert request.overrides == ["~timeline.h20_resumed", "months=2"]
+    assert request.flags == ["--cfg", "job", "--info", "config"]
+    assert "h20_resumed" not in load_config(request.overrides).timeline
+    monkeypatch.setattr(sys, "argv", ["sim", "--version"])
+    cli.main()
+    assert capsys.readouterr().out.strip() == f"exportsim {importlib.metadata.version('exportsim')}"
 
 
 def test_a_bad_settings_file_names_itself_and_the_key(
