@@ -50,6 +50,7 @@ from typing import Any
 import psutil
 from mesa import Agent, Model
 
+from sim.arguments import at_least
 from sim.config import Config
 from sim.loading import load_config
 from sim.model import ExportControlModel
@@ -849,8 +850,8 @@ def write_readme(text: str) -> None:
 def main(argv: list[str]) -> int:
     """Measure, print, write the JSON file, and on request the README's speed section."""
     parser = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of every comparison")
-    parser.add_argument("--runs", type=int, default=60, help="runs per sweep")
+    parser.add_argument("--rounds", type=at_least(1), default=5, help="interleaved rounds of every comparison")
+    parser.add_argument("--runs", type=at_least(1), default=60, help="runs per sweep")
     parser.add_argument("--json", type=Path, default=ROOT / "results" / "bench.json", help="where the figures go")
     parser.add_argument("--reference", type=Path, help="another checkout to time a baseline run against")
     parser.add_argument("--readme", action="store_true", help="rewrite the README's speed figures from this run")

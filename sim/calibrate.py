@@ -35,6 +35,7 @@ import yaml
 from pydantic import model_validator
 from tqdm import tqdm
 
+from sim.arguments import at_least
 from sim.config import Config
 from sim.loading import CONFIG_DIR, check_path, load_config
 from sim.run import run
@@ -335,22 +336,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(prog="python -m sim.calibrate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--priors", type=Path, default=DEFAULT_PRIORS, help="priors file")
-    parser.add_argument("--population", type=int, help="particles per generation (default: the file's)")
-    parser.add_argument("--generations", type=int, help="generations (default: the file's)")
+    parser.add_argument("--population", type=at_least(2), help="particles per generation (default: the file's)")
+    parser.add_argument("--generations", type=at_least(1), help="generations (default: the file's)")
     parser.add_argument("--override", action="append", default=[], help="Hydra override of every scenario")
     parser.add_argument("--out", type=Path, help="output folder (default results/calibration/<name>)")
     parser.add_argument("--resume", action="store_true", help="continue the fit in the output folder's abc.db")
-    parser.add_argument("--workers", type=int, help="local worker processes (1: this process; default: every core)")
+    parser.add_argument(
+        "--workers", type=at_least(1), help="local worker processes (1: this process; default: every core)"
+    )
     parser.add_argument("--dask", metavar="ADDRESS", help="run the simulations on this Dask scheduler's workers")
     parser.add_argument(
         "--write-config", action="store_true", help="write configs/calibrated/<name>.yaml (the posterior mean)"
     )
-    args = parser.parse_args(argv)
-    for name in ("population", "generations", "workers"):
-        value = getattr(args, name)
-        if value is not None and value < (2 if name == "population" else 1):
-            parser.error(f"--{name} is too small: {value}")
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import stats
 from tqdm import tqdm
 
+from sim.arguments import at_least
 from sim.config import Config
 from sim.loading import load_config
 from sim.run import run
@@ -384,7 +385,7 @@ def write_figure(targets: Mapping[str, Target], results: Mapping[str, Assessment
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command-line options."""
     parser = argparse.ArgumentParser(prog="python -m sim.validate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=None, help=f"seeds per scenario (default {DEFAULT_SEEDS})")
+    parser.add_argument("--seeds", type=at_least(2), default=None, help=f"seeds per scenario (default {DEFAULT_SEEDS})")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SEEDS} seeds, for a first look")
     parser.add_argument("--role", choices=[r.value for r in Role], help="only the calibration or validation targets")
     parser.add_argument("--target", action="append", default=[], help="only this target (repeatable)")
@@ -402,13 +403,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"folder for validation.md and figures/ (default: docs/ for the full run of every target with "
         f"{DEFAULT_SEEDS} seeds, which also updates the tables quoted in README.md and docs/ODD.md; else {QUICK_OUT})",
     )
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: every core)")
-    args = parser.parse_args(argv)
-    if args.seeds is not None and args.seeds < 2:
-        parser.error("--seeds must be at least 2")
-    if args.workers is not None and args.workers < 1:
-        parser.error("--workers must be at least 1")
-    return args
+    parser.add_argument("--workers", type=at_least(1), default=None, help="worker processes (default: every core)")
+    return parser.parse_args(argv)
 
 
 def is_full_run(args: argparse.Namespace, n_seeds: int) -> bool:

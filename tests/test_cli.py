@@ -313,6 +313,25 @@ def test_bad_input_exits_2_with_one_message(
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize(
+    ("module", "args", "fragment"),
+    [
+        ("sim.bench", ["--rounds", "0"], "argument --rounds: expected a whole number of at least 1, got 0"),
+        ("sim.bench", ["--runs", "many"], "argument --runs: expected a whole number of at least 1, got 'many'"),
+        ("sim.report.studies", ["--workers", "0"], "argument --workers: expected a whole number of at least 1"),
+        ("sim.validate", ["--seeds", "1"], "argument --seeds: expected a whole number of at least 2, got 1"),
+        ("sim.calibrate", ["--generations", "-3"], "argument --generations: expected a whole number of at least 1"),
+    ],
+)
+def test_a_count_option_out_of_range_exits_2_naming_it(
+    module: str, args: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        importlib.import_module(module).main(args)
+    assert exited.value.code == 2
+    assert fragment in capsys.readouterr().err
+
+
 def test_a_deletion_and_hydras_flags_reach_the_config_and_hydra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from sim.arguments import at_least
 from sim.loading import CONFIG_DIR, ConfigError
 from sim.report.specs import report
 from sim.sweep.engine import start_sweep
@@ -67,7 +68,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.report.studies", description=__doc__.split("\n")[0])
     parser.add_argument("studies", nargs="*", help=f"studies to run (default all: {', '.join(study_names())})")
     parser.add_argument("--quick", action="store_true", help="about a tenth of the runs, for checking")
-    parser.add_argument("--workers", type=int, default=None, help="local worker processes (default every core)")
+    parser.add_argument("--workers", type=at_least(1), default=None, help="local worker processes (default every core)")
     parser.add_argument("--results", type=Path, default=Path("results"), help="results folder")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.studies) - set(study_names()))
