@@ -34,6 +34,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.channels import ILLICIT_CHANNELS
+from sim.commands import quiet_when_output_closes
 from sim.config import Config
 from sim.loading import (
     CONFIG_DIR,
@@ -399,8 +400,9 @@ def _hydra_entry(cfg: DictConfig) -> None:
         _fail(exc)
     table = summary_table(result, changes, settings)
     (folder / "table.txt").write_text(table + "\n")
-    print(table)
-    print(folder.resolve())
+    with quiet_when_output_closes():  # inside Hydra's job, which would report a closed output as a failure
+        print(table)
+        print(folder.resolve())
 
 
 # --- help ----------------------------------------------------------------------------------------------
@@ -509,4 +511,5 @@ def _from_settings(exc: ConfigError, request: Request) -> ConfigError:
 
 
 if __name__ == "__main__":
-    main()
+    with quiet_when_output_closes():
+        main()

@@ -50,7 +50,7 @@ from typing import Any
 import psutil
 from mesa import Agent, Model
 
-from sim.arguments import at_least
+from sim.commands import at_least, quiet_when_output_closes
 from sim.config import Config
 from sim.loading import load_config
 from sim.model import ExportControlModel
@@ -902,4 +902,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    with quiet_when_output_closes():
+        sys.exit(main(sys.argv[1:]))

@@ -35,7 +35,7 @@ import yaml
 from pydantic import model_validator
 from tqdm import tqdm
 
-from sim.arguments import at_least
+from sim.commands import at_least, quiet_when_output_closes
 from sim.config import Config
 from sim.loading import CONFIG_DIR, check_path, load_config
 from sim.run import run
@@ -420,4 +420,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with quiet_when_output_closes():
+        sys.exit(main())

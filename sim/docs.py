@@ -21,6 +21,7 @@ from omegaconf import OmegaConf
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from sim.commands import quiet_when_output_closes
 from sim.config import Config
 from sim.loading import CONFIG_DIR, GROUPS, compose_dict, group_options, lever_groups
 from sim.schema import bounds, inner_model
@@ -195,4 +196,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with quiet_when_output_closes():
+        sys.exit(main())

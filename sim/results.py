@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from sim.config import Config
+from sim.intervals import CONFIDENCE, clip_bounds, mean_ci, never_negative
 from sim.run import RunResult
 from sim.schema import ConfigError
 
@@ -159,15 +160,6 @@ def read_run(folder: Path | str) -> tuple[pd.DataFrame, dict[str, Any]]:
     return pd.read_parquet(folder / "timeseries.parquet"), json.loads((folder / "summary.json").read_text())
 
 
-#: Two-sided confidence level of the intervals over seeds.
-CONFIDENCE = 0.95
-
-
-def is_share(metric: str) -> bool:
-    """Whether a summary metric is a share in [0, 1] (its interval is clipped to it)."""
-    return metric.startswith(("access_ratio", "detection_rate", "channel_share_"))
-
-
 def seeds_table(results: list[RunResult]) -> pd.DataFrame:
     """One row per run (seed) with its summary metrics."""
     return pd.DataFrame([r.summary for r in results])
@@ -177,25 +169,17 @@ def interval_table(results: list[RunResult], confidence: float = CONFIDENCE) -> 
     """Mean of every summary metric over the runs, with a t-based confidence interval of the mean.
 
     Returns:
-        One row per metric: ``metric``, ``n`` (runs with a value; NaN left out), ``mean``, ``std``,
-        ``ci_low`` and ``ci_high`` (NaN with fewer than two values; clipped to what the metric can
-        take: shares to [0, 1], a metric no run has below zero at zero).
+        One row per metric, in the summary's order: ``metric``, ``n`` (runs with a value; NaN left
+        out), ``mean``, ``std``, ``ci_low`` and ``ci_high`` (NaN with fewer than two values; clipped
+        to what the metric can take, :func:`sim.intervals.clip_bounds`).
     """
-    from scipy import stats  # only replications need it; a single run starts faster without
-
     frame = seeds_table(results).drop(columns=["seed"])
-    table = frame.agg(["count", "mean", "std"]).T.reset_index()
-    table.columns = ["metric", "n", "mean", "std"]
-    table["n"] = table["n"].astype(int)
-    dof = (table["n"] - 1).where(table["n"] > 1)
-    half = stats.t.ppf(0.5 + confidence / 2, dof) * table["std"] / table["n"].pow(0.5)
-    table["ci_low"] = table["mean"] - half
-    table["ci_high"] = table["mean"] + half
-    shares = table["metric"].map(is_share)
-    table.loc[shares, ["ci_low", "ci_high"]] = table.loc[shares, ["ci_low", "ci_high"]].clip(0.0, 1.0)
-    never_negative = (frame.min() >= 0).to_numpy()
-    table.loc[never_negative, "ci_low"] = table.loc[never_negative, "ci_low"].clip(lower=0.0)
-    return table
+    metrics = list(frame.columns)
+    long = frame.melt(var_name="metric", value_name="value")
+    long["metric"] = pd.Categorical(long["metric"], categories=metrics)
+    table = mean_ci(long, ["metric"], "value", confidence)
+    table["metric"] = table["metric"].astype(str)
+    return clip_bounds(table, table["metric"], never_negative(frame, metrics))
 
 
 def write_replications(results: list[RunResult], folder: Path | str, overrides: list[str] | None = None) -> Path:

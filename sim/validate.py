@@ -33,11 +33,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from tqdm import tqdm
 
-from sim.arguments import at_least
+from sim.commands import at_least, quiet_when_output_closes
 from sim.config import Config
+from sim.intervals import t_half_width
 from sim.loading import load_config
 from sim.run import run
 from sim.schema import ConfigError, with_settings
@@ -103,7 +103,7 @@ def judge(target: Target, values: list[float] | np.ndarray, reason: str = "") ->
         nan = math.nan
         return Assessment(0, nan, nan, nan, nan, nan, Status.NOT_COMPUTABLE, reason or "no seed gave a value")
     mean = float(x.mean())
-    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.inf
+    half = float(t_half_width(x.std(ddof=1), len(x))) if len(x) > 1 else math.inf
     ci_low, ci_high = mean - half, mean + half
     low, high = target.public.bounds()
     # a range: the mean inside it; a sign: the whole interval of the mean on that side of zero
@@ -462,4 +462,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with quiet_when_output_closes():
+        sys.exit(main())

@@ -10,9 +10,10 @@ import pytest
 import yaml
 from scipy import stats
 
+from sim.intervals import clip_bounds
 from sim.schema import ConfigError
 from sim.sweep import load, start_sweep
-from sim.sweep.analysis import clip_shares, contrast_timeseries
+from sim.sweep.analysis import contrast_timeseries
 from sim.sweep.contrast import main, parse_point
 from sim.sweep.experiment import parse_experiment
 
@@ -116,12 +117,14 @@ def test_timeseries_rows_can_carry_their_runs_factors(sweep_dir: Path) -> None:
     assert (ts["scenario"] == ts["run_id"].map(runs["scenario"])).all()
 
 
-def test_intervals_of_shares_stay_within_0_and_1(sweep_dir: Path) -> None:
+def test_intervals_stay_within_what_each_metric_can_take(sweep_dir: Path) -> None:
     points = load(sweep_dir).points(["access_ratio", "smuggled_h100e_total"])
     shares = points[points["metric"] == "access_ratio"]
     assert (shares["ci_low"] >= 0).all() and (shares["ci_high"] <= 1).all()
-    table = pd.DataFrame({"ci_low": [-0.1, -5.0], "ci_high": [1.2, 9.0]})
-    clipped = clip_shares(table, pd.Series(["access_ratio", "smuggled_h100e_total"]))
-    assert clipped.values.tolist() == [[0.0, 1.0], [-5.0, 9.0]]
-    one_metric = clip_shares(pd.DataFrame({"ci_low": [-0.1], "ci_high": [1.2]}), "detection_rate")
+    assert (points.loc[points["metric"] == "smuggled_h100e_total", "ci_low"] >= 0).all()
+    table = pd.DataFrame({"ci_low": [-0.1, -5.0, -5.0], "ci_high": [1.2, 9.0, 9.0]})
+    names = pd.Series(["access_ratio", "smuggled_h100e_total", "difference_usd"])
+    clipped = clip_bounds(table, names, nonnegative={"smuggled_h100e_total"})
+    assert clipped.values.tolist() == [[0.0, 1.0], [0.0, 9.0], [-5.0, 9.0]]
+    one_metric = clip_bounds(pd.DataFrame({"ci_low": [-0.1], "ci_high": [1.2]}), "detection_rate")
     assert one_metric.values.tolist() == [[0.0, 1.0]]

@@ -17,17 +17,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.channels import CHANNEL_NAMES, ILLICIT_CHANNELS
 from sim.config import Config
+from sim.intervals import CONFIDENCE, clip_bounds, mean_ci, never_negative, t_half_width
 from sim.report.names import SOURCE_ORDER
 from sim.run import RunResult, run
 from sim.schema import with_settings
-from sim.sweep.analysis import clip_shares, mean_ci
 
 DEFAULT_SEEDS = 5
-CONFIDENCE = 0.95
 #: Run metrics of the comparison table, in page order (keys of ``RunResult.summary``).
 KEY_METRICS: tuple[str, ...] = (
     "access_ratio",
@@ -156,7 +154,7 @@ def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple
     mean = float(x.mean())
     if n < 2:
         return n, mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    half = float(t_half_width(x.std(ddof=1), n, confidence))
     return n, mean, mean - half, mean + half
 
 
@@ -170,7 +168,7 @@ def metric_table(batch: Batch, metrics: Sequence[str] = KEY_METRICS, confidence:
         dict(zip(("n", "mean", "ci_low", "ci_high"), t_interval(runs[m], confidence), strict=True)) for m in metrics
     ]
     table = pd.DataFrame(rows).assign(metric=list(metrics))[["metric", "n", "mean", "ci_low", "ci_high"]]
-    return clip_shares(table, table["metric"])
+    return clip_bounds(table, table["metric"], never_negative(runs, metrics))
 
 
 def paired_table(
@@ -211,8 +209,11 @@ def bands(batch: Batch, columns: Sequence[str], confidence: float = CONFIDENCE) 
     that month's mean; the intervals of shares are clipped to [0, 1].
     """
     present = [c for c in columns if c in batch.results[0].timeseries.columns]
-    table = mean_ci(batch.long(present), ["column", "month"], "value", confidence)
-    return clip_shares(table, table["column"])
+    long = batch.long(present)
+    table = mean_ci(long, ["column", "month"], "value", confidence)
+    return clip_bounds(
+        table, table["column"], never_negative(long.set_index(["seed", "month", "column"])["value"].unstack(), present)
+    )
 
 
 def paired_bands(a: Batch, b: Batch, columns: Sequence[str], confidence: float = CONFIDENCE) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from sim.commands import quiet_when_output_closes
 from sim.loading import ConfigError
 from sim.report.specs import report
 from sim.report.style import THEMES
@@ -45,4 +46,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    with quiet_when_output_closes():
+        sys.exit(main(sys.argv[1:]))

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from sim.intervals import CONFIDENCE, t_half_width
 from sim.report.figures import access_over_time
 from sim.report.names import SOURCE_ORDER, label
 from sim.report.style import theme
-from sim.results import CONFIDENCE, changes_hash
+from sim.results import changes_hash
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -40,13 +41,10 @@ def access_by_source_table(timeseries: pd.DataFrame) -> pd.DataFrame:
 
 def mean_access_table(results: list[RunResult], confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Mean compute used per month and source over runs, with a ``total`` row holding the t band of total access."""
-    from scipy import stats
-
     tidy = pd.concat([access_by_source_table(r.timeseries) for r in results])
     means = tidy.groupby(["month", "source"], sort=False, as_index=False)["mean"].mean()
     totals = pd.DataFrame({r.config.seed: r.timeseries.set_index("month")["access_h100e_months"] for r in results})
-    n = totals.shape[1]
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * totals.std(axis=1) / n**0.5 if n > 1 else float("nan")
+    half = t_half_width(totals.std(axis=1), totals.shape[1], confidence)
     total = pd.DataFrame(
         {
             "month": totals.index,

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from sim.arguments import at_least
+from sim.commands import at_least, quiet_when_output_closes
 from sim.loading import CONFIG_DIR, ConfigError
 from sim.report.specs import report
 from sim.sweep.engine import start_sweep
@@ -87,4 +87,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    with quiet_when_output_closes():
+        sys.exit(main(sys.argv[1:]))

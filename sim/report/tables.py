@@ -17,9 +17,10 @@ from typing import Any
 import pandas as pd
 
 from sim.channels import CHANNEL_NAMES, ILLICIT_CHANNELS
+from sim.intervals import clip_bounds, mean_ci, never_negative
 from sim.report.names import SOURCE_ORDER
 from sim.schema import ConfigError
-from sim.sweep.analysis import Sweep, clip_shares, matches, mean_ci
+from sim.sweep.analysis import Sweep, matches
 from sim.sweep.designs import REPLICATION, RUN_ID
 
 SCENARIO = "scenario"
@@ -176,7 +177,7 @@ def hub_differences_table(sweep: Sweep, selection: Selection) -> pd.DataFrame:
 
     Returns:
         ``scenario`` (the one the first is subtracted from), ``reference``, ``hub``, ``month`` and
-        the statistics of :func:`~sim.sweep.analysis.mean_ci` of the paired differences.
+        the statistics of :func:`~sim.intervals.mean_ci` of the paired differences.
     """
     long = _long_timeseries(sweep, selection, _hub_columns(sweep), "hub")
     per_replication = long.groupby([SCENARIO, "hub", "month", REPLICATION])["value"].mean()
@@ -198,7 +199,7 @@ def metric_grid_table(sweep: Sweep, selection: Selection, x: str, y: str, metric
     ids = [c for c in runs.columns if c not in metrics]
     long = runs.melt(id_vars=ids, value_vars=metrics, var_name="metric", value_name="value")
     table = summarise(long, ["metric", y, x], "value")
-    return clip_shares(table, table["metric"])
+    return clip_bounds(table, table["metric"], never_negative(runs, metrics))
 
 
 def detection_curves_table(sweep: Sweep, selection: Selection, x: str) -> pd.DataFrame:
@@ -208,4 +209,4 @@ def detection_curves_table(sweep: Sweep, selection: Selection, x: str) -> pd.Dat
     ids = [c for c in runs.columns if c not in columns]
     long = runs.melt(id_vars=ids, value_vars=list(columns), var_name="channel", value_name="value")
     long["channel"] = long["channel"].map(columns)
-    return clip_shares(summarise(long, ["channel", x], "value"), "detection_rate")
+    return clip_bounds(summarise(long, ["channel", x], "value"), "detection_rate")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 
+from sim.commands import quiet_when_output_closes
 from sim.schema import ConfigError
 from sim.sweep.engine import SweepInterrupted, resume_sweep, start_sweep
 from sim.sweep.experiment import experiment_names, load_experiment
@@ -80,4 +81,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    with quiet_when_output_closes():
+        sys.exit(main(sys.argv[1:]))

@@ -14,54 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
-from scipy import stats
 
+from sim.intervals import clip_bounds, mean_ci, never_negative, t_half_width
 from sim.schema import ConfigError
 from sim.sweep.designs import POINT_ID, REPLICATION, RUN_ID
 from sim.sweep.store import MANIFEST_FILE, RUNS_DIR, TIMESERIES_DIR, SweepStore
 
 #: Columns of the runs table that are not metrics.
 RUN_COLUMNS = (RUN_ID, POINT_ID, REPLICATION, "seed", "wall_time_s")
-
-
-def mean_ci(frame: pd.DataFrame, by: list[str], value: str, confidence: float = 0.95) -> pd.DataFrame:
-    """Mean of a column per group, with a t-based confidence interval of the mean.
-
-    Args:
-        frame: One row per replication (and month, hub, ... as ``by`` says).
-        by: Group columns.
-        value: Column to average; NaN values are left out.
-        confidence: Two-sided confidence level.
-
-    Returns:
-        The ``by`` columns, ``n``, ``mean``, ``std``, ``ci_low`` and ``ci_high`` (NaN bounds
-        with one value in a group).
-    """
-    table = frame.groupby(by, sort=True)[value].agg(n="count", mean="mean", std="std").reset_index()
-    dof = (table["n"] - 1).where(table["n"] > 1)
-    half = stats.t.ppf(0.5 + confidence / 2, dof) * table["std"] / np.sqrt(table["n"])
-    table["ci_low"] = table["mean"] - half
-    table["ci_high"] = table["mean"] + half
-    return table
-
-
-def is_share(metric: str) -> bool:
-    """Whether a metric is a share in [0, 1] (access ratios, detection rates, channel shares)."""
-    return metric.startswith(("access_ratio", "detection_rate", "channel_share_"))
-
-
-def clip_shares(table: pd.DataFrame, metric: str | pd.Series) -> pd.DataFrame:
-    """Clip the interval bounds of share metrics to [0, 1], where a t interval can overshoot.
-
-    Args:
-        table: Rows with ``ci_low`` and ``ci_high``.
-        metric: The metric of every row: one name, or a column of names.
-    """
-    names = metric if isinstance(metric, pd.Series) else pd.Series(metric, index=table.index)
-    shares = names.map(is_share).to_numpy(dtype=bool)
-    for bound in ("ci_low", "ci_high"):
-        table[bound] = table[bound].where(~shares, table[bound].clip(0.0, 1.0))
-    return table
 
 
 def matches(column: pd.Series, value: Any) -> np.ndarray:
@@ -95,7 +55,7 @@ def point_means(runs: pd.DataFrame, factors: list[str], metrics: list[str], conf
     table = mean_ci(long, [POINT_ID, "metric"], "value", confidence)
     table["metric"] = table["metric"].astype(str)
     params = runs[[POINT_ID, *factors]].drop_duplicates(POINT_ID)
-    return params.merge(clip_shares(table, table["metric"]), on=POINT_ID)
+    return params.merge(clip_bounds(table, table["metric"], never_negative(runs, metrics)), on=POINT_ID)
 
 
 class Sweep:
@@ -249,8 +209,7 @@ def _paired_statistics(frame: pd.DataFrame, by: list[str], confidence: float) ->
         )
         .reset_index()
     )
-    dof = (table["n"] - 1).where(table["n"] > 1)
-    half = stats.t.ppf(0.5 + confidence / 2, dof) * table["sd"] / np.sqrt(table["n"])
+    half = t_half_width(table["sd"], table["n"], confidence)
     table["ci_low"] = table["difference"] - half
     table["ci_high"] = table["difference"] + half
     return table

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from sim.commands import quiet_when_output_closes
 from sim.schema import ConfigError
 from sim.sweep.analysis import contrast, contrast_timeseries, load
 
@@ -64,4 +65,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    with quiet_when_output_closes():
+        sys.exit(main(sys.argv[1:]))

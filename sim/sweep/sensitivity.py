@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from SALib.analyze import morris, sobol
 
+from sim.commands import quiet_when_output_closes
 from sim.report.sensitivity_figures import sobol_convergence
 from sim.report.style import theme
 from sim.schema import ConfigError
@@ -344,4 +345,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    with quiet_when_output_closes():
+        sys.exit(main(sys.argv[1:]))

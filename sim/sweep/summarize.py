@@ -11,6 +11,7 @@ import sys
 
 import pandas as pd
 
+from sim.commands import quiet_when_output_closes
 from sim.schema import ConfigError
 from sim.sweep.analysis import Sweep, load
 from sim.sweep.designs import POINT_ID
@@ -77,4 +78,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    with quiet_when_output_closes():
+        sys.exit(main(sys.argv[1:]))
