@@ -332,6 +332,21 @@ def test_a_count_option_out_of_range_exits_2_naming_it(
     assert fragment in capsys.readouterr().err
 
 
+def test_a_command_whose_reader_goes_away_stops_quietly_with_141() -> None:
+    code = (
+        "from sim.commands import quiet_when_output_closes\n"
+        "with quiet_when_output_closes():\n"
+        "    for _ in range(100_000):\n"
+        "        print('a line of a long table')\n"
+    )
+    reader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.readline() == b"a line of a long table\n"
+    reader.stdout.close()  # as ``| head -1`` does
+    assert reader.wait(timeout=60) == 141
+    assert reader.stderr.read() == b""
+
+
 def test_a_deletion_and_hydras_flags_reach_the_config_and_hydra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
