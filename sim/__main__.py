@@ -41,7 +41,7 @@ from sim.loading import (
     GROUPS,
     LEVER_OFF,
     ConfigError,
-    check_overrides,
+    check_multirun,
     group_options,
     lever_groups,
     load_config,
@@ -486,7 +486,7 @@ def main() -> None:
         _fail(exc)
     try:
         if request.multirun:
-            check_overrides(request.overrides)
+            check_multirun(request.overrides)
         else:
             config = load_config(request.overrides)
     except ConfigError as exc:

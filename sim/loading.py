@@ -17,7 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 from pydantic import ValidationError
 
 from sim.config import Config
-from sim.schema import ConfigError, field_at, format_validation_error, suggest, unit
+from sim.schema import ConfigError, field_at, format_validation_error, suggest, unit, with_settings
 from sim.timeline import TimelineEventError, compile_timeline, month_index
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -91,6 +91,30 @@ def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) ->
         if key in groups or key.startswith("hydra") or o.is_add():
             continue  # a deletion (~key) must name a key that exists, as a change must
         check_path(base, key, o.input_line)
+
+
+def check_multirun(overrides: list[str]) -> None:
+    """Check a multirun's keys and every value of its sweeps before its first job runs.
+
+    Each swept value is checked with the other overrides fixed (a group option by composing
+    the config with it); values that are fine alone are not checked in every combination.
+
+    Raises:
+        ConfigError: Names the bad key, option or value.
+    """
+    check_overrides(overrides)
+    parsed = OverridesParser.create().parse_overrides(overrides=overrides)
+    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
+    base = load_config(fixed)
+    groups = (*GROUPS, *lever_groups())
+    for o in (o for o in parsed if o.is_sweep_override()):
+        key = o.key_or_group
+        if key in groups or o.is_add() or o.is_delete():
+            for value in o.sweep_string_iterator():
+                load_config([*fixed, f"{o.get_key_element()}={value}"])
+        else:
+            for value in o.sweep_iterator():
+                with_settings(base, {key: value})
 
 
 def refuse_empty_mappings(overrides: list[str]) -> None:

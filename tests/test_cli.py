@@ -294,6 +294,8 @@ def test_every_command_has_a_help(module: str, monkeypatch: pytest.MonkeyPatch, 
         (["~behaviour.temprature"], "unknown key 'behaviour.temprature'"),
         (["--cfg"], "--cfg needs a value"),
         (["--cfg", "months=2"], "--cfg needs a value"),
+        (["-m", "policy.enforcement.audit_budget_per_month=2,-8", "months=2"], "audit_budget_per_month = -8"),
+        (["-m", "scenario=baseline,atlantis", "months=2"], "scenario=atlantis: unknown scenario"),
     ],
 )
 def test_bad_input_exits_2_with_one_message(
