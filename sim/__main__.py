@@ -504,8 +504,15 @@ def main() -> None:
 
 def _from_settings(exc: ConfigError, request: Request) -> ConfigError:
     """The error, naming the settings file when one of its lines is the one refused."""
+
+    def key(line: str) -> str:
+        return line.partition("=")[0].lstrip("+~")
+
+    message = str(exc).removeprefix("invalid config: ")
+    from_files = {line for _, expanded in request.settings for line in expanded}
+    typed = {key(line) for line in request.overrides if line not in from_files}  # set on the command line
     for path, expanded in request.settings:
-        if any(str(exc).startswith(line) for line in expanded):
+        if any(message.startswith((line, f"{key(line)} = ")) and key(line) not in typed for line in expanded):
             return ConfigError(f"settings={path}: {exc}")
     return exc
 

@@ -323,6 +323,11 @@ def format_validation_error(exc: ValidationError, root: type[BaseModel]) -> str:
             lines.append(err["msg"].removeprefix("Value error, ") + ".")
         elif err["type"] == "missing":
             lines.append(f"missing key {path!r}.")
+        elif err["type"] in ("model_type", "dict_type") and keys_at(root, loc):
+            lines.append(
+                f"{path} = {err.get('input')!r}: {path} is a section, not a value; set one of its keys "
+                f"({path}.<key>=...): {', '.join(keys_at(root, loc))}."
+            )
         else:
             value = err.get("input")
             shown = value if not isinstance(value, dict) else "{...}"

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from sim.schema import ConfigError
+from sim.schema import ConfigError, suggest
 
 HEADER = "# exportsim settings: run with  python -m sim settings=<this file>\n"
 
@@ -38,6 +38,8 @@ def read_settings(path: Path | str) -> tuple[str, dict[str, Any]]:
     Raises:
         ConfigError: The file is missing, is not YAML, or has other keys than scenario and settings.
     """
+    if not str(path).strip():
+        raise ConfigError("settings=: expected the path of a settings file, e.g. settings=my_settings.yaml")
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text())
@@ -45,10 +47,12 @@ def read_settings(path: Path | str) -> tuple[str, dict[str, Any]]:
         raise ConfigError(f"settings={path}: cannot read it ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"settings={path}: not YAML ({exc})") from None
-    if not isinstance(data, dict) or set(data) - {"scenario", "settings"} or not isinstance(data.get("scenario"), str):
+    stray = sorted(set(data) - {"scenario", "settings"}) if isinstance(data, dict) else []
+    if not isinstance(data, dict) or stray or not isinstance(data.get("scenario"), str):
+        unknown = f" (unknown: {', '.join(map(str, stray))}.{suggest(str(stray[0]), ['scenario', 'settings'])})"
         raise ConfigError(
             f"settings={path}: expected 'scenario: <name>' and an optional 'settings:' mapping of dotted config "
-            "paths to values"
+            f"paths to values{unknown if stray else ''}"
         )
     settings = data.get("settings") or {}
     if not isinstance(settings, dict):

@@ -280,6 +280,7 @@ def test_every_command_has_a_help(module: str, monkeypatch: pytest.MonkeyPatch, 
     [
         (["policy.end_user_audit.rate=0.1"], "Did you mean 'end_user_audits'?"),
         (["seed=-1"], "seed = -1"),
+        (["policy.end_user_audits=0.3"], "is a section, not a value; set one of its keys"),
         (["world.hubs.malaysia.cargo_inspection_rate=1.5"], "value <= 1"),
         (["scenario=atlantis"], "allowed: baseline"),
         (["replications=1"], "replications=1: expected a whole number from 2"),
@@ -349,6 +350,14 @@ def test_a_command_whose_reader_goes_away_stops_quietly_with_141() -> None:
     assert reader.stderr.read() == b""
 
 
+def test_the_studies_name_their_own_option_for_a_results_folder_they_cannot_make(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    studies = importlib.import_module("sim.report.studies")
+    assert studies.main(["--quick", "--results", "/proc/exportsim"]) == 2
+    assert capsys.readouterr().err.startswith("error: --results /proc/exportsim: cannot make it")
+
+
 def test_a_deletion_and_hydras_flags_reach_the_config_and_hydra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -366,10 +375,15 @@ def test_a_bad_settings_file_names_itself_and_the_key(
 ) -> None:
     save_settings(tmp_path / "bad.yaml", "baseline", {"policy.enforcement.audit_budget": 8})
     (tmp_path / "not_settings.yaml").write_text("policy: strict\n")
+    save_settings(tmp_path / "negative.yaml", "baseline", {"policy.enforcement.audit_budget_per_month": -8})
+    (tmp_path / "typo.yaml").write_text("scenario: baseline\nsetting:\n  months: 3\n")
     monkeypatch.chdir(tmp_path)
     for name, start, end in (
         ("bad.yaml", "settings=bad.yaml: policy.enforcement.audit_budget=8: unknown key", "'audit_budget_per_month'?"),
-        ("not_settings.yaml", "settings=not_settings.yaml: expected 'scenario: <name>'", "paths to values"),
+        ("not_settings.yaml", "settings=not_settings.yaml: expected 'scenario: <name>'", "(unknown: policy.)"),
+        ("negative.yaml", "settings=negative.yaml: invalid config: policy.enforcement.audit_budget_per_month = -8", ""),
+        ("typo.yaml", "settings=typo.yaml: expected", "(unknown: setting. Did you mean 'settings'?)"),
+        ("", "settings=: expected the path of a settings file", ""),
     ):
         monkeypatch.setattr(sys, "argv", ["sim", f"settings={name}"])
         with pytest.raises(SystemExit) as exited:

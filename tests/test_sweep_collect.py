@@ -69,3 +69,5 @@ def test_summarize_prints_means_with_intervals(tmp_path: Path, capsys: pytest.Ca
     assert len(points) == 4 and (points["n"] == 2).all()
     assert (points["ci_low"] < points["mean"]).all() and (points["mean"] < points["ci_high"]).all()
     assert (tmp_path / "points.csv").read_text().count("\n") == 5
+    assert summarize([str(path), "--metrics", "acces_ratio"]) == 2
+    assert "Did you mean 'access_ratio'?" in capsys.readouterr().err

@@ -76,6 +76,14 @@ def main(argv: list[str]) -> int:
         print(f"error: unknown studies {unknown}; allowed: {', '.join(study_names())}", file=sys.stderr)
         return 2
     try:
+        args.results.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(
+            f"error: --results {args.results}: cannot make it ({exc.strerror}); give a folder you can write",
+            file=sys.stderr,
+        )
+        return 2
+    try:
         for name in args.studies or study_names():
             began = time.perf_counter()
             folder = run_study(name, args.results, args.workers, args.quick)

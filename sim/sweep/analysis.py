@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from sim.intervals import clip_bounds, mean_ci, never_negative, t_half_width
-from sim.schema import ConfigError
+from sim.schema import ConfigError, suggest
 from sim.sweep.designs import POINT_ID, REPLICATION, RUN_ID
 from sim.sweep.store import MANIFEST_FILE, RUNS_DIR, TIMESERIES_DIR, SweepStore
 
@@ -100,6 +100,15 @@ class Sweep:
         """Metric columns of the runs table."""
         skip = {*RUN_COLUMNS, *self.factors}
         return [c for c in self.runs.columns if c not in skip]
+
+    def check_metrics(self, metrics: list[str]) -> None:
+        """Raise :class:`ConfigError` naming the first of ``metrics`` not in the runs, and the closest one that is."""
+        unknown = [m for m in metrics if m not in self.metrics]
+        if unknown:
+            raise ConfigError(
+                f"unknown metric {unknown[0]!r}; metrics of this sweep: {', '.join(self.metrics)}."
+                f"{suggest(unknown[0], self.metrics)}"
+            )
 
     @cached_property
     def failures(self) -> pd.DataFrame:
@@ -232,9 +241,7 @@ def contrast(
         factors, ``n`` pairs, ``mean_a``, ``mean_b``, ``difference`` (mean of a - b), ``sd`` of the
         differences, ``ci_low`` and ``ci_high``.
     """
-    unknown = [m for m in metrics if m not in sweep.metrics]
-    if unknown:
-        raise ConfigError(f"unknown metric {unknown[0]!r}; metrics of this sweep: {', '.join(sweep.metrics)}")
+    sweep.check_metrics(metrics)
     pairs, split = paired_runs(sweep, a, b)
     runs = sweep.runs.set_index(RUN_ID)
     frames = [

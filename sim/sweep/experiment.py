@@ -36,6 +36,7 @@ from sim.schema import (
     field,
     format_validation_error,
     inner_model,
+    suggest,
     with_settings,
 )
 
@@ -271,7 +272,10 @@ def load_experiment(name: str, overrides: list[str] | None = None) -> Experiment
     """
     path = experiment_path(name)
     if not path.is_file():
-        raise ConfigError(f"experiment {name!r}: no file {path}; shipped: {', '.join(experiment_names())}")
+        shipped = experiment_names()
+        raise ConfigError(
+            f"experiment {name!r}: no file {path}; shipped: {', '.join(shipped)}.{suggest(name, shipped)}"
+        )
     try:
         data = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
     except UnicodeDecodeError as exc:

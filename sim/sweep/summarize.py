@@ -31,9 +31,7 @@ def point_table(sweep: Sweep, metrics: list[str], confidence: float = 0.95) -> p
     Raises:
         ConfigError: A metric is not in the sweep's runs.
     """
-    unknown = [m for m in metrics if m not in sweep.metrics]
-    if unknown:
-        raise ConfigError(f"unknown metrics {unknown}; metrics of this sweep: {', '.join(sweep.metrics)}")
+    sweep.check_metrics(metrics)
     points = sweep.points(metrics, confidence)
     points["cell"] = [_cell(*v) for v in points[["mean", "ci_low", "ci_high"]].itertuples(index=False)]
     wide = points.pivot(index=POINT_ID, columns="metric", values="cell")[metrics]
