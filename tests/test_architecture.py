@@ -58,7 +58,7 @@ def test_the_model_never_imports_the_command_line_the_sweep_or_the_report(module
 
 #: Layers from the bottom up; a module imports only from its own layer or those below.
 LAYERS = (
-    ("sim.schema", "sim.protocols", "sim.capacity", "sim.timeline", "sim.workers"),
+    ("sim.schema", "sim.protocols", "sim.capacity", "sim.timeline", "sim.workers", "sim.commands", "sim.intervals"),
     ("sim.levers",),
     ("sim.config",),
     ("sim.channels", "sim.sources", "sim.decision"),
