@@ -101,8 +101,10 @@ def test_bands_equal_an_independent_computation(scenario_sweep: Path) -> None:
             assert row["n"] == n == 3
             np.testing.assert_allclose(
                 [row["mean"], row["ci_low"], row["ci_high"]],
-                [values.mean(), values.mean() - half, values.mean() + half],
+                [values.mean(), max(0.0, values.mean() - half), values.mean() + half],  # volumes: no band below 0
             )
+    flows = tables.hub_flows_table(sweep, tables.select(sweep, ["scenario"]))
+    assert (table["ci_low"].dropna() >= 0).all() and (flows["ci_low"].dropna() >= 0).all()
 
 
 def test_csv_holds_exactly_the_plotted_table(scenario_sweep: Path, scenario_report: list[Path]) -> None:

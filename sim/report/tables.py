@@ -25,7 +25,10 @@ from sim.sweep.designs import REPLICATION, RUN_ID
 
 SCENARIO = "scenario"
 #: How the intervals of every table are computed.
-INTERVAL = "95% t-interval of the mean over replications (shares' intervals clipped to [0, 1])"
+INTERVAL = (
+    "95% t-interval of the mean over replications, clipped to what the quantity can take "
+    "(shares to [0, 1], volumes and prices at 0)"
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,6 +144,8 @@ def _monthly(sweep: Sweep, selection: Selection, columns: Mapping[str, str], key
     """Monthly means with intervals per scenario of time-series columns renamed to ``key`` values."""
     long = _long_timeseries(sweep, selection, columns, key)
     table = summarise(long, [SCENARIO, key, "month"], "value")
+    floor = never_negative(long.pivot_table("value", RUN_ID, key, aggfunc="min", dropna=False), set(columns.values()))
+    table = clip_bounds(table, table[key], floor)
     order = _scenario_order(sweep)
     return table.sort_values(
         [SCENARIO, key, "month"], key=lambda c: c.map(order) if c.name == SCENARIO else c, ignore_index=True
