@@ -48,3 +48,10 @@ def quiet_when_output_closes() -> Iterator[None]:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's own flush goes nowhere
         sys.exit(EXIT_OUTPUT_CLOSED)
+
+
+def readable(value: float) -> str:
+    """A number as a printed table shows it: 4 significant digits, thousands separated, never 1.5e+05."""
+    if value != value or abs(value) < 1000:  # NaN, or small: 4 significant digits
+        return f"{value:.4g}"
+    return f"{value:,.0f}"

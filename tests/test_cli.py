@@ -411,3 +411,18 @@ def test_an_unwritable_results_folder_exits_2_before_the_run(
         cli.main()
     assert exited.value.code == 2
     assert "cannot write results under" in capsys.readouterr().err
+
+
+def test_printed_numbers_keep_four_digits_and_separate_thousands() -> None:
+    from sim.commands import readable
+
+    assert [readable(v) for v in (0.04847, 0.9377, 12.345, 999.94, 65195.4, -69554.0, 1.5e15)] == [
+        "0.04847",
+        "0.9377",
+        "12.35",
+        "999.9",
+        "65,195",
+        "-69,554",
+        "1,500,000,000,000,000",
+    ]
+    assert readable(float("nan")) == "nan"

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from sim.commands import quiet_when_output_closes
+from sim.commands import quiet_when_output_closes, readable
 from sim.schema import ConfigError
 from sim.sweep.analysis import contrast, contrast_timeseries, load
 
@@ -58,7 +58,7 @@ def main(argv: list[str]) -> int:
     name = "contrast_" + "_".join(f"{v}" for v in a.values()) + "_minus_" + "_".join(f"{v}" for v in b.values())
     path = args.sweep_dir / f"{name}.csv"
     table.to_csv(path, index=False)
-    with pd.option_context("display.width", 200, "display.max_rows", 200, "display.float_format", "{:.4g}".format):
+    with pd.option_context("display.width", 200, "display.max_rows", 200, "display.float_format", readable):
         print(table.to_string(index=False))
     print(path)
     return 0

@@ -11,7 +11,7 @@ import sys
 
 import pandas as pd
 
-from sim.commands import quiet_when_output_closes
+from sim.commands import quiet_when_output_closes, readable
 from sim.schema import ConfigError
 from sim.sweep.analysis import Sweep, load
 from sim.sweep.designs import POINT_ID
@@ -21,8 +21,8 @@ DEFAULT_METRICS = ("access_ratio", "detection_rate", "channel_share_smuggling", 
 
 def _cell(mean: float, low: float, high: float) -> str:
     if pd.isna(low):
-        return f"{mean:.4g}"
-    return f"{mean:.4g} [{low:.4g}, {high:.4g}]"
+        return readable(mean)
+    return f"{readable(mean)} [{readable(low)}, {readable(high)}]"
 
 
 def point_table(sweep: Sweep, metrics: list[str], confidence: float = 0.95) -> pd.DataFrame:
