@@ -21,7 +21,7 @@ from matplotlib.ticker import StrMethodFormatter
 
 from sim.channels import CHANNEL_NAMES, ILLICIT_CHANNELS
 from sim.config import Config
-from sim.report.figures import mark_event
+from sim.report.figures import mark_event, room_for_event_numbers
 from sim.report.names import SOURCE_ORDER, label
 from sim.report.style import colour, theme
 from sim.timeline import month_index
@@ -136,6 +136,8 @@ def chart(
     _month_axis(ax, months)
     heading, ylabel = TITLES[chart_name]
     ax.set_title(title or heading, loc="left")
+    if events:
+        room_for_event_numbers(ax)
     ax.set_ylabel(ylabel)
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.10g}"))
     if ax.lines:

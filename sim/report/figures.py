@@ -22,6 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter, StrMethodFormatter
 
@@ -82,30 +83,55 @@ def _shown_events(events: Sequence[tuple[str, str]], months: pd.Series | pd.Inde
     return [(month, text) for month, text in events if span.min() <= _months([month])[0] <= span.max()]
 
 
-def _mark_events(ax: Axes, events: Sequence[tuple[str, str]], only: Collection[str] | None = None) -> None:
-    """Mark each event by a thin vertical line numbered at its top (its number in ``events``, from 1).
+#: Levels of event numbers above an axes: events of neighbouring months stack instead of overlapping.
+EVENT_LEVELS = 3
 
-    Numbers step down in three levels so that events of neighbouring months stay readable;
-    with ``only``, just the events of those labels are drawn (numbers stay those of ``events``).
+
+def _event_step_pt() -> float:
+    """The height of one level of event numbers, in points (their font, ``small``, plus a little)."""
+    return 1.15 * FontProperties(size="small").get_size_in_points()
+
+
+def _mark_events(
+    ax: Axes, events: Sequence[tuple[str, str]], only: Collection[str] | None = None, numbered: bool = True
+) -> None:
+    """Mark each event by a thin vertical line, numbered above the axes (its number in ``events``, from 1).
+
+    With ``only``, just the events of those labels are drawn (numbers stay those of ``events``);
+    ``numbered`` False draws the lines alone (a lower panel under numbered ones).
     """
     for number, (month, text) in enumerate(events, start=1):
         if only is not None and text not in only:
             continue
-        mark_event(ax, mdates.date2num(_months([month])[0]), number)
+        mark_event(ax, mdates.date2num(_months([month])[0]), number if numbered else None)
+    if events and numbered:
+        room_for_event_numbers(ax)
 
 
-def mark_event(ax: Axes, x: float, number: int) -> None:
-    """One event: a thin dotted vertical line at ``x``, numbered at its top (levels step down by number)."""
+def room_for_event_numbers(ax: Axes) -> None:
+    """Move the axes' titles (set before) above the strip where :func:`mark_event` writes its numbers."""
+    ax.set_title(ax.get_title(), pad=plt.rcParams["axes.titlepad"] + EVENT_LEVELS * _event_step_pt())
+
+
+def mark_event(ax: Axes, x: float, number: int | None) -> None:
+    """One event: a thin dotted vertical line at ``x``, numbered above the axes (None: no number).
+
+    Numbers stand in a strip above the plotting area, never on the data, stepping up in
+    :data:`EVENT_LEVELS` levels so that events of neighbouring months stay readable.
+    """
     ax.axvline(x, color="black", linestyle=":", linewidth=0.8, gid=EVENT_GID)
+    if number is None:
+        return
     ax.annotate(
         str(number),
         xy=(x, 1.0),
         xycoords=ax.get_xaxis_transform(),
-        xytext=(2, -1 - 7 * ((number - 1) % 3)),
+        xytext=(0, 1 + _event_step_pt() * ((number - 1) % EVENT_LEVELS)),
         textcoords="offset points",
-        ha="left",
-        va="top",
+        ha="center",
+        va="bottom",
         fontsize="small",
+        annotation_clip=False,
         gid=EVENT_GID,
     )
 
@@ -162,7 +188,7 @@ def access_over_time(
     fig, grid = plt.subplots(
         rows_n,
         len(scenarios),
-        figsize=_size("two_column", 2.4 + 1.5 * (rows_n - 1)),
+        figsize=_size("two_column", 2.8 + 1.5 * (rows_n - 1)),  # 0.4 in of it: the event numbers above
         sharex="col",
         sharey="row",
         squeeze=False,
@@ -200,8 +226,8 @@ def access_over_time(
         for channel in [c for c in offshore if c in wide.columns]:
             positive = wide[channel].where(wide[channel] > 0)
             grid[1, column].plot(x, positive / scale, color=colour(channel), label=label(channel))
-        for each in grid[:, column]:
-            _mark_events(each, events, None if panel_events is None else panel_events.get(scenario, ()))
+        for row, each in enumerate(grid[:, column]):
+            _mark_events(each, events, None if panel_events is None else panel_events.get(scenario, ()), row == 0)
         grid[-1, column].set_xlabel("Month")
         _year_axis(grid[-1, column])
     prefix = {1: "", 1e3: "k ", 1e6: "M "}.get(scale, f"x{scale:g} ")
@@ -378,8 +404,8 @@ def _hub_panels(
             x = _months(rows["month"])
             ax.plot(x, rows["mean"] / 1e3, linestyle=style, color=colour(hub), label=line_label(scenario))
             _band(ax, x, rows.reindex(columns=["ci_low", "ci_high"]) / 1e3, colour(hub))
-        _mark_events(ax, events)
         ax.set_title(label(hub))
+        _mark_events(ax, events)
         _year_axis(ax)
     for ax in axes.flat[len(hubs) :]:
         ax.set_visible(False)
@@ -436,8 +462,8 @@ def prices_over_time(
                 label=label(channel),
             )
             _band(ax, x, rows, colour(channel))
-        _mark_events(ax, events, None if panel_events is None else panel_events.get(scenario, ()))
         ax.set_title(label(scenario))
+        _mark_events(ax, events, None if panel_events is None else panel_events.get(scenario, ()))
         ax.set_xlabel("Month")
         _year_axis(ax)
     axes[0].set_ylabel("Price (USD / H100e-month)")
