@@ -411,6 +411,15 @@ def test_policy_heatmaps_annotates_every_cell_with_mean_and_half_width(heat_fig)
             assert contrast(text.get_color(), mesh.to_rgba(value)) >= 4.5  # legible on its cell
 
 
+def test_a_small_mean_beside_a_wide_interval_keeps_its_first_significant_digit():
+    table = heat_table()
+    rate = table["metric"] == "detection_rate"
+    table.loc[rate, "mean"] = table.loc[rate, "mean"] / 10  # 0.005 .. 0.06: means far below the half-widths
+    fig = draw_heatmaps(table)
+    texts = cell_texts(data_axes(fig)[1])
+    assert texts[(0.5, 0.5)].get_text().startswith("0.005\n")  # not 0.01, nor 0.00
+
+
 def test_policy_heatmaps_without_ci_annotate_means_alike():
     fig = draw_heatmaps(heat_table(with_ci=False))
     texts = cell_texts(data_axes(fig)[0])

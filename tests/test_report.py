@@ -84,6 +84,19 @@ def test_slides_go_to_their_own_folder(scenario_sweep: Path, scenario_report: li
     assert {p.parent for p in scenario_report} == {scenario_sweep / "figures" / "slides"}
 
 
+def test_saved_figures_are_no_wider_than_their_page(smoke_sweep: Path, scenario_report: list[Path]) -> None:
+    from matplotlib.image import imread
+
+    from sim.report.specs import PNG_DPI
+    from sim.report.style import WIDTHS_IN
+
+    pages = [(smoke_sweep / "figures", "paper"), (scenario_report[0].parent, "slides")]
+    for folder, theme in pages:
+        widest_in = max(WIDTHS_IN[theme].values())
+        for png in folder.glob("*.png"):
+            assert imread(png).shape[1] <= widest_in * PNG_DPI + 1, png  # nothing spills past the column
+
+
 def test_bands_equal_an_independent_computation(scenario_sweep: Path) -> None:
     sweep = load(scenario_sweep)
     table = tables.access_table(sweep, tables.select(sweep, ["scenario"])).set_index(["scenario", "source", "month"])

@@ -63,6 +63,10 @@ def _count_axis(axis: Axis) -> None:
     axis.set_major_formatter(StrMethodFormatter(NUMBER_FORMAT))
 
 
+#: Most decimals a heatmap cell shows.
+MAX_DECIMALS = 4
+
+
 def _decimals(value: float, digits: int) -> int:
     """Decimals that show ``value`` to ``digits`` significant digits (none if its whole part has more)."""
     return max(0, digits - 1 - int(np.floor(np.log10(abs(value))))) if np.isfinite(value) and value else 0
@@ -257,10 +261,14 @@ def _annotate_cells(ax: Axes, mesh: QuadMesh, means: np.ndarray, halves: np.ndar
     """Write each cell's mean and, below it, the half-width of its interval (if any), with the same decimals.
 
     The decimals are those of the largest half-width's first significant digit or, without
-    intervals, of the largest mean's third.
+    intervals, of the largest mean's third; and at least those that show every nonzero mean's
+    first significant digit (a rate of 0.046 is never written 0.0), at most :data:`MAX_DECIMALS`.
     """
     known = halves[np.isfinite(halves) & (halves > 0)]
     decimals = _decimals(known.max(), 1) if known.size else _decimals(np.nanmax(np.abs(means)), 3)
+    nonzero = np.abs(means[np.isfinite(means) & (means != 0)])
+    if nonzero.size:
+        decimals = min(MAX_DECIMALS, max(decimals, _decimals(nonzero.min(), 1)))
     for (i, j), mean in np.ndenumerate(means):
         if np.isnan(mean):
             continue
@@ -303,7 +311,8 @@ def policy_heatmaps(table: pd.DataFrame, x: str, y: str, x_label: str, y_label: 
         grid = part.pivot(index=y, columns=x, values="mean").sort_index()
         means = grid.to_numpy(dtype=float)
         if _has_ci(part):
-            spread = part.assign(half=(part["ci_high"] - part["ci_low"]) / 2)
+            # the side a clip at 0 or 1 left alone: the interval's true half-width
+            spread = part.assign(half=np.maximum(part["ci_high"] - part["mean"], part["mean"] - part["ci_low"]))
             halves = spread.pivot(index=y, columns=x, values="half").reindex_like(grid).to_numpy(dtype=float)
         else:
             halves = np.full_like(means, np.nan)
@@ -420,7 +429,7 @@ def _hub_panels(
         for scenario, style in zip(scenarios, itertools.cycle(styles))
     ]
     keys += _event_keys(events)
-    fig.legend(handles=keys, loc="outside upper center", ncols=min(len(keys), 4))  # the bottom holds the caption
+    fig.legend(handles=keys, loc="outside upper center", ncols=min(len(keys), 3))  # the bottom holds the caption
     return fig
 
 

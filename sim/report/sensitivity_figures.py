@@ -7,6 +7,8 @@ Factors are config paths, shown by :func:`factor_label`.
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -30,7 +32,9 @@ MORRIS_LINES = {
     0.5: ("--", "σ = 0.5 μ*"),
     0.1: (":", "σ = 0.1 μ* (below: near linear)"),
 }
-SOBOL_XLABEL = "Sobol index (share of output variance)"
+#: Characters of a Sobol panel's title line (the factors' labels take half its width).
+TITLE_CHARS = 24
+SOBOL_XLABEL = "Sobol index\n(share of output variance)"
 
 
 def _ci_label(confidence: float) -> str:
@@ -77,14 +81,14 @@ def sobol_bars(table: pd.DataFrame, confidence: float = 0.95) -> Figure:
         ax.invert_yaxis()
         ax.axvline(0, color="black", linewidth=0.5)
         ax.set_xlabel(SOBOL_XLABEL)
-        ax.set_title(label(output))
+        ax.set_title(textwrap.fill(label(output), TITLE_CHARS))  # a panel is narrow beside its factors' labels
     groups = [g for g in GROUP_HATCHES if g in set(table["group"])]
     handles = [
         *(Patch(color=INDEX_COLOURS[i], label=INDEX_NAMES[i]) for i in INDEX_COLOURS),
         *(Patch(facecolor="grey", edgecolor="white", hatch=GROUP_HATCHES[g], label=GROUP_NAMES[g]) for g in groups),
         Line2D([], [], color="black", linewidth=0.6, label=_ci_label(confidence)),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+    fig.legend(handles=handles, loc="outside upper center", ncols=len(handles))  # the caption is below
     return fig
 
 
@@ -163,5 +167,5 @@ def morris_mu_sigma(table: pd.DataFrame) -> Figure:
         ax.set_xlabel("μ* (mean |elementary effect|)")
         ax.set_ylabel("σ (std of elementary effects)")
         ax.set_title(label(output))
-    fig.legend(handles=axes[0, 0].get_lines(), loc="outside lower center", ncols=len(MORRIS_LINES))
+    fig.legend(handles=axes[0, 0].get_lines(), loc="outside upper center", ncols=len(MORRIS_LINES))
     return fig

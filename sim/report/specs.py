@@ -218,7 +218,7 @@ def _footnote(fig: Figure, text: str) -> None:
     It is the figure's bottom label (``supxlabel``), so the layout keeps room for it below the
     panels and their legends.
     """
-    size_pt = FontProperties(size="x-small").get_size_in_points()
+    size_pt = FontProperties(size="small").get_size_in_points()  # 6.7 pt in print: legible at column width
     chars = max(40, int(fig.get_figwidth() * 72 / (0.55 * size_pt)))
     fig.supxlabel(textwrap.fill(text, chars), x=0.0, ha="left", fontsize=size_pt)
 
@@ -245,9 +245,13 @@ def draw(
     selection = tables.select(sweep, spec.shown(sweep), pool or [], hold)
     table = spec.table(sweep, selection)
     sample = selection.sample(table) | {"interval": spec.interval}
-    text = caption(spec, sample, quick, spec.notes(table, sweep))
+    notes = spec.notes(table, sweep)
+    text = caption(spec, sample, quick, notes)
     fig = spec.draw(table, sweep)
-    _footnote(fig, text.removeprefix(spec.what + ". "))
+    footnote = caption(spec, sample, quick).removeprefix(spec.what + ". ")
+    if notes:  # the warnings are for the author, in the caption file and on the terminal, not in print
+        footnote += f" {len(notes)} warning(s) on the sample size: see this figure's caption (.json)."
+    _footnote(fig, footnote)
     return Drawn(spec, fig, table, sample, text)
 
 

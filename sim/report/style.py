@@ -19,12 +19,12 @@ from sim.report.names import STOCKPILE
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
 
 STOCKPILE_COLOUR = "#BBBBBB"
-#: Eight of Paul Tol's muted colours (safe for colour-vision deficiencies; cyan, close to the compliant
-#: channel's sky blue, left out): distinct from each other, from every channel and from the stockpile.
+#: Paul Tol's muted colours (safe for colour-vision deficiencies; cyan, close to the compliant channel's
+#: sky blue, left out): distinct from each other, from every channel and from the stockpile.
 HUB_COLOURS = {
     "singapore": "#332288",
     "malaysia": "#882255",
-    "thailand": "#DDCC77",
+    "thailand": "#997700",  # Tol's dark yellow: his sand (#DDCC77) is too pale on white (1.6:1)
     "indonesia": "#117733",
     "vietnam": "#AA4499",
     "uae": "#CC6677",
@@ -64,7 +64,8 @@ _COMMON = {
     "axes.spines.right": False,
     "axes.grid": False,
     "legend.frameon": False,
-    "savefig.bbox": "tight",
+    "savefig.bbox": "tight",  # never clips what overflows; with no padding, a figure that fits keeps its width
+    "savefig.pad_inches": 0.0,
     "pdf.fonttype": 42,
     "axes.prop_cycle": mpl.cycler(color=OKABE_ITO),
 }
