@@ -232,6 +232,7 @@ def test_every_sidecar_states_its_sample_and_a_quick_run_says_so(two_factor_swee
     for sidecar in sidecars:
         assert sidecar["quick"] and QUICK_NOTE in sidecar["caption"]
         assert sidecar["sample"]["interval"] and "n_min" in sidecar["sample"]
+        assert "Runs of each panel's scenario, 2025-01 to 2025-04, with months=4." in sidecar["caption"]
     drawn = draw(ACCESS, load(two_factor_sweep), quick=True)
     assert QUICK_NOTE in footnote(drawn)
 

@@ -31,6 +31,7 @@ from sim.report.tables import SCENARIO, Selection
 from sim.sweep.analysis import Sweep
 from sim.sweep.experiment import DesignKind
 from sim.sweep.sensitivity import sobol_warnings, sweep_convergence, sweep_indices
+from sim.timeline import month_labels
 
 HEATMAP_METRICS = ["access_ratio", "detection_rate"]
 SENSITIVITY_OUTPUTS = ["access_ratio", "detection_rate"]
@@ -66,6 +67,23 @@ def _scenarios(sweep: Sweep) -> list[str]:
 def _timeline(scenario: str) -> tuple[tuple[str, str], ...]:
     """(month, label) of every timeline event of a scenario, in month order (composed once)."""
     return tuple(sorted((e.month, label(name)) for name, e in load_config([f"scenario={scenario}"]).timeline.items()))
+
+
+@functools.cache
+def _period(scenario: str, overrides: tuple[str, ...]) -> tuple[str, str]:
+    """The first and last month of a scenario's runs under an experiment's overrides (composed once)."""
+    config = load_config([f"scenario={scenario}", *overrides])
+    months = month_labels(config.start, config.months)
+    return months[0], months[-1]
+
+
+def base_text(sweep: Sweep) -> str:
+    """What every run of the sweep starts from: its scenario (unless a factor), period and overrides."""
+    experiment = sweep.manifest["experiment"]
+    overrides = tuple(experiment.get("overrides", []))
+    first, last = _period(experiment["scenario"], overrides)
+    scenario = "each panel's scenario" if SCENARIO in sweep.factors else f"scenario {label(experiment['scenario'])}"
+    return f"Runs of {scenario}, {first} to {last}" + (f", with {' '.join(overrides)}" if overrides else "") + "."
 
 
 def events(sweep: Sweep) -> list[tuple[str, str]]:
@@ -186,6 +204,8 @@ def caption(spec: FigureSpec, sample: Mapping[str, Any], quick: bool = False, no
     """The figure's caption: what it shows, n, what is held and pooled, and the interval."""
     n_min, n_max = sample["n_min"], sample["n_max"]
     parts = [spec.what + "."]
+    if sample.get("base"):
+        parts.append(sample["base"])
     if n_min is not None:
         n = f"{n_min}" if n_min == n_max else f"{n_min}-{n_max}"
         parts.append(f"Mean of n = {n} replications per plotted value; replication r has one seed at every point.")
@@ -244,7 +264,7 @@ def draw(
     """Select the runs, build the table and draw one figure (in the active theme), captioned."""
     selection = tables.select(sweep, spec.shown(sweep), pool or [], hold)
     table = spec.table(sweep, selection)
-    sample = selection.sample(table) | {"interval": spec.interval}
+    sample = selection.sample(table) | {"interval": spec.interval, "base": base_text(sweep)}
     notes = spec.notes(table, sweep)
     text = caption(spec, sample, quick, notes)
     fig = spec.draw(table, sweep)
