@@ -91,14 +91,27 @@ def new_timestamped_dir(parent: Path, suffix: str = "") -> Path:
         n += 1
     try:
         path.mkdir(parents=True)
-        probe = path / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
     except OSError as exc:
         raise ConfigError(
             f"cannot write results under {parent}: {exc.strerror or exc}; set paths.results to a folder you can write"
         ) from None
+    check_writable(path, "set paths.results to a folder you can write")
     return path
+
+
+def check_writable(folder: Path, remedy: str) -> None:
+    """Raise :class:`ConfigError` naming ``folder`` and ``remedy`` unless a file can be written in it.
+
+    A folder not made yet is checked where it would be made: in the nearest folder above it that
+    exists. Nothing is left behind.
+    """
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    probe = existing / ".write-test"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot write results under {folder}: {exc.strerror or exc}; {remedy}") from None
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -337,7 +337,9 @@ def test_a_sweep_stopped_by_a_full_disk_resumes_to_the_whole_sweep(tmp_path: Pat
         preexec_fn=small_file_limit,
         capture_output=True,
     )
-    assert stopped.returncode != 0
+    assert stopped.returncode == 2
+    stderr = stopped.stderr.decode()
+    assert "\nerror: cannot write " in stderr and "resume=" in stderr and "Traceback" not in stderr
     path = next(tmp_path.glob("results/sweeps/smoke/*"))
     assert len(load(path).runs) < 8  # what was written before the disk filled reads back whole
     assert resume_sweep(path, progress=False).finished == 8
@@ -365,3 +367,21 @@ def test_an_integer_range_that_rounds_to_one_value_is_refused(tmp_path: Path) ->
     )
     with pytest.raises(ConfigError, match="rounds to one value"):
         start_sweep(load_experiment(str(source)), tmp_path, progress=False)
+
+
+def test_a_sweep_interrupted_before_its_first_write_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+    def interrupted_pilot(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "pilot", interrupted_pilot)
+    with pytest.raises(engine.SweepInterrupted, match="nothing was written") as stopped:
+        start_sweep(load_experiment("smoke", ["executor.kind=serial"]), tmp_path / "results", progress=False)
+    assert stopped.value.path is None
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_sweep_folder_that_cannot_be_written_is_refused_before_resuming(tmp_path: Path) -> None:
+    path = finished_sweep(tmp_path)
+    (path / ".write-test").mkdir()  # the probe cannot be written, whoever runs the test (root included)
+    with pytest.raises(ConfigError, match="make it writable, then resume again"):
+        resume_sweep(path, progress=False)

@@ -70,7 +70,8 @@ def main(argv: list[str]) -> int:
         return EXIT_BAD_EXPERIMENT
     except SweepInterrupted as exc:
         print(exc, file=sys.stderr)
-        print(exc.path.resolve())
+        if exc.path is not None:
+            print(exc.path.resolve())
         return EXIT_INTERRUPTED
     if outcome.failed:
         print(f"{outcome.failed} of {outcome.runs} runs failed; see {outcome.path / 'failures.jsonl'}")

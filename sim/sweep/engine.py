@@ -7,6 +7,7 @@ are found on disk and run by :func:`resume_sweep`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -22,7 +23,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.config import Config
-from sim.results import code_hash, git_commit, package_versions
+from sim.results import check_writable, code_hash, git_commit, package_versions
 from sim.schema import ConfigError
 from sim.sweep.designs import (
     POINT_ID,
@@ -71,11 +72,23 @@ class SweepOutcome:
 
 
 class SweepInterrupted(Exception):
-    """The sweep was stopped (Ctrl-C, SIGTERM); finished batches are on disk."""
+    """The sweep was stopped (Ctrl-C, SIGTERM); finished batches are on disk.
 
-    def __init__(self, path: Path):
-        super().__init__(f"sweep interrupted; continue it with: python -m sim.sweep resume={path.resolve()}")
+    Attributes:
+        path: The sweep folder to resume; None when it was stopped before its folder was made.
+    """
+
+    def __init__(self, path: Path | None):
+        if path is None:
+            super().__init__("sweep interrupted while it was being prepared; nothing was written")
+        else:
+            super().__init__(f"sweep interrupted; continue it with: python -m sim.sweep resume={path.resolve()}")
         self.path = path
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether an exception is Ctrl-C (or SIGTERM), also as numba reports one raised inside compiled code."""
+    return isinstance(exc, KeyboardInterrupt) or isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
 
 
 def prepare(experiment: Experiment) -> tuple[dict[str, Config], pd.DataFrame]:
@@ -133,10 +146,16 @@ def start_sweep(
         ConfigError: The experiment cannot run (before anything is written).
         SweepInterrupted: Stopped by Ctrl-C or SIGTERM; resume it later.
     """
-    bases, design = prepare(experiment)
-    found = pilot(experiment, bases, design)
+    try:
+        bases, design = prepare(experiment)
+        root = Path(results_root if results_root is not None else next(iter(bases.values())).paths.results)
+        check_writable(root / "sweeps" / experiment.name, "set paths.results to a folder you can write")
+        found = pilot(experiment, bases, design)
+    except (KeyboardInterrupt, SystemError) as exc:  # before the first write: nothing to resume
+        if not _interrupted(exc):
+            raise
+        raise SweepInterrupted(None) from None
     _print_pilot(found, experiment, len(design) * experiment.replications, out)
-    root = Path(results_root if results_root is not None else next(iter(bases.values())).paths.results)
     store = SweepStore(new_sweep_dir(root, experiment.name))
     with store.writer_lock():
         store.write_design(design)
@@ -174,6 +193,7 @@ def resume_sweep(
     store = SweepStore(path)
     if not (store.path / MANIFEST_FILE).is_file():
         raise ConfigError(f"resume={path}: not a sweep folder (no {MANIFEST_FILE})")
+    check_writable(store.path, "make it writable, then resume again")
     with store.writer_lock():
         return _resume(store, overrides, allow_code_change, progress, out)
 
@@ -310,7 +330,13 @@ def _execute(
                     if not estimated and len(batch.runs):
                         _print_estimate(batch, len(todo), slots, size, experiment, out)
                         estimated = True
-                    store.write_batch(part, batch.runs, batch.timeseries, batch.failures)
+                    try:
+                        store.write_batch(part, batch.runs, batch.timeseries, batch.failures)
+                    except OSError as exc:  # the disk filled up or the folder became read-only
+                        raise ConfigError(
+                            f"cannot write {store.path}: {exc.strerror or exc}; what was written is kept: free "
+                            f"space or make it writable, then: python -m sim.sweep resume={store.path.resolve()}"
+                        ) from None
                     part += 1
                     failed += len(batch.failures)
                     finished += len(batch.runs) + len(batch.failures)
@@ -318,7 +344,9 @@ def _execute(
                     if batch.failures:
                         bar.set_postfix(failed=failed)
         status = "complete" if failed == 0 else "complete with failures"
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as exc:
+        if not _interrupted(exc):
+            raise
         raise SweepInterrupted(store.path) from None
     finally:
         manifest = store.manifest()
@@ -330,7 +358,8 @@ def _execute(
             wall_time_s=round(wall_time_s, 3),
             updated_utc=_now(),
         )
-        store.write_manifest(manifest)
+        with contextlib.suppress(OSError):  # a folder that cannot be written keeps its last manifest; resume reads it
+            store.write_manifest(manifest)
     return SweepOutcome(store.path, total, finished, failed)
 
 
@@ -365,6 +394,14 @@ def _print_estimate(batch: BatchResult, todo: int, slots: int, size: int, experi
 def _duration(seconds: float) -> str:
     """Seconds as ``42 s`` or, from 90 s on, ``H:MM:SS``."""
     return f"{seconds:.0f} s" if seconds < 90 else str(timedelta(seconds=round(seconds)))
+
+
+def _first_done(pending: dict[Future, list[RunSpec]]) -> set[Future]:
+    """The futures done once one is, waiting a second at a time so that Ctrl-C is noticed at once."""
+    done: set[Future] = set()
+    while not done:
+        done, _ = wait(set(pending), timeout=1.0, return_when=FIRST_COMPLETED)
+    return done
 
 
 def _completed(
@@ -403,16 +440,14 @@ def _completed(
     try:
         for specs in batches:
             while len(pending) >= IN_FLIGHT_PER_SLOT * slots:
-                done, _ = wait(set(pending), return_when=FIRST_COMPLETED)
-                yield from finished(done)
+                yield from finished(_first_done(pending))
             needed = {s.scenario for s in specs}
             try:
                 pending[executor.submit(run_batch, {k: bases[k] for k in needed}, specs, keep_timeseries)] = specs
             except BrokenProcessPool:  # the pool broke before a future could tell
                 yield from recover(list(specs))
         while pending:
-            done, _ = wait(set(pending), return_when=FIRST_COMPLETED)
-            yield from finished(done)
+            yield from finished(_first_done(pending))
     finally:
         for future in pending:
             future.cancel()
