@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -331,7 +332,8 @@ def summarise(columns: list[str], values: np.ndarray, seed: int, first_detection
         columns: The time series' columns (``RowLayout.columns``).
         values: (months x columns) the monthly rows.
         seed: The run's seed.
-        first_detection_month: Month index of the first detection, -1 if none.
+        first_detection_month: Month index of the first detection, -1 if none (NaN in the summary,
+            so that a mean over runs is over the runs with a detection).
     """
     values = np.asfortranarray(values)  # each column contiguous: summed pairwise, as one array
     series = dict(zip(columns, values.T, strict=True))
@@ -371,5 +373,5 @@ def summarise(columns: list[str], values: np.ndarray, seed: int, first_detection
     summary["legit_denied_h100e_months_total"] = total["legit_denied_h100e_months"]
     summary["audits_total"] = total["audits"]
     summary["fines_usd_total"] = total["fines_usd"]
-    summary["first_detection_month"] = first_detection_month
+    summary["first_detection_month"] = first_detection_month if first_detection_month >= 0 else math.nan
     return summary

@@ -106,7 +106,7 @@ def test_any_override_gives_a_valid_config_or_one_clear_error(path: str, value: 
 
 
 #: Outputs that are NaN by definition in some months: a rate with no attempt, a closed channel's price.
-NAN_BY_DEFINITION = ("detection_rate", "price_")
+NAN_BY_DEFINITION = ("detection_rate", "price_", "first_detection_month")  # NaN: no attempt, closed, no detection
 
 
 def assert_no_nan(result) -> None:
