@@ -94,7 +94,12 @@ def test_bad_points_are_refused_with_what_is_allowed(sweep_dir: Path, a: dict, b
 def test_the_command_writes_the_table_and_exits_2_on_bad_input(sweep_dir: Path, capsys) -> None:
     assert main([str(sweep_dir), "--a", "scenario=crackdown_singapore", "--b", "scenario=baseline"]) == 0
     written = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    assert written.name == "contrast_scenario=crackdown_singapore_minus_scenario=baseline_metrics.csv"
     assert set(pd.read_csv(written)["metric"]) == {"access_ratio", "detection_rate"}
+    by_month = ["--a", "scenario=crackdown_singapore", "--b", "scenario=baseline", "--columns", "access_smuggling"]
+    assert main([str(sweep_dir), *by_month]) == 0
+    monthly = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    assert monthly != written and set(pd.read_csv(written)["metric"]) == {"access_ratio", "detection_rate"}
     assert main([str(sweep_dir), "--a", "scenario=x", "--b", "scenario=baseline"]) == 2
     assert "not in the design" in capsys.readouterr().err
 

@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from sim.commands import quiet_when_output_closes, readable
+from sim.results import changes_slug
 from sim.schema import ConfigError
 from sim.sweep.analysis import contrast, contrast_timeseries, load
 
@@ -33,6 +34,15 @@ def parse_point(text: list[str]) -> dict[str, Any]:
             raise ConfigError(f"{item!r}: expected factor=value, e.g. scenario=baseline")
         point[key] = yaml.safe_load(value)
     return point
+
+
+def contrast_file_name(a: dict[str, Any], b: dict[str, Any], by_month: bool) -> str:
+    """``contrast_<a>_minus_<b>_<metrics|by_month>.csv``, the points with their factors' names.
+
+    Two contrasts of other points, or of the same points by run and by month, never share a file.
+    """
+    points = [changes_slug([f"{k}={v}" for k, v in point.items()]) for point in (a, b)]
+    return f"contrast_{points[0]}_minus_{points[1]}_{'by_month' if by_month else 'metrics'}.csv"
 
 
 def main(argv: list[str]) -> int:
@@ -55,8 +65,7 @@ def main(argv: list[str]) -> int:
     except (ConfigError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    name = "contrast_" + "_".join(f"{v}" for v in a.values()) + "_minus_" + "_".join(f"{v}" for v in b.values())
-    path = args.sweep_dir / f"{name}.csv"
+    path = args.sweep_dir / contrast_file_name(a, b, by_month=bool(args.columns))
     table.to_csv(path, index=False)
     with pd.option_context("display.width", 200, "display.max_rows", 200, "display.float_format", readable):
         print(table.to_string(index=False))
