@@ -92,3 +92,11 @@ def test_the_command_exits_2_on_an_inactive_factor(tmp_path: Path, capsys: pytes
     (tmp_path / "inactive.yaml").write_text(yaml.safe_dump(body))
     assert sweep_main([f"experiment={tmp_path / 'inactive.yaml'}"]) == 2
     assert f"{CAP}: inactive" in capsys.readouterr().err
+
+
+def test_a_held_value_must_be_one_of_its_factors_values() -> None:
+    factors = {"policy.enforcement.audit_budget_per_month": [2, 8]}
+    with pytest.raises(ConfigError, match=r"report.hold: policy.enforcement.audit_budget_per_month=4 is not one of"):
+        experiment("baseline", factors, report={"hold": {"policy.enforcement.audit_budget_per_month": 4}})
+    held = experiment("baseline", factors, report={"hold": {"policy.enforcement.audit_budget_per_month": 8.0}})
+    assert held.report.hold == {"policy.enforcement.audit_budget_per_month": 8.0}  # numbers match within rounding

@@ -193,6 +193,12 @@ class Experiment(Schema):
             unknown = [f for f in names if f not in factors]
             if unknown:
                 raise ValueError(f"{where}: {unknown[0]} is not a factor; factors: {', '.join(factors)}")
+        for factor, value in self.report.hold.items():
+            values = {**self.levers, **self.uncertainties}[factor]
+            if isinstance(values, list) and not _one_of(value, values):
+                raise ValueError(
+                    f"report.hold: {factor}={value!r} is not one of its values: {', '.join(map(str, values))}"
+                )
         both = sorted(set(self.levers) & set(self.uncertainties))
         if both:
             raise ValueError(f"{', '.join(both)}: a factor is either a lever or an uncertainty, not both")
@@ -223,6 +229,15 @@ class Experiment(Schema):
         """Every base scenario the design runs: the factor's values, or the experiment's one."""
         values = self.factors.get(SCENARIO_FACTOR)
         return list(values) if isinstance(values, list) else [self.scenario]
+
+
+def _one_of(value: Any, values: list[Any]) -> bool:
+    """Whether ``value`` is one of a factor's ``values``, numbers within rounding (as the report matches them)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return any(
+        math.isclose(value, v) if number and isinstance(v, int | float) and not isinstance(v, bool) else value == v
+        for v in values
+    )
 
 
 def _check_values(where: str, spec: Factor) -> None:
