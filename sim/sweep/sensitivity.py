@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from SALib.analyze import morris, sobol
 
-from sim.commands import quiet_when_output_closes
+from sim.commands import quiet_when_output_closes, readable
 from sim.report.sensitivity_figures import sobol_convergence
 from sim.report.style import theme
 from sim.schema import ConfigError
@@ -330,12 +330,17 @@ def main(argv: list[str]) -> int:
         return 2
     table.to_csv(sweep.path / "sensitivity.csv", index=False)
     table.to_parquet(sweep.path / "sensitivity.parquet", index=False)
-    with pd.option_context("display.width", 200, "display.max_rows", 500, "display.float_format", "{:.3f}".format):
+    design = sweep.manifest["experiment"]["design"]
+    replications = sweep.manifest["experiment"]["replications"]
+    print(
+        f"{design['kind']} design, N = {design['samples']} base samples, each point the mean of its "
+        f"{replications} replication{'s' * (replications > 1)}; intervals at {args.confidence:.0%}"
+    )
+    with pd.option_context("display.width", 200, "display.max_rows", 500, "display.float_format", readable):
         print(table.to_string(index=False))
     print(sweep.path / "sensitivity.csv")
     if steps is not None:
         _write_convergence(sweep.path, steps)
-    design = sweep.manifest["experiment"]["design"]
     if DesignKind(design["kind"]) is DesignKind.SOBOL:
         found = sobol_warnings(table, design["samples"])
         (sweep.path / WARNINGS_FILE).write_text("".join(f"{w}\n" for w in found))
