@@ -100,3 +100,14 @@ def test_a_held_value_must_be_one_of_its_factors_values() -> None:
         experiment("baseline", factors, report={"hold": {"policy.enforcement.audit_budget_per_month": 4}})
     held = experiment("baseline", factors, report={"hold": {"policy.enforcement.audit_budget_per_month": 8.0}})
     assert held.report.hold == {"policy.enforcement.audit_budget_per_month": 8.0}  # numbers match within rounding
+
+
+def test_a_rule_across_keys_is_checked_on_the_design_points_not_on_each_value_alone() -> None:
+    from sim.sweep.engine import prepare
+
+    fine = {"behaviour.news_weight": [0.5, 5], "behaviour.news_trials": [10, 20]}  # every point has trials >= weight
+    _, design = prepare(experiment("baseline", fine))
+    assert len(design) == 4
+    clash = {"behaviour.news_weight": [0.5, 5], "behaviour.news_trials": [1, 20]}
+    with pytest.raises(ConfigError, match=r"design point \d \(behaviour.news_weight=5.0, behaviour.news_trials=1\)"):
+        prepare(experiment("baseline", clash))

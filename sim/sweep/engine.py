@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from sim.config import Config
 from sim.results import check_writable, code_hash, git_commit, package_versions
-from sim.schema import ConfigError
+from sim.schema import ConfigError, SettingsError, with_settings
 from sim.sweep.designs import (
     POINT_ID,
     integer_paths,
@@ -102,7 +102,24 @@ def prepare(experiment: Experiment) -> tuple[dict[str, Config], pd.DataFrame]:
     first = bases[experiment.scenarios[0]]
     design = sample(experiment, integer_paths(experiment, first))
     check_size(experiment, len(design) * experiment.replications)
+    check_points(experiment, bases, design)
     return bases, design
+
+
+def check_points(experiment: Experiment, bases: dict[str, Config], design: pd.DataFrame) -> None:
+    """Check the rules across keys on every point of the design (each value alone was checked before).
+
+    Raises:
+        ConfigError: Names the first point a rule refuses, its values and the rule.
+    """
+    plan = RunPlan(experiment, design)
+    for point_id in range(len(design)):
+        spec = plan.spec(point_id * experiment.replications)
+        try:
+            with_settings(bases[spec.scenario], spec.settings)
+        except SettingsError as exc:
+            shown = ", ".join(f"{k}={v!r}" for k, v in spec.settings.items())
+            raise ConfigError(f"design point {point_id} ({shown}) is not allowed: {exc}") from None
 
 
 def check_size(experiment: Experiment, runs: int) -> None:
