@@ -156,6 +156,27 @@ def test_killed_sweep_resumes_to_exactly_the_uninterrupted_runs(tmp_path: Path) 
     assert json.loads((path / "manifest.json").read_text())["status"] == "complete"
 
 
+def test_ctrl_c_stops_a_dask_sweep_with_130_and_no_worker_tracebacks(tmp_path: Path) -> None:
+    """A Ctrl-C reaches the whole process group: the workers leave it to the sweep, which closes them."""
+    (tmp_path / "killable.yaml").write_text(KILLABLE.replace("kind: local, workers: 1", "kind: dask, workers: 2"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim.sweep", "experiment=killable.yaml", "executor.batch_size=1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    sweeps = tmp_path / "results" / "sweeps" / "killable"
+    deadline = time.monotonic() + 120
+    while not list(sweeps.glob("*/runs/part-*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "sweep interrupted; continue it with" in stderr and "Traceback" not in stderr
+
+
 def test_resuming_a_finished_sweep_runs_nothing(tmp_path: Path) -> None:
     outcome = start_sweep(load_experiment("smoke", ["executor.kind=serial"]), tmp_path, progress=False)
     before = sorted(p.name for p in (outcome.path / "runs").iterdir())

@@ -13,7 +13,7 @@ import sys
 
 from sim.commands import quiet_when_output_closes
 from sim.schema import ConfigError
-from sim.sweep.engine import SweepInterrupted, resume_sweep, start_sweep
+from sim.sweep.engine import SweepInterrupted, resume_sweep, start_sweep, stop_on_signal
 from sim.sweep.experiment import experiment_names, load_experiment
 
 EXIT_RUNS_FAILED = 1
@@ -38,10 +38,6 @@ next: python -m sim.sweep.summarize <dir> (means with 95% intervals), python -m 
 (figures), python -m sim.sweep.sensitivity <dir> (Sobol or Morris). Guide: docs/sweeps.md"""
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str]) -> int:
     """Run or resume the sweep the arguments name; return the exit code."""
     if not argv or any(a in ("-h", "--help") for a in argv):
@@ -50,7 +46,8 @@ def main(argv: list[str]) -> int:
             return EXIT_BAD_EXPERIMENT
         print(f"{USAGE}\n\n{HELP}\n\nexperiments: {', '.join(experiment_names())}")
         return 0
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # a scheduler's SIGTERM stops cleanly, like Ctrl-C
+    for stop in (signal.SIGINT, signal.SIGTERM):  # a scheduler's SIGTERM stops cleanly, like Ctrl-C
+        signal.signal(stop, stop_on_signal)
     named = {k: v for k, _, v in (a.partition("=") for a in argv) if k in ("experiment", "resume")}
     flags = {k: v for k, _, v in (a.partition("=") for a in argv) if k == "allow_code_change"}
     overrides = [a for a in argv if a.partition("=")[0] not in {*named, *flags}]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
@@ -84,6 +85,25 @@ class SweepInterrupted(Exception):
         else:
             super().__init__(f"sweep interrupted; continue it with: python -m sim.sweep resume={path.resolve()}")
         self.path = path
+
+
+#: Set by :func:`stop_on_signal`; the wait for workers raises the interrupt it finds set.
+_stop_requested = threading.Event()
+#: Set while the sweep waits for its workers: then a signal only sets :data:`_stop_requested`.
+_waiting_for_workers = threading.Event()
+
+
+def stop_on_signal(signum: int, frame: object) -> None:
+    """A handler for SIGINT and SIGTERM: stop the sweep, as the command line does (``signal.signal``).
+
+    While the sweep waits for its workers it only raises a flag, which the wait checks every
+    second: an interrupt raised at once could land in a callback (Dask's garbage-collection
+    diagnosis), be printed and swallowed there, and leave the sweep running. Before and after,
+    it raises KeyboardInterrupt at once.
+    """
+    _stop_requested.set()
+    if not _waiting_for_workers.is_set():
+        raise KeyboardInterrupt
 
 
 def _interrupted(exc: BaseException) -> bool:
@@ -336,8 +356,9 @@ def _execute(
         file=out,
         flush=True,
     )
+    _stop_requested.clear()
     try:
-        with open_executor(experiment.executor) as (executor, slots):
+        with open_executor(experiment.executor) as (executor, slots), _waiting():
             size = experiment.executor.batch_size or max(1, min(MAX_AUTO_BATCH, len(todo) // (4 * slots)))
             part = store.next_part()
             estimated = False
@@ -413,10 +434,22 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else str(timedelta(seconds=round(seconds)))
 
 
+@contextlib.contextmanager
+def _waiting() -> Iterator[None]:
+    """Mark the time the sweep waits for its workers (see :func:`stop_on_signal`)."""
+    _waiting_for_workers.set()
+    try:
+        yield
+    finally:
+        _waiting_for_workers.clear()
+
+
 def _first_done(pending: dict[Future, list[RunSpec]]) -> set[Future]:
     """The futures done once one is, waiting a second at a time so that Ctrl-C is noticed at once."""
     done: set[Future] = set()
     while not done:
+        if _stop_requested.is_set():
+            raise KeyboardInterrupt
         done, _ = wait(set(pending), timeout=1.0, return_when=FIRST_COMPLETED)
     return done
 

@@ -41,6 +41,15 @@ class SerialExecutor(Executor):
         return future
 
 
+def _leave_interrupts_to_the_sweep() -> None:
+    """In a local Dask worker: ignore Ctrl-C, which the sweep's process handles by closing the cluster.
+
+    Without it a Ctrl-C to the terminal killed every worker with a traceback, and a sweep whose
+    own interrupt was caught inside Dask's client waited for them for ever.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _start_worker(parent_pid: int) -> None:
     """Leave Ctrl-C to the parent, which stops the sweep cleanly, exit when the parent is gone, freeze the imports.
 
@@ -131,4 +140,5 @@ def _dask_client(spec: ExecutorSpec) -> Iterator[Any]:
         LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):
+        client.run(_leave_interrupts_to_the_sweep)
         yield client
