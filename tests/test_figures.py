@@ -541,6 +541,19 @@ def test_detection_curves_skip_band_only_for_channel_with_nan_ci():
     assert not any(same_colour(b.get_facecolor()[0], "smuggling") for b in drawn)
 
 
+def test_detection_curves_leave_out_a_channel_never_attempted_and_show_lines_at_zero():
+    table = detection_table()
+    never, zero = DETECTION_ORDER[0], DETECTION_ORDER[1]
+    table.loc[table["channel"] == never, ["mean", "ci_low", "ci_high"]] = np.nan
+    table.loc[table["channel"] == zero, ["mean", "ci_low", "ci_high"]] = 0.0
+    fig = detection_curves(table, x="audit", x_label="a")
+    (ax,) = data_axes(fig)
+    assert label(never) not in [line.get_label() for line in named_lines(ax)]
+    assert label(never) not in all_legend_texts(fig) and label(zero) in all_legend_texts(fig)
+    (at_zero,) = [line for line in named_lines(ax) if line.get_label() == label(zero)]
+    assert not at_zero.get_clip_on()  # drawn over the x axis, not hidden under it
+
+
 # --------------------------------------------------------------------------- hub_flows
 
 HUBS = ["singapore", "malaysia", "uae", "thailand", "vietnam"]  # five hubs: two rows of four panels

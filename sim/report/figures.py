@@ -343,20 +343,33 @@ def policy_heatmaps(table: pd.DataFrame, x: str, y: str, x_label: str, y_label: 
 def detection_curves(table: pd.DataFrame, x: str, x_label: str) -> Figure:
     """Detection rate per channel against a lever, with 95% bands.
 
+    A channel with no attempt at any level (every mean NaN) is left out, legend included; lines
+    at zero stay visible (drawn over the axis, not clipped by it), each channel with its own
+    marker and dash; the legend sits under the axes, off the bands.
+
     Args:
         table: Rows of ``channel``, the lever column ``x``, ``mean`` and optional CI columns.
         x: The lever column.
         x_label: Axis label with unit.
     """
     fig, ax = plt.subplots(figsize=_size("one_column", 2.4), layout="constrained")
-    for channel in [c for c in SOURCE_ORDER if c in set(table["channel"])]:
+    attempted = set(table.loc[table["mean"].notna(), "channel"])
+    for place, channel in enumerate(c for c in SOURCE_ORDER if c in attempted):
         rows = table[table["channel"] == channel].sort_values(x)
-        ax.plot(rows[x], rows["mean"], marker="o", color=colour(channel), label=label(channel))
+        ax.plot(
+            rows[x],
+            rows["mean"],
+            marker=MARKERS[place % len(MARKERS)],
+            linestyle=LINE_STYLES[place % len(LINE_STYLES)],
+            color=colour(channel),
+            label=label(channel),
+            clip_on=False,
+        )
         _band(ax, rows[x], rows, colour(channel))
     ax.set_xlabel(x_label)
-    ax.set_ylabel("Detection rate (detected / attempted)")
+    ax.set_ylabel("Detection rate at checkpoints\n(detected / attempted)")
     ax.set_ylim(bottom=0)
-    ax.legend()
+    fig.legend(loc="outside lower center", ncols=2)
     return fig
 
 
