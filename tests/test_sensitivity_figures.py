@@ -71,9 +71,9 @@ def legend_texts(fig: Figure) -> list[str]:
 
 
 def test_factor_label_words_the_last_key_and_adds_its_unit():
-    assert factor_label(AUDITS) == "Audit budget (checks/month)"
+    assert factor_label(AUDITS) == "Regulator's audit budget (checks/month)"  # whose audits: a label of its own
     assert factor_label(FINE) == "Fine (USD/H100e-month)"
-    assert factor_label("world.intermediaries.registration_rate_per_month") == "Registration rate (1/month)"
+    assert factor_label("world.intermediaries.registration_rate_per_month") == "Intermediary registrations (1/month)"
     assert factor_label("no.such_path") == "Such path"
     assert factor_label("policy.country_caps.tier2_cap_h100e_per_year") == "Tier-2 cap (H100e/year)"
 

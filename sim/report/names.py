@@ -39,15 +39,27 @@ def label(name: str) -> str:
     return re.sub(r"\b([a-z])(\d+)\b", lambda m: m.group(1).upper() + m.group(2), text)  # chip names: H20
 
 
+#: Factors whose last key alone would lose its context (whose audits? what is detected?), by config path.
+FACTOR_LABELS = {
+    "policy.end_user_audits.audit_rate": "Vendor audit rate",
+    "policy.enforcement.audit_budget_per_month": "Regulator's audit budget",
+    "world.intermediaries.registration_rate_per_month": "Intermediary registrations",
+    "policy.location_verification.detection_per_month": "Verified chip found",
+    "policy.location_verification.tampered_detection_per_month": "Tampered chip found",
+}
+
 #: Words of a config key that only repeat its unit, dropped from labels.
 UNIT_WORDS = {"h100e", "per", "year", "month", "months", "usd"}
 
 
 def factor_label(path: str) -> str:
-    """A readable label for a factor's config path: its last key in words (unit words dropped), with its unit."""
+    """A readable label for a factor's config path, with its unit.
+
+    Its :data:`FACTOR_LABELS` entry, else its last key in words (unit words dropped).
+    """
     words = path.split(".")[-1].split("_")
     while len(words) > 1 and words[-1] in UNIT_WORDS:
         words.pop()
-    text = " ".join(words).replace("tier2", "tier-2").replace("tier3", "tier-3")
+    text = FACTOR_LABELS.get(path) or " ".join(words).replace("tier2", "tier-2").replace("tier3", "tier-3")
     unit = unit_of(path)
     return f"{text[:1].upper()}{text[1:]}" + (f" ({unit})" if unit else "")
