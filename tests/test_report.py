@@ -240,3 +240,16 @@ def test_every_sidecar_states_its_sample_and_a_quick_run_says_so(two_factor_swee
 def test_quick_studies_run_about_a_tenth() -> None:
     assert quick_overrides(load_experiment("compute_access_2025")) == ["replications=2"]
     assert quick_overrides(load_experiment("sensitivity")) == ["design.samples=128"]  # of 1024
+
+
+def test_an_experiment_chooses_its_heatmaps_metrics_in_order(tmp_path: Path) -> None:
+    from sim.report.specs import heatmap_metrics
+
+    experiment = load_experiment(
+        "smoke", ["executor.kind=serial", "+report.metrics=[smuggled_h100e_total,access_ratio]"]
+    )
+    sweep = load(start_sweep(experiment, tmp_path, progress=False).path)
+    assert heatmap_metrics(sweep) == ["smuggled_h100e_total", "access_ratio"]
+    drawn = draw(next(s for s in SPECS if s.name == "heatmaps"), sweep)
+    assert list(dict.fromkeys(drawn.table["metric"])) == ["smuggled_h100e_total", "access_ratio"]
+    assert drawn.caption.startswith("Chips smuggled over the run (H100e) and Access ratio")

@@ -22,6 +22,7 @@ LABELS = {
     STOCKPILE: "Pre-2025 stockpile",
     "access_ratio": "Access ratio (access / demand)",
     "detection_rate": "Detection rate (detected / attempted)",
+    "smuggled_h100e_total": "Chips smuggled over the run (H100e)",
     "uae": "UAE",
     "saudi_arabia": "Saudi Arabia",
     "hong_kong": "Hong Kong",

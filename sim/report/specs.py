@@ -41,6 +41,17 @@ THEME_FOLDERS = {"paper": Path("figures"), "slides": Path("figures") / "slides"}
 QUICK_NOTE = "QUICK RUN: a tenth of the study's runs, for checking, not for citing."
 
 
+def heatmap_metrics(sweep: Sweep) -> list[str]:
+    """The run metrics the heatmaps show: the experiment's ``report.metrics``, else :data:`HEATMAP_METRICS`.
+
+    Raises:
+        ConfigError: A metric the sweep's runs do not have (names the closest one).
+    """
+    metrics = sweep.manifest["experiment"].get("report", {}).get("metrics") or HEATMAP_METRICS
+    sweep.check_metrics(metrics)
+    return metrics
+
+
 def _kind(sweep: Sweep) -> DesignKind:
     return DesignKind(sweep.manifest["experiment"]["design"]["kind"])
 
@@ -105,7 +116,7 @@ class FigureSpec:
     shown: Callable[[Sweep], tuple[str, ...]]
     table: Callable[[Sweep, Selection], pd.DataFrame]
     draw: Callable[[pd.DataFrame, Sweep], Figure]
-    what: str
+    what: str | Callable[[Sweep], str]  # the caption's first sentence, or how to make it from the sweep
     interval: str = tables.INTERVAL
     notes: Callable[[pd.DataFrame, Sweep], list[str]] = lambda table, sweep: []
 
@@ -157,9 +168,9 @@ SPECS: tuple[FigureSpec, ...] = (
         "heatmaps",
         fits=lambda s: _kind(s) is DesignKind.FACTORIAL and len(_numeric_factors(s)) >= 2,
         shown=_grid,
-        table=lambda s, sel: tables.metric_grid_table(s, sel, *_grid(s), HEATMAP_METRICS),
+        table=lambda s, sel: tables.metric_grid_table(s, sel, *_grid(s), heatmap_metrics(s)),
         draw=lambda t, s: figures.policy_heatmaps(t, *_grid(s), *(factor_label(f) for f in _grid(s))),
-        what="Access ratio and detection rate over two factors",
+        what=lambda s: f"{' and '.join(label(m) for m in heatmap_metrics(s))}, over two factors",
     ),
     FigureSpec(
         "detection_curves",
@@ -167,7 +178,7 @@ SPECS: tuple[FigureSpec, ...] = (
         shown=lambda s: (_first_lever(s),),
         table=lambda s, sel: tables.detection_curves_table(s, sel, _first_lever(s)),
         draw=lambda t, s: figures.detection_curves(t, _first_lever(s), factor_label(_first_lever(s))),
-        what="Detection rate per illicit channel against the first lever",
+        what=lambda s: f"Detection rate at checkpoints per illicit channel against {factor_label(_first_lever(s))}",
     ),
     FigureSpec(
         "sensitivity",
@@ -200,10 +211,12 @@ SPECS: tuple[FigureSpec, ...] = (
 )
 
 
-def caption(spec: FigureSpec, sample: Mapping[str, Any], quick: bool = False, notes: Sequence[str] = ()) -> str:
+def caption(
+    spec: FigureSpec, what: str, sample: Mapping[str, Any], quick: bool = False, notes: Sequence[str] = ()
+) -> str:
     """The figure's caption: what it shows, n, what is held and pooled, and the interval."""
     n_min, n_max = sample["n_min"], sample["n_max"]
-    parts = [spec.what + "."]
+    parts = [what + "."]
     if sample.get("base"):
         parts.append(sample["base"])
     if n_min is not None:
@@ -266,9 +279,10 @@ def draw(
     table = spec.table(sweep, selection)
     sample = selection.sample(table) | {"interval": spec.interval, "base": base_text(sweep)}
     notes = spec.notes(table, sweep)
-    text = caption(spec, sample, quick, notes)
+    what = spec.what(sweep) if callable(spec.what) else spec.what
+    text = caption(spec, what, sample, quick, notes)
     fig = spec.draw(table, sweep)
-    footnote = caption(spec, sample, quick).removeprefix(spec.what + ". ")
+    footnote = caption(spec, what, sample, quick).removeprefix(what + ". ")
     if notes:  # the warnings are for the author, in the caption file and on the terminal, not in print
         footnote += f" {len(notes)} warning(s) on the sample size: see this figure's caption (.json)."
     _footnote(fig, footnote)

@@ -122,7 +122,7 @@ def _plain(value: Any) -> Any:
 
 def summarise(frame: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
     """Mean and interval of ``value`` per group, over replications (pooled points averaged first)."""
-    per_replication = frame.groupby([*by, REPLICATION], sort=True)[value].mean().reset_index()
+    per_replication = frame.groupby([*by, REPLICATION], sort=True, observed=True)[value].mean().reset_index()
     return mean_ci(per_replication, by, value)
 
 
@@ -203,7 +203,9 @@ def metric_grid_table(sweep: Sweep, selection: Selection, x: str, y: str, metric
     runs = selection.runs.merge(sweep.runs[[RUN_ID, *metrics]], on=RUN_ID)
     ids = [c for c in runs.columns if c not in metrics]
     long = runs.melt(id_vars=ids, value_vars=metrics, var_name="metric", value_name="value")
+    long["metric"] = pd.Categorical(long["metric"], categories=metrics)  # panels in the order asked for
     table = summarise(long, ["metric", y, x], "value")
+    table["metric"] = table["metric"].astype(str)
     return clip_bounds(table, table["metric"], never_negative(runs, metrics))
 
 

@@ -143,6 +143,10 @@ class ReportOptions(Schema):
         "Values to hold factors at when a figure does not show them (default: each one's first value).",
         default_factory=dict,
     )
+    metrics: list[str] = field(
+        "Run metrics the heatmaps show, a panel each (default: access_ratio and detection_rate).",
+        default_factory=list,
+    )
 
 
 class Experiment(Schema):
