@@ -66,6 +66,10 @@ class Event(Schema):
     month: str = field("Month the change takes effect, YYYY-MM.")
     set: Annotated[dict[str, Any], READ_ONLY] = field("Dotted config paths of settable values and their new values.")
     note: str = field("What happened, with its source.")
+    label: str | None = field(
+        "What figures call it, briefly (null: its name in words); says what happened when the name does not.",
+        default=None,
+    )
     announced: str | None = field(
         "Month the rule became known, YYYY-MM, before it takes effect; firms anticipate it from then "
         "(null: a surprise).",

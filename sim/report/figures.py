@@ -401,6 +401,13 @@ def hub_differences(table: pd.DataFrame, events: Sequence[tuple[str, str]] = ())
     return fig
 
 
+def _legend_columns(fig: Figure, keys: Sequence[Artist]) -> int:
+    """As many legend columns as the figure's width holds at the longest entry (text, line sample and gap)."""
+    size_pt = FontProperties(size=plt.rcParams["legend.fontsize"]).get_size_in_points()
+    entry_pt = max(len(key.get_label()) for key in keys) * 0.55 * size_pt + 4 * size_pt
+    return max(1, min(len(keys), int(fig.get_figwidth() * 72 // entry_pt)))
+
+
 def _hub_panels(
     table: pd.DataFrame, events: Sequence[tuple[str, str]], ylabel: str, line_label: Callable[[str], str]
 ) -> Figure:
@@ -442,7 +449,7 @@ def _hub_panels(
         for scenario, style in zip(scenarios, itertools.cycle(styles))
     ]
     keys += _event_keys(events)
-    fig.legend(handles=keys, loc="outside upper center", ncols=min(len(keys), 3))  # the bottom holds the caption
+    fig.legend(handles=keys, loc="outside upper center", ncols=_legend_columns(fig, keys))  # the caption is below
     return fig
 
 

@@ -77,7 +77,8 @@ def _scenarios(sweep: Sweep) -> list[str]:
 @functools.cache
 def _timeline(scenario: str) -> tuple[tuple[str, str], ...]:
     """(month, label) of every timeline event of a scenario, in month order (composed once)."""
-    return tuple(sorted((e.month, label(name)) for name, e in load_config([f"scenario={scenario}"]).timeline.items()))
+    timeline = load_config([f"scenario={scenario}"]).timeline
+    return tuple(sorted((e.month, e.label or label(name)) for name, e in timeline.items()))
 
 
 @functools.cache
