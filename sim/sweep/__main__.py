@@ -33,7 +33,7 @@ killed sweep had not finished. Overrides change experiment keys in Hydra's gramm
 replications=2 executor.workers=1 +levers.policy.penalties.seizure=[true,false].
 
 exit codes: 0 every run finished, 1 some runs failed (see failures.jsonl), 2 a bad experiment
-(nothing run), 130 interrupted (resume it).
+(nothing run) or results that cannot be written (resume once fixed), 130 interrupted (resume it).
 next: python -m sim.sweep.summarize <dir> (means with 95% intervals), python -m sim.report <dir>
 (figures), python -m sim.sweep.sensitivity <dir> (Sobol or Morris). Guide: docs/sweeps.md"""
 
