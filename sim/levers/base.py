@@ -20,11 +20,13 @@ class Lever(Schema):
         key: Its section name under ``policy``.
         columns: Time-series columns it adds, with their documentation.
         counts: Those of its columns that count (integers in the time series).
+        labels: What figures call its keys where the key alone loses its context, by key.
     """
 
     key: ClassVar[str]
     columns: ClassVar[dict[str, str]] = {}
     counts: ClassVar[tuple[str, ...]] = ()
+    labels: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

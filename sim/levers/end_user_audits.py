@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from sim.levers.base import Lever
@@ -12,6 +14,7 @@ class EndUserAudits(Lever):
     """Vendor end-user audits of resellers."""
 
     key = "end_user_audits"
+    labels: ClassVar[dict[str, str]] = {"audit_rate": "Vendor audit rate"}
 
     audit_rate: float = field(
         "Probability that a reseller's order is audited by the vendor.", "probability", ge=0, le=1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import ClassVar
 
 import numpy as np
 
@@ -37,6 +38,7 @@ class Enforcement(Lever):
     """The US regulator's end-use checks."""
 
     key = "enforcement"
+    labels: ClassVar[dict[str, str]] = {"audit_budget_per_month": "Regulator's audit budget"}
 
     audit_budget_per_month: float = field("End-use checks a month across the hubs.", "checks/month", ge=0)
     allocation: Allocation = field("Allocation rule: uniform, volume, adaptive or best_response.")

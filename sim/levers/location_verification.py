@@ -60,6 +60,10 @@ class LocationVerification(Lever):
     """Chip location verification: verified chips operating in China are detected during use."""
 
     key = "location_verification"
+    labels: ClassVar[dict[str, str]] = {
+        "detection_per_month": "Verified chip found",
+        "tampered_detection_per_month": "Tampered chip found",
+    }
     columns: ClassVar[dict[str, str]] = {
         "verification_detections": "Verified deliveries found operating in China this month (location verification).",
         "verification_seized_h100e": "Chips seized this month after location verification found them.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from sim.channels import CHANNEL_NAMES, CHANNELS
+from sim.levers import LEVERS
 from sim.loading import unit_of
 
 #: Compute a firm held before 2025; the one source of compute that is no channel.
@@ -40,14 +41,10 @@ def label(name: str) -> str:
     return re.sub(r"\b([a-z])(\d+)\b", lambda m: m.group(1).upper() + m.group(2), text)  # chip names: H20
 
 
-#: Factors whose last key alone would lose its context (whose audits? what is detected?), by config path.
+#: Factors whose last key alone would lose its context, by config path (a lever's keys: its ``labels``).
 FACTOR_LABELS = {
-    "policy.end_user_audits.audit_rate": "Vendor audit rate",
-    "policy.enforcement.audit_budget_per_month": "Regulator's audit budget",
     "world.intermediaries.registration_rate_per_month": "Intermediary registrations",
-    "policy.location_verification.detection_per_month": "Verified chip found",
-    "policy.location_verification.tampered_detection_per_month": "Tampered chip found",
-}
+} | {f"policy.{key}.{name}": text for key, lever in LEVERS.items() for name, text in lever.labels.items()}
 
 #: Words of a config key that only repeat its unit, dropped from labels.
 UNIT_WORDS = {"h100e", "per", "year", "month", "months", "usd"}

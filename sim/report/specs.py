@@ -52,6 +52,16 @@ def heatmap_metrics(sweep: Sweep) -> list[str]:
     return metrics
 
 
+def _sample_size(sweep: Sweep) -> str:
+    """A sampled design's size in words: ``N = 1024 base samples, 2 replications averaged per point``."""
+    experiment = sweep.manifest["experiment"]
+    replications = experiment["replications"]
+    return (
+        f"N = {experiment['design']['samples']:,} base samples, {replications} replication"
+        f"{'s' * (replications > 1)} averaged per point"
+    )
+
+
 def _kind(sweep: Sweep) -> DesignKind:
     return DesignKind(sweep.manifest["experiment"]["design"]["kind"])
 
@@ -187,7 +197,7 @@ SPECS: tuple[FigureSpec, ...] = (
         shown=lambda s: tuple(s.factors),
         table=lambda s, sel: sweep_indices(s, SENSITIVITY_OUTPUTS),
         draw=lambda t, s: sensitivity_figures.sobol_bars(t),
-        what="First-order and total Sobol indices of each factor",
+        what=lambda s: f"First-order and total Sobol indices of each factor, {_sample_size(s)}",
         interval="95% bootstrap intervals (SALib); each point the mean of its replications",
         notes=lambda t, s: sobol_warnings(t, s.manifest["experiment"]["design"]["samples"]),
     ),
@@ -197,7 +207,7 @@ SPECS: tuple[FigureSpec, ...] = (
         shown=lambda s: tuple(s.factors),
         table=lambda s, sel: sweep_convergence(s, SENSITIVITY_OUTPUTS),
         draw=lambda t, s: sensitivity_figures.sobol_convergence(t),
-        what="Sobol indices computed on the first N/8, N/4, N/2 and N base samples",
+        what=lambda s: f"Sobol indices computed on the first N/8, N/4, N/2 and N base samples, {_sample_size(s)}",
         interval="95% bootstrap intervals (SALib); each point the mean of its replications",
     ),
     FigureSpec(
@@ -206,7 +216,9 @@ SPECS: tuple[FigureSpec, ...] = (
         shown=lambda s: tuple(s.factors),
         table=lambda s, sel: sweep_indices(s, SENSITIVITY_OUTPUTS),
         draw=lambda t, s: sensitivity_figures.morris_mu_sigma(t),
-        what="Morris elementary effects: mean absolute effect mu* against their spread sigma",
+        what=lambda s: (
+            f"Morris elementary effects: mean absolute effect mu* against their spread sigma, {_sample_size(s)}"
+        ),
         interval="none drawn (mu*'s 95% bootstrap interval is in the CSV)",
     ),
 )
