@@ -256,3 +256,13 @@ def test_the_report_of_a_sobol_sweep_draws_indices_and_convergence_with_its_warn
     caption = sidecars["sensitivity"]["caption"]
     assert "95% bootstrap intervals" in caption
     assert "Warning: " in caption and "increase design.samples from 4" in caption  # 4 base samples are too few
+
+
+def test_the_sensitivity_figures_captions_state_the_sample(model_sobol: Path) -> None:
+    from sim.report.specs import SPECS, draw
+    from sim.sweep import load
+
+    sweep = load(model_sobol)
+    for name in ("sensitivity", "sensitivity_convergence"):
+        drawn = draw(next(s for s in SPECS if s.name == name), sweep)
+        assert "N = 4 base samples, 2 replications averaged per point" in drawn.caption
