@@ -121,21 +121,30 @@ def test_design_and_manifest_are_written_and_parts_are_one_per_batch(tmp_path: P
     assert manifest["experiment"]["levers"] == {"policy.enforcement.audit_budget_per_month": [2, 8]}
 
 
-def test_killed_sweep_resumes_to_exactly_the_uninterrupted_runs(tmp_path: Path) -> None:
-    (tmp_path / "killable.yaml").write_text(KILLABLE)
+def signal_after_the_first_part(
+    tmp_path: Path, experiment: str, stop: signal.Signals, *overrides: str
+) -> subprocess.Popen[str]:
+    """Start ``experiment`` (the killable sweep's YAML) as a command and send ``stop`` to its process group
+    once its first part is written; return the process (its stderr piped)."""
+    (tmp_path / "killable.yaml").write_text(experiment)
     process = subprocess.Popen(
-        [sys.executable, "-m", "sim.sweep", "experiment=killable.yaml"],
+        [sys.executable, "-m", "sim.sweep", "experiment=killable.yaml", *overrides],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
-    sweeps = tmp_path / "results" / "sweeps" / "killable"
-    deadline = time.monotonic() + 60
-    while not list(sweeps.glob("*/runs/part-*.parquet")) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("results/sweeps/killable/*/runs/part-*.parquet")) and time.monotonic() < deadline:
         time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    os.killpg(process.pid, stop)
+    return process
+
+
+def test_killed_sweep_resumes_to_exactly_the_uninterrupted_runs(tmp_path: Path) -> None:
+    signal_after_the_first_part(tmp_path, KILLABLE, signal.SIGKILL).communicate()
+    sweeps = tmp_path / "results" / "sweeps" / "killable"
     (path,) = sweeps.iterdir()
     finished_at_kill = len(load(path).runs)
     assert 0 < finished_at_kill < 24, "the kill must land mid-sweep"
@@ -158,20 +167,8 @@ def test_killed_sweep_resumes_to_exactly_the_uninterrupted_runs(tmp_path: Path) 
 
 def test_ctrl_c_stops_a_dask_sweep_with_130_and_no_worker_tracebacks(tmp_path: Path) -> None:
     """A Ctrl-C reaches the whole process group: the workers leave it to the sweep, which closes them."""
-    (tmp_path / "killable.yaml").write_text(KILLABLE.replace("kind: local, workers: 1", "kind: dask, workers: 2"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sim.sweep", "experiment=killable.yaml", "executor.batch_size=1"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    sweeps = tmp_path / "results" / "sweeps" / "killable"
-    deadline = time.monotonic() + 120
-    while not list(sweeps.glob("*/runs/part-*.parquet")) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGINT)
+    on_dask = KILLABLE.replace("kind: local, workers: 1", "kind: dask, workers: 2")
+    process = signal_after_the_first_part(tmp_path, on_dask, signal.SIGINT, "executor.batch_size=1")
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "sweep interrupted; continue it with" in stderr and "Traceback" not in stderr
