@@ -57,7 +57,7 @@ def sobol_bars(table: pd.DataFrame, confidence: float = 0.95) -> Figure:
     fig, axes = plt.subplots(
         1,
         len(outputs),
-        figsize=(width("two_column"), height("two_column", 0.9 + 0.3 * n)),
+        figsize=(width("two_column"), height("two_column", 1.9 + 0.3 * n)),
         squeeze=False,
         layout="constrained",
     )

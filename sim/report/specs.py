@@ -99,13 +99,23 @@ def _period(scenario: str, overrides: tuple[str, ...]) -> tuple[str, str]:
     return months[0], months[-1]
 
 
-def base_text(sweep: Sweep) -> str:
-    """What every run of the sweep starts from: its scenario (unless a factor), period and overrides."""
+#: Longest list of overrides a figure's footnote spells out (the caption file always has them all).
+FOOTNOTE_OVERRIDES_CHARS = 200
+
+
+def base_text(sweep: Sweep, brief: bool = False) -> str:
+    """What every run of the sweep starts from: its scenario (unless a factor), period and overrides.
+
+    ``brief`` (a footnote) counts the overrides instead of listing them when they are long.
+    """
     experiment = sweep.manifest["experiment"]
     overrides = tuple(experiment.get("overrides", []))
     first, last = _period(experiment["scenario"], overrides)
     scenario = "each panel's scenario" if SCENARIO in sweep.factors else f"scenario {label(experiment['scenario'])}"
-    return f"Runs of {scenario}, {first} to {last}" + (f", with {' '.join(overrides)}" if overrides else "") + "."
+    listed = " ".join(overrides)
+    if brief and len(listed) > FOOTNOTE_OVERRIDES_CHARS:
+        listed = f"{len(overrides)} overrides (in this figure's caption, .json)"
+    return f"Runs of {scenario}, {first} to {last}" + (f", with {listed}" if overrides else "") + "."
 
 
 def events(sweep: Sweep) -> list[tuple[str, str]]:
@@ -295,7 +305,7 @@ def draw(
     what = spec.what(sweep) if callable(spec.what) else spec.what
     text = caption(spec, what, sample, quick, notes)
     fig = spec.draw(table, sweep)
-    footnote = caption(spec, what, sample, quick).removeprefix(what + ". ")
+    footnote = caption(spec, what, sample | {"base": base_text(sweep, brief=True)}, quick).removeprefix(what + ". ")
     if notes:  # the warnings are for the author, in the caption file and on the terminal, not in print
         footnote += f" {len(notes)} warning(s) on the sample size: see this figure's caption (.json)."
     _footnote(fig, footnote)
