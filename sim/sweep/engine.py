@@ -445,7 +445,7 @@ def _waiting() -> Iterator[None]:
 
 
 def _first_done(pending: dict[Future, list[RunSpec]]) -> set[Future]:
-    """The futures done once one is, waiting a second at a time so that Ctrl-C is noticed at once."""
+    """The futures done once one is, waiting a second at a time so that a stop (Ctrl-C) is noticed within one."""
     done: set[Future] = set()
     while not done:
         if _stop_requested.is_set():
