@@ -206,7 +206,7 @@ def bands(batch: Batch, columns: Sequence[str], confidence: float = CONFIDENCE) 
     """Monthly means and t intervals: ``column``, ``month``, ``n``, ``mean``, ``std``, ``ci_low``, ``ci_high``.
 
     Columns a run does not have (a lever's own) are left out; NaN months (a rate with no attempt) are left out of
-    that month's mean; the intervals of shares are clipped to [0, 1].
+    that month's mean; intervals are clipped to what each column can take (:func:`sim.intervals.clip_bounds`).
     """
     present = [c for c in columns if c in batch.results[0].timeseries.columns]
     long = batch.long(present)
