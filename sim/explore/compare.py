@@ -161,7 +161,7 @@ def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple
 def metric_table(batch: Batch, metrics: Sequence[str] = KEY_METRICS, confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Mean of each run metric with its t interval: ``metric``, ``n``, ``mean``, ``ci_low``, ``ci_high``.
 
-    The intervals of shares (access ratios, detection rates) are clipped to [0, 1], as in the sweep's tables.
+    Intervals are clipped to what each metric can take, as in the sweep's tables (:func:`sim.intervals.clip_bounds`).
     """
     runs = batch.summaries()
     rows = [
