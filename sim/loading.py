@@ -6,6 +6,7 @@ message names the key, the bad value and what is allowed.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 from pydantic import ValidationError
 
 from sim.config import Config
-from sim.schema import ConfigError, field_at, format_validation_error, suggest, unit, with_settings
+from sim.schema import ConfigError, SettingsError, field_at, format_validation_error, suggest, unit, with_settings
 from sim.timeline import TimelineEventError, compile_timeline, month_index
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -97,24 +98,44 @@ def check_multirun(overrides: list[str]) -> None:
     """Check a multirun's keys and every value of its sweeps before its first job runs.
 
     Each swept value is checked with the other overrides fixed (a group option by composing
-    the config with it); values that are fine alone are not checked in every combination.
+    the config with it). A rule across keys (``news_trials >= news_weight``) is checked on the
+    grid's combinations of swept values instead. Hydra's own keys are left to Hydra.
 
     Raises:
-        ConfigError: Names the bad key, option or value.
+        ConfigError: Names the bad key, option or value, or the combination a rule refuses; an
+            ``interval(...)`` sweep, which Hydra's grid cannot run.
     """
     check_overrides(overrides)
     parsed = OverridesParser.create().parse_overrides(overrides=overrides)
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
     base = load_config(fixed)
     groups = (*GROUPS, *lever_groups())
-    for o in (o for o in parsed if o.is_sweep_override()):
+    swept: dict[str, list[Any]] = {}
+    for o in (o for o in parsed if o.is_sweep_override() and not o.key_or_group.startswith("hydra")):
         key = o.key_or_group
         if key in groups or o.is_add() or o.is_delete():
             for value in o.sweep_string_iterator():
                 load_config([*fixed, f"{o.get_key_element()}={value}"])
+        elif o.is_interval_sweep():
+            raise ConfigError(
+                f"{o.input_line}: a grid (-m) runs listed values (key=a,b) or range(...), not interval(...); "
+                "for sampled designs use python -m sim.sweep"
+            )
         else:
-            for value in o.sweep_iterator():
-                with_settings(base, {key: value})
+            swept[key] = list(o.sweep_iterator())
+            for value in swept[key]:
+                try:
+                    with_settings(base, {key: value})
+                except SettingsError as exc:
+                    if str(exc).startswith(f"{key} = "):
+                        raise  # the value itself; a rule across keys is checked on the combinations below
+    for values in itertools.product(*swept.values()):
+        combination = dict(zip(swept, values, strict=True))
+        try:
+            with_settings(base, combination)
+        except SettingsError as exc:
+            shown = " ".join(f"{k}={v}" for k, v in combination.items())
+            raise ConfigError(f"{shown}: {exc}") from None
 
 
 def refuse_empty_mappings(overrides: list[str]) -> None:

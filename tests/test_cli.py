@@ -297,6 +297,8 @@ def test_every_command_has_a_help(module: str, monkeypatch: pytest.MonkeyPatch, 
         (["--cfg", "months=2"], "--cfg needs a value"),
         (["-m", "policy.enforcement.audit_budget_per_month=2,-8", "months=2"], "audit_budget_per_month = -8"),
         (["-m", "scenario=baseline,atlantis", "months=2"], "scenario=atlantis: unknown scenario"),
+        (["-m", "behaviour.news_weight=0.5,5", "behaviour.news_trials=1,20"], "news_weight=5 behaviour.news_trials=1"),
+        (["-m", "seed=interval(0,1)"], "not interval(...)"),
     ],
 )
 def test_bad_input_exits_2_with_one_message(
@@ -356,6 +358,12 @@ def test_the_studies_name_their_own_option_for_a_results_folder_they_cannot_make
     studies = importlib.import_module("sim.report.studies")
     assert studies.main(["--quick", "--results", "/proc/exportsim"]) == 2
     assert capsys.readouterr().err.startswith("error: --results /proc/exportsim: cannot make it")
+
+
+def test_a_grid_whose_every_combination_keeps_a_rule_across_keys_is_accepted() -> None:
+    from sim.loading import check_multirun
+
+    check_multirun(["behaviour.news_weight=0.5,5", "behaviour.news_trials=10,20", "months=1"])  # raises nothing
 
 
 def test_a_deletion_and_hydras_flags_reach_the_config_and_hydra(
