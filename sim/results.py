@@ -8,6 +8,7 @@ import os
 import platform
 import re
 import subprocess
+import tempfile
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -106,10 +107,9 @@ def check_writable(folder: Path, remedy: str) -> None:
     exists. Nothing is left behind.
     """
     existing = next(p for p in (folder, *folder.parents) if p.exists())
-    probe = existing / ".write-test"
     try:
-        probe.write_bytes(b"")
-        probe.unlink()
+        with tempfile.TemporaryFile(dir=existing):  # a name of its own: sweeps starting together do not clash
+            pass
     except OSError as exc:
         raise ConfigError(f"cannot write results under {folder}: {exc.strerror or exc}; {remedy}") from None
 

@@ -380,8 +380,14 @@ def test_a_sweep_interrupted_before_its_first_write_leaves_nothing(tmp_path: Pat
     assert not (tmp_path / "results").exists()
 
 
-def test_a_sweep_folder_that_cannot_be_written_is_refused_before_resuming(tmp_path: Path) -> None:
+def test_a_sweep_folder_that_cannot_be_written_is_refused_before_resuming(tmp_path: Path, monkeypatch) -> None:
+    import sim.results
+
     path = finished_sweep(tmp_path)
-    (path / ".write-test").mkdir()  # the probe cannot be written, whoever runs the test (root included)
-    with pytest.raises(ConfigError, match="make it writable, then resume again"):
+
+    def read_only(dir: Path) -> None:  # as a read-only folder answers, whoever runs the test (root included)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(sim.results.tempfile, "TemporaryFile", read_only)
+    with pytest.raises(ConfigError, match="Permission denied; make it writable, then resume again"):
         resume_sweep(path, progress=False)

@@ -30,7 +30,7 @@ from sim.report.style import theme
 from sim.report.tables import SCENARIO, Selection
 from sim.sweep.analysis import Sweep
 from sim.sweep.experiment import DesignKind
-from sim.sweep.sensitivity import sobol_warnings, sweep_convergence, sweep_indices
+from sim.sweep.sensitivity import sample_size, sobol_warnings, sweep_convergence, sweep_indices
 from sim.timeline import month_labels
 
 HEATMAP_METRICS = ["access_ratio", "detection_rate"]
@@ -53,13 +53,7 @@ def heatmap_metrics(sweep: Sweep) -> list[str]:
 
 
 def _sample_size(sweep: Sweep) -> str:
-    """A sampled design's size in words: ``N = 1024 base samples, 2 replications averaged per point``."""
-    experiment = sweep.manifest["experiment"]
-    replications = experiment["replications"]
-    return (
-        f"N = {experiment['design']['samples']:,} base samples, {replications} replication"
-        f"{'s' * (replications > 1)} averaged per point"
-    )
+    return sample_size(sweep.manifest["experiment"])
 
 
 def _kind(sweep: Sweep) -> DesignKind:

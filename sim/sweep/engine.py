@@ -7,7 +7,6 @@ are found on disk and run by :func:`resume_sweep`.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import threading
@@ -358,7 +357,7 @@ def _execute(
     )
     _stop_requested.clear()
     try:
-        with open_executor(experiment.executor) as (executor, slots), _waiting():
+        with open_executor(experiment.executor) as (executor, slots):
             size = experiment.executor.batch_size or max(1, min(MAX_AUTO_BATCH, len(todo) // (4 * slots)))
             part = store.next_part()
             estimated = False
@@ -396,8 +395,14 @@ def _execute(
             wall_time_s=round(wall_time_s, 3),
             updated_utc=_now(),
         )
-        with contextlib.suppress(OSError):  # a folder that cannot be written keeps its last manifest; resume reads it
+        try:
             store.write_manifest(manifest)
+        except OSError as exc:  # while stopping on another error, the last manifest is kept (resume reads it)
+            if status != "interrupted":
+                raise ConfigError(
+                    f"cannot write {store.path / MANIFEST_FILE}: {exc.strerror or exc}; every run is written: "
+                    f"python -m sim.sweep resume={store.path.resolve()} records it once the folder can be written"
+                ) from None
     return SweepOutcome(store.path, total, finished, failed)
 
 
@@ -434,24 +439,22 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else str(timedelta(seconds=round(seconds)))
 
 
-@contextlib.contextmanager
-def _waiting() -> Iterator[None]:
-    """Mark the time the sweep waits for its workers (see :func:`stop_on_signal`)."""
-    _waiting_for_workers.set()
-    try:
-        yield
-    finally:
-        _waiting_for_workers.clear()
-
-
 def _first_done(pending: dict[Future, list[RunSpec]]) -> set[Future]:
-    """The futures done once one is, waiting a second at a time so that a stop (Ctrl-C) is noticed within one."""
-    done: set[Future] = set()
-    while not done:
+    """The futures done once one is, waiting a second at a time so that a stop (Ctrl-C) is noticed within one.
+
+    Only while it waits does a signal merely raise the flag (:func:`stop_on_signal`); it checks
+    the flag after every wait.
+    """
+    while True:
+        _waiting_for_workers.set()
+        try:
+            done, _ = wait(set(pending), timeout=1.0, return_when=FIRST_COMPLETED)
+        finally:
+            _waiting_for_workers.clear()
         if _stop_requested.is_set():
             raise KeyboardInterrupt
-        done, _ = wait(set(pending), timeout=1.0, return_when=FIRST_COMPLETED)
-    return done
+        if done:
+            return done
 
 
 def _completed(
@@ -522,7 +525,9 @@ def _isolated(
         for attempt in range(1, tries + 1):
             restart()
             try:
-                yield executor.submit(run_batch, bases_needed, [run_spec], keep_timeseries).result()
+                alone = executor.submit(run_batch, bases_needed, [run_spec], keep_timeseries)
+                _first_done({alone: [run_spec]})  # a stop is noticed while it runs, as in the main loop
+                yield alone.result()
                 break
             except BrokenProcessPool:
                 if attempt == tries:

@@ -311,6 +311,17 @@ def _write_convergence(folder: Path, table: pd.DataFrame) -> None:
     print(folder / f"{CONVERGENCE_FILE}.csv")
 
 
+def sample_size(experiment: dict[str, Any]) -> str:
+    """A sampled design's size in words, from a sweep manifest's ``experiment``.
+
+    ``N = 1,024 base samples`` (Sobol) or ``r = 20 trajectories`` (Morris), then the replications
+    averaged per point.
+    """
+    design, replications = experiment["design"], experiment["replications"]
+    drawn = "r = {:,} trajectories" if design["kind"] == DesignKind.MORRIS else "N = {:,} base samples"
+    return f"{drawn.format(design['samples'])}, {replications} replication{'s' * (replications > 1)} averaged per point"
+
+
 def main(argv: list[str]) -> int:
     """Compute, check, write and print the indices; return the exit code (warnings are no error)."""
     parser = argparse.ArgumentParser(prog="python -m sim.sweep.sensitivity", description=__doc__.split("\n")[0])
@@ -331,11 +342,7 @@ def main(argv: list[str]) -> int:
     table.to_csv(sweep.path / "sensitivity.csv", index=False)
     table.to_parquet(sweep.path / "sensitivity.parquet", index=False)
     design = sweep.manifest["experiment"]["design"]
-    replications = sweep.manifest["experiment"]["replications"]
-    print(
-        f"{design['kind']} design, N = {design['samples']} base samples, each point the mean of its "
-        f"{replications} replication{'s' * (replications > 1)}; intervals at {args.confidence:.0%}"
-    )
+    print(f"{design['kind']} design, {sample_size(sweep.manifest['experiment'])}; intervals at {args.confidence:.0%}")
     with pd.option_context("display.width", 200, "display.max_rows", 500, "display.float_format", readable):
         print(table.to_string(index=False))
     print(sweep.path / "sensitivity.csv")
