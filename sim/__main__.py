@@ -24,7 +24,7 @@ import textwrap
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import hydra
@@ -70,8 +70,11 @@ WORKER_MODULE = "sim.run"
 FLAGS_WITH_VALUE = frozenset(
     ("--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")
 )
-#: Hydra's flags whose value is optional (``--info`` or ``--info config``).
-FLAGS_WITH_OPTIONAL_VALUE = frozenset(("--info", "-i"))
+#: Hydra's flag whose value is optional (``--info`` or ``--info config``), and the values it takes.
+INFO_FLAGS, INFO_VALUES = (
+    frozenset(("--info", "-i")),
+    frozenset(("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")),
+)
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,12 @@ def parse_args(argv: Sequence[str]) -> Request:
     base_seed: str | None = None
     for i, arg in enumerate(argv):
         key, sep, value = arg.partition("=")
-        if arg.startswith("-") or (not sep and i > 0 and argv[i - 1] in FLAGS_WITH_VALUE | FLAGS_WITH_OPTIONAL_VALUE):
+        after = argv[i - 1] if i > 0 else ""
+        if (
+            arg.startswith("-")
+            or (after in FLAGS_WITH_VALUE and not sep)
+            or (after in INFO_FLAGS and arg in INFO_VALUES)
+        ):
             following = argv[i + 1] if i + 1 < len(argv) else "="
             if arg in FLAGS_WITH_VALUE and (following.startswith("-") or "=" in following):
                 raise ConfigError(f"{arg} needs a value (e.g. --cfg job); see --hydra-help")
@@ -478,7 +486,10 @@ def main() -> None:
         print(help_text())
         return
     if "--version" in sys.argv[1:]:
-        print(f"exportsim {version('exportsim')}")
+        try:
+            print(f"exportsim {version('exportsim')}")
+        except PackageNotFoundError:
+            print("exportsim (not installed: pip install -e .)")
         return
     try:
         request = parse_args(sys.argv[1:])

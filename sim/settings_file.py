@@ -47,9 +47,9 @@ def read_settings(path: Path | str) -> tuple[str, dict[str, Any]]:
         raise ConfigError(f"settings={path}: cannot read it ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"settings={path}: not YAML ({exc})") from None
-    stray = sorted(set(data) - {"scenario", "settings"}) if isinstance(data, dict) else []
+    stray = sorted(map(str, set(data) - {"scenario", "settings"})) if isinstance(data, dict) else []
     if not isinstance(data, dict) or stray or not isinstance(data.get("scenario"), str):
-        unknown = f" (unknown: {', '.join(map(str, stray))}.{suggest(str(stray[0]), ['scenario', 'settings'])})"
+        unknown = f" (unknown: {', '.join(stray)}.{suggest(stray[0], ['scenario', 'settings'])})"
         raise ConfigError(
             f"settings={path}: expected 'scenario: <name>' and an optional 'settings:' mapping of dotted config "
             f"paths to values{unknown if stray else ''}"

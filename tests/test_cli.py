@@ -367,11 +367,12 @@ def test_a_grid_whose_every_combination_keeps_a_rule_across_keys_is_accepted() -
 
 
 def test_a_deletion_and_hydras_flags_reach_the_config_and_hydra(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     request = cli.parse_args(["~timeline.h20_resumed", "--cfg", "job", "--info", "config", "months=2"])
     assert request.overrides == ["~timeline.h20_resumed", "months=2"]
     assert request.flags == ["--cfg", "job", "--info", "config"]
+    assert cli.parse_args(["--info", "~timeline.h20_resumed"]).overrides == ["~timeline.h20_resumed"]
     assert "h20_resumed" not in load_config(request.overrides).timeline
     monkeypatch.setattr(sys, "argv", ["sim", "--version"])
     cli.main()

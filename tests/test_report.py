@@ -85,6 +85,7 @@ def test_slides_go_to_their_own_folder(scenario_sweep: Path, scenario_report: li
 
 
 def test_saved_figures_are_no_wider_than_their_page(smoke_sweep: Path, scenario_report: list[Path]) -> None:
+    subprocess.run([sys.executable, "-m", "sim.report", str(smoke_sweep)], capture_output=True, timeout=300, check=True)
     from matplotlib.image import imread
 
     from sim.report.specs import PNG_DPI
@@ -93,7 +94,9 @@ def test_saved_figures_are_no_wider_than_their_page(smoke_sweep: Path, scenario_
     pages = [(smoke_sweep / "figures", "paper"), (scenario_report[0].parent, "slides")]
     for folder, theme in pages:
         widest_in = max(WIDTHS_IN[theme].values())
-        for png in folder.glob("*.png"):
+        pngs = list(folder.glob("*.png"))
+        assert pngs, folder
+        for png in pngs:
             assert imread(png).shape[1] <= widest_in * PNG_DPI + 1, png  # nothing spills past the column
 
 

@@ -268,7 +268,7 @@ def _annotate_cells(ax: Axes, mesh: QuadMesh, means: np.ndarray, halves: np.ndar
     decimals = _decimals(known.max(), 1) if known.size else _decimals(np.nanmax(np.abs(means)), 3)
     nonzero = np.abs(means[np.isfinite(means) & (means != 0)])
     if nonzero.size:
-        decimals = min(MAX_DECIMALS, max(decimals, _decimals(nonzero.min(), 1)))
+        decimals = max(decimals, min(MAX_DECIMALS, _decimals(nonzero.min(), 1)))  # the cap bounds the means' wish only
     for (i, j), mean in np.ndenumerate(means):
         if np.isnan(mean):
             continue

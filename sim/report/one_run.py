@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from sim.intervals import CONFIDENCE, t_half_width
+from sim.intervals import CONFIDENCE, clip_bounds, mean_ci, never_negative
 from sim.report.figures import access_over_time
 from sim.report.names import SOURCE_ORDER, label
 from sim.report.style import theme
@@ -43,17 +43,10 @@ def mean_access_table(results: list[RunResult], confidence: float = CONFIDENCE) 
     """Mean compute used per month and source over runs, with a ``total`` row holding the t band of total access."""
     tidy = pd.concat([access_by_source_table(r.timeseries) for r in results])
     means = tidy.groupby(["month", "source"], sort=False, as_index=False)["mean"].mean()
-    totals = pd.DataFrame({r.config.seed: r.timeseries.set_index("month")["access_h100e_months"] for r in results})
-    half = t_half_width(totals.std(axis=1), totals.shape[1], confidence)
-    total = pd.DataFrame(
-        {
-            "month": totals.index,
-            "source": "total",
-            "mean": totals.mean(axis=1).to_numpy(),
-            "ci_low": (totals.mean(axis=1) - half).to_numpy(),
-            "ci_high": (totals.mean(axis=1) + half).to_numpy(),
-        }
-    )
+    totals = pd.concat([r.timeseries[["month", "access_h100e_months"]] for r in results], ignore_index=True)
+    band = mean_ci(totals, ["month"], "access_h100e_months", confidence)  # months in order: YYYY-MM sorts so
+    band = clip_bounds(band, "access_h100e_months", never_negative(totals, ["access_h100e_months"]))
+    total = band[["month", "mean", "ci_low", "ci_high"]].assign(source="total")
     return pd.concat([means, total], ignore_index=True)
 
 

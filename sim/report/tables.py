@@ -20,8 +20,9 @@ from sim.channels import CHANNEL_NAMES, ILLICIT_CHANNELS
 from sim.intervals import clip_bounds, mean_ci, never_negative
 from sim.report.names import SOURCE_ORDER
 from sim.schema import ConfigError
-from sim.sweep.analysis import Sweep, matches
+from sim.sweep.analysis import Sweep
 from sim.sweep.designs import REPLICATION, RUN_ID
+from sim.sweep.experiment import matches
 
 SCENARIO = "scenario"
 #: How the intervals of every table are computed.

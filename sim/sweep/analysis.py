@@ -18,23 +18,11 @@ import pyarrow.compute as pc
 from sim.intervals import clip_bounds, mean_ci, never_negative, t_half_width
 from sim.schema import ConfigError, suggest
 from sim.sweep.designs import POINT_ID, REPLICATION, RUN_ID
+from sim.sweep.experiment import matches
 from sim.sweep.store import MANIFEST_FILE, RUNS_DIR, TIMESERIES_DIR, SweepStore
 
 #: Columns of the runs table that are not metrics.
 RUN_COLUMNS = (RUN_ID, POINT_ID, REPLICATION, "seed", "wall_time_s")
-
-
-def matches(column: pd.Series, value: Any) -> np.ndarray:
-    """Where a factor column has ``value``: numbers compared with a tolerance, anything else exactly."""
-    numeric = (
-        pd.api.types.is_numeric_dtype(column)
-        and not pd.api.types.is_bool_dtype(column)
-        and isinstance(value, int | float)
-        and not isinstance(value, bool)
-    )
-    if numeric:
-        return np.isclose(column.to_numpy(dtype=float), float(value))
-    return (column == value).to_numpy()
 
 
 def point_means(runs: pd.DataFrame, factors: list[str], metrics: list[str], confidence: float = 0.95) -> pd.DataFrame:

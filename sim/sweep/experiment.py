@@ -15,6 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
+import pandas as pd
 import yaml
 from hydra import compose, initialize
 from hydra.core.config_store import ConfigStore
@@ -198,8 +200,8 @@ class Experiment(Schema):
             if unknown:
                 raise ValueError(f"{where}: {unknown[0]} is not a factor; factors: {', '.join(factors)}")
         for factor, value in self.report.hold.items():
-            values = {**self.levers, **self.uncertainties}[factor]
-            if isinstance(values, list) and not _one_of(value, values):
+            values = factors[factor]
+            if isinstance(values, list) and not matches(pd.Series(values), value).any():
                 raise ValueError(
                     f"report.hold: {factor}={value!r} is not one of its values: {', '.join(map(str, values))}"
                 )
@@ -235,13 +237,17 @@ class Experiment(Schema):
         return list(values) if isinstance(values, list) else [self.scenario]
 
 
-def _one_of(value: Any, values: list[Any]) -> bool:
-    """Whether ``value`` is one of a factor's ``values``, numbers within rounding (as the report matches them)."""
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    return any(
-        math.isclose(value, v) if number and isinstance(v, int | float) and not isinstance(v, bool) else value == v
-        for v in values
+def matches(column: pd.Series, value: Any) -> np.ndarray:
+    """Where a factor column has ``value``: numbers compared with a tolerance, anything else exactly."""
+    numeric = (
+        pd.api.types.is_numeric_dtype(column)
+        and not pd.api.types.is_bool_dtype(column)
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
     )
+    if numeric:
+        return np.isclose(column.to_numpy(dtype=float), float(value))
+    return (column == value).to_numpy()
 
 
 def _check_values(where: str, spec: Factor) -> None:
