@@ -219,3 +219,22 @@ def test_resume_refuses_to_change_more_than_the_executor(tmp_path: Path) -> None
     outcome = start_sweep(load_experiment("smoke", ["executor.kind=serial"]), tmp_path, progress=False)
     done = sweep_cli(f"resume={outcome.path}", "replications=3", cwd=tmp_path)
     assert done.returncode == 2 and "only executor.*" in done.stderr
+
+
+def _sigint_handler() -> str:
+    return str(signal.getsignal(signal.SIGINT))
+
+
+def test_local_dask_workers_leave_ctrl_c_to_the_sweep_even_after_a_restart() -> None:
+    from distributed import Client, LocalCluster
+
+    from sim.sweep.executors import _leave_interrupts_plugin
+
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        client.register_plugin(_leave_interrupts_plugin())
+        assert set(client.run(_sigint_handler).values()) == {str(signal.SIG_IGN)}
+        client.restart()  # as the nanny restarts a worker that died
+        assert set(client.run(_sigint_handler).values()) == {str(signal.SIG_IGN)}

@@ -50,6 +50,19 @@ def _leave_interrupts_to_the_sweep() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _leave_interrupts_plugin() -> Any:
+    """A Dask worker plugin that runs :func:`_leave_interrupts_to_the_sweep` in every worker, now and later."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class LeaveInterruptsToTheSweep(WorkerPlugin):
+        name = "exportsim-leave-interrupts-to-the-sweep"
+
+        def setup(self, worker: Any) -> None:
+            _leave_interrupts_to_the_sweep()
+
+    return LeaveInterruptsToTheSweep()
+
+
 def _start_worker(parent_pid: int) -> None:
     """Leave Ctrl-C to the parent, which stops the sweep cleanly, exit when the parent is gone, freeze the imports.
 
@@ -140,5 +153,5 @@ def _dask_client(spec: ExecutorSpec) -> Iterator[Any]:
         LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):
-        client.run(_leave_interrupts_to_the_sweep)
+        client.register_plugin(_leave_interrupts_plugin())  # workers the nanny restarts too
         yield client
