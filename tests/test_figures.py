@@ -640,6 +640,7 @@ def test_hub_flows_draws_every_scenario():
     fig = hub_flows(hub_table(scenarios=scenarios))
     for ax in data_axes(fig):
         assert len(named_lines(ax)) == len(scenarios)
+        assert all(line.get_linestyle() != ":" for line in named_lines(ax))  # dotted lines are events only
 
 
 # --------------------------------------------------------------------------- hub_differences

@@ -425,7 +425,7 @@ def _hub_panels(
         squeeze=False,
         layout="constrained",
     )
-    styles = ["-", "--", ":", "-."]
+    styles = ["-", "--", "-.", (0, (6, 2, 1, 2, 1, 2))]  # never dotted: a dotted line is an event
     scenarios = list(dict.fromkeys(table["scenario"]))
     for ax, hub in zip(axes.flat, hubs, strict=False):
         for scenario, style in zip(scenarios, itertools.cycle(styles)):
