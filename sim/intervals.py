@@ -22,8 +22,17 @@ def is_share(metric: str) -> bool:
     return metric.startswith(("access_ratio", "detection_rate", "channel_share_"))
 
 
-def never_negative(frame: pd.DataFrame, metrics: Collection[str]) -> frozenset[str]:
-    """The metrics among ``metrics`` that no row of ``frame`` has below zero."""
+def never_negative(
+    frame: pd.DataFrame, metrics: Collection[str], key: str | None = None, value: str = "value"
+) -> frozenset[str]:
+    """The metrics among ``metrics`` that no row of ``frame`` has below zero.
+
+    ``frame`` has a column per metric, or with ``key`` is long: the metric's name in ``key``,
+    its values in ``value``. A metric with no value at all is not counted as never negative.
+    """
+    if key is not None:
+        lowest = frame.groupby(key, observed=True)[value].min()
+        return frozenset(m for m in metrics if m in lowest.index and lowest[m] >= 0)
     return frozenset(m for m in metrics if (frame[m].dropna() >= 0).all())
 
 

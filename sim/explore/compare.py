@@ -211,9 +211,7 @@ def bands(batch: Batch, columns: Sequence[str], confidence: float = CONFIDENCE) 
     present = [c for c in columns if c in batch.results[0].timeseries.columns]
     long = batch.long(present)
     table = mean_ci(long, ["column", "month"], "value", confidence)
-    return clip_bounds(
-        table, table["column"], never_negative(long.set_index(["seed", "month", "column"])["value"].unstack(), present)
-    )
+    return clip_bounds(table, table["column"], never_negative(long, present, "column"))
 
 
 def paired_bands(a: Batch, b: Batch, columns: Sequence[str], confidence: float = CONFIDENCE) -> pd.DataFrame:

@@ -228,9 +228,7 @@ SPECS: tuple[FigureSpec, ...] = (
 )
 
 
-def caption(
-    spec: FigureSpec, what: str, sample: Mapping[str, Any], quick: bool = False, notes: Sequence[str] = ()
-) -> str:
+def caption(what: str, sample: Mapping[str, Any], quick: bool = False, notes: Sequence[str] = ()) -> str:
     """The figure's caption: what it shows, n, what is held and pooled, and the interval."""
     n_min, n_max = sample["n_min"], sample["n_max"]
     parts = [what + "."]
@@ -245,7 +243,7 @@ def caption(
     if sample["pooled"]:
         pooled = ", ".join(f"{_name(k)} ({v} values)" for k, v in sample["pooled"].items())
         parts.append(f"Marginal means over {pooled}: each replication averaged over them.")
-    parts.append(f"Intervals: {spec.interval}.")
+    parts.append(f"Intervals: {sample['interval']}.")
     parts += [f"Warning: {note}" for note in notes]
     if quick:
         parts.append(QUICK_NOTE)
@@ -297,9 +295,9 @@ def draw(
     sample = selection.sample(table) | {"interval": spec.interval, "base": base_text(sweep)}
     notes = spec.notes(table, sweep)
     what = spec.what(sweep) if callable(spec.what) else spec.what
-    text = caption(spec, what, sample, quick, notes)
+    text = caption(what, sample, quick, notes)
     fig = spec.draw(table, sweep)
-    footnote = caption(spec, what, sample | {"base": base_text(sweep, brief=True)}, quick).removeprefix(what + ". ")
+    footnote = caption(what, sample | {"base": base_text(sweep, brief=True)}, quick).removeprefix(what + ". ")
     if notes:  # the warnings are for the author, in the caption file and on the terminal, not in print
         footnote += f" {len(notes)} warning(s) on the sample size: see this figure's caption (.json)."
     _footnote(fig, footnote)

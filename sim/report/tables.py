@@ -145,7 +145,7 @@ def _monthly(sweep: Sweep, selection: Selection, columns: Mapping[str, str], key
     """Monthly means with intervals per scenario of time-series columns renamed to ``key`` values."""
     long = _long_timeseries(sweep, selection, columns, key)
     table = summarise(long, [SCENARIO, key, "month"], "value")
-    floor = never_negative(long.pivot_table("value", RUN_ID, key, aggfunc="min", dropna=False), set(columns.values()))
+    floor = never_negative(long, set(columns.values()), key)
     table = clip_bounds(table, table[key], floor)
     order = _scenario_order(sweep)
     return table.sort_values(
