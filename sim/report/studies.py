@@ -6,6 +6,10 @@ and copies them to ``results/studies/<study>/``; the folders and each study's wa
 listed on stdout. ``--quick`` runs about a tenth of the runs (a tenth of the replications, or
 an eighth of a sampled design's samples) into ``results/studies/quick/<study>/``, and every
 figure says it is a quick run.
+
+The numbers a study's README quotes (``sim.report.quotes``) are then filled from its sweep:
+a full run rewrites ``experiments/<study>/README.md``; every run also writes the filled README
+beside the figures, which is all a quick run writes.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from pathlib import Path
 
 from sim.commands import at_least, quiet_when_output_closes
 from sim.loading import CONFIG_DIR, ConfigError
+from sim.report.quotes import fill_file
 from sim.report.specs import report
+from sim.sweep.analysis import load
 from sim.sweep.engine import start_sweep
 from sim.sweep.experiment import DesignKind, Experiment, load_experiment
 
@@ -46,7 +52,7 @@ def quick_overrides(experiment: Experiment) -> list[str]:
 
 
 def run_study(name: str, results_root: Path, workers: int | None, quick: bool = False) -> Path:
-    """Run a study's sweep and report; return the folder its figures were copied to."""
+    """Run a study's sweep, report and README numbers; return the folder its figures were copied to."""
     overrides = [f"executor.workers={workers}"] if workers else []
     experiment = load_experiment(name, overrides)
     if quick:
@@ -60,6 +66,10 @@ def run_study(name: str, results_root: Path, workers: int | None, quick: bool = 
     for path in report(outcome.path, quick=quick):
         shutil.copy2(path, target / path.name)
     (target / "SWEEP").write_text(f"{outcome.path.resolve()}\n")
+    readme = STUDIES_DIR / name / "README.md"
+    fill_file(readme, load(outcome.path), target / "README.md")
+    if not quick:
+        shutil.copy2(target / "README.md", readme)
     return target
 
 

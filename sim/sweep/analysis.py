@@ -113,6 +113,13 @@ class Sweep:
         """Paired differences a - b of run metrics, replication by replication (``sim.sweep.contrast``)."""
         return contrast(self, a, b, metrics, confidence)
 
+    @cached_property
+    def timeseries_columns(self) -> list[str]:
+        """Columns of the monthly time series, ``run_id`` and ``month`` left out."""
+        dataset = self._store.dataset(TIMESERIES_DIR)
+        names = [] if dataset is None else dataset.schema.names
+        return [c for c in names if c not in (RUN_ID, "month")]
+
     def timeseries(
         self, columns: list[str] | None = None, run_ids: list[int] | None = None, factors: bool = False
     ) -> pd.DataFrame:
@@ -143,8 +150,8 @@ def load(path: Path | str) -> Sweep:
 # runs of two points pair up by replication and their difference gets a paired t interval.
 
 
-def _matching(sweep: Sweep, point: Mapping[str, Any], side: str) -> pd.DataFrame:
-    """The runs whose factors have the point's values."""
+def runs_at(sweep: Sweep, point: Mapping[str, Any], side: str) -> pd.DataFrame:
+    """The runs whose factors have the point's values; errors name the point as ``side``."""
     runs = sweep.runs
     unknown = [f for f in point if f not in sweep.factors]
     if unknown:
@@ -179,8 +186,8 @@ def paired_runs(sweep: Sweep, a: Mapping[str, Any], b: Mapping[str, Any]) -> tup
         raise ConfigError(f"a and b must set the same factors: a sets {sorted(a)}, b sets {sorted(b)}")
     split = [f for f in sweep.factors if f not in a and sweep.design[f].nunique() > 1]
     keys = [REPLICATION, *split]
-    left = _matching(sweep, a, "a")[[*keys, RUN_ID, "seed"]]
-    right = _matching(sweep, b, "b")[[*keys, RUN_ID, "seed"]]
+    left = runs_at(sweep, a, "a")[[*keys, RUN_ID, "seed"]]
+    right = runs_at(sweep, b, "b")[[*keys, RUN_ID, "seed"]]
     pairs = left.merge(right, on=keys, suffixes=("_a", "_b"))
     if pairs.empty:
         raise ConfigError("a and b have no runs in common replications; nothing to pair")

@@ -1,0 +1,187 @@
+"""Quoted numbers: a README's numbers are answered from a sweep, exactly as an independent computation says."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+from sim.report.quotes import QUOTE, Answer, Query, answer, fill, formatted, parse
+from sim.report.studies import STUDIES_DIR, study_names
+from sim.schema import ConfigError
+from sim.sweep import load, load_experiment, start_sweep
+from sim.sweep.analysis import Sweep
+from sim.sweep.experiment import parse_experiment
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Sweep:
+    """Two scenarios x two temperatures x 3 replications of 4 months."""
+    experiment = parse_experiment(
+        {
+            "name": "quotes",
+            "overrides": ["months=4"],
+            "design": {"kind": "factorial"},
+            "levers": {"scenario": ["baseline", "crackdown_singapore"]},
+            "uncertainties": {"behaviour.temperature": [0.05, 0.3]},
+            "replications": 3,
+            "seed": 11,
+            "executor": {"kind": "serial"},
+        }
+    )
+    return load(start_sweep(experiment, tmp_path_factory.mktemp("quotes"), progress=False).path)
+
+
+def t_interval(values: pd.Series) -> tuple[float, float, float]:
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std() / len(values) ** 0.5
+    return values.mean(), values.mean() - half, values.mean() + half
+
+
+def test_a_query_reads_its_words_in_any_order() -> None:
+    query = parse("smuggled_h100e over=2025-02..2025-03 scenario=baseline show=ci minus scenario=no_controls sig=2")
+    assert query == Query(
+        "smuggled_h100e",
+        {"scenario": "baseline"},
+        {"scenario": "no_controls"},
+        ("2025-02", "2025-03"),
+        show="ci",
+        sig=2,
+    )
+    assert parse("access_ratio behaviour.temperature=0.05").point == {"behaviour.temperature": 0.05}
+    assert parse("price_smuggling_usd_per_h100e_month over=2025-01 agg=mean").months == ("2025-01", "2025-01")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty query"),
+        ("access_ratio show=table", "show=table: allowed mean, pm, ci, interval"),
+        ("access_ratio unit=percnt", "unit=percnt: allowed percent, thousand, million, billion"),
+        ("access_ratio over=2025-13..2025", "over=2025-13..2025: allowed YYYY-MM or YYYY-MM..YYYY-MM"),
+        ("access_ratio over=2026-01..2025-01", "first month first"),
+        ("access_ratio sig=0", "sig=0: allowed a whole number from 1 to 6"),
+        ("access_ratio baseline", "'baseline' is not key=value (or minus)"),
+        ("access_ratio scenario=baseline minus", "minus names no factor=value"),
+    ],
+)
+def test_a_wrong_query_says_what_is_allowed(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse(text)
+
+
+def test_a_metric_at_a_point_is_its_mean_over_replications_of_the_points_it_averages(sweep: Sweep) -> None:
+    got = answer(sweep, parse("access_ratio scenario=crackdown_singapore"))
+    runs = sweep.runs[sweep.runs["scenario"] == "crackdown_singapore"]
+    by_replication = runs.groupby("replication")["access_ratio"].mean()  # over the two temperatures
+    assert (got.n, got.mean, got.low, got.high) == pytest.approx((3, *t_interval(by_replication)))
+    held = answer(sweep, parse("access_ratio scenario=crackdown_singapore behaviour.temperature=0.3"))
+    chosen = runs[runs["behaviour.temperature"] == 0.3].groupby("replication")["access_ratio"].mean()
+    assert held.mean == pytest.approx(chosen.mean())
+
+
+def test_a_difference_is_the_paired_contrast(sweep: Sweep) -> None:
+    got = answer(sweep, parse("smuggled_h100e_total scenario=crackdown_singapore minus scenario=baseline"))
+    pairs = sweep.contrast({"scenario": "crackdown_singapore"}, {"scenario": "baseline"}, ["smuggled_h100e_total"])
+    diffs = pairs.groupby("behaviour.temperature")["difference"].mean().mean()  # averaged as the quote does
+    assert got.difference and got.n == 3
+    assert got.mean == pytest.approx(diffs)
+
+
+def test_months_and_patterns_sum_the_time_series(sweep: Sweep) -> None:
+    ts = sweep.timeseries(factors=True)
+    base = ts[(ts["scenario"] == "baseline") & ts["month"].between("2025-02", "2025-03")]
+    hubs = [c for c in sweep.timeseries_columns if c.startswith("orders_hub_") and c.endswith("_h100e")]
+    assert len(hubs) >= 2
+    per_run = base[hubs].sum(axis=1).groupby(base["run_id"]).sum()
+    replication = base.groupby("run_id")["replication"].first()
+    expected = per_run.groupby(replication).mean()
+    got = answer(sweep, parse("orders_hub_*_h100e scenario=baseline over=2025-02..2025-03"))
+    assert got.mean == pytest.approx(expected.mean())
+    ratio = answer(sweep, parse("access_h100e_months/demand_h100e_months scenario=baseline over=2025-01..2025-04"))
+    runs = ts[ts["scenario"] == "baseline"].groupby("run_id")
+    whole = (runs["access_h100e_months"].sum() / runs["demand_h100e_months"].sum()).groupby(replication).mean()
+    assert ratio.mean == pytest.approx(whole.mean())
+
+
+def test_shares_and_volumes_keep_their_intervals_in_range(sweep: Sweep) -> None:
+    smuggled = answer(sweep, parse("smuggled_h100e over=2025-01"))  # nothing smuggled in the first month
+    assert smuggled.low >= 0
+    assert answer(sweep, parse("access_ratio")).high <= 1
+
+
+@pytest.mark.parametrize(
+    ("got", "query", "text"),
+    [
+        (Answer(20, 155754.6, 140000.4, 171509.1, False), "x show=ci", "156,000 (140,000 to 172,000)"),
+        (Answer(20, 0.96022, 0.95981, 0.96063, False), "x", "0.960"),
+        (Answer(20, -24200.4, -39520.0, -8880.0, True), "x show=pm", "-24,200 ± 15,300"),
+        (Answer(20, 0.00082, 0.00014, 0.00149, True), "x show=interval sig=2", "+0.00014 to +0.00149"),
+        (Answer(20, 0.4152, 0.4071, 0.4233, False), "x unit=percent show=pm", "41.5% ± 0.8 points"),
+        (Answer(20, 1.63e10, 1.5e10, 1.7e10, False), "x unit=billion", "16.3"),
+        (Answer(20, 0.0, 0.0, 0.0, True), "x show=ci sig=2", "0.0 (0.0 to 0.0)"),
+        (Answer(1, 5.0, float("nan"), float("nan"), False), "x show=ci", "5.00 (n/a to n/a)"),
+    ],
+)
+def test_numbers_are_rounded_to_their_significant_digits_and_the_interval_to_the_same_place(
+    got: Answer, query: str, text: str
+) -> None:
+    assert formatted(got, parse(query)) == text
+
+
+def test_fill_answers_every_quote_and_fills_again_the_same(sweep: Sweep) -> None:
+    text = "Access <!-- n access_ratio scenario=baseline -->0.5<!-- /n --> and\n<!-- n access_ratio -->?<!-- /n -->.\n"
+    filled, count = fill(text, sweep)
+    assert count == 2
+    expected = formatted(answer(sweep, parse("access_ratio scenario=baseline")), parse("access_ratio"))
+    assert filled.startswith(f"Access <!-- n access_ratio scenario=baseline -->{expected}<!-- /n --> and\n")
+    assert fill(filled, sweep) == (filled, 2)
+    assert [m["query"] for m in QUOTE.finditer(filled)] == ["access_ratio scenario=baseline", "access_ratio"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a\n<!-- n access_ratio -->0.9", "README:2: a quote without its closing <!-- /n -->"),
+        (
+            "<!-- n acess_ratio -->?<!-- /n -->",
+            "README:1: <!-- n acess_ratio -->: 'acess_ratio' is no run metric nor time-series column of this sweep. "
+            "Did you mean 'access_ratio'?",
+        ),
+        ("\n<!-- n access_ratio scenario=nowhere -->?<!-- /n -->", "README:2: <!-- n access_ratio scenario=nowhere"),
+        ("<!-- n access_ratio minus seed=1 -->?<!-- /n -->", "minus seed: not a factor of this sweep"),
+        ("<!-- n access_ratio over=2025-01 -->?<!-- /n -->", "access_ratio is a run metric; over= needs a time-series"),
+    ],
+)
+def test_a_wrong_quote_names_its_line(sweep: Sweep, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        fill(text, sweep)
+
+
+@pytest.mark.parametrize("study", study_names())
+def test_every_study_quote_asks_for_what_its_sweep_has(sweep: Sweep, study: str) -> None:
+    """Each quote parses, measures metrics or columns every sweep has, and names its experiment's factors."""
+    factors = set(load_experiment(study).factors)
+    measures = {*sweep.metrics, *sweep.timeseries_columns}
+    for match in QUOTE.finditer((STUDIES_DIR / study / "README.md").read_text()):
+        query = parse(match["query"])
+        for term in query.what.split("/"):
+            assert any(re.fullmatch(term.replace("*", ".*"), m) for m in measures), match["query"]
+        assert set(query.point) | set(query.reference) <= factors, match["query"]
+
+
+def test_the_command_fills_a_copy_and_refuses_a_folder_that_is_no_sweep(sweep: Sweep, tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- n access_ratio -->?<!-- /n -->\n")
+    out = tmp_path / "filled.md"
+    command = [sys.executable, "-m", "sim.report.quotes", str(readme)]
+    done = subprocess.run([*command, str(sweep.path), "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "?" not in out.read_text() and readme.read_text().count("?") == 1
+    refused = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: ") and "Traceback" not in refused.stderr
