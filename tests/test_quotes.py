@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from sim.report import studies
 from sim.report.quotes import QUOTE, Answer, Query, answer, fill, formatted, parse
 from sim.report.studies import STUDIES_DIR, study_names
 from sim.schema import ConfigError
@@ -120,11 +121,14 @@ def test_shares_and_volumes_keep_their_intervals_in_range(sweep: Sweep) -> None:
         (Answer(20, 155754.6, 140000.4, 171509.1, False), "x show=ci", "156,000 (140,000 to 172,000)"),
         (Answer(20, 0.96022, 0.95981, 0.96063, False), "x", "0.960"),
         (Answer(20, -24200.4, -39520.0, -8880.0, True), "x show=pm", "-24,200 ± 15,300"),
-        (Answer(20, 0.00082, 0.00014, 0.00149, True), "x show=interval sig=2", "+0.00014 to +0.00149"),
+        (Answer(20, 0.00082, 0.00014, 0.00149, True), "x show=interval sig=3", "+0.00014 to +0.00149"),
         (Answer(20, 0.4152, 0.4071, 0.4233, False), "x unit=percent show=pm", "41.5% ± 0.8 points"),
         (Answer(20, 1.63e10, 1.5e10, 1.7e10, False), "x unit=billion", "16.3"),
         (Answer(20, 0.0, 0.0, 0.0, True), "x show=ci sig=2", "0.0 (0.0 to 0.0)"),
         (Answer(1, 5.0, float("nan"), float("nan"), False), "x show=ci", "5.00 (n/a to n/a)"),
+        (Answer(20, -90.4, -2133.0, 1952.2, True), "x show=pm sig=2", "-100 ± 2,000"),  # rounded as the interval
+        (Answer(20, 6840.0, 2110.0, 11570.0, True), "x show=pm sig=2", "+6,800 ± 4,700"),
+        (Answer(20, -90.4, -2133.0, 1952.2, True), "x sig=2", "-90"),
     ],
 )
 def test_numbers_are_rounded_to_their_significant_digits_and_the_interval_to_the_same_place(
@@ -185,3 +189,51 @@ def test_the_command_fills_a_copy_and_refuses_a_folder_that_is_no_sweep(sweep: S
     refused = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True)
     assert refused.returncode == 2
     assert refused.stderr.startswith("error: ") and "Traceback" not in refused.stderr
+
+
+@pytest.fixture()
+def study_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """The prices study's README (one quote) and docs/figures/, both in tmp_path."""
+    readme = tmp_path / "experiments" / "prices" / "README.md"
+    readme.parent.mkdir(parents=True)
+    readme.write_text("Access was <!-- n access_ratio scenario=baseline -->?<!-- /n -->.\n")
+    figures = tmp_path / "docs" / "figures"
+    figures.mkdir(parents=True)
+    monkeypatch.setattr(studies, "STUDIES_DIR", tmp_path / "experiments")
+    monkeypatch.setattr(studies, "DOCS_FIGURES_DIR", figures)
+    monkeypatch.setattr(studies, "DOC_FIGURES", {"prices": ("prices.png",)})
+    return readme, figures
+
+
+def test_a_quick_study_fills_only_its_copy_and_a_full_one_its_readme_and_docs_figure(
+    study_folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    readme, figures = study_folders
+    quick = studies.run_study("prices", tmp_path / "results", workers=1, quick=True)
+    assert "-->?<!--" in readme.read_text() and not list(figures.iterdir())
+    assert re.search(r"-->0\.\d{3}<!-- /n -->", (quick / "README.md").read_text())
+    full = studies.run_study("prices", tmp_path / "results", workers=1)
+    assert readme.read_text() == (full / "README.md").read_text()
+    assert "-->?<!--" not in readme.read_text()
+    assert (figures / "prices.png").read_bytes() == (full / "prices.png").read_bytes()
+
+
+def test_every_docs_figure_a_study_replaces_is_in_docs() -> None:
+    for study, names in studies.DOC_FIGURES.items():
+        assert study in study_names()
+        assert all((studies.DOCS_FIGURES_DIR / name).is_file() for name in names)
+
+
+def test_a_month_without_a_price_is_left_out_not_counted_as_zero(sweep: Sweep) -> None:
+    column = next(c for c in sweep.timeseries_columns if c.startswith("price_") and c.endswith("_usd_per_h100e_month"))
+    ts = sweep.timeseries([column], factors=True)
+    ts.loc[ts.index % 3 == 0, column] = float("nan")  # as if closed now and then
+    per_run = ts.groupby("run_id")[column].mean()
+    expected = per_run.groupby(ts.groupby("run_id")["replication"].first()).mean().mean()
+    original = sweep.timeseries
+    sweep.timeseries = lambda columns, run_ids: ts[ts["run_id"].isin(run_ids)][["run_id", "month", *columns]]
+    try:
+        got = answer(sweep, parse(f"{column} agg=mean"))
+    finally:
+        sweep.timeseries = original
+    assert got.mean == pytest.approx(expected)

@@ -21,7 +21,10 @@ number in a README outlives the model that produced it. The words of a query:
   ``interval`` (low to high), of the 95% t-interval of the mean over replications, clipped as
   ``sim.intervals`` clips; a difference has signs;
 - ``unit=percent``, ``thousand``, ``million`` or ``billion``, and ``sig=N``: significant digits
-  of the mean (default 3), the interval rounded to the same place.
+  (default 3) of the mean, or of the largest number shown, the others rounded to the same place.
+
+A month without a value (a price while its channel is closed) is left out: ``agg=mean`` averages
+the months a run has, and a run or replication with no value at all is left out of the mean.
 """
 
 from __future__ import annotations
@@ -163,8 +166,8 @@ def _term(sweep: Sweep, query: Query, name: str, run_ids: list[int]) -> pd.Serie
         ts = ts[ts["month"].between(*query.months)]
         if ts.empty:
             raise ValueError(f"over={'..'.join(query.months)}: no month of the runs in it")
-    monthly = ts[columns].sum(axis=1).groupby(ts[RUN_ID])
-    values = monthly.mean() if query.mean_over_months else monthly.sum()
+    monthly = ts[columns].sum(axis=1, min_count=1).groupby(ts[RUN_ID])  # NaN: no column has a value
+    values = monthly.mean() if query.mean_over_months else monthly.sum(min_count=1)
     return values.reindex(run_ids)
 
 
@@ -214,7 +217,9 @@ def formatted(answer: Answer, query: Query) -> str:
     """The answer as the query shows it (module docstring)."""
     scale, suffix = UNITS[query.unit]
     mean, low, high = answer.mean * scale, answer.low * scale, answer.high * scale
-    place = query.sig - 1 - math.floor(math.log10(abs(mean))) if mean else query.sig - 1
+    shown = {"mean": [mean], "pm": [mean, (high - low) / 2]}.get(query.show, [mean, low, high])
+    largest = max(abs(x) for x in shown if not math.isnan(x))
+    place = query.sig - 1 - (math.floor(math.log10(largest)) if largest else 0)
     signed = answer.difference
 
     def number(value: float, sign: bool = signed, unit: str = suffix) -> str:

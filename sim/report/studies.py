@@ -8,8 +8,9 @@ an eighth of a sampled design's samples) into ``results/studies/quick/<study>/``
 figure says it is a quick run.
 
 The numbers a study's README quotes (``sim.report.quotes``) are then filled from its sweep:
-a full run rewrites ``experiments/<study>/README.md``; every run also writes the filled README
-beside the figures, which is all a quick run writes.
+a full run rewrites ``experiments/<study>/README.md`` and the README's figures in
+``docs/figures/`` (:data:`DOC_FIGURES`); every run also writes the filled README beside the
+figures, which is all a quick run writes.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from sim.sweep.engine import start_sweep
 from sim.sweep.experiment import DesignKind, Experiment, load_experiment
 
 STUDIES_DIR = CONFIG_DIR.parent / "experiments"
+DOCS_FIGURES_DIR = CONFIG_DIR.parent / "docs" / "figures"
+#: The figures of docs/figures/ a full run of a study replaces: study to figure files.
+DOC_FIGURES = {"compute_access_2025": ("access_by_source.png",), "crackdown_displacement": ("hub_differences.png",)}
 
 
 def study_names() -> list[str]:
@@ -70,6 +74,8 @@ def run_study(name: str, results_root: Path, workers: int | None, quick: bool = 
     fill_file(readme, load(outcome.path), target / "README.md")
     if not quick:
         shutil.copy2(target / "README.md", readme)
+        for figure in DOC_FIGURES.get(name, ()):
+            shutil.copy2(target / figure, DOCS_FIGURES_DIR / figure)
     return target
 
 
