@@ -18,6 +18,7 @@ from sim.schema import ConfigError
 from sim.sweep import load, load_experiment, start_sweep
 from sim.sweep.analysis import Sweep
 from sim.sweep.experiment import parse_experiment
+from sim.sweep.sensitivity import sweep_convergence, sweep_indices
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +176,9 @@ def test_every_study_quote_asks_for_what_its_sweep_has(sweep: Sweep, study: str)
         query = parse(match["query"])
         for term in query.what.split("/"):
             assert any(re.fullmatch(term.replace("*", ".*"), m) for m in measures), match["query"]
-        assert set(query.point) | set(query.reference) <= factors, match["query"]
+        assert set(query.point) | set(query.reference) | ({query.of} if query.index else set()) <= factors, match[
+            "query"
+        ]
 
 
 def test_the_command_fills_a_copy_and_refuses_a_folder_that_is_no_sweep(sweep: Sweep, tmp_path: Path) -> None:
@@ -237,3 +240,74 @@ def test_a_month_without_a_price_is_left_out_not_counted_as_zero(sweep: Sweep) -
     finally:
         sweep.timeseries = original
     assert got.mean == pytest.approx(expected)
+
+
+@pytest.fixture(scope="module")
+def sobol_sweep(tmp_path_factory: pytest.TempPathFactory) -> Sweep:
+    """A Sobol design of 4 base samples over two factors, 2 replications of 4 months."""
+    experiment = load_experiment(
+        "sensitivity",
+        [
+            "overrides=['months=4']",
+            "design.samples=4",
+            "replications=2",
+            "executor.kind=serial",
+            "~levers",
+            "+levers={policy.enforcement.audit_budget_per_month: {low: 0, high: 32}}",
+            "~uncertainties",
+            "+uncertainties={behaviour: {temperature: {low: 0.02, high: 0.5}}}",
+        ],
+    )
+    return load(start_sweep(experiment, tmp_path_factory.mktemp("sobol"), progress=False).path)
+
+
+def test_an_index_is_the_sensitivity_analysis_own(sobol_sweep: Sweep) -> None:
+    factor = "behaviour.temperature"
+    table = sweep_indices(sobol_sweep, ["access_ratio"]).set_index("factor")
+    got = answer(sobol_sweep, parse(f"ST:access_ratio of={factor}"))
+    st, half = table.loc[factor, "ST"], table.loc[factor, "ST_conf"]
+    assert (got.n, got.mean, got.low, got.high, got.difference) == pytest.approx((4, st, st - half, st + half, False))
+    smaller = sweep_convergence(sobol_sweep, ["access_ratio"])
+    row = smaller[(smaller["factor"] == factor) & (smaller["n_base"] == 2)]
+    assert answer(sobol_sweep, parse(f"S1:access_ratio of={factor} n=2")).mean == pytest.approx(row["S1"].iloc[0])
+
+
+def test_a_range_of_a_sampled_factor_averages_its_points_per_replication(sobol_sweep: Sweep) -> None:
+    factor = "behaviour.temperature"
+    got = answer(sobol_sweep, parse(f"access_ratio {factor}=0.02..0.26"))
+    runs = sobol_sweep.runs[sobol_sweep.runs[factor].between(0.02, 0.26)]
+    assert got.mean == pytest.approx(runs.groupby("replication")["access_ratio"].mean().mean())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("S1:access_ratio", "a Sobol index is S1:metric or ST:metric with of=factor"),
+        ("S2:access_ratio of=behaviour.temperature", "a Sobol index is S1:metric or ST:metric"),
+        ("access_ratio of=behaviour.temperature", "a Sobol index is S1:metric or ST:metric"),
+        ("S1:access_ratio of=behaviour.temperature scenario=baseline", "no points nor months"),
+        ("S1:access_ratio of=behaviour.temperature n=1", "n=1: allowed a whole number from 2 to"),
+        ("access_ratio behaviour.temperature=low..0.3", "low..0.3: a range is low..high, two numbers"),
+    ],
+)
+def test_a_wrong_index_or_range_says_what_is_allowed(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<!-- n S1:access_ratio of=behaviour.belief_decay -->?<!-- /n -->", "of=behaviour.belief_decay: not a factor"),
+        ("<!-- n S1:access_ratio of=behaviour.temperature n=3 -->?<!-- /n -->", "n=3: the convergence table has base"),
+        ("<!-- n access_ratio behaviour.temperature=0.9..1 -->?<!-- /n -->", "no point of the sweep in that range"),
+    ],
+)
+def test_an_index_or_range_the_sweep_has_not_is_refused(sobol_sweep: Sweep, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        fill(text, sobol_sweep)
+
+
+def test_an_index_of_a_sweep_that_is_not_sobol_is_refused(sweep: Sweep) -> None:
+    with pytest.raises(ConfigError, match="sobol or morris design"):
+        fill("<!-- n S1:access_ratio of=scenario -->?<!-- /n -->", sweep)

@@ -11,8 +11,9 @@ number in a README outlives the model that produced it. The words of a query:
 - first, what to measure: a run metric (a column of the runs table) or a time-series column,
   summed over the months of each run; ``*`` in a time-series name sums every column it matches
   (``orders_hub_*_h100e``: all hubs); ``a/b`` is the ratio of two, each summed first;
-- ``factor=value`` (any number): only the runs of points with that value; varying factors not
-  named are averaged within each replication (a marginal mean over them);
+- ``factor=value`` (any number): only the runs of points with that value, or with
+  ``factor=low..high`` in that range (a sampled design's factors); varying factors not named
+  are averaged within each replication (a marginal mean over them);
 - ``over=YYYY-MM..YYYY-MM`` or ``over=YYYY-MM``: only those months of the time series;
   ``agg=mean`` averages over them instead of summing;
 - ``minus factor=value ...``: the paired difference from the runs with those values instead,
@@ -20,6 +21,10 @@ number in a README outlives the model that produced it. The words of a query:
 - ``show=mean`` (the default), ``pm`` (mean ± half-width), ``ci`` (mean (low to high)) or
   ``interval`` (low to high), of the 95% t-interval of the mean over replications, clipped as
   ``sim.intervals`` clips; a difference has signs;
+- of a Sobol sweep, ``S1:metric of=factor`` or ``ST:metric of=factor`` is the factor's first-order
+  or total index of the metric (replications averaged per point, as ``sim.sweep.sensitivity``
+  computes it), its interval the 95% bootstrap interval; ``n=K`` takes the first K base samples
+  (its convergence table);
 - ``unit=percent``, ``thousand``, ``million`` or ``billion``, and ``sig=N``: significant digits
   (default 3) of the mean, or of the largest number shown, the others rounded to the same place.
 
@@ -36,7 +41,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import yaml
@@ -46,6 +51,7 @@ from sim.intervals import clip_bounds, t_half_width
 from sim.schema import ConfigError, suggest
 from sim.sweep.analysis import Sweep, load, runs_at
 from sim.sweep.designs import REPLICATION, RUN_ID
+from sim.sweep.sensitivity import sweep_convergence, sweep_indices
 
 #: A quoted number: its query and the text it stands for.
 QUOTE = re.compile(r"<!-- n (?P<query>[^>]*?) -->(?P<text>.*?)<!-- /n -->", re.DOTALL)
@@ -53,6 +59,17 @@ OPENING = re.compile(r"<!-- n ")
 SHOWS = ("mean", "pm", "ci", "interval")
 UNITS = {"": (1.0, ""), "percent": (100.0, "%"), "thousand": (1e-3, ""), "million": (1e-6, ""), "billion": (1e-9, "")}
 MONTH = re.compile(r"\d{4}-\d{2}")
+#: Sobol indices a quote can give (``S1:metric``).
+INDICES = ("S1", "ST")
+#: Words that say how to measure, not which points.
+OPTIONS = ("over", "agg", "show", "unit", "sig", "of", "n")
+
+
+class Between(NamedTuple):
+    """A range of a factor's values, both ends included (``factor=low..high``)."""
+
+    low: float
+    high: float
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,9 @@ class Query:
         show: One of :data:`SHOWS`.
         unit: A key of :data:`UNITS`.
         sig: Significant digits of the mean.
+        index: ``S1`` or ``ST`` for a Sobol index of ``what`` ('' for a mean).
+        of: The factor of the index.
+        n_base: Base samples the index is computed on (None: all).
     """
 
     what: str
@@ -78,6 +98,9 @@ class Query:
     show: str = "mean"
     unit: str = ""
     sig: int = 3
+    index: str = ""
+    of: str = ""
+    n_base: int | None = None
 
 
 def parse(text: str) -> Query:
@@ -100,22 +123,43 @@ def parse(text: str) -> Query:
         key, sep, value = word.partition("=")
         if not sep or not key or not value:
             raise ValueError(f"{word!r} is not key=value (or minus)")
-        if key in ("over", "agg", "show", "unit", "sig"):
+        if key in OPTIONS:
             options[key] = value
         else:
-            side[key] = yaml.safe_load(value)
+            side[key] = _factor_value(value)
     if "minus" in words and not reference:
         raise ValueError("minus names no factor=value")
+    index, _, metric = what.rpartition(":")
+    if (index or "of" in options or "n" in options) and (
+        index not in INDICES or not metric or "of" not in options or point or reference or "over" in options
+    ):
+        raise ValueError(
+            f"a Sobol index is S1:metric or ST:metric with of=factor (and n=K), no points nor months; got {text!r}"
+        )
     return Query(
-        what,
+        metric,
         point,
         reference,
         _months(options.get("over")),
         _allowed("agg", options.get("agg", "sum"), ("sum", "mean")) == "mean",
         _allowed("show", options.get("show", "mean"), SHOWS),
         _allowed("unit", options.get("unit", ""), tuple(u for u in UNITS if u)),
-        _significant(options.get("sig", "3")),
+        _whole("sig", options.get("sig", "3"), 1, 6),
+        index,
+        options.get("of", ""),
+        _whole("n", options["n"], 2, 10**9) if "n" in options else None,
     )
+
+
+def _factor_value(value: str) -> Any:
+    """A factor's value, or a :class:`Between` for ``low..high``."""
+    low, dots, high = value.partition("..")
+    if not dots:
+        return yaml.safe_load(value)
+    try:
+        return Between(float(low), float(high))
+    except ValueError:
+        raise ValueError(f"{value}: a range is low..high, two numbers") from None
 
 
 def _allowed(key: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -134,10 +178,10 @@ def _months(over: str | None) -> tuple[str, str] | None:
     return first, last
 
 
-def _significant(sig: str) -> int:
-    if not sig.isdigit() or not 1 <= int(sig) <= 6:
-        raise ValueError(f"sig={sig}: allowed a whole number from 1 to 6")
-    return int(sig)
+def _whole(key: str, value: str, low: int, high: int) -> int:
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ValueError(f"{key}={value}: allowed a whole number from {low} to {high:,}")
+    return int(value)
 
 
 def per_run(sweep: Sweep, query: Query, run_ids: list[int]) -> pd.Series:
@@ -173,7 +217,15 @@ def _term(sweep: Sweep, query: Query, name: str, run_ids: list[int]) -> pd.Serie
 
 def per_replication(sweep: Sweep, query: Query, point: dict[str, Any], side: str) -> pd.Series:
     """The query's value of every replication at ``point``, other varying factors averaged."""
-    runs = runs_at(sweep, point, side) if point else sweep.runs
+    exact = {f: v for f, v in point.items() if not isinstance(v, Between)}
+    runs = runs_at(sweep, exact, side) if exact else sweep.runs
+    for factor, value in point.items():
+        if isinstance(value, Between):
+            if factor not in sweep.factors:
+                raise ValueError(f"{factor} is not a factor of this sweep; factors: {', '.join(sweep.factors)}")
+            runs = runs[runs[factor].astype(float).between(value.low, value.high)]
+            if runs.empty:
+                raise ValueError(f"{factor}={value.low:g}..{value.high:g}: no point of the sweep in that range")
     values = per_run(sweep, query, runs[RUN_ID].tolist())
     return values.groupby(runs[REPLICATION].to_numpy()).mean()
 
@@ -189,13 +241,22 @@ class Answer:
     difference: bool
 
 
-def answer(sweep: Sweep, query: Query) -> Answer:
-    """The mean and 95% t-interval of what ``query`` measures, over replications.
+def answer(sweep: Sweep, query: Query, indices: dict[tuple, pd.DataFrame] | None = None) -> Answer:
+    """The mean and 95% t-interval of what ``query`` measures, over replications, or its Sobol index.
+
+    Args:
+        sweep: The sweep.
+        query: The query.
+        indices: Sobol tables already computed for this sweep, by metric and base samples
+            (filled as they are computed).
 
     Raises:
-        ConfigError: The query names a factor or value the sweep does not have.
+        ConfigError: The query names a factor or value the sweep does not have, or an index of
+            a sweep that is not a Sobol design.
         ValueError: It names no metric or column of the sweep, or nothing has a value.
     """
+    if query.index:
+        return _sobol_index(sweep, query, {} if indices is None else indices)
     values = per_replication(sweep, query, query.point, "the point")
     if query.reference:
         unknown = [f for f in query.reference if f not in sweep.factors]
@@ -211,6 +272,29 @@ def answer(sweep: Sweep, query: Query) -> Answer:
     if not query.reference:
         table = clip_bounds(table, query.what, {query.what} if (values >= 0).all() else set())
     return Answer(len(values), float(values.mean()), *table.iloc[0].tolist(), difference=bool(query.reference))
+
+
+def _sobol_index(sweep: Sweep, query: Query, indices: dict[tuple, pd.DataFrame]) -> Answer:
+    """A factor's Sobol index of a metric, with its bootstrap interval."""
+    key = (query.what, query.n_base)
+    if key not in indices:
+        if query.what not in sweep.metrics:
+            raise ValueError(f"{query.what!r} is not a run metric of this sweep.{suggest(query.what, sweep.metrics)}")
+        found = sweep_convergence(sweep, [query.what]) if query.n_base else sweep_indices(sweep, [query.what])
+        indices[key] = found
+    table = indices[key]
+    factors = list(dict.fromkeys(table["factor"]))
+    if query.of not in factors:
+        raise ValueError(f"of={query.of}: not a factor of this sweep; factors: {', '.join(factors)}")
+    rows = table[table["factor"] == query.of]
+    if query.n_base:
+        sizes = sorted(set(rows["n_base"]))
+        rows = rows[rows["n_base"] == query.n_base]
+        if rows.empty:
+            raise ValueError(f"n={query.n_base}: the convergence table has base samples {', '.join(map(str, sizes))}")
+    value, half = float(rows[query.index].iloc[0]), float(rows[f"{query.index}_conf"].iloc[0])
+    n = query.n_base or int(sweep.manifest["experiment"]["design"]["samples"])
+    return Answer(n, value, value - half, value + half, difference=False)
 
 
 def formatted(answer: Answer, query: Query) -> str:
@@ -247,10 +331,12 @@ def fill(text: str, sweep: Sweep, where: str = "README") -> tuple[str, int]:
         unclosed = next(m for m in OPENING.finditer(text) if not QUOTE.match(text, m.start()))
         raise ConfigError(f"{where}:{_line(text, unclosed.start())}: a quote without its closing <!-- /n -->")
 
+    indices: dict[tuple, pd.DataFrame] = {}  # a Sobol analysis per metric, shared by the quotes
+
     def replace(match: re.Match[str]) -> str:
         try:
             query = parse(match["query"])
-            return f"<!-- n {match['query']} -->{formatted(answer(sweep, query), query)}<!-- /n -->"
+            return f"<!-- n {match['query']} -->{formatted(answer(sweep, query, indices), query)}<!-- /n -->"
         except (ValueError, ConfigError) as exc:
             raise ConfigError(f"{where}:{_line(text, match.start())}: <!-- n {match['query']} -->: {exc}") from None
 
