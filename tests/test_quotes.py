@@ -311,3 +311,17 @@ def test_an_index_or_range_the_sweep_has_not_is_refused(sobol_sweep: Sweep, text
 def test_an_index_of_a_sweep_that_is_not_sobol_is_refused(sweep: Sweep) -> None:
     with pytest.raises(ConfigError, match="sobol or morris design"):
         fill("<!-- n S1:access_ratio of=scenario -->?<!-- /n -->", sweep)
+
+
+def test_a_wrong_quote_after_a_study_says_what_is_written_and_how_to_fill_it(
+    study_folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    readme, _ = study_folders
+    readme.write_text("<!-- n access_ratoi -->?<!-- /n -->\n")
+    with pytest.raises(ConfigError) as caught:
+        studies.run_study("prices", tmp_path / "results", workers=1, quick=True)
+    message = str(caught.value)
+    assert "Did you mean 'access_ratio'?" in message
+    target = tmp_path / "results" / "studies" / "quick" / "prices"
+    assert f"The sweep and figures are written ({target})" in message and (target / "prices.png").is_file()
+    assert message.endswith(f" --out {target / 'README.md'}")

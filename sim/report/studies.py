@@ -71,7 +71,14 @@ def run_study(name: str, results_root: Path, workers: int | None, quick: bool = 
         shutil.copy2(path, target / path.name)
     (target / "SWEEP").write_text(f"{outcome.path.resolve()}\n")
     readme = STUDIES_DIR / name / "README.md"
-    fill_file(readme, load(outcome.path), target / "README.md")
+    try:
+        fill_file(readme, load(outcome.path), target / "README.md")
+    except ConfigError as exc:
+        out = f" --out {target / readme.name}" if quick else ""  # a quick run's numbers stay out of the README
+        raise ConfigError(
+            f"{exc}\nThe sweep and figures are written ({target}); once the quote is mended, fill the README "
+            f"with: python -m sim.report.quotes {readme} {outcome.path}{out}"
+        ) from None
     if not quick:
         shutil.copy2(target / "README.md", readme)
         for figure in DOC_FIGURES.get(name, ()):
