@@ -130,6 +130,8 @@ def test_shares_and_volumes_keep_their_intervals_in_range(sweep: Sweep) -> None:
         (Answer(20, -90.4, -2133.0, 1952.2, True), "x show=pm sig=2", "-100 ± 2,000"),  # rounded as the interval
         (Answer(20, 6840.0, 2110.0, 11570.0, True), "x show=pm sig=2", "+6,800 ± 4,700"),
         (Answer(20, -90.4, -2133.0, 1952.2, True), "x sig=2", "-90"),
+        (Answer(20, 0.009997, 0.0019, 0.0181, True), "x sig=2", "+0.010"),  # rounds up to the next power of ten
+        (Answer(20, 99_960.0, 90_000.0, 109_000.0, False), "x", "100,000"),
     ],
 )
 def test_numbers_are_rounded_to_their_significant_digits_and_the_interval_to_the_same_place(

@@ -304,6 +304,8 @@ def formatted(answer: Answer, query: Query) -> str:
     shown = {"mean": [mean], "pm": [mean, (high - low) / 2]}.get(query.show, [mean, low, high])
     largest = max(abs(x) for x in shown if not math.isnan(x))
     place = query.sig - 1 - (math.floor(math.log10(largest)) if largest else 0)
+    if largest and abs(round(largest, place)) >= 10 ** (query.sig - place):
+        place -= 1  # rounding reached the next power of ten: 0.009997 to 2 digits is 0.010, not 0.0100
     signed = answer.difference
 
     def number(value: float, sign: bool = signed, unit: str = suffix) -> str:
