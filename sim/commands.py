@@ -1,12 +1,13 @@
-"""What every command shares: its count options and a quiet stop when its output closes."""
+"""What every command shares: its count options, a quiet stop when its output closes, and how it prints numbers."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 
@@ -55,3 +56,37 @@ def readable(value: float) -> str:
     if value != value or abs(value) < 1000:  # NaN, or small: 4 significant digits
         return f"{value:.4g}"
     return f"{value:,.0f}"
+
+
+def rounding_place(values: Iterable[float], significant: int) -> int:
+    """Digits after the point that leave the largest of ``values`` ``significant`` significant digits.
+
+    Negative: round to tens (-1), hundreds (-2), and so on. NaN values are left out; with no
+    value but zero, ``significant - 1``. A largest value that rounds up to the next power of ten
+    keeps its digits: 0.009997 to 2 digits is 0.010, not 0.0100.
+    """
+    largest = max((abs(v) for v in values if not math.isnan(v)), default=0.0)
+    if not largest:
+        return significant - 1
+    place = significant - 1 - math.floor(math.log10(largest))
+    return place - 1 if abs(round(largest, place)) >= 10 ** (significant - place) else place
+
+
+def fixed(value: float, place: int, signed: bool = False) -> str:
+    """``value`` rounded at ``place`` (:func:`rounding_place`), thousands separated, never an exponent.
+
+    With ``signed``, a positive value gets a ``+``; a value that rounds to zero is ``0`` unsigned.
+    """
+    rounded = round(value, place) + 0.0  # no "-0"
+    return f"{'+' if signed and rounded > 0 else ''}{rounded:,.{max(place, 0)}f}"
+
+
+def readable_interval(mean: float, low: float, high: float, missing: str = "nan") -> tuple[str, str, str]:
+    """A mean and its interval as a table shows them: at one place, 4 significant digits of the largest.
+
+    Never an exponent, never rounded short of units (a volume shows every digit); all zero as
+    ``0``; NaN as ``missing``.
+    """
+    nonzero = [v for v in (mean, low, high) if v and not math.isnan(v)]
+    place = max(rounding_place(nonzero, 4), 0) if nonzero else 0
+    return tuple(missing if math.isnan(v) else fixed(v, place) for v in (mean, low, high))

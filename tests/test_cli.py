@@ -435,3 +435,26 @@ def test_printed_numbers_keep_four_digits_and_separate_thousands() -> None:
         "1,500,000,000,000,000",
     ]
     assert readable(float("nan")) == "nan"
+
+
+def test_numbers_round_at_the_place_of_their_largest_and_keep_its_digits() -> None:
+    from sim.commands import fixed, rounding_place
+
+    assert rounding_place([0.00082, 0.00014, 0.00149], 2) == 4
+    assert rounding_place([155754.6, float("nan")], 3) == -3
+    assert rounding_place([0.009997], 2) == 3  # 0.010, not 0.0100
+    assert rounding_place([99_960.0], 3) == -3  # 100,000
+    assert rounding_place([0.0], 3) == rounding_place([], 3) == 2
+    assert [fixed(v, -3) for v in (155754.6, -24200.4, 99_960.0)] == ["156,000", "-24,000", "100,000"]
+    assert (fixed(0.00082, 4, signed=True), fixed(-0.00001, 4, signed=True)) == ("+0.0008", "0.0000")
+
+
+def test_an_interval_is_printed_at_one_place_without_an_exponent() -> None:
+    from sim.commands import readable_interval
+
+    assert readable_interval(0.001639, 7.876e-06, 0.003271) == ("0.001639", "0.000008", "0.003271")
+    assert readable_interval(59.8, 48.07, 71.53) == ("59.80", "48.07", "71.53")
+    assert readable_interval(28636521.2, 28608569.0, 28664473.0) == ("28,636,521", "28,608,569", "28,664,473")
+    assert readable_interval(-1572.3, -5938.1, 2793.9) == ("-1,572", "-5,938", "2,794")
+    assert readable_interval(0.0, 0.0, 0.0) == ("0", "0", "0")
+    assert readable_interval(0.5, float("nan"), float("nan"), missing="–") == ("0.5000", "–", "–")

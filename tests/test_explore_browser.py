@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from sim import load_config, run
+from sim.commands import readable_interval
 from sim.explore import compare, tables
 from sim.schema import with_settings
 from sim.settings_file import read_settings, settings_overrides
@@ -142,10 +143,14 @@ def test_a_lever_moved_on_the_page_gives_the_numbers_of_run(server: tuple[str, P
             b = compare.Batch(baseline, tuple(results["reference"]))
             paired = compare.paired_table(a, b).set_index("metric")
             for metric in ("access_ratio", "smuggled_h100e_total", "detection_rate", "access_smuggling_total"):
-                for key, column in (("", "difference"), ("-low", "ci_low"), ("-high", "ci_high")):
-                    exact, text = compared[f"difference-{metric}{key}"]
+                keys = {"": "difference", "-low": "ci_low", "-high": "ci_high"}
+                for key, column in keys.items():
+                    exact, _ = compared[f"difference-{metric}{key}"]
                     assert float(exact) == pytest.approx(paired.loc[metric, column], rel=1e-12, abs=1e-15)
-                    assert text == tables.fmt(float(exact))
+                shown_texts = tuple(compared[f"difference-{metric}{key}"][1] for key in keys)
+                exacts = (float(compared[f"difference-{metric}{k}"][0]) for k in keys)
+                assert shown_texts == readable_interval(*exacts, missing="–")
+            assert float(compared["difference-detection_rate_smuggling-low"][0]) > 0  # as docs/explore.md says
 
             path = folder / "explored.yaml"  # save the settings; python -m sim runs that file unchanged
             page.locator(".settings-path input").fill(str(path))

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.commands import readable_interval
 from sim.explore.compare import KEY_METRICS, Comparison
 from sim.metrics import column_docs
 from sim.report.names import label
@@ -64,19 +65,19 @@ def cell(value: Any, testid: str, tag: str = "td") -> str:
     )
 
 
-def _span(value: float, testid: str) -> str:
-    """A number shown rounded, its exact value in ``data-value`` and on hover."""
+def _span(value: float, text: str, testid: str) -> str:
+    """A number shown as ``text``, its exact value in ``data-value`` and on hover."""
     exact = repr(float(value))
-    return f'<span data-testid="{testid}" data-value="{exact}" title="{exact}">{fmt(value)}</span>'
+    return f'<span data-testid="{testid}" data-value="{exact}" title="{exact}">{html.escape(text)}</span>'
 
 
 def _interval(row: pd.Series, value: str, testid: str) -> str:
-    """A cell of ``value [low, high]``; the bounds carry their own test ids."""
-    inner = (
-        f"{_span(row[value], testid)} "
-        f'<span style="color:#666">[{_span(row["ci_low"], testid + "-low")}, {_span(row["ci_high"], testid + "-high")}]'
-        "</span>"
-    )
+    """A cell of ``value [low, high]`` (:func:`sim.commands.readable_interval`); the bounds carry their own test ids."""
+    numbers = (float(row[value]), float(row["ci_low"]), float(row["ci_high"]))
+    texts = readable_interval(*numbers, missing="–")
+    ids = (testid, f"{testid}-low", f"{testid}-high")
+    mean, low, high = (_span(number, text, i) for number, text, i in zip(numbers, texts, ids, strict=True))
+    inner = f'{mean} <span style="color:#666">[{low}, {high}]</span>'
     return f'<td style="text-align:right;padding:1px 8px;white-space:nowrap">{inner}</td>'
 
 

@@ -46,7 +46,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 import yaml
 
-from sim.commands import quiet_when_output_closes
+from sim.commands import fixed, quiet_when_output_closes, rounding_place
 from sim.intervals import clip_bounds, t_half_width
 from sim.schema import ConfigError, suggest
 from sim.sweep.analysis import Sweep, load, runs_at
@@ -301,26 +301,20 @@ def formatted(answer: Answer, query: Query) -> str:
     """The answer as the query shows it (module docstring)."""
     scale, suffix = UNITS[query.unit]
     mean, low, high = answer.mean * scale, answer.low * scale, answer.high * scale
-    shown = {"mean": [mean], "pm": [mean, (high - low) / 2]}.get(query.show, [mean, low, high])
-    largest = max(abs(x) for x in shown if not math.isnan(x))
-    place = query.sig - 1 - (math.floor(math.log10(largest)) if largest else 0)
-    if largest and abs(round(largest, place)) >= 10 ** (query.sig - place):
-        place -= 1  # rounding reached the next power of ten: 0.009997 to 2 digits is 0.010, not 0.0100
-    signed = answer.difference
+    half = (high - low) / 2
+    shown = {"mean": [mean], "pm": [mean, half]}.get(query.show, [mean, low, high])
+    place = rounding_place(shown, query.sig)
 
-    def number(value: float, sign: bool = signed, unit: str = suffix) -> str:
-        if math.isnan(value):
-            return "n/a"
-        rounded = round(value, place) + 0.0  # no "-0"
-        return f"{'+' if sign and rounded > 0 else ''}{rounded:,.{max(place, 0)}f}{unit}"
+    def number(value: float, signed: bool = answer.difference, unit: str = suffix) -> str:
+        return "n/a" if math.isnan(value) else f"{fixed(value, place, signed)}{unit}"
 
     if query.show == "pm":
-        return f"{number(mean)} ± {number((high - low) / 2, False, ' points' if suffix else '')}"
+        return f"{number(mean)} ± {number(half, False, ' points' if suffix else '')}"
     if query.show == "ci":
         return f"{number(mean)} ({number(low)} to {number(high)})"
     if query.show == "interval":
         return f"{number(low)} to {number(high)}"
-    return number(mean, signed)
+    return number(mean)
 
 
 def fill(text: str, sweep: Sweep, where: str = "README") -> tuple[str, int]:

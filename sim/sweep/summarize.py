@@ -11,7 +11,7 @@ import sys
 
 import pandas as pd
 
-from sim.commands import quiet_when_output_closes, readable
+from sim.commands import quiet_when_output_closes, readable, readable_interval
 from sim.schema import ConfigError
 from sim.sweep.analysis import Sweep, load
 from sim.sweep.designs import POINT_ID
@@ -22,7 +22,8 @@ DEFAULT_METRICS = ("access_ratio", "detection_rate", "channel_share_smuggling", 
 def _cell(mean: float, low: float, high: float) -> str:
     if pd.isna(low):
         return readable(mean)
-    return f"{readable(mean)} [{readable(low)}, {readable(high)}]"
+    texts = readable_interval(mean, low, high)
+    return f"{texts[0]} [{texts[1]}, {texts[2]}]"
 
 
 def point_table(sweep: Sweep, metrics: list[str], confidence: float = 0.95) -> pd.DataFrame:
