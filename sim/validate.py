@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from sim.commands import at_least, quiet_when_output_closes
+from sim.commands import at_least, fixed, quiet_when_output_closes, rounding_place
 from sim.config import Config
 from sim.intervals import t_half_width
 from sim.loading import load_config
@@ -208,6 +208,17 @@ def number(x: float | None) -> str:
     return f"{x:.3g}"
 
 
+def interval(mean: float, low: float, high: float) -> str:
+    """A model mean and its interval for the tables: 3 significant figures of the largest, one place for all."""
+    if any(math.isnan(v) or math.isinf(v) for v in (mean, low, high)):
+        return f"{number(mean)} [{number(low)}, {number(high)}]"
+    largest = max(abs(mean), abs(low), abs(high))
+    scale, suffix = (1e9, "B") if largest >= 1e9 else (1e6, "M") if largest >= 1e6 else (1.0, "")
+    place = rounding_place([v / scale for v in (mean, low, high)], 3)
+    low_text, high_text = (f"{fixed(v / scale, place)}{suffix}" for v in (low, high))
+    return f"{fixed(mean / scale, place)}{suffix} [{low_text}, {high_text}]"
+
+
 def public_text(target: Target) -> str:
     """The public figure as shown in the table."""
     p = target.public
@@ -228,7 +239,7 @@ def table_rows(targets: Mapping[str, Target], results: Mapping[str, Assessment])
     rows = []
     for name, t in targets.items():
         a = results[name]
-        model = f"{number(a.mean)} [{number(a.ci_low)}, {number(a.ci_high)}]" if a.n else "-"
+        model = interval(a.mean, a.ci_low, a.ci_high) if a.n else "-"
         spread = f"{number(a.spread_low)} to {number(a.spread_high)}" if a.n else "-"
         rows.append([name, t.role.value, scenario_text(t), public_text(t), t.unit, model, spread, str(a.n), a.status])
     return rows
@@ -308,7 +319,7 @@ def summary_table(targets: Mapping[str, Target], results: Mapping[str, Assessmen
     ]
     for name, t in targets.items():
         a = results[name]
-        model = f"{number(a.mean)} [{number(a.ci_low)}, {number(a.ci_high)}]" if a.n else "-"
+        model = interval(a.mean, a.ci_low, a.ci_high) if a.n else "-"
         lines.append(
             f"| `{name}` | {t.role.value} | [{t.source.cite}] | {public_text(t)} {t.unit} | {model} | {a.status} |"
         )

@@ -163,3 +163,12 @@ def test_a_partial_run_writes_under_results_and_leaves_the_docs_alone(tmp_path, 
     assert main(["--targets", str(targets), "--seeds", "2", "--workers", "1"]) == 0
     assert (tmp_path / QUICK_OUT / "validation.md").exists()
     assert f"wrote {QUICK_OUT / 'validation.md'}" in capsys.readouterr().out
+
+
+def test_a_model_interval_is_printed_at_one_place() -> None:
+    from sim.validate import interval
+
+    assert interval(0.0061, 0.00567, 0.00654) == "0.00610 [0.00567, 0.00654]"
+    assert interval(5740.2, 3920.0, 7570.9) == "5,740 [3,920, 7,570]"
+    assert interval(1.63e10, 1.5e10, 1.7e10) == "16.3B [15.0B, 17.0B]"
+    assert interval(float("nan"), float("nan"), float("nan")) == "- [-, -]"
