@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,6 +13,7 @@ from sim import Config, load_config
 from sim.channels import CHANNELS
 from sim.ledger import Leases, Ledger, Scheduled, Shipments
 from sim.schema import with_settings
+from sim.sweep import load_experiment, start_sweep
 
 #: Overrides of the baseline without legal compliant chips, so that smuggling is a main channel:
 #: the directions of enforcement's effects on smuggling are measured there.
@@ -156,3 +158,22 @@ def rows(table: Shipments | Leases) -> list[SimpleNamespace]:
     names = named + [name for name, field in zip(table._fields, table, strict=True) if field.ndim == 1]
     columns = [getattr(table, name) for name in names]
     return [SimpleNamespace(**dict(zip(names, values, strict=True))) for values in zip(*columns, strict=True)]
+
+
+@pytest.fixture(scope="session")
+def model_sobol(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sensitivity experiment, small: 4 base samples over two factors, 2 replications of 6 months."""
+    experiment = load_experiment(
+        "sensitivity",
+        [
+            "overrides=['months=6']",
+            "design.samples=4",
+            "replications=2",
+            "executor.kind=serial",
+            "~levers",  # Hydra merges a dict into a section: delete it first to replace it
+            "+levers={policy.enforcement.audit_budget_per_month: {low: 0, high: 32}}",
+            "~uncertainties",
+            "+uncertainties={behaviour: {temperature: {low: 0.02, high: 0.5}}}",
+        ],
+    )
+    return start_sweep(experiment, tmp_path_factory.mktemp("sobol"), progress=False).path

@@ -245,22 +245,8 @@ def test_a_month_without_a_price_is_left_out_not_counted_as_zero(sweep: Sweep) -
 
 
 @pytest.fixture(scope="module")
-def sobol_sweep(tmp_path_factory: pytest.TempPathFactory) -> Sweep:
-    """A Sobol design of 4 base samples over two factors, 2 replications of 4 months."""
-    experiment = load_experiment(
-        "sensitivity",
-        [
-            "overrides=['months=4']",
-            "design.samples=4",
-            "replications=2",
-            "executor.kind=serial",
-            "~levers",
-            "+levers={policy.enforcement.audit_budget_per_month: {low: 0, high: 32}}",
-            "~uncertainties",
-            "+uncertainties={behaviour: {temperature: {low: 0.02, high: 0.5}}}",
-        ],
-    )
-    return load(start_sweep(experiment, tmp_path_factory.mktemp("sobol"), progress=False).path)
+def sobol_sweep(model_sobol: Path) -> Sweep:
+    return load(model_sobol)
 
 
 def test_an_index_is_the_sensitivity_analysis_own(sobol_sweep: Sweep) -> None:

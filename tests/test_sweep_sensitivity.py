@@ -12,7 +12,7 @@ import pytest
 
 from sim.report.specs import report
 from sim.schema import ConfigError
-from sim.sweep import load, load_experiment, start_sweep
+from sim.sweep import load
 from sim.sweep.designs import POINT_ID, problem, sample
 from sim.sweep.experiment import DesignKind, parse_experiment
 from sim.sweep.sensitivity import (
@@ -188,24 +188,6 @@ def test_factorial_designs_have_no_indices() -> None:
     spec = {"design": {"kind": "factorial"}, "levers": {"a": [1, 2]}}
     with pytest.raises(ConfigError, match="sobol or morris"):
         analyse(spec, lambda x: np.zeros(len(x)))
-
-
-@pytest.fixture(scope="module")
-def model_sobol(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    experiment = load_experiment(
-        "sensitivity",
-        [
-            "overrides=['months=6']",
-            "design.samples=4",
-            "replications=2",
-            "executor.kind=serial",
-            "~levers",  # Hydra merges a dict into a section: delete it first to replace it
-            "+levers={policy.enforcement.audit_budget_per_month: {low: 0, high: 32}}",
-            "~uncertainties",
-            "+uncertainties={behaviour: {temperature: {low: 0.02, high: 0.5}}}",
-        ],
-    )
-    return start_sweep(experiment, tmp_path_factory.mktemp("sobol"), progress=False).path
 
 
 def test_model_sobol_sweep_gives_one_row_per_output_and_factor(model_sobol: Path) -> None:
