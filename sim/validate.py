@@ -199,21 +199,24 @@ def number(x: float | None) -> str:
         return "-"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    if abs(x) >= 1e9:
-        return f"{x / 1e9:.3g}B"
-    if abs(x) >= 1e6:
-        return f"{x / 1e6:.3g}M"
+    scale, suffix = _scale(abs(x))
+    if suffix:
+        return f"{x / scale:.3g}{suffix}"
     if abs(x) >= 1000:
         return f"{float(f'{x:.3g}'):,.0f}"
     return f"{x:.3g}"
+
+
+def _scale(largest: float) -> tuple[float, str]:
+    """The divisor and suffix the tables write a number of this size with: B, M or none."""
+    return (1e9, "B") if largest >= 1e9 else (1e6, "M") if largest >= 1e6 else (1.0, "")
 
 
 def interval(mean: float, low: float, high: float) -> str:
     """A model mean and its interval for the tables: 3 significant figures of the largest, one place for all."""
     if any(math.isnan(v) or math.isinf(v) for v in (mean, low, high)):
         return f"{number(mean)} [{number(low)}, {number(high)}]"
-    largest = max(abs(mean), abs(low), abs(high))
-    scale, suffix = (1e9, "B") if largest >= 1e9 else (1e6, "M") if largest >= 1e6 else (1.0, "")
+    scale, suffix = _scale(max(abs(mean), abs(low), abs(high)))
     place = rounding_place([v / scale for v in (mean, low, high)], 3)
     low_text, high_text = (f"{fixed(v / scale, place)}{suffix}" for v in (low, high))
     return f"{fixed(mean / scale, place)}{suffix} [{low_text}, {high_text}]"

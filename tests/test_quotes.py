@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.report import studies
-from sim.report.quotes import QUOTE, Answer, Query, answer, fill, formatted, parse
+from sim.report import quotes, studies
+from sim.report.quotes import QUOTE, Answer, Between, Query, answer, fill, formatted, parse
 from sim.report.studies import STUDIES_DIR, study_names
 from sim.schema import ConfigError
 from sim.sweep import load, load_experiment, start_sweep
-from sim.sweep.analysis import Sweep
-from sim.sweep.experiment import parse_experiment
+from sim.sweep.analysis import Sweep, paired_runs
+from sim.sweep.experiment import Range, parse_experiment
 from sim.sweep.sensitivity import sweep_convergence, sweep_indices
 
 
@@ -87,11 +87,57 @@ def test_a_metric_at_a_point_is_its_mean_over_replications_of_the_points_it_aver
 
 
 def test_a_difference_is_the_paired_contrast(sweep: Sweep) -> None:
-    got = answer(sweep, parse("smuggled_h100e_total scenario=crackdown_singapore minus scenario=baseline"))
-    pairs = sweep.contrast({"scenario": "crackdown_singapore"}, {"scenario": "baseline"}, ["smuggled_h100e_total"])
-    diffs = pairs.groupby("behaviour.temperature")["difference"].mean().mean()  # averaged as the quote does
-    assert got.difference and got.n == 3
-    assert got.mean == pytest.approx(diffs)
+    metric, a, b = "smuggled_h100e_total", {"scenario": "crackdown_singapore"}, {"scenario": "baseline"}
+    contrast = sweep.contrast(a, b, [metric]).set_index("behaviour.temperature")
+    held = answer(
+        sweep, parse(f"{metric} scenario=crackdown_singapore behaviour.temperature=0.3 minus scenario=baseline")
+    )
+    expected = contrast.loc[0.3, ["n", "difference", "ci_low", "ci_high"]].tolist()
+    assert held.difference and [held.n, held.mean, held.low, held.high] == pytest.approx(expected)
+    pooled = answer(sweep, parse(f"{metric} scenario=crackdown_singapore minus scenario=baseline"))
+    assert pooled.n == 3 and pooled.mean == pytest.approx(contrast["difference"].mean())  # both temperatures
+
+
+def test_a_pair_without_a_value_is_left_out_of_a_difference(sweep: Sweep, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = {"scenario": "crackdown_singapore"}, {"scenario": "baseline"}
+    pairs, _ = paired_runs(sweep, a, b)
+    first = int(pairs["run_id_a"].iloc[0])
+    original = quotes.per_run
+
+    def one_missing(sweep: Sweep, query: Query, run_ids: list[int]) -> pd.Series:
+        values = original(sweep, query, run_ids)
+        return values.where(values.index != first)
+
+    monkeypatch.setattr(quotes, "per_run", one_missing)
+    got = answer(sweep, parse("access_ratio scenario=crackdown_singapore minus scenario=baseline"))
+    value = sweep.runs.set_index("run_id")["access_ratio"]
+    differences = value.loc[pairs["run_id_a"]].to_numpy() - value.loc[pairs["run_id_b"]].to_numpy()
+    kept = (pairs["run_id_a"] != first).to_numpy()
+    expected = pd.Series(differences[kept]).groupby(pairs["replication"].to_numpy()[kept]).mean()
+    every = pd.Series(differences).groupby(pairs["replication"].to_numpy()).mean()
+    assert got.mean == pytest.approx(expected.mean()) and got.mean != pytest.approx(every.mean())
+
+
+def test_shares_and_volumes_keep_their_intervals_in_range(sweep: Sweep, monkeypatch: pytest.MonkeyPatch) -> None:
+    by_replication = {0: 1.0, 1: 0.9, 2: 1.0}  # a t interval over these reaches above 1
+    replication = sweep.runs.set_index("run_id")["replication"]
+
+    def values(sweep: Sweep, query: Query, run_ids: list[int]) -> pd.Series:
+        return pd.Series([by_replication[replication[i]] for i in run_ids], index=run_ids)
+
+    monkeypatch.setattr(quotes, "per_run", values)
+    assert answer(sweep, parse("access_ratio")).high == 1.0
+    assert answer(sweep, parse("access_ratio over=2025-01..2025-04")).high > 1  # a sum of monthly ratios is no share
+    assert answer(sweep, parse("access_ratio over=2025-01..2025-04 agg=mean")).high == 1.0
+    by_replication.update({0: 0.0, 1: 30.0, 2: 0.0})  # a t interval over these reaches below 0
+    assert answer(sweep, parse("smuggled_h100e_total")).low == 0.0
+    by_replication[1] = -30.0  # a quantity that is ever negative keeps its interval
+    assert answer(sweep, parse("smuggled_h100e_total")).low < -30
+
+
+def test_a_ratio_without_a_denominator_has_no_value(sweep: Sweep) -> None:
+    with pytest.raises(ValueError, match="no run has a value of it"):
+        answer(sweep, parse("smuggled_h100e/smuggled_h100e over=2025-01"))  # nothing smuggled in the first month
 
 
 def test_months_and_patterns_sum_the_time_series(sweep: Sweep) -> None:
@@ -108,12 +154,6 @@ def test_months_and_patterns_sum_the_time_series(sweep: Sweep) -> None:
     runs = ts[ts["scenario"] == "baseline"].groupby("run_id")
     whole = (runs["access_h100e_months"].sum() / runs["demand_h100e_months"].sum()).groupby(replication).mean()
     assert ratio.mean == pytest.approx(whole.mean())
-
-
-def test_shares_and_volumes_keep_their_intervals_in_range(sweep: Sweep) -> None:
-    smuggled = answer(sweep, parse("smuggled_h100e over=2025-01"))  # nothing smuggled in the first month
-    assert smuggled.low >= 0
-    assert answer(sweep, parse("access_ratio")).high <= 1
 
 
 @pytest.mark.parametrize(
@@ -160,8 +200,17 @@ def test_fill_answers_every_quote_and_fills_again_the_same(sweep: Sweep) -> None
             "Did you mean 'access_ratio'?",
         ),
         ("\n<!-- n access_ratio scenario=nowhere -->?<!-- /n -->", "README:2: <!-- n access_ratio scenario=nowhere"),
-        ("<!-- n access_ratio minus seed=1 -->?<!-- /n -->", "minus seed: not a factor of this sweep"),
-        ("<!-- n access_ratio over=2025-01 -->?<!-- /n -->", "access_ratio is a run metric; over= needs a time-series"),
+        ("<!-- n access_ratio minus scenario=baseline -->?<!-- /n -->", "minus scenario: the point names it too"),
+        ("<!-- n access_ratio seed=1 minus seed=2 -->?<!-- /n -->", "the point: seed is not a factor of this sweep"),
+        ("<!-- n smuggled_h100e_total over=2025-01 -->?<!-- /n -->", "is a run metric; over= needs a time-series"),
+        ("<!-- n smuggled_h100e over=2030-01 -->?<!-- /n -->", "no month of the runs in it; they run 2025-01..2025-04"),
+        ("<!-- n a -->1 <!-- n access_ratio -->2<!-- /n -->", "README:1: a quote without its closing <!-- /n -->"),
+        ("<!-- n access_ratio -->0.9\n<!-- /n -->", "README:1: a quote without its closing <!-- /n --> on the same"),
+        (
+            "<!-- n access_ratio behaviour.temperature=0.05..0.3 minus behaviour.temperature=0.05 -->?<!-- /n -->",
+            "factor=low..high holds several, which do not pair",
+        ),
+        ("<!-- n access_ratio scenario=0..1 -->?<!-- /n -->", "scenario=0..1: a range needs a numeric factor"),
     ],
 )
 def test_a_wrong_quote_names_its_line(sweep: Sweep, text: str, message: str) -> None:
@@ -171,16 +220,25 @@ def test_a_wrong_quote_names_its_line(sweep: Sweep, text: str, message: str) -> 
 
 @pytest.mark.parametrize("study", study_names())
 def test_every_study_quote_asks_for_what_its_sweep_has(sweep: Sweep, study: str) -> None:
-    """Each quote parses, measures metrics or columns every sweep has, and names its experiment's factors."""
-    factors = set(load_experiment(study).factors)
+    """Each quote parses, measures what every sweep has, and names its experiment's factors and values.
+
+    Values are checked against the design: a listed value of a factorial factor, a range within a
+    sampled factor's bounds; ``n=`` is a share of N, so a quick run (a smaller N) answers it too.
+    """
+    factors = load_experiment(study).factors
     measures = {*sweep.metrics, *sweep.timeseries_columns}
     for match in QUOTE.finditer((STUDIES_DIR / study / "README.md").read_text()):
         query = parse(match["query"])
         for term in query.what.split("/"):
             assert any(re.fullmatch(term.replace("*", ".*"), m) for m in measures), match["query"]
-        assert set(query.point) | set(query.reference) | ({query.of} if query.index else set()) <= factors, match[
-            "query"
-        ]
+        assert not query.samples or query.samples.startswith("N"), match["query"]
+        assert not query.index or query.of in factors, match["query"]
+        for factor, value in [*query.point.items(), *query.reference.items()]:
+            spec = factors[factor]  # a KeyError names a factor the experiment does not have
+            if isinstance(value, Between):
+                assert isinstance(spec, Range) and spec.low <= value.low <= value.high <= spec.high, match["query"]
+            else:
+                assert value in spec, match["query"]
 
 
 def test_the_command_fills_a_copy_and_refuses_a_folder_that_is_no_sweep(sweep: Sweep, tmp_path: Path) -> None:
@@ -214,10 +272,12 @@ def test_a_quick_study_fills_only_its_copy_and_a_full_one_its_readme_and_docs_fi
     study_folders: tuple[Path, Path], tmp_path: Path
 ) -> None:
     readme, figures = study_folders
-    quick = studies.run_study("prices", tmp_path / "results", workers=1, quick=True)
+    quick, count = studies.run_study("prices", tmp_path / "results", workers=1, quick=True)
+    assert count == 1
     assert "-->?<!--" in readme.read_text() and not list(figures.iterdir())
-    assert re.search(r"-->0\.\d{3}<!-- /n -->", (quick / "README.md").read_text())
-    full = studies.run_study("prices", tmp_path / "results", workers=1)
+    copy = (quick / "README.md").read_text()
+    assert copy.startswith("> Quick run: the numbers below are from ") and re.search(r"-->0\.\d{3}<!-- /n -->", copy)
+    full, _ = studies.run_study("prices", tmp_path / "results", workers=1)
     assert readme.read_text() == (full / "README.md").read_text()
     assert "-->?<!--" not in readme.read_text()
     assert (figures / "prices.png").read_bytes() == (full / "prices.png").read_bytes()
@@ -260,11 +320,13 @@ def test_an_index_is_the_sensitivity_analysis_own(sobol_sweep: Sweep) -> None:
     assert answer(sobol_sweep, parse(f"S1:access_ratio of={factor} n=2")).mean == pytest.approx(row["S1"].iloc[0])
 
 
-def test_a_range_of_a_sampled_factor_averages_its_points_per_replication(sobol_sweep: Sweep) -> None:
+def test_a_range_of_a_sampled_factor_is_a_mean_over_its_points(sobol_sweep: Sweep) -> None:
     factor = "behaviour.temperature"
     got = answer(sobol_sweep, parse(f"access_ratio {factor}=0.02..0.26"))
     runs = sobol_sweep.runs[sobol_sweep.runs[factor].between(0.02, 0.26)]
-    assert got.mean == pytest.approx(runs.groupby("replication")["access_ratio"].mean().mean())
+    by_point = runs.groupby("point_id")["access_ratio"].mean()  # replications averaged per point
+    assert by_point.size > 2
+    assert (got.n, got.mean, got.low, got.high) == pytest.approx((by_point.size, *t_interval(by_point)))
 
 
 @pytest.mark.parametrize(
@@ -274,7 +336,11 @@ def test_a_range_of_a_sampled_factor_averages_its_points_per_replication(sobol_s
         ("S2:access_ratio of=behaviour.temperature", "a Sobol index is S1:metric or ST:metric"),
         ("access_ratio of=behaviour.temperature", "a Sobol index is S1:metric or ST:metric"),
         ("S1:access_ratio of=behaviour.temperature scenario=baseline", "no points nor months"),
-        ("S1:access_ratio of=behaviour.temperature n=1", "n=1: allowed a whole number from 2 to"),
+        ("S1:access_ratio of=behaviour.temperature n=N/0", "n=N/0: allowed N, N/k (k a whole number) or a number"),
+        ("access_ratio show=ci show=pm", "show given twice"),
+        ("access_ratio over=2025-13", "over=2025-13: allowed YYYY-MM"),
+        ("access_ratio scenario=[", "scenario=[: not a value (write it as YAML"),
+        ("access_ratio <x--y>", "a query may not hold '--'"),
         ("access_ratio behaviour.temperature=low..0.3", "low..0.3: a range is low..high, two numbers"),
     ],
 )
@@ -288,7 +354,10 @@ def test_a_wrong_index_or_range_says_what_is_allowed(text: str, message: str) ->
     [
         ("<!-- n S1:access_ratio of=behaviour.belief_decay -->?<!-- /n -->", "of=behaviour.belief_decay: not a factor"),
         ("<!-- n S1:access_ratio of=behaviour.temperature n=3 -->?<!-- /n -->", "n=3: the convergence table has base"),
-        ("<!-- n access_ratio behaviour.temperature=0.9..1 -->?<!-- /n -->", "no point of the sweep in that range"),
+        (
+            "<!-- n access_ratio behaviour.temperature=0.9..1 -->?<!-- /n -->",
+            "no point in that range; the design's points span",
+        ),
     ],
 )
 def test_an_index_or_range_the_sweep_has_not_is_refused(sobol_sweep: Sweep, text: str, message: str) -> None:
@@ -297,7 +366,7 @@ def test_an_index_or_range_the_sweep_has_not_is_refused(sobol_sweep: Sweep, text
 
 
 def test_an_index_of_a_sweep_that_is_not_sobol_is_refused(sweep: Sweep) -> None:
-    with pytest.raises(ConfigError, match="sobol or morris design"):
+    with pytest.raises(ConfigError, match="S1 and ST are indices of a Sobol design; this sweep's is factorial"):
         fill("<!-- n S1:access_ratio of=scenario -->?<!-- /n -->", sweep)
 
 
@@ -313,3 +382,29 @@ def test_a_wrong_quote_after_a_study_says_what_is_written_and_how_to_fill_it(
     target = tmp_path / "results" / "studies" / "quick" / "prices"
     assert f"The sweep and figures are written ({target})" in message and (target / "prices.png").is_file()
     assert message.endswith(f" --out {target / 'README.md'}")
+
+
+@pytest.mark.parametrize("study", study_names())
+def test_every_study_quote_renders_inline(study: str) -> None:
+    """A quote that starts a line would start a block of HTML in Markdown and break its sentence."""
+    from markdown_it import MarkdownIt
+
+    text = (STUDIES_DIR / study / "README.md").read_text()
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    blocks = [t.content for t in tokens if t.type == "html_block" and "<!-- n " in t.content]
+    assert not blocks, blocks[0]
+    assert not re.search(r"(?m)^\s*<!-- n ", text)
+
+
+def test_a_study_with_a_wrong_quote_stops_alone(
+    study_folders: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = studies.STUDIES_DIR / "compute_access_2025" / "README.md"
+    broken.parent.mkdir()
+    broken.write_text("<!-- n access_ratoi -->?<!-- /n -->\n")
+    results = tmp_path / "results"
+    code = studies.main(["--quick", "--workers", "1", "--results", str(results), "compute_access_2025", "prices"])
+    assert code == 2
+    err = capsys.readouterr()
+    assert "error: compute_access_2025 stopped with the errors above" in err.err
+    assert "README quotes 1 numbers" in err.out and (results / "studies" / "quick" / "prices" / "README.md").is_file()

@@ -1,6 +1,7 @@
 """The explorer's tables as HTML: every number shown with its exact value and a stable test id.
 
-A cell shows a number rounded for reading (:func:`fmt`) and carries the exact value
+A cell shows a number rounded for reading (:func:`fmt`; a mean and its interval at one place,
+:func:`sim.commands.readable_interval`) and carries the exact value
 (``data-value``, Python's ``repr``) and a ``data-testid``, so a test reads back what the page
 shows and compares it with ``run()``.
 """

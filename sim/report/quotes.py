@@ -2,34 +2,41 @@
 
 A README quotes a number between two HTML comments, which Markdown does not show::
 
-    <!-- n smuggled_h100e_total scenario=baseline show=ci -->157,000 (139,000 to 176,000)<!-- /n -->
+    smuggled <!-- n smuggled_h100e_total scenario=baseline show=ci -->156,000 (140,000 to 171,000)<!-- /n -->
 
-The opening comment is a query; the text up to ``<!-- /n -->`` is replaced by its answer.
-``python -m sim.report.studies`` fills every study's README this way after its sweep, so no
-number in a README outlives the model that produced it. The words of a query:
+The opening comment is a query; the text up to ``<!-- /n -->`` (one line, no ``<``) is replaced
+by its answer. ``python -m sim.report.studies`` fills every study's README this way after a
+full run of its sweep, so its numbers are those of the model that ran last. A quote never
+starts a line: there Markdown would take it for a block of HTML. The words of a query:
 
 - first, what to measure: a run metric (a column of the runs table) or a time-series column,
   summed over the months of each run; ``*`` in a time-series name sums every column it matches
-  (``orders_hub_*_h100e``: all hubs); ``a/b`` is the ratio of two, each summed first;
-- ``factor=value`` (any number): only the runs of points with that value, or with
-  ``factor=low..high`` in that range (a sampled design's factors); varying factors not named
-  are averaged within each replication (a marginal mean over them);
+  (``orders_hub_*_h100e``: all hubs); ``a/b`` is the ratio of two, each summed first (no value
+  where ``b`` is 0);
+- ``factor=value`` (any number): only the runs of points with that value; varying factors not
+  named are averaged within each replication (a marginal mean over them);
 - ``over=YYYY-MM..YYYY-MM`` or ``over=YYYY-MM``: only those months of the time series;
   ``agg=mean`` averages over them instead of summing;
-- ``minus factor=value ...``: the paired difference from the runs with those values instead,
-  replication r against replication r (they share a seed);
-- ``show=mean`` (the default), ``pm`` (mean ± half-width), ``ci`` (mean (low to high)) or
-  ``interval`` (low to high), of the 95% t-interval of the mean over replications, clipped as
-  ``sim.intervals`` clips; a difference has signs;
+- ``minus factor=value ...``: the paired difference from the runs with those values instead
+  (the point names those factors too), run against run of the same replication and the same
+  other factors, as ``sim.sweep.contrast`` pairs them;
+- ``factor=low..high``, of a sampled design's numeric factor: the mean over the points in that
+  range, each point's replications averaged first, its interval over the points (no ``minus``:
+  two ranges hold different points, which do not pair);
 - of a Sobol sweep, ``S1:metric of=factor`` or ``ST:metric of=factor`` is the factor's first-order
   or total index of the metric (replications averaged per point, as ``sim.sweep.sensitivity``
-  computes it), its interval the 95% bootstrap interval; ``n=K`` takes the first K base samples
-  (its convergence table);
-- ``unit=percent``, ``thousand``, ``million`` or ``billion``, and ``sig=N``: significant digits
-  (default 3) of the mean, or of the largest number shown, the others rounded to the same place.
+  computes it), its interval the 95% bootstrap interval; ``n=N/8`` (``N/4``, ``N/2``, or a
+  number of base samples) takes the first base samples, as its convergence table does;
+- ``show=mean`` (the default), ``pm`` (mean ± half-width), ``ci`` (mean (low to high)) or
+  ``interval`` (low to high), of the 95% t-interval of the mean over replications, clipped as
+  ``sim.intervals`` clips (shares only where the value is one: a run metric, or one column
+  averaged over months); a difference has signs;
+- ``unit=percent`` (a difference of shares in points), ``thousand``, ``million`` or
+  ``billion``, and ``sig=N``: significant digits (default 3) of the largest number shown, the
+  others rounded to the same place.
 
 A month without a value (a price while its channel is closed) is left out: ``agg=mean`` averages
-the months a run has, and a run or replication with no value at all is left out of the mean.
+the months a run has, and a run (or a pair of runs) without a value is left out of the mean.
 """
 
 from __future__ import annotations
@@ -43,26 +50,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from sim.commands import fixed, quiet_when_output_closes, rounding_place
-from sim.intervals import clip_bounds, t_half_width
+from sim.intervals import clip_bounds, is_share, t_half_width
 from sim.schema import ConfigError, suggest
-from sim.sweep.analysis import Sweep, load, runs_at
-from sim.sweep.designs import REPLICATION, RUN_ID
+from sim.sweep.analysis import Sweep, load, paired_runs, runs_at
+from sim.sweep.designs import POINT_ID, REPLICATION, RUN_ID
+from sim.sweep.experiment import DesignKind
 from sim.sweep.sensitivity import sweep_convergence, sweep_indices
 
-#: A quoted number: its query and the text it stands for.
-QUOTE = re.compile(r"<!-- n (?P<query>[^>]*?) -->(?P<text>.*?)<!-- /n -->", re.DOTALL)
+#: A quoted number: its query and the text it stands for (one line, no ``<``).
+QUOTE = re.compile(r"<!-- n (?P<query>[^>]*?) -->(?P<text>[^<\n]*)<!-- /n -->")
 OPENING = re.compile(r"<!-- n ")
 SHOWS = ("mean", "pm", "ci", "interval")
 UNITS = {"": (1.0, ""), "percent": (100.0, "%"), "thousand": (1e-3, ""), "million": (1e-6, ""), "billion": (1e-9, "")}
-MONTH = re.compile(r"\d{4}-\d{2}")
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 #: Sobol indices a quote can give (``S1:metric``).
 INDICES = ("S1", "ST")
 #: Words that say how to measure, not which points.
 OPTIONS = ("over", "agg", "show", "unit", "sig", "of", "n")
+SAMPLES = re.compile(r"N(/(?P<divisor>[1-9]\d*))?|(?P<count>[1-9]\d*)")
 
 
 class Between(NamedTuple):
@@ -78,16 +88,16 @@ class Query:
 
     Attributes:
         what: A metric or time-series column, ``*`` patterns and one ``/`` allowed.
-        point: Factor values of the runs measured.
+        point: Factor values (or :class:`Between` ranges) of the runs measured.
         reference: Factor values replaced for the paired difference (empty: no difference).
         months: First and last month of the time series counted (None: all).
         mean_over_months: Average over the months instead of summing.
         show: One of :data:`SHOWS`.
         unit: A key of :data:`UNITS`.
-        sig: Significant digits of the mean.
+        sig: Significant digits of the largest number shown.
         index: ``S1`` or ``ST`` for a Sobol index of ``what`` ('' for a mean).
         of: The factor of the index.
-        n_base: Base samples the index is computed on (None: all).
+        samples: Base samples of the index: ``N``, ``N/k`` or a number ('' for all).
     """
 
     what: str
@@ -100,7 +110,7 @@ class Query:
     sig: int = 3
     index: str = ""
     of: str = ""
-    n_base: int | None = None
+    samples: str = ""
 
 
 def parse(text: str) -> Query:
@@ -109,10 +119,14 @@ def parse(text: str) -> Query:
     Raises:
         ValueError: A word is none of the module docstring's, or a value is not allowed.
     """
+    if "--" in text:
+        raise ValueError("a query may not hold '--': on GitHub it would end the comment and show the query")
     words = text.split()
     if not words:
         raise ValueError("empty query: say what to measure first, e.g. access_ratio")
-    what, options, point, reference = words[0], {}, {}, {}
+    options: dict[str, str] = {}
+    point: dict[str, Any] = {}
+    reference: dict[str, Any] = {}
     side = point
     for word in words[1:]:
         if word == "minus":
@@ -123,19 +137,21 @@ def parse(text: str) -> Query:
         key, sep, value = word.partition("=")
         if not sep or not key or not value:
             raise ValueError(f"{word!r} is not key=value (or minus)")
-        if key in OPTIONS:
-            options[key] = value
-        else:
-            side[key] = _factor_value(value)
+        chosen = options if key in OPTIONS else side
+        if key in chosen:
+            raise ValueError(f"{key} given twice")
+        chosen[key] = value if key in OPTIONS else _factor_value(word, value)
     if "minus" in words and not reference:
         raise ValueError("minus names no factor=value")
-    index, _, metric = what.rpartition(":")
+    index, _, metric = words[0].rpartition(":")
     if (index or "of" in options or "n" in options) and (
         index not in INDICES or not metric or "of" not in options or point or reference or "over" in options
     ):
         raise ValueError(
-            f"a Sobol index is S1:metric or ST:metric with of=factor (and n=K), no points nor months; got {text!r}"
+            f"a Sobol index is S1:metric or ST:metric with of=factor (and n=N/k), no points nor months; got {text!r}"
         )
+    if "n" in options and not SAMPLES.fullmatch(options["n"]):
+        raise ValueError(f"n={options['n']}: allowed N, N/k (k a whole number) or a number of base samples")
     return Query(
         metric,
         point,
@@ -147,19 +163,18 @@ def parse(text: str) -> Query:
         _whole("sig", options.get("sig", "3"), 1, 6),
         index,
         options.get("of", ""),
-        _whole("n", options["n"], 2, 10**9) if "n" in options else None,
+        options.get("n", ""),
     )
 
 
-def _factor_value(value: str) -> Any:
-    """A factor's value, or a :class:`Between` for ``low..high``."""
+def _factor_value(word: str, value: str) -> Any:
+    """A factor's value (YAML-typed, as ``sim.sweep.contrast`` reads one), or a :class:`Between`."""
     low, dots, high = value.partition("..")
-    if not dots:
-        return yaml.safe_load(value)
     try:
-        return Between(float(low), float(high))
-    except ValueError:
-        raise ValueError(f"{value}: a range is low..high, two numbers") from None
+        return Between(float(low), float(high)) if dots else yaml.safe_load(value)
+    except (ValueError, yaml.YAMLError):
+        allowed = "a range is low..high, two numbers" if dots else "not a value (write it as YAML: 8, 0.5, baseline)"
+        raise ValueError(f"{word}: {allowed}") from None
 
 
 def _allowed(key: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -185,54 +200,45 @@ def _whole(key: str, value: str, low: int, high: int) -> int:
 
 
 def per_run(sweep: Sweep, query: Query, run_ids: list[int]) -> pd.Series:
-    """What ``query`` measures in each of the runs, by run id."""
+    """What ``query`` measures in each of the runs, by run id (NaN: no value)."""
     numerator, _, denominator = query.what.partition("/")
     values = _term(sweep, query, numerator, run_ids)
     if denominator:
-        values = values / _term(sweep, query, denominator, run_ids)
+        values = (values / _term(sweep, query, denominator, run_ids)).replace([np.inf, -np.inf], np.nan)
     return values
 
 
 def _term(sweep: Sweep, query: Query, name: str, run_ids: list[int]) -> pd.Series:
-    """A metric, or time-series columns summed over the query's months, per run."""
-    if name in sweep.metrics:
-        if query.months is not None:
-            raise ValueError(f"{name} is a run metric; over= needs a time-series column")
+    """A metric, or time-series columns summed over the query's months, per run.
+
+    A name that is both (``access_ratio``) is the run metric, and the time series with ``over=``.
+    """
+    if name in sweep.metrics and query.months is None:
         return sweep.runs.set_index(RUN_ID).loc[run_ids, name].astype(float)
     columns = fnmatch.filter(sweep.timeseries_columns, name)
     if not columns:
+        if name in sweep.metrics:
+            raise ValueError(f"{name} is a run metric; over= needs a time-series column")
         raise ValueError(
             f"{name!r} is no run metric nor time-series column of this sweep."
             f"{suggest(name, [*sweep.metrics, *sweep.timeseries_columns])}"
         )
     ts = sweep.timeseries(columns, run_ids=run_ids)
     if query.months is not None:
-        ts = ts[ts["month"].between(*query.months)]
+        months = ts["month"]
+        ts = ts[months.between(*query.months)]
         if ts.empty:
-            raise ValueError(f"over={'..'.join(query.months)}: no month of the runs in it")
+            raise ValueError(
+                f"over={'..'.join(query.months)}: no month of the runs in it; they run {months.min()}..{months.max()}"
+            )
     monthly = ts[columns].sum(axis=1, min_count=1).groupby(ts[RUN_ID])  # NaN: no column has a value
     values = monthly.mean() if query.mean_over_months else monthly.sum(min_count=1)
     return values.reindex(run_ids)
 
 
-def per_replication(sweep: Sweep, query: Query, point: dict[str, Any], side: str) -> pd.Series:
-    """The query's value of every replication at ``point``, other varying factors averaged."""
-    exact = {f: v for f, v in point.items() if not isinstance(v, Between)}
-    runs = runs_at(sweep, exact, side) if exact else sweep.runs
-    for factor, value in point.items():
-        if isinstance(value, Between):
-            if factor not in sweep.factors:
-                raise ValueError(f"{factor} is not a factor of this sweep; factors: {', '.join(sweep.factors)}")
-            runs = runs[runs[factor].astype(float).between(value.low, value.high)]
-            if runs.empty:
-                raise ValueError(f"{factor}={value.low:g}..{value.high:g}: no point of the sweep in that range")
-    values = per_run(sweep, query, runs[RUN_ID].tolist())
-    return values.groupby(runs[REPLICATION].to_numpy()).mean()
-
-
 @dataclass(frozen=True)
 class Answer:
-    """A quoted number's statistics over replications: ``n``, mean and interval."""
+    """A quoted number: its sample (replications, points or base samples), mean, interval, and whether a difference."""
 
     n: int
     mean: float
@@ -242,7 +248,7 @@ class Answer:
 
 
 def answer(sweep: Sweep, query: Query, indices: dict[tuple, pd.DataFrame] | None = None) -> Answer:
-    """The mean and 95% t-interval of what ``query`` measures, over replications, or its Sobol index.
+    """The mean and 95% interval of what ``query`` measures, or its Sobol index.
 
     Args:
         sweep: The sweep.
@@ -251,82 +257,134 @@ def answer(sweep: Sweep, query: Query, indices: dict[tuple, pd.DataFrame] | None
             (filled as they are computed).
 
     Raises:
-        ConfigError: The query names a factor or value the sweep does not have, or an index of
-            a sweep that is not a Sobol design.
-        ValueError: It names no metric or column of the sweep, or nothing has a value.
+        ConfigError: The query names a factor or value the sweep does not have.
+        ValueError: It names no metric or column of the sweep, asks a Sobol index of another
+            design, pairs what does not pair, or nothing has a value.
     """
     if query.index:
         return _sobol_index(sweep, query, {} if indices is None else indices)
-    values = per_replication(sweep, query, query.point, "the point")
     if query.reference:
-        unknown = [f for f in query.reference if f not in sweep.factors]
-        if unknown:
-            raise ValueError(f"minus {unknown[0]}: not a factor of this sweep; factors: {', '.join(sweep.factors)}")
-        reference = per_replication(sweep, query, query.point | query.reference, "minus")
-        values = (values - reference).dropna()  # replication r against replication r
+        values = _paired_differences(sweep, query)
+    elif any(isinstance(v, Between) for v in query.point.values()):
+        values = _point_means(sweep, query)
+    else:
+        runs = runs_at(sweep, query.point, "the point") if query.point else sweep.runs
+        values = per_run(sweep, query, runs[RUN_ID].tolist()).groupby(runs[REPLICATION].to_numpy()).mean()
     values = values.dropna()
     if values.empty:
         raise ValueError("no run has a value of it")
     half = float(t_half_width(values.std(), len(values)))
     table = pd.DataFrame({"ci_low": [values.mean() - half], "ci_high": [values.mean() + half]})
     if not query.reference:
-        table = clip_bounds(table, query.what, {query.what} if (values >= 0).all() else set())
+        share = is_share(query.what) and not set("*/") & set(query.what)
+        share = share and (query.months is None or query.mean_over_months)  # a single value, not a sum of them
+        name = query.what if share else "quantity"  # a sum or ratio of shares is no share
+        table = clip_bounds(table, name, {name} if (values >= 0).all() else ())
     return Answer(len(values), float(values.mean()), *table.iloc[0].tolist(), difference=bool(query.reference))
+
+
+def _paired_differences(sweep: Sweep, query: Query) -> pd.Series:
+    """Each replication's mean difference of the runs at the point from their pairs at ``minus``."""
+    if any(isinstance(v, Between) for v in [*query.point.values(), *query.reference.values()]):
+        raise ValueError("minus pairs points; factor=low..high holds several, which do not pair")
+    unnamed = [f for f in query.reference if f not in query.point]
+    if unnamed:
+        raise ValueError(f"minus {unnamed[0]}: the point names it too (e.g. {unnamed[0]}=<its value>)")
+    runs_at(sweep, query.point, "the point")  # the errors name the side of the quote
+    reference = query.point | query.reference
+    runs_at(sweep, reference, "minus")
+    pairs, _ = paired_runs(sweep, query.point, reference)
+    a = per_run(sweep, query, pairs["run_id_a"].tolist()).to_numpy()
+    b = per_run(sweep, query, pairs["run_id_b"].tolist()).to_numpy()
+    return pd.Series(a - b).groupby(pairs[REPLICATION].to_numpy()).mean()  # NaN pairs left out
+
+
+def _point_means(sweep: Sweep, query: Query) -> pd.Series:
+    """The mean of each point in the query's ranges, its replications averaged."""
+    exact = {f: v for f, v in query.point.items() if not isinstance(v, Between)}
+    runs = runs_at(sweep, exact, "the point") if exact else sweep.runs
+    for factor, value in query.point.items():
+        if not isinstance(value, Between):
+            continue
+        if factor not in sweep.factors:
+            raise ValueError(f"{factor} is not a factor of this sweep; factors: {', '.join(sweep.factors)}")
+        column = sweep.design[factor]
+        if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            raise ValueError(f"{factor}={value.low:g}..{value.high:g}: a range needs a numeric factor")
+        runs = runs[runs[factor].between(value.low, value.high)]
+        if runs.empty:
+            raise ValueError(
+                f"{factor}={value.low:g}..{value.high:g}: no point in that range; "
+                f"the design's points span {column.min():g}..{column.max():g}"
+            )
+    return per_run(sweep, query, runs[RUN_ID].tolist()).groupby(runs[POINT_ID].to_numpy()).mean()
 
 
 def _sobol_index(sweep: Sweep, query: Query, indices: dict[tuple, pd.DataFrame]) -> Answer:
     """A factor's Sobol index of a metric, with its bootstrap interval."""
-    key = (query.what, query.n_base)
+    design = sweep.manifest["experiment"]["design"]
+    if DesignKind(design["kind"]) is not DesignKind.SOBOL:
+        raise ValueError(f"S1 and ST are indices of a Sobol design; this sweep's is {design['kind']}")
+    if query.what not in sweep.metrics:
+        raise ValueError(f"{query.what!r} is not a run metric of this sweep.{suggest(query.what, sweep.metrics)}")
+    found = SAMPLES.fullmatch(query.samples) if query.samples else None
+    n_base = int(design["samples"])
+    if found and found["count"]:
+        n_base = int(found["count"])
+    elif found and found["divisor"]:
+        n_base //= int(found["divisor"])
+    convergence = n_base != int(design["samples"])
+    key = (query.what, convergence)
     if key not in indices:
-        if query.what not in sweep.metrics:
-            raise ValueError(f"{query.what!r} is not a run metric of this sweep.{suggest(query.what, sweep.metrics)}")
-        found = sweep_convergence(sweep, [query.what]) if query.n_base else sweep_indices(sweep, [query.what])
-        indices[key] = found
+        indices[key] = (sweep_convergence if convergence else sweep_indices)(sweep, [query.what])
     table = indices[key]
     factors = list(dict.fromkeys(table["factor"]))
     if query.of not in factors:
         raise ValueError(f"of={query.of}: not a factor of this sweep; factors: {', '.join(factors)}")
     rows = table[table["factor"] == query.of]
-    if query.n_base:
+    if convergence:
         sizes = sorted(set(rows["n_base"]))
-        rows = rows[rows["n_base"] == query.n_base]
+        rows = rows[rows["n_base"] == n_base]
         if rows.empty:
-            raise ValueError(f"n={query.n_base}: the convergence table has base samples {', '.join(map(str, sizes))}")
+            raise ValueError(f"n={query.samples}: the convergence table has base samples {', '.join(map(str, sizes))}")
     value, half = float(rows[query.index].iloc[0]), float(rows[f"{query.index}_conf"].iloc[0])
-    n = query.n_base or int(sweep.manifest["experiment"]["design"]["samples"])
-    return Answer(n, value, value - half, value + half, difference=False)
+    return Answer(n_base, value, value - half, value + half, difference=False)
 
 
 def formatted(answer: Answer, query: Query) -> str:
     """The answer as the query shows it (module docstring)."""
     scale, suffix = UNITS[query.unit]
+    points = " points" if suffix and answer.difference else ""  # a difference of shares is in points
+    suffix = "" if points else suffix
     mean, low, high = answer.mean * scale, answer.low * scale, answer.high * scale
     half = (high - low) / 2
-    shown = {"mean": [mean], "pm": [mean, half]}.get(query.show, [mean, low, high])
-    place = rounding_place(shown, query.sig)
+    place = rounding_place({"mean": [mean], "pm": [mean, half]}.get(query.show, [mean, low, high]), query.sig)
 
-    def number(value: float, signed: bool = answer.difference, unit: str = suffix) -> str:
-        return "n/a" if math.isnan(value) else f"{fixed(value, place, signed)}{unit}"
+    def number(value: float, signed: bool = answer.difference) -> str:
+        return "n/a" if math.isnan(value) else f"{fixed(value, place, signed)}{suffix}"
 
     if query.show == "pm":
-        return f"{number(mean)} ± {number(half, False, ' points' if suffix else '')}"
-    if query.show == "ci":
-        return f"{number(mean)} ({number(low)} to {number(high)})"
-    if query.show == "interval":
-        return f"{number(low)} to {number(high)}"
-    return number(mean)
+        text = f"{number(mean)} ± {'n/a' if math.isnan(half) else fixed(half, place)}{' points' if suffix else ''}"
+    elif query.show == "ci":
+        text = f"{number(mean)} ({number(low)} to {number(high)})"
+    elif query.show == "interval":
+        text = f"{number(low)} to {number(high)}"
+    else:
+        text = number(mean)
+    return text + points
 
 
 def fill(text: str, sweep: Sweep, where: str = "README") -> tuple[str, int]:
     """``text`` with every quote answered from ``sweep``, and how many quotes it has.
 
     Raises:
-        ConfigError: A quote is not closed, or its query is wrong; the message names its line.
+        ConfigError: A quote is not closed on its line, or its query is wrong; the message names its line.
     """
-    if len(OPENING.findall(text)) != len(QUOTE.findall(text)):
-        unclosed = next(m for m in OPENING.finditer(text) if not QUOTE.match(text, m.start()))
-        raise ConfigError(f"{where}:{_line(text, unclosed.start())}: a quote without its closing <!-- /n -->")
-
+    for opening in OPENING.finditer(text):
+        if not QUOTE.match(text, opening.start()):
+            raise ConfigError(
+                f"{where}:{_line(text, opening.start())}: a quote without its closing <!-- /n --> on the same line"
+            )
     indices: dict[tuple, pd.DataFrame] = {}  # a Sobol analysis per metric, shared by the quotes
 
     def replace(match: re.Match[str]) -> str:
@@ -343,10 +401,10 @@ def _line(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def fill_file(readme: Path, sweep: Sweep, out: Path) -> int:
-    """Write ``readme`` with its quotes answered from ``sweep`` to ``out``; return how many it has."""
+def fill_file(readme: Path, sweep: Sweep, out: Path, note: str = "") -> int:
+    """Write ``readme`` with its quotes answered from ``sweep`` to ``out``, ``note`` first; return how many it has."""
     text, count = fill(readme.read_text(), sweep, str(readme))
-    out.write_text(text)
+    out.write_text(note + text)
     return count
 
 

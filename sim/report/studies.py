@@ -55,8 +55,16 @@ def quick_overrides(experiment: Experiment) -> list[str]:
     return [f"replications={max(1, experiment.replications // 10)}"]
 
 
-def run_study(name: str, results_root: Path, workers: int | None, quick: bool = False) -> Path:
-    """Run a study's sweep, report and README numbers; return the folder its figures were copied to."""
+def run_study(name: str, results_root: Path, workers: int | None, quick: bool = False) -> tuple[Path, int]:
+    """Run a study's sweep, report and README numbers.
+
+    Returns:
+        The folder its figures and filled README were copied to, and how many numbers it quotes.
+
+    Raises:
+        ConfigError: The experiment is wrong, or a quote of the README is (the sweep and figures
+            are written then, and the message says how to fill the README once it is mended).
+    """
     overrides = [f"executor.workers={workers}"] if workers else []
     experiment = load_experiment(name, overrides)
     if quick:
@@ -71,19 +79,22 @@ def run_study(name: str, results_root: Path, workers: int | None, quick: bool = 
         shutil.copy2(path, target / path.name)
     (target / "SWEEP").write_text(f"{outcome.path.resolve()}\n")
     readme = STUDIES_DIR / name / "README.md"
+    note = f"> Quick run: the numbers below are from {outcome.path}, not the study's.\n\n" if quick else ""
     try:
-        fill_file(readme, load(outcome.path), target / "README.md")
+        count = fill_file(readme, load(outcome.path), target / "README.md", note)
     except ConfigError as exc:
         out = f" --out {target / readme.name}" if quick else ""  # a quick run's numbers stay out of the README
+        copies = () if quick else DOC_FIGURES.get(name, ())
+        figures = "".join(f"; then copy {target / f} to {DOCS_FIGURES_DIR}" for f in copies)
         raise ConfigError(
             f"{exc}\nThe sweep and figures are written ({target}); once the quote is mended, fill the README "
-            f"with: python -m sim.report.quotes {readme} {outcome.path}{out}"
+            f"with: python -m sim.report.quotes {readme} {outcome.path}{out}{figures}"
         ) from None
     if not quick:
         shutil.copy2(target / "README.md", readme)
         for figure in DOC_FIGURES.get(name, ()):
             shutil.copy2(target / figure, DOCS_FIGURES_DIR / figure)
-    return target
+    return target, count
 
 
 def main(argv: list[str]) -> int:
@@ -92,7 +103,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("studies", nargs="*", help=f"studies to run (default all: {', '.join(study_names())})")
     parser.add_argument("--quick", action="store_true", help="about a tenth of the runs, for checking")
     parser.add_argument("--workers", type=at_least(1), default=None, help="local worker processes (default every core)")
-    parser.add_argument("--results", type=Path, default=Path("results"), help="results folder")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        help="results folder (a full run also rewrites each study's README and docs/figures, wherever this is)",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.studies) - set(study_names()))
     if unknown:
@@ -106,13 +122,18 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        for name in args.studies or study_names():
-            began = time.perf_counter()
-            folder = run_study(name, args.results, args.workers, args.quick)
-            print(f"{folder.resolve()}  ({time.perf_counter() - began:.0f} s)")
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    failed = []
+    for name in args.studies or study_names():
+        began = time.perf_counter()
+        try:
+            folder, count = run_study(name, args.results, args.workers, args.quick)
+        except ConfigError as exc:  # the other studies still run
+            print(f"error: {exc}", file=sys.stderr)
+            failed.append(name)
+            continue
+        print(f"{folder.resolve()}  ({time.perf_counter() - began:.0f} s; README quotes {count} numbers)")
+    if failed:
+        print(f"error: {', '.join(failed)} stopped with the errors above", file=sys.stderr)
         return 2
     return 0
 

@@ -11,7 +11,7 @@ import sys
 
 import pandas as pd
 
-from sim.commands import quiet_when_output_closes, readable, readable_interval
+from sim.commands import quiet_when_output_closes, readable_interval
 from sim.schema import ConfigError
 from sim.sweep.analysis import Sweep, load
 from sim.sweep.designs import POINT_ID
@@ -20,10 +20,8 @@ DEFAULT_METRICS = ("access_ratio", "detection_rate", "channel_share_smuggling", 
 
 
 def _cell(mean: float, low: float, high: float) -> str:
-    if pd.isna(low):
-        return readable(mean)
     texts = readable_interval(mean, low, high)
-    return f"{texts[0]} [{texts[1]}, {texts[2]}]"
+    return texts[0] if pd.isna(low) else f"{texts[0]} [{texts[1]}, {texts[2]}]"
 
 
 def point_table(sweep: Sweep, metrics: list[str], confidence: float = 0.95) -> pd.DataFrame:
