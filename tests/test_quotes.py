@@ -408,3 +408,31 @@ def test_a_study_with_a_wrong_quote_stops_alone(
     err = capsys.readouterr()
     assert "error: compute_access_2025 stopped with the errors above" in err.err
     assert "README quotes 1 numbers" in err.out and (results / "studies" / "quick" / "prices" / "README.md").is_file()
+
+
+def test_a_claim_the_numbers_break_is_refused_with_its_line_or_listed(sweep: Sweep) -> None:
+    increase = "smuggled_h100e_total scenario=crackdown_singapore minus scenario=baseline"
+    found = answer(sweep, parse(increase))
+    holds = "above0" if found.low > 0 else "below0" if found.high < 0 else "spans0"
+    breaks = next(c for c in ("above0", "below0", "spans0") if c != holds)
+    assert fill(f"<!-- n {increase} claim={holds} -->?<!-- /n -->", sweep)[1] == 1
+    text = f"a\n<!-- n {increase} claim={breaks} -->?<!-- /n -->"
+    with pytest.raises(ConfigError, match=rf"README:2: .*: its sentence claims {breaks}, but the interval is now "):
+        fill(text, sweep)
+    broken: list[str] = []
+    filled, _ = fill(text, sweep, broken=broken)
+    assert len(broken) == 1 and "rewrite the sentence and its claim" in broken[0] and "-->?<!--" not in filled
+
+
+@pytest.mark.parametrize(
+    ("claim", "low", "high", "holds"),
+    [
+        ("above0", 0.1, 2.0, True),
+        ("above0", 0.0, 2.0, False),
+        ("below0", -2.0, -0.1, True),
+        ("spans0", -1.0, 1.0, True),
+        ("spans0", 0.1, 1.0, False),
+    ],
+)
+def test_claims_read_the_interval(claim: str, low: float, high: float, holds: bool) -> None:
+    assert quotes.CLAIMS[claim](low, high) is holds

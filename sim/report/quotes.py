@@ -33,7 +33,10 @@ starts a line: there Markdown would take it for a block of HTML. The words of a 
   averaged over months); a difference has signs;
 - ``unit=percent`` (a difference of shares in points), ``thousand``, ``million`` or
   ``billion``, and ``sig=N``: significant digits (default 3) of the largest number shown, the
-  others rounded to the same place.
+  others rounded to the same place;
+- ``claim=above0``, ``below0`` or ``spans0``: what the sentence around the quote says of its
+  interval (above zero, below zero, or "not distinguishable from zero"). Filling checks it: a
+  claim the new numbers break is an error naming its line, so prose cannot go stale unseen.
 
 A month without a value (a price while its channel is closed) is left out: ``agg=mean`` averages
 the months a run has, and a run (or a pair of runs) without a value is left out of the mean.
@@ -42,6 +45,7 @@ the months a run has, and a run (or a pair of runs) without a value is left out 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fnmatch
 import math
 import re
@@ -71,7 +75,13 @@ MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 #: Sobol indices a quote can give (``S1:metric``).
 INDICES = ("S1", "ST")
 #: Words that say how to measure, not which points.
-OPTIONS = ("over", "agg", "show", "unit", "sig", "of", "n")
+OPTIONS = ("over", "agg", "show", "unit", "sig", "of", "n", "claim")
+#: What a sentence may claim of a quote's interval, and the test of each.
+CLAIMS = {
+    "above0": lambda low, high: low > 0,
+    "below0": lambda low, high: high < 0,
+    "spans0": lambda low, high: low <= 0 <= high,
+}
 SAMPLES = re.compile(r"N(/(?P<divisor>[1-9]\d*))?|(?P<count>[1-9]\d*)")
 
 
@@ -98,6 +108,7 @@ class Query:
         index: ``S1`` or ``ST`` for a Sobol index of ``what`` ('' for a mean).
         of: The factor of the index.
         samples: Base samples of the index: ``N``, ``N/k`` or a number ('' for all).
+        claim: A key of :data:`CLAIMS` ('' for none).
     """
 
     what: str
@@ -111,6 +122,7 @@ class Query:
     index: str = ""
     of: str = ""
     samples: str = ""
+    claim: str = ""
 
 
 def parse(text: str) -> Query:
@@ -164,6 +176,7 @@ def parse(text: str) -> Query:
         index,
         options.get("of", ""),
         options.get("n", ""),
+        _allowed("claim", options.get("claim", ""), tuple(CLAIMS)),
     )
 
 
@@ -374,11 +387,19 @@ def formatted(answer: Answer, query: Query) -> str:
     return text + points
 
 
-def fill(text: str, sweep: Sweep, where: str = "README") -> tuple[str, int]:
+def fill(text: str, sweep: Sweep, where: str = "README", broken: list[str] | None = None) -> tuple[str, int]:
     """``text`` with every quote answered from ``sweep``, and how many quotes it has.
 
+    Args:
+        text: The Markdown.
+        sweep: The sweep the numbers come from.
+        where: The file's name, for messages.
+        broken: Where to list the claims the numbers break (a quick run's noise may), instead
+            of raising.
+
     Raises:
-        ConfigError: A quote is not closed on its line, or its query is wrong; the message names its line.
+        ConfigError: A quote is not closed on its line, its query is wrong, or (without
+            ``broken``) the numbers break its claim; the message names its line.
     """
     for opening in OPENING.finditer(text):
         if not QUOTE.match(text, opening.start()):
@@ -388,11 +409,22 @@ def fill(text: str, sweep: Sweep, where: str = "README") -> tuple[str, int]:
     indices: dict[tuple, pd.DataFrame] = {}  # a Sobol analysis per metric, shared by the quotes
 
     def replace(match: re.Match[str]) -> str:
+        where_quote = f"{where}:{_line(text, match.start())}: <!-- n {match['query']} -->"
         try:
             query = parse(match["query"])
-            return f"<!-- n {match['query']} -->{formatted(answer(sweep, query, indices), query)}<!-- /n -->"
+            found = answer(sweep, query, indices)
         except (ValueError, ConfigError) as exc:
-            raise ConfigError(f"{where}:{_line(text, match.start())}: <!-- n {match['query']} -->: {exc}") from None
+            raise ConfigError(f"{where_quote}: {exc}") from None
+        shown = formatted(found, query)
+        if query.claim and not CLAIMS[query.claim](found.low, found.high):
+            problem = (
+                f"{where_quote}: its sentence claims {query.claim}, but the interval is now "
+                f"{formatted(found, dataclasses.replace(query, show='ci'))}; rewrite the sentence and its claim"
+            )
+            if broken is None:
+                raise ConfigError(problem)
+            broken.append(problem)
+        return f"<!-- n {match['query']} -->{shown}<!-- /n -->"
 
     return QUOTE.sub(replace, text), len(QUOTE.findall(text))
 
@@ -401,9 +433,12 @@ def _line(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def fill_file(readme: Path, sweep: Sweep, out: Path, note: str = "") -> int:
-    """Write ``readme`` with its quotes answered from ``sweep`` to ``out``, ``note`` first; return how many it has."""
-    text, count = fill(readme.read_text(), sweep, str(readme))
+def fill_file(readme: Path, sweep: Sweep, out: Path, note: str = "", broken: list[str] | None = None) -> int:
+    """Write ``readme`` with its quotes answered from ``sweep`` to ``out``, ``note`` first; return how many it has.
+
+    ``broken`` is as :func:`fill` takes it.
+    """
+    text, count = fill(readme.read_text(), sweep, str(readme), broken)
     out.write_text(note + text)
     return count
 

@@ -7,7 +7,8 @@ listed on stdout. ``--quick`` runs about a tenth of the runs (a tenth of the rep
 an eighth of a sampled design's samples) into ``results/studies/quick/<study>/``, and every
 figure says it is a quick run.
 
-The numbers a study's README quotes (``sim.report.quotes``) are then filled from its sweep:
+The numbers a study's README quotes (``sim.report.quotes``) are then filled from its sweep,
+and the claims its sentences make of them checked (a quick run only warns):
 a full run rewrites ``experiments/<study>/README.md`` and the README's figures in
 ``docs/figures/`` (:data:`DOC_FIGURES`); every run also writes the filled README beside the
 figures, which is all a quick run writes.
@@ -81,7 +82,8 @@ def run_study(name: str, results_root: Path, workers: int | None, quick: bool = 
     readme = STUDIES_DIR / name / "README.md"
     note = f"> Quick run: the numbers below are from {outcome.path}, not the study's.\n\n" if quick else ""
     try:
-        count = fill_file(readme, load(outcome.path), target / "README.md", note)
+        broken: list[str] | None = [] if quick else None  # a quick run's noise may break a claim
+        count = fill_file(readme, load(outcome.path), target / "README.md", note, broken)
     except ConfigError as exc:
         out = f" --out {target / readme.name}" if quick else ""  # a quick run's numbers stay out of the README
         copies = () if quick else DOC_FIGURES.get(name, ())
@@ -90,6 +92,8 @@ def run_study(name: str, results_root: Path, workers: int | None, quick: bool = 
             f"{exc}\nThe sweep and figures are written ({target}); once the quote is mended, fill the README "
             f"with: python -m sim.report.quotes {readme} {outcome.path}{out}{figures}"
         ) from None
+    for problem in broken or ():
+        print(f"warning: a quick run's claim (fewer replications): {problem}", file=sys.stderr)
     if not quick:
         shutil.copy2(target / "README.md", readme)
         for figure in DOC_FIGURES.get(name, ()):
