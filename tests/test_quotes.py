@@ -436,3 +436,17 @@ def test_a_claim_the_numbers_break_is_refused_with_its_line_or_listed(sweep: Swe
 )
 def test_claims_read_the_interval(claim: str, low: float, high: float, holds: bool) -> None:
     assert quotes.CLAIMS[claim](low, high) is holds
+
+
+def test_a_quick_study_warns_once_of_the_claims_its_few_replications_break(
+    study_folders: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme, _ = study_folders
+    claims = "<!-- n access_ratio scenario=baseline claim=below0 -->?<!-- /n -->"  # an access ratio is never below 0
+    readme.write_text(f"{claims} and {claims.replace('claim=below0', 'claim=spans0')}\n")
+    _, count = studies.run_study("prices", tmp_path / "results", workers=1, quick=True)
+    err = capsys.readouterr().err
+    assert count == 2 and err.count("warning: ") == 1
+    assert "warning: 2 claims of README.md do not hold on this quick run's few replications" in err
+    with pytest.raises(ConfigError, match="its sentence claims below0"):
+        studies.run_study("prices", tmp_path / "results", workers=1)

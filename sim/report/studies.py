@@ -92,8 +92,12 @@ def run_study(name: str, results_root: Path, workers: int | None, quick: bool = 
             f"{exc}\nThe sweep and figures are written ({target}); once the quote is mended, fill the README "
             f"with: python -m sim.report.quotes {readme} {outcome.path}{out}{figures}"
         ) from None
-    for problem in broken or ():
-        print(f"warning: a quick run's claim (fewer replications): {problem}", file=sys.stderr)
+    if broken:
+        print(
+            f"warning: {len(broken)} claims of {readme.name} do not hold on this quick run's few replications "
+            f"(a full run checks them); the first: {broken[0]}",
+            file=sys.stderr,
+        )
     if not quick:
         shutil.copy2(target / "README.md", readme)
         for figure in DOC_FIGURES.get(name, ()):
