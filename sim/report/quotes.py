@@ -303,10 +303,7 @@ def _paired_differences(sweep: Sweep, query: Query) -> pd.Series:
     unnamed = [f for f in query.reference if f not in query.point]
     if unnamed:
         raise ValueError(f"minus {unnamed[0]}: the point names it too (e.g. {unnamed[0]}=<its value>)")
-    runs_at(sweep, query.point, "the point")  # the errors name the side of the quote
-    reference = query.point | query.reference
-    runs_at(sweep, reference, "minus")
-    pairs, _ = paired_runs(sweep, query.point, reference)
+    pairs, _ = paired_runs(sweep, query.point, query.point | query.reference, ("the point", "minus"))
     a = per_run(sweep, query, pairs["run_id_a"].tolist()).to_numpy()
     b = per_run(sweep, query, pairs["run_id_b"].tolist()).to_numpy()
     return pd.Series(a - b).groupby(pairs[REPLICATION].to_numpy()).mean()  # NaN pairs left out

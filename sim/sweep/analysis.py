@@ -166,11 +166,14 @@ def runs_at(sweep: Sweep, point: Mapping[str, Any], side: str) -> pd.DataFrame:
     return runs[keep]
 
 
-def paired_runs(sweep: Sweep, a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[pd.DataFrame, list[str]]:
+def paired_runs(
+    sweep: Sweep, a: Mapping[str, Any], b: Mapping[str, Any], sides: tuple[str, str] = ("a", "b")
+) -> tuple[pd.DataFrame, list[str]]:
     """The runs of a and b side by side, one row per pair, and the factors the pairs are split by.
 
     Runs pair up by replication and by every other factor that varies (held equal on both
-    sides): a contrast is between points that differ only in the factors a and b name.
+    sides): a contrast is between points that differ only in the factors a and b name. Errors
+    about either point call it by its name in ``sides``.
 
     Returns:
         A frame with ``replication``, the splitting factors, ``run_id_a`` and ``run_id_b``, and the
@@ -186,8 +189,8 @@ def paired_runs(sweep: Sweep, a: Mapping[str, Any], b: Mapping[str, Any]) -> tup
         raise ConfigError(f"a and b must set the same factors: a sets {sorted(a)}, b sets {sorted(b)}")
     split = [f for f in sweep.factors if f not in a and sweep.design[f].nunique() > 1]
     keys = [REPLICATION, *split]
-    left = runs_at(sweep, a, "a")[[*keys, RUN_ID, "seed"]]
-    right = runs_at(sweep, b, "b")[[*keys, RUN_ID, "seed"]]
+    left = runs_at(sweep, a, sides[0])[[*keys, RUN_ID, "seed"]]
+    right = runs_at(sweep, b, sides[1])[[*keys, RUN_ID, "seed"]]
     pairs = left.merge(right, on=keys, suffixes=("_a", "_b"))
     if pairs.empty:
         raise ConfigError("a and b have no runs in common replications; nothing to pair")
