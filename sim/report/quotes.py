@@ -304,8 +304,8 @@ def _paired_differences(sweep: Sweep, query: Query) -> pd.Series:
     if unnamed:
         raise ValueError(f"minus {unnamed[0]}: the point names it too (e.g. {unnamed[0]}=<its value>)")
     pairs, _ = paired_runs(sweep, query.point, query.point | query.reference, ("the point", "minus"))
-    a = per_run(sweep, query, pairs["run_id_a"].tolist()).to_numpy()
-    b = per_run(sweep, query, pairs["run_id_b"].tolist()).to_numpy()
+    values = per_run(sweep, query, [*pairs["run_id_a"], *pairs["run_id_b"]]).to_numpy()  # one read of both sides
+    a, b = values[: len(pairs)], values[len(pairs) :]
     return pd.Series(a - b).groupby(pairs[REPLICATION].to_numpy()).mean()  # NaN pairs left out
 
 
