@@ -2,7 +2,7 @@
 
 A lever is a :class:`Lever` subclass in a module of this package; defining it registers it
 under its ``key``, and ``sim.config.Policy`` gets one section per registered lever. The
-channels and agents a lever governs call its methods (``policy.customs.cargo_detection``); a
+channels and agents a lever governs call its methods (``policy.customs.cargo_rate``); a
 lever that acts on its own (detection after delivery, say) uses the hooks below, which the
 model calls for every lever every month. A new lever is therefore one module here, one
 config group (``configs/policy/<key>/``), its test and its documentation.

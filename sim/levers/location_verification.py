@@ -8,11 +8,12 @@ tamper with a delivery's verification at ``tamper_cost_usd_per_h100e``, after wh
 found only with ``tampered_detection_per_month``.
 
 Decision rule (one, for both the order and the delivery): with T the amortisation months,
-lambda the firm's risk aversion, v its value of an H100e-month (lost with seized chips when
-seizure is on) and F the fine per H100e-month, a chip found in month t of its life loses the
-rest of it and is fined for all of it, so the expected cost of a verified H100e-month is::
+lambda the firm's risk aversion, v its value of an H100e-month, s = 1 when seizure is on (the
+chips found are seized) and 0 otherwise, and F the fine per H100e-month, a chip found in month
+t of its life loses the rest of it (with seizure) and is fined for all of it, so the expected
+cost of a verified H100e-month is::
 
-    lambda * (v * lost(q) + F * found(q)),  found(q) = 1 - (1 - q)^T,
+    lambda * (v * s * lost(q) + F * found(q)),  found(q) = 1 - (1 - q)^T,
     lost(q) = sum_{t=1..T} q (1 - q)^(t-1) (T - t) / T
 
 untampered, and ``c / T`` plus the same with q_t when tampered. A firm tampers with a
