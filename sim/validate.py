@@ -24,6 +24,7 @@ import logging
 import math
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Mapping
 from concurrent.futures import as_completed
@@ -347,47 +348,63 @@ def _commit() -> str:
 
 
 def write_figure(targets: Mapping[str, Target], results: Mapping[str, Assessment], path: Path) -> None:
-    """One row per target: the public range shaded, its value a tick, the model's mean with its intervals."""
+    """One row per target: the public range shaded, its value a line, the model's mean with its intervals.
+
+    Drawn in the paper style of ``sim.report.style`` (two columns wide, 300 dpi), each axis in the
+    tables' units (B, M or none) with thousands separators.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
+    from sim.report.specs import PNG_DPI
+    from sim.report.style import OKABE_ITO, theme, width
+
+    public, passing, failing = OKABE_ITO[2], OKABE_ITO[4], OKABE_ITO[5]  # green, blue, vermillion
     names = list(targets)
-    fig, axes = plt.subplots(len(names), 1, figsize=(8, 0.9 * len(names) + 0.6), squeeze=False)
-    for ax, name in zip(axes[:, 0], names, strict=True):
-        t, a = targets[name], results[name]
-        low, high = t.public.bounds()
-        known = [
-            v
-            for v in (low, high, t.public.value, a.spread_low, a.spread_high, a.mean)
-            if v is not None and np.isfinite(v)
-        ]
-        if t.public.sign is not None:
-            known.append(0.0)
-        lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
-        pad = (hi - lo) * 0.1 or abs(hi) * 0.1 or 1.0
-        lo, hi = lo - pad, hi + pad
-        ax.axvspan(max(low, lo), min(high, hi), color="tab:green", alpha=0.25, lw=0)
-        if t.public.value is not None:
-            ax.axvline(t.public.value, color="tab:green", lw=2)
-        if t.public.sign is not None:
-            ax.axvline(0.0, color="grey", lw=0.8)
-        if a.n:
-            colour = "tab:blue" if a.status == Status.PASS else "tab:red"
-            ax.plot([a.spread_low, a.spread_high], [0, 0], color=colour, lw=1, alpha=0.5)
-            ax.errorbar(a.mean, 0, xerr=[[a.mean - a.ci_low], [a.ci_high - a.mean]], fmt="o", color=colour, capsize=4)
-        else:
-            ax.text(0.5, 0.5, "not computable", transform=ax.transAxes, ha="center", va="center")
-        ax.set_xlim(lo, hi)
-        ax.set_ylim(-1, 1)
-        ax.set_yticks([])
-        ax.set_title(f"{name} ({t.role.value}, {t.unit}): {a.status}", fontsize=8, loc="left")
-        ax.tick_params(axis="x", labelsize=7)
-    fig.suptitle("Public targets (green: range, line: value) and model (mean, 95% CI, runs 2.5-97.5%)", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with theme("paper"):
+        fig, axes = plt.subplots(
+            len(names), 1, figsize=(width("two_column"), 0.62 * len(names) + 0.5), squeeze=False, layout="constrained"
+        )
+        chars = int(width("two_column") * 72 / (0.55 * plt.rcParams["axes.titlesize"]))
+        for ax, name in zip(axes[:, 0], names, strict=True):
+            t, a = targets[name], results[name]
+            low, high = t.public.bounds()
+            shown = (low, high, t.public.value, a.spread_low, a.spread_high, a.mean)
+            known = [v for v in shown if v is not None and np.isfinite(v)]
+            if t.public.sign is not None:
+                known.append(0.0)
+            lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
+            pad = (hi - lo) * 0.1 or abs(hi) * 0.1 or 1.0
+            lo, hi = lo - pad, hi + pad
+            ax.axvspan(max(low, lo), min(high, hi), color=public, alpha=0.25, lw=0)
+            if t.public.value is not None:
+                ax.axvline(t.public.value, color=public, lw=1.5)
+            if t.public.sign is not None:
+                ax.axvline(0.0, color="grey", lw=0.8)
+            if a.n:
+                colour = passing if a.status == Status.PASS else failing
+                ax.plot([a.spread_low, a.spread_high], [0, 0], color=colour, lw=1, alpha=0.5)
+                ci = [[a.mean - a.ci_low], [a.ci_high - a.mean]]
+                ax.errorbar(a.mean, 0, xerr=ci, fmt="o", color=colour, capsize=3)
+            else:
+                ax.text(0.5, 0.5, "not computable", transform=ax.transAxes, ha="center", va="center")
+            scale, suffix = _scale(max(abs(lo), abs(hi)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _, s=scale, u=suffix: f"{v / s:,.6g}{u}"))
+            ax.set_xlim(lo, hi)
+            ax.set_ylim(-1, 1)
+            ax.set_yticks([])
+            ax.spines["left"].set_visible(False)
+            title = f"{a.status}: {name} ({t.unit}): {t.description.rstrip('.')}"
+            ax.set_title(textwrap.shorten(title, chars, placeholder="..."), loc="left")
+        fig.suptitle(
+            "Public targets (green: range, line: value) and the model\n"
+            "(mean with 95% CI; thin line: runs 2.5-97.5%; blue: pass, vermillion: fail)"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=PNG_DPI)
     plt.close(fig)
 
 

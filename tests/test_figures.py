@@ -174,7 +174,7 @@ def boundaries(ax: Axes) -> list[Line2D]:
 
 
 def total_bands(ax: Axes) -> list[PolyCollection]:
-    return [p for p in polys(ax) if p.get_label() == TOTAL_BAND_LABEL]
+    return [p for p in polys(ax) if p.get_label().startswith(TOTAL_BAND_LABEL)]
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +189,7 @@ def test_access_over_time_stacks_sources_in_source_order(access_fig):
         tops = expected_tops(k, 1e3)
         boundary = boundaries(ax)
         assert len(boundary) == len(STACK_ORDER)
-        areas = [p for p in polys(ax) if not p.get_label().startswith("_") and p.get_label() != TOTAL_BAND_LABEL]
+        areas = [p for p in polys(ax) if not p.get_label().startswith(("_", TOTAL_BAND_LABEL))]
         assert [p.get_label() for p in areas] == [label(s) for s in STACK_ORDER]
         bottom = np.zeros(len(MONTHS))
         for source, line, area in zip(STACK_ORDER, boundary, areas, strict=True):
@@ -253,6 +253,20 @@ def test_access_over_time_offshore_channels_as_lines_on_a_log_axis_below(access_
     assert "log" in low[0].get_ylabel()
 
 
+def test_access_over_time_offshore_lines_carry_their_bands_where_the_channel_is_used():
+    table = access_table()
+    used = table["source"] == "smuggling"
+    table.loc[used, "ci_low"] = table.loc[used, "mean"] - 20.0
+    table.loc[used, "ci_high"] = table.loc[used, "mean"] + 30.0
+    _, low = access_rows(access_over_time(table))
+    x = dates(MONTHS)
+    for k, ax in enumerate(low):
+        (band,) = bands(ax)  # smuggling's: remote rental's rows have no interval
+        assert same_colour(band.get_facecolor()[0], "smuggling")
+        means = np.array(ACCESS_SOURCES["smuggling"][k])
+        assert_allclose(fill_bounds(band, x), ((means - 20.0) / 1e3, (means + 30.0) / 1e3))
+
+
 def test_access_over_time_without_offshore_channels_has_one_row():
     table = access_table()
     fig = access_over_time(table[~table["source"].isin(OFFSHORE_CHANNELS)])
@@ -290,7 +304,8 @@ def test_access_over_time_labels_titles_and_legend(access_fig):
     assert [ax.get_title() for ax in top] == [label(s) for s in ACCESS_SCENARIOS]
     for ax in top[1:]:  # the other panels share the first panel's y axis and its label
         assert ax.get_shared_y_axes().joined(top[0], ax)
-    assert legend_texts(top[-1]) == [label(s) for s in STACK_ORDER] + ["Demand", TOTAL_BAND_LABEL]
+    widest = f"{TOTAL_BAND_LABEL} (at most ±225 H100e-months)"  # the third month's 450 wide, halved
+    assert legend_texts(top[-1]) == [label(s) for s in STACK_ORDER] + ["Demand", widest]
 
 
 def test_access_over_time_without_total_rows_draws_no_band():
@@ -935,10 +950,20 @@ def test_hub_colours_are_distinct_from_each_other_every_channel_and_the_stockpil
     assert label("hong_kong") == "Hong Kong"
     named = [colour(n) for n in (*hubs, *SOURCE_ORDER)]
     assert len({to_rgba(c) for c in named}) == len(named)
-    for i, hub in enumerate(hubs):  # not merely different: no two look alike
-        for other in named[i + 1 :]:
-            distance = np.linalg.norm(np.subtract(to_rgba(colour(hub))[:3], to_rgba(other)[:3]))
-            assert distance > 0.15, (hub, other)
+    for i, hub in enumerate(hubs):  # not merely different: no two look alike (CIELAB distance)
+        for j, other in enumerate(named[i + 1 :], start=i + 1):
+            distance = np.linalg.norm(_cielab(colour(hub)) - _cielab(other))
+            assert distance > (25 if j < len(hubs) else 18), (hub, other, distance)
+
+
+def _cielab(name: str) -> np.ndarray:
+    """A colour in CIELAB (D65), where distances follow what the eye tells apart."""
+    rgb = np.array(to_rgba(name)[:3])
+    linear = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    f = np.cbrt(xyz / [0.95047, 1.0, 1.08883])
+    f = np.where(xyz / [0.95047, 1.0, 1.08883] > 0.008856, f, 7.787 * xyz / [0.95047, 1.0, 1.08883] + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
 
 
 def test_width_and_height_follow_the_active_theme():

@@ -20,7 +20,7 @@ from scipy import stats
 
 from sim.report import tables
 from sim.report.__main__ import main
-from sim.report.specs import QUICK_NOTE, SPECS, draw, report
+from sim.report.specs import QUICK_NOTE, SPECS, draw, is_reduced, report
 from sim.report.studies import STUDIES_DIR, quick_overrides, study_names
 from sim.sweep import load, load_experiment, start_sweep
 from sim.sweep.analysis import contrast_timeseries
@@ -235,9 +235,26 @@ def test_every_sidecar_states_its_sample_and_a_quick_run_says_so(two_factor_swee
     for sidecar in sidecars:
         assert sidecar["quick"] and QUICK_NOTE in sidecar["caption"]
         assert sidecar["sample"]["interval"] and "n_min" in sidecar["sample"]
-        assert "Runs of each panel's scenario, 2025-01 to 2025-04, with months=4." in sidecar["caption"]
+        assert "Runs of the scenarios shown, 2025-01 to 2025-04, with months=4." in sidecar["caption"]
     drawn = draw(ACCESS, load(two_factor_sweep), quick=True)
     assert QUICK_NOTE in footnote(drawn)
+
+
+def test_a_sweep_with_fewer_replications_than_its_file_is_marked_quick_however_it_is_redrawn(tmp_path: Path) -> None:
+    source = tmp_path / "small.yaml"
+    text = (
+        "name: small\noverrides: [months=2]\ndesign: {kind: factorial}\n"
+        "levers: {behaviour.temperature: [0.05, 0.3]}\nreplications: 1\nseed: 3\nexecutor: {kind: serial}\n"
+    )
+    source.write_text(text)
+    path = start_sweep(load_experiment(str(source)), tmp_path / "sweeps", progress=False).path
+    assert not is_reduced(load(path))  # as its file asks
+    source.write_text(text.replace("replications: 1", "replications: 10"))  # the study asks for more
+    assert is_reduced(load(path))
+    sidecars = [json.loads(p.read_text()) for p in report(path) if p.suffix == ".json"]
+    assert sidecars and all(s["quick"] and QUICK_NOTE in s["caption"] for s in sidecars)
+    source.unlink()  # a sweep whose file is gone is taken as it ran
+    assert not is_reduced(load(path))
 
 
 def test_quick_studies_run_about_a_tenth() -> None:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sim.schema import ConfigError
-from sim.sweep import start_sweep
+from sim.sweep import precheck, start_sweep
 from sim.sweep.__main__ import main as sweep_main
 from sim.sweep.experiment import parse_experiment
 
@@ -73,6 +73,14 @@ def test_the_pilot_is_timed_and_the_estimate_printed_before_the_sweep(tmp_path: 
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("pilot: ") and "2 runs on 1 serial slot" in lines[0]
     assert lines[1].startswith("sweep precheck: 2 runs")
+
+
+def test_the_pilot_estimate_leaves_out_the_first_run_which_pays_for_imports() -> None:
+    timer = precheck._Timer()
+    timer.times_s = [5.0, 0.03, 0.05, 0.04]  # a cold first run, then warm ones
+    assert timer.seconds_per_run() == pytest.approx(0.04)
+    timer.times_s = [0.2]
+    assert timer.seconds_per_run() == 0.2
 
 
 def test_allow_inactive_names_only_factors() -> None:

@@ -26,6 +26,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter, StrMethodFormatter
 
+from sim.commands import readable
 from sim.report.names import OFFSHORE_CHANNELS, SOURCE_ORDER, label
 from sim.report.style import colour, height, width
 
@@ -173,9 +174,12 @@ def access_over_time(
     """Compute used per month, stacked by source, one column per scenario.
 
     The top row stacks every source, with demand dashed and the 95% band of total access hatched
-    in black. When the table has offshore channels (``OFFSHORE_CHANNELS``), a second row draws
-    them again as lines on a log y axis spanning ``LOG_DECADES`` decades below the largest value,
-    so that channels too small to see in the stack stay readable; months of zero leave gaps there.
+    in black; its legend entry gives the band's widest half-width, since at the scale of the
+    stack it may be too narrow to see. When the table has offshore channels
+    (``OFFSHORE_CHANNELS``), a second row draws them again as lines with their 95% bands on a log
+    y axis spanning ``LOG_DECADES`` decades below the largest value, so that channels too small
+    to see in the stack stay readable; months of zero leave gaps there, and a band whose interval
+    includes zero reaches the bottom of the axis.
 
     Args:
         table: Rows of ``scenario``, ``month`` (YYYY-MM), ``source`` and ``mean`` compute used
@@ -188,6 +192,12 @@ def access_over_time(
     scenarios = list(dict.fromkeys(table["scenario"]))
     events = _shown_events(events, table["month"])
     offshore = [c for c in OFFSHORE_CHANNELS if c in set(table["source"])]
+    prefix = {1: "", 1e3: "k ", 1e6: "M "}.get(scale, f"x{scale:g} ")
+    totals = table[table["source"] == "total"]
+    band_label = TOTAL_BAND_LABEL
+    if _has_ci(totals):
+        widest = float((totals["ci_high"] - totals["ci_low"]).max()) / 2
+        band_label += f" (at most ±{readable(widest)} H100e-months)"
     rows_n = 2 if offshore else 1
     fig, grid = plt.subplots(
         rows_n,
@@ -224,17 +234,19 @@ def access_over_time(
                 edgecolor="black",
                 hatch="//////",
                 linewidth=0.6,
-                label=TOTAL_BAND_LABEL,
+                label=band_label,
             )
         ax.set_title(label(scenario))
         for channel in [c for c in offshore if c in wide.columns]:
             positive = wide[channel].where(wide[channel] > 0)
             grid[1, column].plot(x, positive / scale, color=colour(channel), label=label(channel))
+            band = rows[rows["source"] == channel].set_index("month").reindex(index=wide.index)
+            bounds = band.reindex(columns=["ci_low", "ci_high"]).where(band["mean"] > 0) / scale
+            _band(grid[1, column], x, bounds, colour(channel))
         for row, each in enumerate(grid[:, column]):
             _mark_events(each, events, None if panel_events is None else panel_events.get(scenario, ()), row == 0)
         grid[-1, column].set_xlabel("Month")
         _year_axis(grid[-1, column])
-    prefix = {1: "", 1e3: "k ", 1e6: "M "}.get(scale, f"x{scale:g} ")
     grid[0, 0].set_ylabel(f"Compute used\n({prefix}H100e-months / month)")
     _count_axis(grid[0, 0].yaxis)  # the axes of a row share their tickers
     if offshore:
@@ -245,8 +257,8 @@ def access_over_time(
         largest = table.loc[table["source"].isin(offshore), "mean"].max() / scale
         if largest > 0:
             low.set_ylim(largest * 10.0**-LOG_DECADES, largest * 2)
-        low.set_ylabel("Offshore channels\n(same unit, log scale)")
-    _legend(grid[0, -1], list(grid[0]), [*map(label, SOURCE_ORDER), "Demand", TOTAL_BAND_LABEL], events)
+        low.set_ylabel("Offshore channels\n(as above, log scale)")  # a longer label runs into the one above
+    _legend(grid[0, -1], list(grid[0]), [*map(label, SOURCE_ORDER), "Demand", band_label], events)
     return fig
 
 
@@ -345,7 +357,7 @@ def detection_curves(table: pd.DataFrame, x: str, x_label: str) -> Figure:
 
     A channel with no attempt at any level (every mean NaN) is left out, legend included; lines
     at zero stay visible (drawn over the axis, not clipped by it), each channel with its own
-    marker and dash; the legend sits under the axes, off the bands.
+    marker and dash; the legend sits above the axes, off the bands and the caption.
 
     Args:
         table: Rows of ``channel``, the lever column ``x``, ``mean`` and optional CI columns.
@@ -369,7 +381,7 @@ def detection_curves(table: pd.DataFrame, x: str, x_label: str) -> Figure:
     ax.set_xlabel(x_label)
     ax.set_ylabel("Detection rate at checkpoints\n(detected / attempted)")
     ax.set_ylim(bottom=0)
-    fig.legend(loc="outside lower center", ncols=2)
+    fig.legend(loc="outside upper center", ncols=2)  # the caption is below
     return fig
 
 
@@ -449,7 +461,12 @@ def _hub_panels(
         for scenario, style in zip(scenarios, itertools.cycle(styles))
     ]
     keys += _event_keys(events)
-    fig.legend(handles=keys, loc="outside upper center", ncols=_legend_columns(fig, keys))  # the caption is below
+    fig.legend(
+        handles=keys,
+        loc="outside upper center",
+        ncols=_legend_columns(fig, keys),
+        title="Line style: scenario; colour: the panel's hub",
+    )  # the caption is below
     return fig
 
 

@@ -125,8 +125,8 @@ def sobol_convergence(table: pd.DataFrame, confidence: float = 0.95) -> Figure:
             ax.set_xscale("log", base=2)
             ax.set_xticks(sizes, [str(s) for s in sizes])
             ax.minorticks_off()
-        axes[0, column].set_title(label(output))
-        axes[1, column].set_xlabel("Base samples N (log2 scale)")
+        axes[0, column].set_title(textwrap.fill(label(output), TITLE_CHARS))  # panels are narrow beside the legend
+        axes[1, column].set_xlabel("Base samples N\n(log2 scale)")
     axes[0, 0].set_ylabel(f"First-order index S1\n(band: {_ci_label(confidence)})")
     axes[1, 0].set_ylabel(f"Total index ST\n(band: {_ci_label(confidence)})")
     handles = [Line2D([], [], marker="o", markersize=3, color=colours[f], label=factor_label(f)) for f in factors]

@@ -28,8 +28,9 @@ from sim.report import figures, sensitivity_figures, tables
 from sim.report.names import factor_label, label
 from sim.report.style import theme
 from sim.report.tables import SCENARIO, Selection
+from sim.schema import ConfigError
 from sim.sweep.analysis import Sweep
-from sim.sweep.experiment import DesignKind
+from sim.sweep.experiment import DesignKind, load_experiment
 from sim.sweep.sensitivity import sample_size, sobol_warnings, sweep_convergence, sweep_indices
 from sim.timeline import month_labels
 
@@ -38,7 +39,7 @@ SENSITIVITY_OUTPUTS = ["access_ratio", "detection_rate"]
 PNG_DPI = 300
 #: Where each theme's figures go, under the sweep folder.
 THEME_FOLDERS = {"paper": Path("figures"), "slides": Path("figures") / "slides"}
-QUICK_NOTE = "QUICK RUN: a tenth of the study's runs, for checking, not for citing."
+QUICK_NOTE = "QUICK RUN: fewer runs than its experiment file asks for, for checking, not for citing."
 
 
 def heatmap_metrics(sweep: Sweep) -> list[str]:
@@ -93,22 +94,20 @@ def _period(scenario: str, overrides: tuple[str, ...]) -> tuple[str, str]:
     return months[0], months[-1]
 
 
-#: Longest list of overrides a figure's footnote spells out (the caption file always has them all).
-FOOTNOTE_OVERRIDES_CHARS = 200
-
-
 def base_text(sweep: Sweep, brief: bool = False) -> str:
     """What every run of the sweep starts from: its scenario (unless a factor), period and overrides.
 
-    ``brief`` (a footnote) counts the overrides instead of listing them when they are long.
+    ``brief`` (a footnote) counts the overrides instead of listing them: config paths are for
+    the caption file, not for print.
     """
     experiment = sweep.manifest["experiment"]
     overrides = tuple(experiment.get("overrides", []))
     first, last = _period(experiment["scenario"], overrides)
-    scenario = "each panel's scenario" if SCENARIO in sweep.factors else f"scenario {label(experiment['scenario'])}"
+    scenario = "the scenarios shown" if SCENARIO in sweep.factors else f"scenario {label(experiment['scenario'])}"
     listed = " ".join(overrides)
-    if brief and len(listed) > FOOTNOTE_OVERRIDES_CHARS:
-        listed = f"{len(overrides)} overrides (in this figure's caption, .json)"
+    if brief and overrides:
+        plural = "s" if len(overrides) > 1 else ""
+        listed = f"the experiment's {len(overrides)} override{plural} (in the caption file, .json)"
     return f"Runs of {scenario}, {first} to {last}" + (f", with {listed}" if overrides else "") + "."
 
 
@@ -152,7 +151,10 @@ SPECS: tuple[FigureSpec, ...] = (
         shown=lambda s: (SCENARIO,),
         table=tables.access_table,
         draw=lambda t, s: figures.access_over_time(t, events=events(s), panel_events=panel_events(s)),
-        what="Compute used per month by source, one panel per scenario",
+        what=(
+            "Compute used per month by source, one panel per scenario; lower panels: the offshore "
+            "channels on a log scale, where a band reaching the bottom has an interval that includes zero"
+        ),
     ),
     FigureSpec(
         "prices",
@@ -264,11 +266,14 @@ def _footnote(fig: Figure, text: str) -> None:
     """The caption's sample statement, printed under the figure, wrapped to its width.
 
     It is the figure's bottom label (``supxlabel``), so the layout keeps room for it below the
-    panels and their legends.
+    panels and their legends; the figure grows by the caption's height, so the panels keep theirs.
     """
     size_pt = FontProperties(size="small").get_size_in_points()  # 6.7 pt in print: legible at column width
     chars = max(40, int(fig.get_figwidth() * 72 / (0.55 * size_pt)))
-    fig.supxlabel(textwrap.fill(text, chars), x=0.0, ha="left", fontsize=size_pt)
+    wrapped = textwrap.fill(text, chars)
+    line_in = 1.2 * size_pt / 72  # matplotlib's default line spacing
+    fig.set_figheight(fig.get_figheight() + (wrapped.count("\n") + 1) * line_in)
+    fig.supxlabel(wrapped, x=0.0, ha="left", fontsize=size_pt)
 
 
 @dataclass(frozen=True, eq=False)
@@ -304,13 +309,31 @@ def draw(
     return Drawn(spec, fig, table, sample, text)
 
 
+def is_reduced(sweep: Sweep) -> bool:
+    """Whether the sweep ran fewer replications or samples than its experiment file asks for.
+
+    A quick run (``python -m sim.report.studies --quick``, or replications lowered on the
+    command line) is one; a sweep whose file is gone or no longer valid is taken as it ran.
+    """
+    source = sweep.manifest.get("experiment_file")
+    if not source or not Path(source).is_file():
+        return False
+    try:
+        asked = load_experiment(str(source))
+    except ConfigError:
+        return False
+    ran = sweep.manifest["experiment"]
+    fewer_samples = asked.design.kind is not DesignKind.FACTORIAL and ran["design"]["samples"] < asked.design.samples
+    return ran["replications"] < asked.replications or fewer_samples
+
+
 def report(
     sweep_dir: Path | str,
     theme_name: str = "paper",
     *,
     pool: list[str] | None = None,
     hold: Mapping[str, Any] | None = None,
-    quick: bool = False,
+    quick: bool | None = None,
 ) -> list[Path]:
     """Write every figure that fits the sweep; return the files written.
 
@@ -323,9 +346,10 @@ def report(
         theme_name: The figure theme, ``paper`` or ``slides`` (``sim.report.style.THEMES``).
         pool: Factors to average over (marginal means); None: the experiment's ``report.pool``.
         hold: Values to hold factors at; None: the experiment's ``report.hold``.
-        quick: The sweep is a quick run (``python -m sim.report.studies --quick``): every figure says so.
+        quick: The sweep is a quick run: every figure says so; None: when :func:`is_reduced`.
     """
     sweep = Sweep(sweep_dir)
+    quick = is_reduced(sweep) if quick is None else quick
     options = sweep.manifest["experiment"].get("report") or {}
     pool = options.get("pool", []) if pool is None else pool
     hold = options.get("hold", {}) if hold is None else hold

@@ -20,7 +20,8 @@ OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "
 
 STOCKPILE_COLOUR = "#BBBBBB"
 #: Paul Tol's muted colours (safe for colour-vision deficiencies; cyan, close to the compliant channel's
-#: sky blue, left out): distinct from each other, from every channel and from the stockpile.
+#: sky blue, left out) and a brown: distinct from each other, from every channel and from the stockpile
+#: (hubs at least 25 CIELAB units apart from each other, ``tests/test_report.py``).
 HUB_COLOURS = {
     "singapore": "#332288",
     "malaysia": "#882255",
@@ -29,7 +30,7 @@ HUB_COLOURS = {
     "vietnam": "#AA4499",
     "uae": "#CC6677",
     "saudi_arabia": "#44AA99",
-    "hong_kong": "#999933",
+    "hong_kong": "#6F4E37",  # a brown: Tol's olive (#999933) is hard to tell from Thailand's dark yellow
 }
 
 #: Figure widths in inches per theme: one and two columns of a paper; a half and a full slide.

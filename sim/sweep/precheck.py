@@ -10,6 +10,7 @@ active only before it: that is a warning. The pilot's runs are timed for the swe
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,8 @@ class Pilot:
         warnings: Factors a timeline event overrides after some month, one sentence each.
         inactive: Inactive factors the experiment allows, one sentence each.
         runs: Pilot runs made.
-        seconds_per_run: Their mean wall time.
+        seconds_per_run: Their median wall time, the first run left out (it pays for imports and
+            compilation, which a sweep's workers pay once).
     """
 
     warnings: list[str]
@@ -79,17 +81,20 @@ def _switched_off(cfg: Config, factor: str) -> str:
 
 
 class _Timer:
-    """Runs configs and adds up their wall time."""
+    """Runs configs and keeps each one's wall time."""
 
     def __init__(self) -> None:
-        self.runs, self.wall_s = 0, 0.0
+        self.times_s: list[float] = []
 
     def run(self, cfg: Config) -> pd.DataFrame:
         began = time.perf_counter()
         timeseries = run(cfg).timeseries
-        self.wall_s += time.perf_counter() - began
-        self.runs += 1
+        self.times_s.append(time.perf_counter() - began)
         return timeseries
+
+    def seconds_per_run(self) -> float:
+        """The median wall time of the runs after the first (of the first alone, if it is the only one)."""
+        return statistics.median(self.times_s[1:] or self.times_s)
 
 
 def _point(row: dict[str, Any], experiment: Experiment) -> tuple[str, dict[str, Any]]:
@@ -136,7 +141,8 @@ def pilot(experiment: Experiment, bases: dict[str, Config], design: pd.DataFrame
             "\n".join(refused) + "\nvary the switch too, pick another scenario, or list the factor under "
             "allow_inactive to run it anyway"
         )
-    if not timer.runs:  # only a scenario factor: time one run of the first point
+    if not timer.times_s:  # only a scenario factor: time runs of the first point, the first one warming up
         scenario, values = _point(rows[0], experiment)
-        timer.run(with_settings(bases[scenario], {**values, "seed": seed}))
-    return Pilot(timeline_overrides(experiment, bases), allowed, timer.runs, timer.wall_s / timer.runs)
+        for _ in range(2):
+            timer.run(with_settings(bases[scenario], {**values, "seed": seed}))
+    return Pilot(timeline_overrides(experiment, bases), allowed, len(timer.times_s), timer.seconds_per_run())
