@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import re
+import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -34,7 +35,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.channels import ILLICIT_CHANNELS
-from sim.commands import quiet_when_output_closes
+from sim.commands import EXIT_INTERRUPTED, quiet_when_output_closes
 from sim.config import Config
 from sim.loading import (
     CONFIG_DIR,
@@ -51,12 +52,12 @@ from sim.loading import (
     with_lever_groups,
 )
 from sim.report.names import SOURCE_ORDER, label
-from sim.results import interval_table, new_run_dir, write_replications, write_run
+from sim.results import check_writable, interval_table, new_run_dir, write_replications, write_run
 from sim.run import RunResult, run
-from sim.schema import with_settings
+from sim.schema import suggest, with_settings
 from sim.settings_file import settings_overrides
 from sim.timeline import month_labels
-from sim.workers import process_context
+from sim.workers import interrupts_deferred, process_context
 
 EXIT_BAD_CONFIG = 2
 #: Most seeds one command runs; more is a sweep (python -m sim.sweep).
@@ -66,6 +67,14 @@ MAX_REPLICATIONS = 10_000
 POOL_MIN_MONTHS = 1_500
 #: The module a worker process preloads.
 WORKER_MODULE = "sim.run"
+#: Every flag Hydra 1.3 reads (``python -m sim --hydra-help``); any other is refused.
+HYDRA_FLAGS = frozenset(
+    (
+        *("--cfg", "-c", "--config-dir", "-cd", "--config-name", "-cn", "--config-path", "-cp"),
+        *("--experimental-rerun", "--help", "-h", "--hydra-help", "--info", "-i", "--multirun", "-m"),
+        *("--package", "-p", "--resolve", "--run", "-r", "--shell-completion", "-sc", "--version"),
+    )
+)
 #: Hydra's flags that take the next argument as their value (``--cfg job``).
 FLAGS_WITH_VALUE = frozenset(
     ("--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")
@@ -201,6 +210,11 @@ def parse_args(argv: Sequence[str]) -> Request:
             or (after in INFO_FLAGS and arg in INFO_VALUES)
         ):
             following = argv[i + 1] if i + 1 < len(argv) else "="
+            if arg.startswith("-") and arg not in HYDRA_FLAGS:
+                raise ConfigError(
+                    f"{arg}: unknown flag; this command's are -m, --help and --version, Hydra's are listed by "
+                    f"--hydra-help.{suggest(arg, sorted(HYDRA_FLAGS))}"
+                )
             if arg in FLAGS_WITH_VALUE and (following.startswith("-") or "=" in following):
                 raise ConfigError(f"{arg} needs a value (e.g. --cfg job); see --hydra-help")
             request.flags.append(arg)
@@ -353,7 +367,13 @@ def run_seeds(configs: list[Config], workers: int | None = None) -> list[RunResu
     if workers <= 1:
         return [run(c) for c in configs]
     with ProcessPoolExecutor(workers, mp_context=process_context(WORKER_MODULE)) as pool:
-        return list(pool.map(run, configs, chunksize=max(1, len(configs) // (4 * workers))))
+        try:
+            with interrupts_deferred():  # map submits every chunk, which starts the workers
+                results = pool.map(run, configs, chunksize=max(1, len(configs) // (4 * workers)))
+            return list(results)
+        except KeyboardInterrupt:
+            pool.shutdown(cancel_futures=True)  # the runs under way finish; the others never start
+            raise
 
 
 def run_replications(config: Config, request: Request) -> None:
@@ -364,11 +384,16 @@ def run_replications(config: Config, request: Request) -> None:
     except ConfigError as exc:
         _fail(exc)
     print(f"running {len(configs)} seeds of {config.name}...", file=sys.stderr, flush=True)
-    results = run_seeds(configs)
-    write_replications(results, folder, request.overrides)
-    _write_figure(results, folder, request.changes)
-    table = replications_table(results, request.changes, request.settings)
-    (folder / "table.txt").write_text(table + "\n")
+    try:
+        results = run_seeds(configs)
+        write_replications(results, folder, request.overrides)
+        _write_figure(results, folder, request.changes)
+        table = replications_table(results, request.changes, request.settings)
+        (folder / "table.txt").write_text(table + "\n")
+    except KeyboardInterrupt:  # no half-written folder that looks like a result: the runs take seconds to redo
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"interrupted: nothing written ({folder} removed); run the command again", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
     print(table)
     print(folder.resolve())
 
@@ -438,7 +463,8 @@ options of the command (not config keys):
                     saves them); overrides after it apply on top
   -m, --multirun    Hydra's multirun over comma-separated values (seed=0,1), one folder per job
                     under results/multirun/<timestamp>/<job>/
-  -h, --help        this help; --hydra-help for Hydra's own flags (--cfg job prints the config)"""
+  -h, --help        this help; --hydra-help for Hydra's own flags (--cfg job prints the config)
+  --version         exportsim's version"""
 
 
 def _default_choices() -> dict[str, str]:
@@ -497,7 +523,8 @@ def main() -> None:
         _fail(exc)
     try:
         if request.multirun:
-            check_multirun(request.overrides)
+            base = check_multirun(request.overrides)
+            check_writable(Path(base.paths.results) / "multirun", "set paths.results to a folder you can write")
         else:
             config = load_config(request.overrides)
     except ConfigError as exc:

@@ -1,4 +1,4 @@
-"""What every command shares: its count options, a quiet stop when its output closes, and how it prints numbers."""
+"""What every command shares: option types, exit codes, a quiet stop when output closes, how numbers print."""
 
 from __future__ import annotations
 
@@ -29,8 +29,25 @@ def at_least(minimum: int) -> Callable[[str], int]:
     return whole_number
 
 
+def confidence_level(text: str) -> float:
+    """An option type: a confidence level strictly between 0 and 1 (0.95 for 95%).
+
+    argparse reports a value it refuses as ``argument --name: ...`` and exits with code 2.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a level between 0 and 1, e.g. 0.95, got {text!r}") from None
+    if not 0 < value < 1:
+        hint = f" (for {value:g}% write {value / 100:g})" if 1 < value < 100 else ""
+        raise argparse.ArgumentTypeError(f"expected a level between 0 and 1, e.g. 0.95, got {value:g}{hint}")
+    return value
+
+
 #: Exit code when standard output closes early (``| head``): what a shell reports for SIGPIPE.
 EXIT_OUTPUT_CLOSED = 128 + signal.SIGPIPE
+#: Exit code of a command stopped by Ctrl-C: what a shell reports for SIGINT.
+EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 
 @contextmanager

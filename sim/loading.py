@@ -94,12 +94,15 @@ def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) ->
         check_path(base, key, o.input_line)
 
 
-def check_multirun(overrides: list[str]) -> None:
+def check_multirun(overrides: list[str]) -> Config:
     """Check a multirun's keys and every value of its sweeps before its first job runs.
 
     Each swept value is checked with the other overrides fixed (a group option by composing
     the config with it). A rule across keys (``news_trials >= news_weight``) is checked on the
     grid's combinations of swept values instead. Hydra's own keys are left to Hydra.
+
+    Returns:
+        The config of the overrides that are not swept (where the jobs write, say).
 
     Raises:
         ConfigError: Names the bad key, option or value, or the combination a rule refuses; an
@@ -136,6 +139,7 @@ def check_multirun(overrides: list[str]) -> None:
         except SettingsError as exc:
             shown = " ".join(f"{k}={v}" for k, v in combination.items())
             raise ConfigError(f"{shown}: {exc}") from None
+    return base
 
 
 def refuse_empty_mappings(overrides: list[str]) -> None:

@@ -8,6 +8,7 @@ the dotted key, the bad value and what is allowed, read off the field that rejec
 from __future__ import annotations
 
 import difflib
+import re
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -43,7 +44,7 @@ PATTERN_RULES: dict[str, str] = {PLAIN_NAME_PATTERN: PLAIN_NAME_RULE}
 
 
 class ReadOnlyError(ConfigError, TypeError):
-    """A validated config's mapping or list was changed in place."""
+    """A validated config's value, mapping or list was changed in place."""
 
 
 def _refuse(*args: Any, **kwargs: Any) -> Any:
@@ -92,12 +93,22 @@ class Schema(BaseModel):
     A section's fields cannot be reassigned; a field holding a dict or list is made read-only
     too when its annotation carries :data:`READ_ONLY`.
 
-    A boolean is never read as a number (``true`` as 1.0) and a number or string never as a
-    boolean (``1`` or ``"yes"`` as true); for an option field a boolean is read as its name
-    (``beliefs: true`` is the option ``"true"``).
+    A boolean is never read as a number (``true`` as 1.0), a number or string never as a
+    boolean (``1`` or ``"yes"`` as true), and text never as a number (``"0.2"`` as 0.2), while a
+    number for a text field is its digits (``name=2025``); for an option field a boolean is read
+    as its name (``beliefs: true`` is the option ``"true"``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):  # a private attribute (``PrivateAttr``) is the code's, not a config value
+            super().__setattr__(name, value)
+            return
+        _refuse()
+
+    def __delattr__(self, name: str) -> None:
+        _refuse()
 
     @field_validator("*", mode="before")
     @classmethod
@@ -109,7 +120,18 @@ class Schema(BaseModel):
             raise ValueError("expected a number, got a boolean")
         if bool in kinds and not isinstance(value, bool) and value is not None:
             raise ValueError("expected true or false")
+        if isinstance(value, str) and str not in kinds and kinds & {int, float}:
+            if _YAML11_EXPONENT.fullmatch(value.strip()):
+                return float(value)  # 4.6e9 in a YAML file: PyYAML (YAML 1.1) reads it as text
+            raise ValueError(f"expected a number, got the text {value!r} (write it without quotes)")
+        if isinstance(value, int | float) and not isinstance(value, bool) and str in kinds and not is_option:
+            return str(value)  # name=2025: Hydra reads the digits as a number; the field is text
         return value
+
+
+#: A number in exponent notation without a dot or a sign in its exponent (``1e9``, ``4.6e9``),
+#: which YAML 1.1 (PyYAML) reads as text.
+_YAML11_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 @cache

@@ -49,10 +49,10 @@ def read_settings(path: Path | str) -> tuple[str, dict[str, Any]]:
         raise ConfigError(f"settings={path}: not YAML ({exc})") from None
     stray = sorted(map(str, set(data) - {"scenario", "settings"})) if isinstance(data, dict) else []
     if not isinstance(data, dict) or stray or not isinstance(data.get("scenario"), str):
-        unknown = f" (unknown: {', '.join(stray)}.{suggest(stray[0], ['scenario', 'settings'])})"
+        unknown = f" (unknown: {', '.join(stray)}.{suggest(stray[0], ['scenario', 'settings'])})" if stray else ""
         raise ConfigError(
             f"settings={path}: expected 'scenario: <name>' and an optional 'settings:' mapping of dotted config "
-            f"paths to values{unknown if stray else ''}"
+            f"paths to values{unknown}"
         )
     settings = data.get("settings") or {}
     if not isinstance(settings, dict):
@@ -70,7 +70,7 @@ def _hydra_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ",".join(_hydra_value(v) for v in value) + "]"
-    return json.dumps(str(value))  # a double-quoted string, escapes included
+    return json.dumps(str(value), ensure_ascii=False)  # a double-quoted string; Hydra reads no \u escapes
 
 
 def settings_overrides(path: Path | str) -> list[str]:

@@ -8,9 +8,12 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +28,7 @@ from sim.report import one_run
 from sim.report.names import SOURCE_ORDER, label
 from sim.results import changes_slug, read_run
 from sim.run import run
-from sim.settings_file import save_settings
+from sim.settings_file import save_settings, settings_overrides
 from sim.timeline import month_labels
 
 UNITS = ("%", "H100e", "H100e-months", "entities")
@@ -294,6 +297,7 @@ def test_every_command_has_a_help(module: str, monkeypatch: pytest.MonkeyPatch, 
         (["~timeline.h20_resumd"], "Did you mean 'h20_resumed'?"),
         (["~behaviour.temprature"], "unknown key 'behaviour.temprature'"),
         (["--cfg"], "--cfg needs a value"),
+        (["--verison"], "--verison: unknown flag; this command's are -m, --help and --version"),
         (["--cfg", "months=2"], "--cfg needs a value"),
         (["-m", "policy.enforcement.audit_budget_per_month=2,-8", "months=2"], "audit_budget_per_month = -8"),
         (["-m", "scenario=baseline,atlantis", "months=2"], "scenario=atlantis: unknown scenario"),
@@ -386,12 +390,16 @@ def test_a_bad_settings_file_names_itself_and_the_key(
     (tmp_path / "not_settings.yaml").write_text("policy: strict\n")
     save_settings(tmp_path / "negative.yaml", "baseline", {"policy.enforcement.audit_budget_per_month": -8})
     (tmp_path / "typo.yaml").write_text("scenario: baseline\nsetting:\n  months: 3\n")
+    (tmp_path / "no_scenario.yaml").write_text("settings:\n  behaviour.temperature: 0.2\n")
+    (tmp_path / "empty.yaml").write_text("")
     monkeypatch.chdir(tmp_path)
     for name, start, end in (
         ("bad.yaml", "settings=bad.yaml: policy.enforcement.audit_budget=8: unknown key", "'audit_budget_per_month'?"),
         ("not_settings.yaml", "settings=not_settings.yaml: expected 'scenario: <name>'", "(unknown: policy.)"),
         ("negative.yaml", "settings=negative.yaml: invalid config: policy.enforcement.audit_budget_per_month = -8", ""),
         ("typo.yaml", "settings=typo.yaml: expected", "(unknown: setting. Did you mean 'settings'?)"),
+        ("no_scenario.yaml", "settings=no_scenario.yaml: expected 'scenario: <name>'", "paths to values"),
+        ("empty.yaml", "settings=empty.yaml: expected 'scenario: <name>'", "paths to values"),
         ("", "settings=: expected the path of a settings file", ""),
     ):
         monkeypatch.setattr(sys, "argv", ["sim", f"settings={name}"])
@@ -402,19 +410,53 @@ def test_a_bad_settings_file_names_itself_and_the_key(
         assert stderr.startswith(f"error: {start}") and stderr.rstrip().endswith(end), stderr
 
 
+def test_a_settings_file_keeps_text_beyond_ascii_as_written(tmp_path: Path) -> None:
+    save_settings(tmp_path / "cafe.yaml", "baseline", {"description": "Café (draft)"})
+    assert load_config(settings_overrides(tmp_path / "cafe.yaml")).description == "Café (draft)"
+
+
+def test_ctrl_c_during_replications_leaves_no_half_written_folder_and_no_traceback(tmp_path: Path) -> None:
+    """A Ctrl-C reaches the whole process group: the workers and the forkserver leave it to the command."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim", "replications=400", "months=24"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("results/runs/baseline/*")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(1.0)  # the workers are starting or running
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted: nothing written" in stderr and "Traceback" not in stderr
+    assert list(tmp_path.glob("results/runs/baseline/*")) == []
+
+
+def test_the_flags_let_through_are_exactly_hydras() -> None:
+    from hydra._internal.utils import get_args_parser
+
+    assert set(get_args_parser()._option_string_actions) == cli.HYDRA_FLAGS
+    assert "--version" in cli.help_text()
+
+
 def test_the_run_command_imports_no_sweep_code() -> None:
     code = "import sys, sim.__main__; print(sorted(m for m in sys.modules if m.startswith('sim.sweep')))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize("multirun", [[], ["-m", "seed=0,1"]], ids=["run", "multirun"])
 def test_an_unwritable_results_folder_exits_2_before_the_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], multirun: list[str]
 ) -> None:
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", ["sim", f"paths.results={blocker}"])
+    monkeypatch.setattr(sys, "argv", ["sim", *multirun, f"paths.results={blocker}"])
     monkeypatch.setattr(cli, "run", lambda config: pytest.fail("the run started"))
     with pytest.raises(SystemExit) as exited:
         cli.main()

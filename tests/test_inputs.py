@@ -24,6 +24,7 @@ from sim.schema import ConfigError, ReadOnlyError, with_settings
         ("+world.chips.X1=-5", "world.chips.X1 = -5"),
         ("world.chips.Ascend910C=0", "world.chips.Ascend910C = 0"),
         ("policy.end_user_audits.audit_rate=true", "audit_rate = True: expected a number, got a boolean"),
+        ('policy.end_user_audits.audit_rate="0.2"', "expected a number, got the text '0.2' (write it without quotes)"),
         ("world.market.h100_price_usd=inf", "h100_price_usd = inf: Input should be a finite number"),
         ("world.firms.classes.startup.demand_h100e_months=inf", "demand_h100e_months = inf"),
         ("policy.enforcement.audit_budget_per_month=inf", "audit_budget_per_month = inf"),
@@ -42,6 +43,21 @@ def test_bad_values_name_the_key_and_what_is_allowed(override: str, fragment: st
     with pytest.raises(ConfigError) as refused:
         load_config([override])
     assert fragment in str(refused.value)
+
+
+def test_yaml_exponents_read_as_text_by_pyyaml_are_numbers() -> None:
+    cfg = load_config(["months=2"])
+    assert (
+        with_settings(cfg, {"policy.penalties.operator_fine_usd": "4.6e9"}).policy.penalties.operator_fine_usd == 4.6e9
+    )
+    with pytest.raises(ConfigError, match="got the text '8'"):
+        with_settings(cfg, {"policy.penalties.operator_fine_usd": "8"})
+
+
+def test_a_number_for_a_text_key_is_its_digits() -> None:
+    assert load_config(["name=2025", "description=2025"]).name == "2025"
+    with pytest.raises(ConfigError, match="start = 2025: expected a month as YYYY-MM"):
+        load_config(["start=2025"])
 
 
 def test_a_world_without_firms_is_refused() -> None:
@@ -209,6 +225,8 @@ def test_a_validated_config_cannot_be_changed_in_place() -> None:
         lambda: cfg.timeline.update({}),
         lambda: next(iter(cfg.timeline.values())).set.setdefault("months", 1),
         lambda: caps_hubs.append("nowhere"),
+        lambda: setattr(cfg.behaviour, "temperature", 1.0),
+        lambda: delattr(cfg, "months"),
     ]
     for edit in edits:
         with pytest.raises(ReadOnlyError, match=r"read-only.*sim\.schema\.with_settings\(config"):

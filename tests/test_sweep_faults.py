@@ -207,9 +207,13 @@ def test_a_parent_killed_outright_leaves_no_process_behind(tmp_path: Path) -> No
     [
         ("levers.policy.enforcement.audit_budget_per_month=[2,2.0]", "2.0 is listed twice"),
         ("design.kind=lhs", "a lhs design needs a range"),
+        ("levers.policy.enforcement.audit_budget_per_month=[1,true]", "True is not allowed: "),
+        ('levers.policy.enforcement.audit_budget_per_month=[2,"8"]', "expected a number, got the text '8'"),
     ],
 )
-def test_factor_lists_repeating_a_point_are_refused(tmp_path: Path, override: str, fragment: str) -> None:
+def test_factor_lists_repeating_a_point_or_of_the_wrong_kind_are_refused(
+    tmp_path: Path, override: str, fragment: str
+) -> None:
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         start_sweep(load_experiment("smoke", [override]), tmp_path, progress=False)
 

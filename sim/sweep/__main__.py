@@ -11,14 +11,13 @@ from __future__ import annotations
 import signal
 import sys
 
-from sim.commands import quiet_when_output_closes
+from sim.commands import EXIT_INTERRUPTED, quiet_when_output_closes
 from sim.schema import ConfigError
 from sim.sweep.engine import SweepInterrupted, resume_sweep, start_sweep, stop_on_signal
 from sim.sweep.experiment import experiment_names, load_experiment
 
 EXIT_RUNS_FAILED = 1
 EXIT_BAD_EXPERIMENT = 2
-EXIT_INTERRUPTED = 130
 USAGE = (
     "usage: python -m sim.sweep experiment=<name or file.yaml> [Hydra override ...]\n"
     "       python -m sim.sweep resume=<sweep dir> [executor.key=value ...] [allow_code_change=true]"

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from sim.commands import quiet_when_output_closes, readable
+from sim.commands import confidence_level, quiet_when_output_closes, readable
 from sim.results import changes_slug
 from sim.schema import ConfigError
 from sim.sweep.analysis import contrast, contrast_timeseries, load
@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--b", nargs="+", required=True, metavar="FACTOR=VALUE", help="the point subtracted")
     parser.add_argument("--metrics", nargs="+", default=["access_ratio", "detection_rate"], help="run metrics")
     parser.add_argument("--columns", nargs="+", help="time-series columns instead of run metrics (by month)")
-    parser.add_argument("--confidence", type=float, default=0.95, help="level of the paired intervals")
+    parser.add_argument("--confidence", type=confidence_level, default=0.95, help="level of the paired intervals")
     args = parser.parse_args(argv)
     try:
         sweep = load(args.sweep_dir)

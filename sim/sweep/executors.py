@@ -20,7 +20,7 @@ from typing import Any
 from sim.schema import ConfigError
 from sim.sweep.experiment import Executor as ExecutorSpec
 from sim.sweep.experiment import ExecutorKind
-from sim.workers import process_context
+from sim.workers import interrupts_deferred, process_context
 
 WORKER_MODULE = "sim.sweep.worker"
 #: How often a worker checks that the sweep's process is alive, and its exit code when it is not.
@@ -98,8 +98,9 @@ class LocalPool(Executor):
         )
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        """Run ``fn(*args, **kwargs)`` in a worker."""
-        return self._pool.submit(fn, *args, **kwargs)
+        """Run ``fn(*args, **kwargs)`` in a worker (a submission may start one: interrupts wait till it has)."""
+        with interrupts_deferred():
+            return self._pool.submit(fn, *args, **kwargs)
 
     def restart(self) -> None:
         """Drop a pool broken by a dead worker and start a fresh one."""

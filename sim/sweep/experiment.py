@@ -518,10 +518,6 @@ def check_experiment(experiment: Experiment, bases: dict[str, Config]) -> None:
                     f"{where}: {path} is an integer and the range {spec.low}..{spec.high} rounds to one value; "
                     "widen it or give a list"
                 )
-            if not isinstance(spec, Range):
-                twice = [v for i, v in enumerate(spec) if any(v == w for w in spec[:i])]
-                if twice:
-                    raise ConfigError(f"{where}: {twice[0]!r} is listed twice; each point would be run twice")
             values = [spec.low, spec.high] if isinstance(spec, Range) else list(spec)
             for value in values:  # every value (a range's ends) must be one the config allows
                 try:
@@ -531,3 +527,7 @@ def check_experiment(experiment: Experiment, bases: dict[str, Config]) -> None:
                     if not detail.startswith(f"{path} = "):
                         continue  # a rule across keys (news_trials >= news_weight): checked on the design's points
                     raise ConfigError(f"{where}: {value!r} is not allowed: {detail}") from None
+            if not isinstance(spec, Range):  # after the values: true is not 1 listed twice, but a wrong value
+                twice = [v for i, v in enumerate(spec) if any(v == w for w in spec[:i])]
+                if twice:
+                    raise ConfigError(f"{where}: {twice[0]!r} is listed twice; each point would be run twice")

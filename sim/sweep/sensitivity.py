@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from SALib.analyze import morris, sobol
 
-from sim.commands import quiet_when_output_closes, readable
+from sim.commands import confidence_level, quiet_when_output_closes, readable
 from sim.report.sensitivity_figures import sobol_convergence
 from sim.report.style import theme
 from sim.schema import ConfigError
@@ -327,7 +327,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.sweep.sensitivity", description=__doc__.split("\n")[0])
     parser.add_argument("sweep_dir", help="a sweep folder (results/sweeps/<name>/<timestamp>)")
     parser.add_argument("--outputs", nargs="+", default=list(DEFAULT_OUTPUTS), help="summary metrics")
-    parser.add_argument("--confidence", type=float, default=0.95, help="level of the confidence intervals")
+    parser.add_argument("--confidence", type=confidence_level, default=0.95, help="level of the confidence intervals")
     parser.add_argument(
         "--convergence", action="store_true", help="also the indices on the first N/8, N/4, N/2 base samples (sobol)"
     )

@@ -11,7 +11,7 @@ import sys
 
 import pandas as pd
 
-from sim.commands import quiet_when_output_closes, readable_interval
+from sim.commands import confidence_level, quiet_when_output_closes, readable_interval
 from sim.schema import ConfigError
 from sim.sweep.analysis import Sweep, load
 from sim.sweep.designs import POINT_ID
@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.sweep.summarize", description=__doc__.split("\n")[0])
     parser.add_argument("sweep_dir", help="a sweep folder (results/sweeps/<name>/<timestamp>)")
     parser.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS), help="summary metrics")
-    parser.add_argument("--confidence", type=float, default=0.95, help="level of the confidence intervals")
+    parser.add_argument("--confidence", type=confidence_level, default=0.95, help="level of the confidence intervals")
     parser.add_argument("--max-rows", type=int, default=60, help="points printed at most")
     parser.add_argument("--csv", help="also write the per-point table (all points, tidy) to this file")
     args = parser.parse_args(argv)
@@ -70,7 +70,11 @@ def main(argv: list[str]) -> int:
     if len(table) > args.max_rows:
         print(f"... {len(table) - args.max_rows} more points (--max-rows, --csv)")
     if args.csv:
-        sweep.points(args.metrics, args.confidence).to_csv(args.csv, index=False)
+        try:
+            sweep.points(args.metrics, args.confidence).to_csv(args.csv, index=False)
+        except OSError as exc:
+            print(f"error: --csv {args.csv}: cannot write it ({exc.strerror or exc})", file=sys.stderr)
+            return 2
     return 0
 
 
