@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -177,3 +182,25 @@ def model_sobol(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ],
     )
     return start_sweep(experiment, tmp_path_factory.mktemp("sobol"), progress=False).path
+
+
+def signal_once_ready(
+    args: list[str], cwd: Path, ready: str, stop: signal.Signals, settle_s: float = 0.0
+) -> subprocess.Popen[str]:
+    """Start ``python <args>`` in a process group of its own and send ``stop`` to the group once a
+    file matching the glob ``ready`` exists under ``cwd`` (``settle_s`` later); return the process,
+    its stderr piped."""
+    process = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(cwd.glob(ready)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(settle_s)
+    os.killpg(process.pid, stop)
+    return process

@@ -8,12 +8,10 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +28,7 @@ from sim.results import changes_slug, read_run
 from sim.run import run
 from sim.settings_file import save_settings, settings_overrides
 from sim.timeline import month_labels
+from tests.conftest import signal_once_ready
 
 UNITS = ("%", "H100e", "H100e-months", "entities")
 
@@ -417,19 +416,8 @@ def test_a_settings_file_keeps_text_beyond_ascii_as_written(tmp_path: Path) -> N
 
 def test_ctrl_c_during_replications_leaves_no_half_written_folder_and_no_traceback(tmp_path: Path) -> None:
     """A Ctrl-C reaches the whole process group: the workers and the forkserver leave it to the command."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sim", "replications=400", "months=24"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while not list(tmp_path.glob("results/runs/baseline/*")) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(1.0)  # the workers are starting or running
-    os.killpg(process.pid, signal.SIGINT)
+    args = ["-m", "sim", "replications=400", "months=24"]  # signalled while its workers start or run
+    process = signal_once_ready(args, tmp_path, "results/runs/baseline/*", signal.SIGINT, settle_s=1.0)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "interrupted: nothing written" in stderr and "Traceback" not in stderr

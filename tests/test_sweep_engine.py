@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +17,7 @@ from sim.sweep import load, load_experiment, resume_sweep, start_sweep, worker
 from sim.sweep.__main__ import main as sweep_main
 from sim.sweep.designs import run_seed
 from sim.sweep.summarize import point_table
+from tests.conftest import signal_once_ready
 
 KILLABLE = """
 scenario: baseline
@@ -127,19 +126,8 @@ def signal_after_the_first_part(
     """Start ``experiment`` (the killable sweep's YAML) as a command and send ``stop`` to its process group
     once its first part is written; return the process (its stderr piped)."""
     (tmp_path / "killable.yaml").write_text(experiment)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sim.sweep", "experiment=killable.yaml", *overrides],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while not list(tmp_path.glob("results/sweeps/killable/*/runs/part-*.parquet")) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.killpg(process.pid, stop)
-    return process
+    args = ["-m", "sim.sweep", "experiment=killable.yaml", *overrides]
+    return signal_once_ready(args, tmp_path, "results/sweeps/killable/*/runs/part-*.parquet", stop)
 
 
 def test_killed_sweep_resumes_to_exactly_the_uninterrupted_runs(tmp_path: Path) -> None:
