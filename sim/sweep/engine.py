@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,21 +89,33 @@ class SweepInterrupted(Exception):
 
 #: Set by :func:`stop_on_signal`; the wait for workers raises the interrupt it finds set.
 _stop_requested = threading.Event()
-#: Set while the sweep waits for its workers: then a signal only sets :data:`_stop_requested`.
-_waiting_for_workers = threading.Event()
+#: Set while worker processes run the sweep: then a signal only sets :data:`_stop_requested`.
+_workers_running = threading.Event()
 
 
 def stop_on_signal(signum: int, frame: object) -> None:
     """A handler for SIGINT and SIGTERM: stop the sweep, as the command line does (``signal.signal``).
 
-    While the sweep waits for its workers it only raises a flag, which the wait checks every
-    second: an interrupt raised at once could land in a callback (Dask's garbage-collection
-    diagnosis), be printed and swallowed there, and leave the sweep running. Before and after,
+    While worker processes run the sweep (local or Dask) it only raises a flag, which the sweep
+    checks at least every second as it waits for them: an interrupt raised at once could land in
+    a callback (a Dask future's clean-up, its garbage-collection diagnosis), be printed with a
+    traceback and swallowed there. Otherwise (preparing the sweep, or running it in this process)
     it raises KeyboardInterrupt at once.
     """
     _stop_requested.set()
-    if not _waiting_for_workers.is_set():
+    if not _workers_running.is_set():
         raise KeyboardInterrupt
+
+
+@contextmanager
+def _interrupts_as_flag(workers: bool) -> Iterator[None]:
+    """Let :func:`stop_on_signal` only raise its flag inside the block, when ``workers`` run the sweep."""
+    if workers:
+        _workers_running.set()
+    try:
+        yield
+    finally:
+        _workers_running.clear()
 
 
 def _interrupted(exc: BaseException) -> bool:
@@ -357,7 +370,10 @@ def _execute(
     )
     _stop_requested.clear()
     try:
-        with open_executor(experiment.executor) as (executor, slots):
+        with (
+            _interrupts_as_flag(experiment.executor.kind is not ExecutorKind.SERIAL),
+            open_executor(experiment.executor) as (executor, slots),
+        ):
             size = experiment.executor.batch_size or max(1, min(MAX_AUTO_BATCH, len(todo) // (4 * slots)))
             part = store.next_part()
             estimated = False
@@ -442,15 +458,10 @@ def _duration(seconds: float) -> str:
 def _first_done(pending: dict[Future, list[RunSpec]]) -> set[Future]:
     """The futures done once one is, waiting a second at a time so that a stop (Ctrl-C) is noticed within one.
 
-    Only while it waits does a signal merely raise the flag (:func:`stop_on_signal`); it checks
-    the flag after every wait.
+    It checks the flag :func:`stop_on_signal` raises while workers run, after every wait.
     """
     while True:
-        _waiting_for_workers.set()
-        try:
-            done, _ = wait(set(pending), timeout=1.0, return_when=FIRST_COMPLETED)
-        finally:
-            _waiting_for_workers.clear()
+        done, _ = wait(set(pending), timeout=1.0, return_when=FIRST_COMPLETED)
         if _stop_requested.is_set():
             raise KeyboardInterrupt
         if done:

@@ -8,6 +8,7 @@ Dask is imported only when asked for.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import signal
 import threading
@@ -50,17 +51,37 @@ def _leave_interrupts_to_the_sweep() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _leave_interrupts_plugin() -> Any:
-    """A Dask worker plugin that runs :func:`_leave_interrupts_to_the_sweep` in every worker, now and later."""
+def _quiet_once_closing(worker: Any) -> None:
+    """In a local Dask worker: print none of Dask's messages once the worker is closing.
+
+    Closing the cluster while runs are under way (after a Ctrl-C) made each worker log its
+    cancelled runs and, at times, a traceback for a heartbeat the closing scheduler did not
+    answer. The sweep reports the interrupt itself; what it stopped is in its results.
+    """
+    from distributed.core import Status
+
+    def running(_: logging.LogRecord) -> bool:
+        return worker.status not in (Status.closing, Status.closing_gracefully, Status.closed)
+
+    for handler in logging.getLogger("distributed").handlers:
+        handler.addFilter(running)
+
+
+def _local_worker_plugin() -> Any:
+    """A Dask worker plugin for the sweep's own cluster, run in every worker now and after a restart.
+
+    It runs :func:`_leave_interrupts_to_the_sweep` and :func:`_quiet_once_closing`.
+    """
     from distributed.diagnostics.plugin import WorkerPlugin
 
-    class LeaveInterruptsToTheSweep(WorkerPlugin):
-        name = "exportsim-leave-interrupts-to-the-sweep"
+    class LocalWorker(WorkerPlugin):
+        name = "exportsim-local-worker"
 
         def setup(self, worker: Any) -> None:
             _leave_interrupts_to_the_sweep()
+            _quiet_once_closing(worker)
 
-    return LeaveInterruptsToTheSweep()
+    return LocalWorker()
 
 
 def _start_worker(parent_pid: int) -> None:
@@ -150,9 +171,10 @@ def _dask_client(spec: ExecutorSpec) -> Iterator[Any]:
             yield client
         return
     workers = spec.workers or os.cpu_count() or 1
+    # The scheduler's web server takes a free port: two sweeps at once do not compete for Dask's 8787.
     with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         Client(cluster) as client,
     ):
-        client.register_plugin(_leave_interrupts_plugin())  # workers the nanny restarts too
+        client.register_plugin(_local_worker_plugin())  # workers the nanny restarts too
         yield client
