@@ -47,7 +47,9 @@ from sim.loading import (
     lever_groups,
     load_config,
     resolved,
+    switched_off,
     timeline_warnings,
+    user_values,
     validate,
     with_lever_groups,
 )
@@ -121,7 +123,8 @@ ROW_NOTES: tuple[str, ...] = (
     f"({', '.join(label(c).lower() for c in ILLICIT_CHANNELS)}); n/a when none was attempted.",
     "entities listed: intermediaries and firms on the entity list at the end of the run.",
     "legitimate demand denied: compute that lawful customers of data centres abroad wanted and did not get, "
-    "refused by KYC screening or lost when a caught operator's capacity was cut (a cost of the controls).",
+    "refused by KYC screening (mostly its false positives, world.operators.kyc_false_positive_rate, which "
+    "refuse lawful customers with no controls too) or lost when a caught operator's capacity was cut.",
 )
 
 
@@ -530,7 +533,7 @@ def main() -> None:
     except ConfigError as exc:
         _fail(_from_settings(exc, request))
     if not request.multirun:
-        for message in timeline_warnings(config, request.overrides):
+        for message in [*timeline_warnings(config, request.overrides), *no_effect_warnings(config, request.overrides)]:
             print(f"warning: {message}", file=sys.stderr)
     if request.seeds:
         run_replications(config, request)
@@ -538,6 +541,31 @@ def main() -> None:
     _request = request
     sys.argv = [sys.argv[0], *request.flags, *with_lever_groups(request.overrides)]  # Hydra sees every lever group
     _hydra_entry()
+
+
+def no_effect_warnings(config: Config, overrides: list[str]) -> list[str]:
+    """One message per override of a value in a switched-off section that changes nothing in the run.
+
+    Only a value under a switch set to false (``policy.country_caps.enabled``, say) is checked,
+    by running the config without its override: the same seed giving the same months means it
+    did nothing (no timeline event of the run switched its section on, or none used it).
+    """
+    reasons: dict[str, str] = {}  # override: why its value may do nothing
+    for path, override in user_values(config, overrides).items():
+        if override in overrides and override not in reasons and (reason := switched_off(config, path)):
+            reasons[override] = reason
+    yours = None
+    messages = []
+    for override, reason in reasons.items():
+        try:
+            without = load_config([o for o in overrides if o != override])
+        except ConfigError:  # other overrides need it
+            continue
+        yours = yours if yours is not None else run(config).timeseries
+        if run(without).timeseries.equals(yours):
+            same = f"the run (seed {config.seed}) is the same without it"
+            messages.append(f"{override} changes nothing: {same}; {reason}")
+    return messages
 
 
 def _from_settings(exc: ConfigError, request: Request) -> ConfigError:

@@ -252,6 +252,20 @@ def _leaves(data: Any, prefix: str) -> dict[str, Any]:
     return {prefix: data}
 
 
+def switched_off(cfg: Config, path: str) -> str:
+    """The booleans set to false in the sections above a config path, as a reason its value may change nothing."""
+    data: Any = cfg.model_dump(mode="python")
+    reasons = []
+    parts = path.split(".")
+    for depth in range(1, len(parts)):
+        section = data
+        for part in parts[:depth]:
+            section = section.get(part, {}) if isinstance(section, dict) else {}
+        prefix = ".".join(parts[:depth])
+        reasons += [f"{prefix}.{k} is false" for k, v in section.items() if v is False and k != parts[depth]]
+    return "; ".join(reasons)
+
+
 def user_values(config: Config, overrides: list[str]) -> dict[str, str]:
     """The dotted config paths the overrides set, each with the override that set it.
 

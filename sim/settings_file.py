@@ -42,9 +42,11 @@ def read_settings(path: Path | str) -> tuple[str, dict[str, Any]]:
         raise ConfigError("settings=: expected the path of a settings file, e.g. settings=my_settings.yaml")
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"settings={path}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"settings={path}: not a text file (expected YAML in UTF-8)") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"settings={path}: not YAML ({exc})") from None
     stray = sorted(map(str, set(data) - {"scenario", "settings"})) if isinstance(data, dict) else []
@@ -57,7 +59,21 @@ def read_settings(path: Path | str) -> tuple[str, dict[str, Any]]:
     settings = data.get("settings") or {}
     if not isinstance(settings, dict):
         raise ConfigError(f"settings={path}: 'settings' must map dotted config paths to values")
+    for key, value in settings.items():
+        if isinstance(value, dict) and "." not in str(key):
+            raise ConfigError(
+                f"settings={path}: settings.{key} is nested; write each setting under its dotted path, "
+                f"e.g. '{_first_dotted(key, value)}'"
+            )
     return data["scenario"], settings
+
+
+def _first_dotted(key: Any, value: Any) -> str:
+    """The first leaf of a nested mapping as a dotted setting (``policy.end_user_audits.audit_rate: 0.3``)."""
+    while isinstance(value, dict) and value:
+        inner, value = next(iter(value.items()))
+        key = f"{key}.{inner}"
+    return f"{key}: {value}"
 
 
 def _hydra_value(value: Any) -> str:
@@ -70,7 +86,10 @@ def _hydra_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list | tuple):
         return "[" + ",".join(_hydra_value(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)  # a double-quoted string; Hydra reads no \u escapes
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{_hydra_value(v)}" for k, v in value.items()) + "}"
+    # a double-quoted string (Hydra reads no \u escapes) in which ${ is text, not an interpolation
+    return json.dumps(str(value), ensure_ascii=False).replace("${", "\\${")
 
 
 def settings_overrides(path: Path | str) -> list[str]:

@@ -230,6 +230,44 @@ def test_a_timeline_event_overriding_a_value_you_set_is_named(overrides: list[st
     assert timeline_warnings(load_config(overrides), overrides) == messages
 
 
+@pytest.mark.parametrize(
+    ("overrides", "messages"),
+    [
+        (
+            ["policy.country_caps.tier2_cap_h100e_per_year=1000", "months=6"],
+            [
+                "policy.country_caps.tier2_cap_h100e_per_year=1000 changes nothing: the run (seed 0) is the same "
+                "without it; policy.country_caps.enabled is false"
+            ],
+        ),
+        (
+            ["policy.remote_access.kyc_min_strictness=0.9", "months=6"],
+            [
+                "policy.remote_access.kyc_min_strictness=0.9 changes nothing: the run (seed 0) is the same without "
+                "it; policy.remote_access.kyc_required is false; policy.remote_access.operator_audits is false"
+            ],
+        ),
+        (["policy=strict", "policy.enforcement.escalation.customs_multiplier=3", "months=6"], []),  # switched on
+        (["policy.entity_list.firm_listing_months=12"], []),  # include_affiliates is off, but the value acts
+        (["policy.end_user_audits.audit_rate=0.2", "months=6"], []),  # no switch above it
+    ],
+)
+def test_a_value_a_switch_turns_off_is_named_when_it_changes_nothing(
+    overrides: list[str], messages: list[str]
+) -> None:
+    assert cli.no_effect_warnings(load_config(overrides), overrides) == messages
+
+
+def test_the_command_prints_a_no_effect_warning_and_still_runs(tmp_path: Path) -> None:
+    done = run_cli("policy.enforcement.escalation.customs_multiplier=3", "months=3", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "warning: policy.enforcement.escalation.customs_multiplier=3 changes nothing: the run (seed 0) is the "
+        "same without it; policy.enforcement.escalation.enabled is false"
+    ]
+    assert (Path(done.stdout.strip().splitlines()[-1]) / "summary.json").exists()
+
+
 def test_help_lists_groups_options_and_keys_without_running(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -391,6 +429,8 @@ def test_a_bad_settings_file_names_itself_and_the_key(
     (tmp_path / "typo.yaml").write_text("scenario: baseline\nsetting:\n  months: 3\n")
     (tmp_path / "no_scenario.yaml").write_text("settings:\n  behaviour.temperature: 0.2\n")
     (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe")
+    (tmp_path / "nested.yaml").write_text("scenario: baseline\nsettings: {policy: {end_user_audits: {audit_rate: 0.3}}}\n")
     monkeypatch.chdir(tmp_path)
     for name, start, end in (
         ("bad.yaml", "settings=bad.yaml: policy.enforcement.audit_budget=8: unknown key", "'audit_budget_per_month'?"),
@@ -400,6 +440,8 @@ def test_a_bad_settings_file_names_itself_and_the_key(
         ("no_scenario.yaml", "settings=no_scenario.yaml: expected 'scenario: <name>'", "paths to values"),
         ("empty.yaml", "settings=empty.yaml: expected 'scenario: <name>'", "paths to values"),
         ("", "settings=: expected the path of a settings file", ""),
+        ("binary.yaml", "settings=binary.yaml: not a text file", "(expected YAML in UTF-8)"),
+        ("nested.yaml", "settings=nested.yaml: settings.policy is nested", "'policy.end_user_audits.audit_rate: 0.3'"),
     ):
         monkeypatch.setattr(sys, "argv", ["sim", f"settings={name}"])
         with pytest.raises(SystemExit) as exited:
@@ -409,9 +451,20 @@ def test_a_bad_settings_file_names_itself_and_the_key(
         assert stderr.startswith(f"error: {start}") and stderr.rstrip().endswith(end), stderr
 
 
-def test_a_settings_file_keeps_text_beyond_ascii_as_written(tmp_path: Path) -> None:
-    save_settings(tmp_path / "cafe.yaml", "baseline", {"description": "Café (draft)"})
-    assert load_config(settings_overrides(tmp_path / "cafe.yaml")).description == "Café (draft)"
+def test_a_settings_file_keeps_text_as_written(tmp_path: Path) -> None:
+    """Beyond ASCII, and ${...}, which is text here, not an interpolation."""
+    for text in ("Café (draft)", "price in ${USD}", "${oc.env:HOME}"):
+        save_settings(tmp_path / "text.yaml", "baseline", {"description": text})
+        assert load_config(settings_overrides(tmp_path / "text.yaml")).description == text
+
+
+def test_a_settings_file_sets_a_mapping_under_a_dotted_key(tmp_path: Path) -> None:
+    """As on the command line: the event's other values stay (Hydra merges mappings)."""
+    event = {"month": "2025-10", "set": {"policy.compliant_chips.surcharge_share": 0.2}}
+    save_settings(tmp_path / "event.yaml", "baseline", {"timeline.h20_resumed": event})
+    resumed = load_config(settings_overrides(tmp_path / "event.yaml")).timeline["h20_resumed"]
+    assert resumed.month == "2025-10"
+    assert dict(resumed.set) == {"policy.compliant_chips.allowed": True, "policy.compliant_chips.surcharge_share": 0.2}
 
 
 def test_ctrl_c_during_replications_leaves_no_half_written_folder_and_no_traceback(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from sim.config import Config
+from sim.loading import switched_off
 from sim.run import run
 from sim.schema import ConfigError, with_settings
 from sim.sweep.designs import run_seed, settings
@@ -64,20 +65,6 @@ def _extremes(spec: Any) -> tuple[Any, Any]:
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in spec):
         return min(spec), max(spec)
     return spec[0], spec[-1]
-
-
-def _switched_off(cfg: Config, factor: str) -> str:
-    """The booleans set to false in the sections above a factor, as a reason it may be inactive."""
-    data: Any = cfg.model_dump(mode="python")
-    reasons = []
-    parts = factor.split(".")
-    for depth in range(1, len(parts)):
-        section = data
-        for part in parts[:depth]:
-            section = section.get(part, {}) if isinstance(section, dict) else {}
-        prefix = ".".join(parts[:depth])
-        reasons += [f"{prefix}.{k} is false" for k, v in section.items() if v is False and k != parts[depth]]
-    return "; ".join(reasons)
 
 
 class _Timer:
@@ -129,7 +116,7 @@ def pilot(experiment: Experiment, bases: dict[str, Config], design: pd.DataFrame
             if not low_run.equals(high_run):
                 break
         else:
-            switch = "; ".join(filter(None, (_switched_off(bases[s], factor) for s in sorted(set(scenarios)))))
+            switch = "; ".join(filter(None, (switched_off(bases[s], factor) for s in sorted(set(scenarios)))))
             message = (
                 f"{factor}: inactive: {low!r} and {high!r} give identical runs at the design's first and last "
                 f"points (scenario {', '.join(sorted(set(scenarios)))}, seed of replication 0)"
