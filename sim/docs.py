@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
 import yaml
 from hydra import compose, initialize_config_dir
@@ -94,6 +94,8 @@ def groups_text() -> tuple[str, str]:
 
 def _type_name(annotation: Any) -> str:
     origin = get_origin(annotation)
+    if origin is Annotated:
+        return _type_name(get_args(annotation)[0])
     if origin is None:
         return getattr(annotation, "__name__", str(annotation))
     args = [a for a in get_args(annotation) if a is not type(None)]
@@ -107,6 +109,10 @@ def _type_name(annotation: Any) -> str:
 
 def _allowed(info: FieldInfo) -> str:
     limits = bounds(info)
+    if get_origin(info.annotation) is dict:  # the limits of each value, e.g. world.chips.<chip>
+        value = get_args(info.annotation)[1]
+        if get_origin(value) is Annotated:
+            limits |= {k: v for m in get_args(value)[1:] if isinstance(m, FieldInfo) for k, v in bounds(m).items()}
     parts = [
         f"{sign} {limits[key]}" for key, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if key in limits
     ]
@@ -122,6 +128,8 @@ def _fmt(value: Any) -> str:
         return "null"
     if isinstance(value, str):
         return value.replace("\n", " ")
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
     if isinstance(value, float) and value.is_integer() and abs(value) >= 1e5:
         return f"{value:.3g}"
     return str(value).replace("|", "\\|")

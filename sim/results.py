@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -161,16 +162,25 @@ def write_run(result: RunResult, folder: Path | str, overrides: list[str] | None
     _write_atomically(folder / "config.yaml", config.encode())
     _write_atomically(folder / "timeseries.parquet", result.timeseries.to_parquet(index=False))
     summary = {**result.summary, "config_hash": result.config.config_hash()}
-    _write_atomically(folder / "summary.json", json.dumps(summary, indent=2, allow_nan=True).encode())
+    standard = {key: None if isinstance(v, float) and math.isnan(v) else v for key, v in summary.items()}
+    _write_atomically(folder / "summary.json", json.dumps(standard, indent=2, allow_nan=False).encode())
     provenance = manifest(result.config, result.wall_time_s, overrides)
     _write_atomically(folder / "manifest.json", json.dumps(provenance, indent=2).encode())
     return folder
 
 
+def read_summary(folder: Path | str) -> dict[str, Any]:
+    """A written run's summary.json, with NaN for the nulls it writes for values that are not defined.
+
+    (A detection rate with no attempt to detect is ``null`` in the file: JSON has no NaN.)
+    """
+    summary = json.loads((Path(folder) / "summary.json").read_text())
+    return {key: math.nan if value is None else value for key, value in summary.items()}
+
+
 def read_run(folder: Path | str) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The time series and summary of a written run."""
-    folder = Path(folder)
-    return pd.read_parquet(folder / "timeseries.parquet"), json.loads((folder / "summary.json").read_text())
+    return pd.read_parquet(Path(folder) / "timeseries.parquet"), read_summary(folder)
 
 
 def seeds_table(results: list[RunResult]) -> pd.DataFrame:

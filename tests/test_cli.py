@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import json
+import math
 import re
 import signal
 import subprocess
@@ -24,7 +25,7 @@ from sim import Config, load_config
 from sim.loading import GROUPS, group_options, lever_groups, timeline_warnings
 from sim.report import one_run
 from sim.report.names import SOURCE_ORDER, label
-from sim.results import changes_slug, read_run
+from sim.results import changes_slug, read_run, write_run
 from sim.run import run
 from sim.settings_file import save_settings, settings_overrides
 from sim.timeline import month_labels
@@ -100,6 +101,21 @@ def test_the_header_folder_and_warning_name_the_overrides(tmp_path: Path) -> Non
     shares = [float(rows[f"share of compute used: {label(s).lower()}"].split()[0]) for s in SOURCE_ORDER]
     assert sum(shares) == pytest.approx(100.0, abs=0.05 * len(shares))
     assert "legitimate demand denied: compute that lawful customers of data centres abroad" in done.stdout
+
+
+def test_summary_json_is_standard_json_with_null_for_nan(tmp_path: Path) -> None:
+    result = run(load_config(["policy=none", "months=2"]))  # no controls: nothing is detected
+    assert math.isnan(result.summary["first_detection_month"])
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    folder = write_run(result, tmp_path)
+    written = json.loads((folder / "summary.json").read_text(), parse_constant=refuse)
+    assert written["first_detection_month"] is None
+    read = read_run(folder)[1]
+    assert math.isnan(read["first_detection_month"])
+    assert {k: v for k, v in read.items() if k != "config_hash"} == pytest.approx(result.summary, nan_ok=True)
 
 
 def test_replications_give_the_mean_and_t_interval_of_the_single_runs(tmp_path: Path) -> None:
@@ -252,9 +268,7 @@ def test_a_timeline_event_overriding_a_value_you_set_is_named(overrides: list[st
         (["policy.end_user_audits.audit_rate=0.2", "months=6"], []),  # no switch above it
     ],
 )
-def test_a_value_a_switch_turns_off_is_named_when_it_changes_nothing(
-    overrides: list[str], messages: list[str]
-) -> None:
+def test_a_value_a_switch_turns_off_is_named_when_it_changes_nothing(overrides: list[str], messages: list[str]) -> None:
     assert cli.no_effect_warnings(load_config(overrides), overrides) == messages
 
 
@@ -430,7 +444,9 @@ def test_a_bad_settings_file_names_itself_and_the_key(
     (tmp_path / "no_scenario.yaml").write_text("settings:\n  behaviour.temperature: 0.2\n")
     (tmp_path / "empty.yaml").write_text("")
     (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe")
-    (tmp_path / "nested.yaml").write_text("scenario: baseline\nsettings: {policy: {end_user_audits: {audit_rate: 0.3}}}\n")
+    (tmp_path / "nested.yaml").write_text(
+        "scenario: baseline\nsettings: {policy: {end_user_audits: {audit_rate: 0.3}}}\n"
+    )
     monkeypatch.chdir(tmp_path)
     for name, start, end in (
         ("bad.yaml", "settings=bad.yaml: policy.enforcement.audit_budget=8: unknown key", "'audit_budget_per_month'?"),

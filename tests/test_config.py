@@ -94,6 +94,20 @@ def test_config_reference_is_up_to_date() -> None:
     assert DOC_PATH.read_text() == render(), "docs/config.md is stale: run python -m sim.docs"
 
 
+def test_the_config_reference_shows_types_limits_and_defaults_as_a_reader_writes_them() -> None:
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")[2:6] for line in render().splitlines() if line.startswith("| `")
+    }
+    assert [cell.strip() for cell in rows["world.chips.<chip>"][:3]] == [
+        "dict[str, float]",
+        "H100e/chip",
+        "> 0, <= 100",
+    ]
+    assert rows["world.inference_chips"][3].strip() == "H20: 1.19, Ascend910C: 0.6"
+    leaks = [key for key, cells in rows.items() if any(t in "".join(cells) for t in ("annotation=", "metadata=", "{'"))]
+    assert leaks == []
+
+
 def test_every_schema_field_is_documented() -> None:
     from pydantic import BaseModel
 

@@ -7,13 +7,13 @@ factors form a point, so :func:`sim.sweep.analysis.point_means` applies as to a 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
+from sim.results import read_summary
 from sim.sweep.designs import POINT_ID, REPLICATION
 
 #: Config keys that are not model inputs, left out of the factors.
@@ -44,7 +44,7 @@ def collect_runs(path: Path | str) -> pd.DataFrame:
     )
     rows = []
     for folder, cfg in zip(folders, configs, strict=True):
-        summary = json.loads((folder / "summary.json").read_text())
+        summary = read_summary(folder)
         summary.pop("config_hash", None)
         values = {k: cfg.get(k) for k in factors}
         rows.append({"run": str(folder), "scenario": cfg.get("name"), **values, **summary})
