@@ -35,7 +35,7 @@ COLUMN_DOCS: dict[str, str] = {
     "access_hub_<hub>": "Compute used that came through a hub (smuggled stock and leases).",
     "orders_hub_<hub>_h100e": "Volume ordered through a hub this month, all offshore channels.",
     "smuggled_hub_<hub>_h100e": "Chips shipped by smugglers through a hub this month.",
-    "attempts_<channel>": "Transactions placed through a channel.",
+    "attempts_<channel>": "Transactions placed through a channel, refused ones included.",
     "orders_<channel>_h100e": "Compute ordered through a channel this month, refused orders excluded (H100e of work).",
     "spend_<channel>_usd": "Money committed to a channel this month (chips' price, whole leases), refusals excluded.",
     "refusals_<channel>": "Orders refused by a screening that only refuses (no rule makes them illicit).",

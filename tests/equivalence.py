@@ -1,7 +1,8 @@
 """The outputs the statistical equivalence test compares, and the writer of their reference.
 
 The reference (``tests/data/equivalence_reference.json``) holds these outputs over 50 seeds
-of the model before the array-backed market and the compiled decision rule. Rewrite it with
+of the model at the commit it names: first the model before the array-backed market and the
+compiled decision rule, then the model after each change made on purpose. Rewrite it with
 ``python -m tests.equivalence`` only when the model's behaviour changes on purpose (a new
 mechanism, a refit), and say so in the commit.
 """

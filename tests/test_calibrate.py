@@ -148,3 +148,10 @@ def test_a_bad_priors_file_exits_2_naming_the_key(tmp_path, capsys, change, mess
 def test_the_shipped_priors_are_valid_and_sourced():
     cal = load_calibration()
     assert cal.parameters and all(p.source for p in cal.parameters.values())
+
+
+def test_a_particles_seed_follows_from_its_parameters_alone() -> None:
+    seed = calibrate.particle_seed({"behaviour.front_load_months": 3.5, "world.market.gray_premium": 1.4})
+    assert seed == calibrate.particle_seed({"world.market.gray_premium": 1.4, "behaviour.front_load_months": 3.5})
+    assert seed != calibrate.particle_seed({"world.market.gray_premium": 1.4, "behaviour.front_load_months": 3.6})
+    assert 0 <= seed < 2**31

@@ -113,3 +113,22 @@ def test_every_world_default_cites_a_source_or_says_assumption():
             bad.append(f"line {number}: no [KEY] and no 'assumption': {line.strip()}")
     assert not bad, f"{WORLD.relative_to(ROOT)}:\n" + "\n".join(bad)
     assert yaml.safe_load(WORLD.read_text())  # still a valid YAML file
+
+
+def _leaves(node: dict, prefix: str = "") -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in node.items():
+        out |= _leaves(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value}
+    return out
+
+
+def test_the_odd_quotes_each_fitted_value_as_the_calibrated_config_has_it():
+    """Each calibrated parameter's table row says ``(fitted: v)`` with v its value to 3 significant figures."""
+    calibrated = _leaves(yaml.safe_load((ROOT / "configs" / "calibrated" / "baseline.yaml").read_text()))
+    rows = [line for line in ODD.read_text().splitlines() if line.startswith("|") and "(fitted: " in line]
+    for path, value in calibrated.items():
+        leaf = path.rsplit(".", 1)[1]
+        (row,) = [r for r in rows if re.match(rf"\|\s*`?(?:[\w.]+\.)?{leaf}`?\s*\|", r)]
+        shown = float(re.search(r"\(fitted: ([0-9.,e+-]+)\)", row).group(1).replace(",", ""))
+        assert shown == pytest.approx(value, rel=5e-3), f"{path}: the ODD says {shown}, the config {value}"
+    assert len(rows) == len(calibrated)

@@ -1,6 +1,7 @@
 """Statistical equivalence: the array-backed market and compiled decision rule keep the model's outputs.
 
-The reference holds the outputs of 50 seeds of the model before them (``tests/equivalence.py``).
+The reference holds the outputs of 50 seeds of the model before them, rewritten since only when
+the model changed on purpose (``tests/equivalence.py``).
 Results may differ from it in the last bits and in the order random numbers are drawn, so each
 output's distribution over 50 other seeds is compared with it by two-sample tests: Kolmogorov-
 Smirnov (any difference in shape) and Mann-Whitney (a shift). Each test is run at 0.1%, so the

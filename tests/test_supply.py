@@ -110,21 +110,22 @@ def test_firms_buy_ahead_of_an_announced_rule_and_lose_what_cannot_ship(baseline
     ahead = run(licence_world(baseline, front_load_months=6, announced="2025-01")).timeseries.set_index("month")
     # demand is a level: a surprised firm orders its 100 H100e once (and tops up what depreciates)
     assert surprise.loc["2025-01", "spend_compliant_usd"] == pytest.approx(100 * 1000.0)
-    # forewarned, it also buys 6 months of demand ahead (600)
-    assert ahead.loc["2025-01", "spend_compliant_usd"] == pytest.approx(700 * 1000.0)
+    # forewarned, it tops what it has on order up to 6 months of demand (600), this month's 100 included
+    assert ahead.loc["2025-01", "spend_compliant_usd"] == pytest.approx(600 * 1000.0)
     # the vendor ships $1,000 a month, one H100, whatever was ordered
     assert (ahead.loc["2025-01":"2025-03", "delivered_compliant_usd"] == 1000.0).all()
     assert surprise.loc["2025-04", "cancelled_compliant_usd"] < ahead.loc["2025-04", "cancelled_compliant_usd"]
 
 
-def test_buying_ahead_tops_up_to_the_months_ahead(baseline: Config) -> None:
+def test_buying_ahead_tops_up_what_is_on_order_to_the_months_ahead(baseline: Config) -> None:
     model = ExportControlModel(licence_world(baseline, front_load_months=2, announced="2025-01"))
     model.step()
     firms = model.firms
-    # in January: the month's 100 and 2 months ahead (200); nothing more while they are on order
-    assert firms.on_order_h100e("compliant")[0] == pytest.approx(300 - 1)
-    model.step()
-    assert model.timeseries()["orders_compliant_h100e"].iloc[-1] == pytest.approx(0.0)
+    # in January: the month's 100 and 100 more, 2 months of demand in all, of which the vendor ships 1
+    assert firms.on_order_h100e("compliant")[0] == pytest.approx(200 - 1)
+    model.step()  # in February it tops up only what was shipped, the one H100
+    assert model.timeseries()["orders_compliant_h100e"].iloc[-1] == pytest.approx(1.0)
+    assert firms.on_order_h100e("compliant")[0] == pytest.approx(200 - 1)
 
 
 def domestic(baseline: Config, **settings: object) -> Config:
@@ -161,3 +162,12 @@ def test_hbm_binds_when_it_allows_fewer_chips_than_the_dies(baseline: Config) ->
     supply = [domestic_supply_h100e(cfg, month) / 0.8 for month in range(4)]
     assert supply == pytest.approx([22.0, 27.5, 30.25, 30.25])
     assert domestic_supply_h100e(domestic(baseline, hbm_stacks_per_month=0.0), 0) == 0.0
+
+
+def test_firms_buy_no_more_domestic_chips_than_are_made(baseline: Config) -> None:
+    """Rations are in H100e of work: 25 Ascend 910C a month are 20 H100e by TPP and do 15 of inference."""
+    cfg = with_settings(domestic(baseline), {"months": 6, "world.domestic.wafer_growth_per_month": 0.0})
+    frame = run(cfg).timeseries
+    assert frame["domestic_supply_h100e"].tolist() == pytest.approx([20.0] * 6)
+    bought = frame["orders_domestic_h100e"].to_numpy()  # nothing until the H20 licence closes that channel
+    assert bought.max() <= 15.0 + 1e-9 and bought[3:].min() > 0.9 * 15.0  # scarce: nearly all of it, never more

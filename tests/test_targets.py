@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.schema import ConfigError
+from sim.channels import CHANNEL_NAMES
+from sim.run import run
+from sim.schema import ConfigError, with_settings
 from sim.targets import (
     DEFAULT_TARGETS,
     ExpressionError,
@@ -182,3 +184,25 @@ def test_the_shipped_targets_load_with_both_roles_and_cite_the_bibliography():
     bibliography = ODD.read_text().split("## 10. Bibliography")[1]
     for name, t in targets.items():
         assert f"**[{t.source.cite}]**" in bibliography, name
+
+
+def test_the_smuggled_share_counts_inference_chips_by_tpp_as_the_config_does(baseline):
+    """CNAS counts training compute: the H20's and Ascend's orders (H100e of inference work) go back to TPP."""
+    result = run(with_settings(baseline, {"months": 12}))
+    orders = {c: result.timeseries[f"orders_{c}_h100e"].sum() for c in CHANNEL_NAMES}
+    world = baseline.world
+
+    def by_tpp(chip: str) -> float:
+        return world.chips[chip] / world.inference_chips[chip]
+
+    training_h100e = (
+        orders["domestic"] * by_tpp(world.domestic.chip)
+        + orders["compliant"] * by_tpp(baseline.policy.compliant_chips.chip)
+        + orders["smuggling"]
+        + orders["remote_rental"]
+        + orders["data_transport"]
+    )
+    target = load_targets().targets["cnas_smuggled_share_acquired"]
+    share = target.compute({"baseline": RunData(result.timeseries, result.summary)})
+    assert orders["compliant"] > 0 and orders["domestic"] > 0
+    assert share == pytest.approx(orders["smuggling"] / training_h100e, rel=1e-9)

@@ -12,7 +12,7 @@ from numba import njit
 from sim.channels import CHANNEL_NAMES
 from sim.decision import Beliefs, allocate_month
 from sim.ledger import Ledger, Shipments
-from sim.option_table import FirmTerms
+from sim.option_table import FirmTerms, worth_per_h100e
 from sim.sources import STOCKPILE
 
 if TYPE_CHECKING:
@@ -107,10 +107,10 @@ class Firms:
 
         Firms decide one after the other in ``order`` (rows), drawing on the same ``capacities``.
         Anticipation (docs/ODD.md, section 7.15): once a rule that will close a channel is
-        announced, a firm tops up what it has on order through that channel to
-        ``front_load_months`` months of the demand the channel serves for it (its inference
-        demand for an inference chip, else all of it), through the channel's options worth
-        taking (U > 0), paid from the budget of the months it buys for.
+        announced, a firm tops up what it has on order through that channel (the chips just
+        ordered included) to ``front_load_months`` months of the demand the channel serves for
+        it (its inference demand for an inference chip, else all of it), through the channel's
+        options worth taking (U > 0), paid from the budget of the months it buys for.
 
         Returns:
             The orders as (firm, option, H100e), in the order decided (``allocate_month``).
@@ -125,6 +125,7 @@ class Firms:
             through[c] = table.channel == CHANNEL_NAMES.index(channel)
             serves = self.inference_share if table.inference[through[c]].any() else 1.0
             ahead_h100e[:, c] = behaviour.front_load_months * serves * demand - self.on_order_h100e(channel)
+        chips_through = through & table.stock  # chips ordered through a closing channel count as on order
         inference_pool = capacities.ration("inference_need")
         return allocate_month(
             order,
@@ -139,7 +140,7 @@ class Firms:
                 np.array([capacities.ration("domestic_ration"), inference_pool]),
                 np.array([self.ration_h100e, self.inference_need_h100e]).T.copy(),
             ),
-            (through, ahead_h100e, behaviour.front_load_months * self.budget_usd, inference_pool),
+            (through, chips_through, ahead_h100e, behaviour.front_load_months * self.budget_usd, inference_pool),
             behaviour.temperature,
             behaviour.min_order_share,
             behaviour.max_rounds,
@@ -173,13 +174,17 @@ class Firms:
         """Unmet demand (demand less stock, leases and orders under way, by use) and domestic rations.
 
         Training demand is met by chips and leases that serve any work; inference demand by
-        inference chips first, then by what the others leave over.
+        inference chips first, then by what the others leave over. Rations are in H100e of
+        the work the domestic chip does, as needs and orders are: the supply (H100e by
+        training performance) times the chip's worth (docs/ODD.md, section 7.10).
         """
+        cfg = self.model.cfg
         any_work, inference = self.ledger.covered_h100e(
             self.stock_h100e.sum(axis=1), self.inference_stock_h100e.sum(axis=1)
         )
+        supply_of_work_h100e = domestic_supply_h100e * worth_per_h100e(cfg, cfg.world.domestic.chip)
         self.need_h100e, self.inference_need_h100e, self.ration_h100e = _needs(
-            self.demand_h100e(month), self.inference_share, any_work, inference, domestic_supply_h100e
+            self.demand_h100e(month), self.inference_share, any_work, inference, supply_of_work_h100e
         )  # the rows of one (3 x firms) block
 
     def receive(self, month: int, depreciation_per_month: float) -> Shipments:
