@@ -24,7 +24,8 @@ import sim.__main__ as cli
 from sim import Config, load_config
 from sim.loading import GROUPS, group_options, lever_groups, timeline_warnings
 from sim.report import one_run
-from sim.report.names import SOURCE_ORDER, label
+from sim.report.figures import EVENT_GID
+from sim.report.names import SOURCE_ORDER, event_marks, label
 from sim.results import changes_slug, read_run, write_run
 from sim.run import run
 from sim.settings_file import save_settings, settings_overrides
@@ -216,6 +217,18 @@ def test_the_chart_title_and_folder_say_what_was_changed() -> None:
     result = run(load_config(["months=2"]))
     fig = one_run.figure(one_run.access_by_source_table(result.timeseries), title)
     assert fig.axes[0].get_title() == title
+
+
+def test_the_chart_of_one_run_marks_the_rule_changes_within_it() -> None:
+    result = run(load_config(["months=6"]))  # 2025-01 to 2025-06
+    marks = event_marks(result.config)
+    assert marks[:2] == (("2025-04", "H20 licence"), ("2025-05", "Diffusion Rule rescinded"))
+    fig = one_run.figure(one_run.access_by_source_table(result.timeseries), "title", marks)
+    top = fig.axes[0]
+    assert len([line for line in top.lines if line.get_gid() == EVENT_GID]) == 2  # the later events are after the run
+    legend = [t.get_text() for t in fig.legends[0].get_texts()] if fig.legends else []
+    legend += [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    assert "1: H20 licence (2025-04)" in legend and not any(t.startswith("3:") for t in legend)
 
 
 def test_replications_in_worker_processes_equal_those_in_this_one() -> None:

@@ -247,10 +247,19 @@ def test_access_over_time_offshore_channels_as_lines_on_a_log_axis_below(access_
             assert_allclose(line.get_xydata()[:, 0], x)
             expected = np.array(ACCESS_SOURCES[channel][k]) / 1e3
             assert_allclose(line.get_xydata()[:, 1], np.where(expected > 0, expected, np.nan))  # zero: a gap
-        assert_allclose(ax.get_ylim(), (largest * 10.0**-LOG_DECADES, largest * 2))
+        assert_allclose(ax.get_ylim(), (5e-4, largest * 2))  # half the decade of the smallest, 1 H100e-month
         assert ax.get_xlabel() == "Month"
         assert upper.get_xlabel() == ""
     assert "log" in low[0].get_ylabel()
+
+
+def test_access_over_time_log_axis_spans_at_most_its_decades_below_the_largest():
+    table = access_table()
+    table.loc[(table["source"] == "remote_rental") & (table["mean"] == 1.0), "mean"] = 1e-9
+    fig = access_over_time(table)
+    largest = max(max(ACCESS_SOURCES[c][k]) for c in ACCESS_OFFSHORE for k in range(len(ACCESS_SCENARIOS))) / 1e3
+    assert_allclose(access_rows(fig)[1][0].get_ylim(), (largest * 10.0**-LOG_DECADES, largest * 2))
+    plt.close(fig)
 
 
 def test_access_over_time_offshore_lines_carry_their_bands_where_the_channel_is_used():

@@ -177,9 +177,9 @@ def access_over_time(
     in black; its legend entry gives the band's widest half-width, since at the scale of the
     stack it may be too narrow to see. When the table has offshore channels
     (``OFFSHORE_CHANNELS``), a second row draws them again as lines with their 95% bands on a log
-    y axis spanning ``LOG_DECADES`` decades below the largest value, so that channels too small
-    to see in the stack stay readable; months of zero leave gaps there, and a band whose interval
-    includes zero reaches the bottom of the axis.
+    y axis from half the decade of the smallest value drawn (at most ``LOG_DECADES`` decades
+    below the largest), so that channels too small to see in the stack stay readable; months of zero
+    leave gaps there, and a band whose interval includes zero reaches the bottom of the axis.
 
     Args:
         table: Rows of ``scenario``, ``month`` (YYYY-MM), ``source`` and ``mean`` compute used
@@ -254,9 +254,12 @@ def access_over_time(
         low.set_yscale("log")
         _count_axis(low.yaxis)
         low.yaxis.set_minor_formatter(NullFormatter())
-        largest = table.loc[table["source"].isin(offshore), "mean"].max() / scale
-        if largest > 0:
-            low.set_ylim(largest * 10.0**-LOG_DECADES, largest * 2)
+        drawn = table.loc[table["source"].isin(offshore)]
+        largest = drawn["mean"].max() / scale
+        if largest > 0:  # to below the decade of the smallest value drawn, at most LOG_DECADES below the largest
+            values = drawn.reindex(columns=["mean", "ci_low", "ci_high"]).to_numpy(dtype=float).ravel() / scale
+            decade = 10.0 ** np.floor(np.log10(values[values > 0].min()))
+            low.set_ylim(max(largest * 10.0**-LOG_DECADES, decade / 2), largest * 2)  # no tick in the corner
         low.set_ylabel("Offshore channels\n(as above, log scale)")  # a longer label runs into the one above
     _legend(grid[0, -1], list(grid[0]), [*map(label, SOURCE_ORDER), "Demand", band_label], events)
     return fig

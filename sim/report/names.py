@@ -1,4 +1,4 @@
-"""Names a report shows: the sources of compute in stacking order, and readable labels.
+"""Names a report shows: the sources of compute in stacking order, readable labels, and event marks.
 
 Channels come from the channel registry (``sim.channels.CHANNELS``: order, ``label``), so a new
 channel needs no edit here; this module holds only the names that are no channel.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from sim.channels import CHANNEL_NAMES, CHANNELS
+from sim.config import Config
 from sim.levers import LEVERS
 from sim.loading import unit_of
 
@@ -48,6 +49,11 @@ FACTOR_LABELS = {
 
 #: Words of a config key that only repeat its unit, dropped from labels.
 UNIT_WORDS = {"h100e", "per", "year", "month", "months", "usd"}
+
+
+def event_marks(config: Config) -> tuple[tuple[str, str], ...]:
+    """(month, label) of every timeline event of a config, in month order: the event lines of time axes."""
+    return tuple(sorted((event.month, event.label or label(name)) for name, event in config.timeline.items()))
 
 
 def factor_label(path: str) -> str:

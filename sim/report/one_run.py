@@ -1,13 +1,15 @@
 """The chart of one run, as ``python -m sim`` writes it: compute used per month by source.
 
 With replications it draws the mean over every seed and the 95% band of total access. Its title
-names the scenario, the seed(s) and what the command line changed. Kept apart from the sweep
+names the scenario, the seed(s) and what the command line changed; numbered lines mark the
+config's timeline events (rule changes), explained in the legend. Kept apart from the sweep
 tables (``sim.report.tables``) so that a single run imports no sweep code.
 """
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +18,7 @@ import pandas as pd
 
 from sim.intervals import CONFIDENCE, clip_bounds, mean_ci, never_negative
 from sim.report.figures import access_over_time
-from sim.report.names import SOURCE_ORDER, label
+from sim.report.names import SOURCE_ORDER, event_marks, label
 from sim.report.style import theme
 from sim.results import changes_hash
 
@@ -71,9 +73,9 @@ def _seed_range(seeds: list[int]) -> str:
     return ", ".join(map(str, seeds))
 
 
-def figure(tidy: pd.DataFrame, title: str) -> Figure:
-    """The compute-by-source chart of a tidy table (:func:`access_by_source_table`), titled."""
-    fig = access_over_time(tidy.assign(scenario="run"))
+def figure(tidy: pd.DataFrame, title: str, events: Sequence[tuple[str, str]] = ()) -> Figure:
+    """The compute-by-source chart of a tidy table (:func:`access_by_source_table`), titled, with its events marked."""
+    fig = access_over_time(tidy.assign(scenario="run"), events=events)
     fig.axes[0].set_title(title, fontsize="small")
     return fig
 
@@ -91,7 +93,7 @@ def write_figure(result: RunResult | list[RunResult], folder: Path, changes: lis
     title = chart_title(results[0].config.name, [r.config.seed for r in results], changes or [])
     path = folder / FIGURE_NAME
     with theme("paper"):
-        fig = figure(tidy, title)
+        fig = figure(tidy, title, event_marks(results[0].config))
         fig.savefig(path, dpi=PNG_DPI)
     plt.close(fig)
     return path

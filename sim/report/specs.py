@@ -25,7 +25,7 @@ from matplotlib.font_manager import FontProperties
 
 from sim.loading import load_config
 from sim.report import figures, sensitivity_figures, tables
-from sim.report.names import factor_label, label
+from sim.report.names import event_marks, factor_label, label
 from sim.report.style import theme
 from sim.report.tables import SCENARIO, Selection
 from sim.schema import ConfigError
@@ -82,8 +82,7 @@ def _scenarios(sweep: Sweep) -> list[str]:
 @functools.cache
 def _timeline(scenario: str) -> tuple[tuple[str, str], ...]:
     """(month, label) of every timeline event of a scenario, in month order (composed once)."""
-    timeline = load_config([f"scenario={scenario}"]).timeline
-    return tuple(sorted((e.month, e.label or label(name)) for name, e in timeline.items()))
+    return event_marks(load_config([f"scenario={scenario}"]))
 
 
 @functools.cache
