@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from sim.config import Config
 from sim.schema import ConfigError, SettingsError, field_at, format_validation_error, suggest, unit, with_settings
-from sim.timeline import TimelineEventError, compile_timeline, month_index
+from sim.timeline import TimelineEventError, compile_timeline, month_index, month_labels
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 GROUPS = ("world", "policy", "scenario", "calibrated")
@@ -311,6 +311,7 @@ def timeline_warnings(config: Config, overrides: list[str]) -> list[str]:
 
     An event counts when it takes effect before the run ends and sets a value the overrides set
     (:func:`user_values`) to something else; events the overrides add or change are the user's own.
+    One of those that takes effect after the run ends is named too: it changes nothing.
     """
     mine = user_values(config, overrides)
     own_events = {
@@ -319,7 +320,15 @@ def timeline_warnings(config: Config, overrides: list[str]) -> list[str]:
     start = config.model_dump(mode="python")
     messages = []
     for name, event in sorted(config.timeline.items(), key=lambda item: item[1].month):
-        if name in own_events or month_index(config.start, event.month) >= config.months:
+        after_end = month_index(config.start, event.month) >= config.months
+        if name in own_events and after_end:
+            last = month_labels(config.start, config.months)[-1]
+            needed = month_index(config.start, event.month) + 1
+            messages.append(
+                f"your timeline event {name!r} takes effect in {event.month}, after the run's last month "
+                f"({last}): it changes nothing; months={needed} would reach it"
+            )
+        if name in own_events or after_end:
             continue
         for path, value in event.set.items():
             if path not in mine:

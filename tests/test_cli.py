@@ -253,6 +253,14 @@ def test_replications_in_worker_processes_equal_those_in_this_one() -> None:
         ),
         (["policy=strict", "~timeline.h20_resumed"], []),
         (["policy.compliant_chips.surcharge_share=0.15", "months=8"], []),  # h20_resumed sets the same value
+        (
+            ["months=6", "timeline.h200_approved.month=2025-09"],
+            [
+                "your timeline event 'h200_approved' takes effect in 2025-09, after the run's last month (2025-06): "
+                "it changes nothing; months=9 would reach it"
+            ],
+        ),
+        (["months=6", "timeline.h200_approved.month=2025-06"], []),  # the run's last month: it acts
     ],
 )
 def test_a_timeline_event_overriding_a_value_you_set_is_named(overrides: list[str], messages: list[str]) -> None:
