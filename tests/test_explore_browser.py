@@ -105,13 +105,14 @@ def test_a_lever_moved_on_the_page_gives_the_numbers_of_run(server: tuple[str, P
             page.goto(url)
             page.wait_for_selector("[data-testid=comparison][data-run='1']", timeout=RUN_S * 1000)
 
-            page.click(".section-end-user-audits")  # open the lever's section, move its slider one page up
+            page.click(".section-end-user-audits")  # open the lever's section, move its slider two pages up
             control = page.locator(".control-policy-end_user_audits-audit_rate")
             before = float(control.locator(".control-value").inner_text())
             assert before == baseline.policy.end_user_audits.audit_rate
             control.locator("[role=slider]").focus()
             page.keyboard.press("PageUp")
-            value = round(before + 0.1, 3)  # PageUp: a tenth of the range
+            page.keyboard.press("PageUp")
+            value = round(before + 0.2, 3)  # PageUp: a tenth of the range
             page.wait_for_function(
                 "t => document.querySelector('.control-policy-end_user_audits-audit_rate .control-value')"
                 ".textContent === t",

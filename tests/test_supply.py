@@ -170,4 +170,4 @@ def test_firms_buy_no_more_domestic_chips_than_are_made(baseline: Config) -> Non
     frame = run(cfg).timeseries
     assert frame["domestic_supply_h100e"].tolist() == pytest.approx([20.0] * 6)
     bought = frame["orders_domestic_h100e"].to_numpy()  # nothing until the H20 licence closes that channel
-    assert bought.max() <= 15.0 + 1e-9 and bought[3:].min() > 0.9 * 15.0  # scarce: nearly all of it, never more
+    assert bought.max() <= 15.0 + 1e-9 and bought[3:].min() > 0.8 * 15.0  # scarce: most of it, never more
