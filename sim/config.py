@@ -379,7 +379,7 @@ class Behaviour(Schema):
         ge=0,
         le=10,
     )
-    learning: bool = field("Whether beliefs update from outcomes and news.")
+    learning: bool = field("Whether beliefs update from outcomes and news.", switch=True)
     beliefs: BeliefInit = field(
         "'prior': Beta(prior_a, prior_b) per channel and hub; 'true': beliefs equal the true "
         "detection probabilities every month (an oracle, for checks)."

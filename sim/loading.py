@@ -18,7 +18,16 @@ from omegaconf.errors import OmegaConfBaseException
 from pydantic import ValidationError
 
 from sim.config import Config
-from sim.schema import ConfigError, SettingsError, field_at, format_validation_error, suggest, unit, with_settings
+from sim.schema import (
+    ConfigError,
+    SettingsError,
+    field_at,
+    format_validation_error,
+    is_switch,
+    suggest,
+    unit,
+    with_settings,
+)
 from sim.timeline import TimelineEventError, compile_timeline, month_index, month_labels
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -253,7 +262,11 @@ def _leaves(data: Any, prefix: str) -> dict[str, Any]:
 
 
 def switched_off(cfg: Config, path: str) -> str:
-    """The booleans set to false in the sections above a config path, as a reason its value may change nothing."""
+    """The switches set to false in the sections above a config path, as a reason its value may change nothing.
+
+    Only booleans the schema marks as switches count (``field(..., switch=True)``: a section's
+    ``enabled``, ``kyc_required``, ...), not every boolean beside the value.
+    """
     data: Any = cfg.model_dump(mode="python")
     reasons = []
     parts = path.split(".")
@@ -262,7 +275,11 @@ def switched_off(cfg: Config, path: str) -> str:
         for part in parts[:depth]:
             section = section.get(part, {}) if isinstance(section, dict) else {}
         prefix = ".".join(parts[:depth])
-        reasons += [f"{prefix}.{k} is false" for k, v in section.items() if v is False and k != parts[depth]]
+        reasons += [
+            f"{prefix}.{k} is false"
+            for k, v in section.items()
+            if v is False and k != parts[depth] and is_switch(field_at(Config, (*parts[:depth], k)))
+        ]
     return "; ".join(reasons)
 
 
@@ -311,7 +328,8 @@ def timeline_warnings(config: Config, overrides: list[str]) -> list[str]:
 
     An event counts when it takes effect before the run ends and sets a value the overrides set
     (:func:`user_values`) to something else; events the overrides add or change are the user's own.
-    One of those that takes effect after the run ends is named too: it changes nothing.
+    One of those that takes effect after the run ends, and is not announced before, is named
+    too: it changes nothing (an announcement within the run acts through buying ahead).
     """
     mine = user_values(config, overrides)
     own_events = {
@@ -321,7 +339,8 @@ def timeline_warnings(config: Config, overrides: list[str]) -> list[str]:
     messages = []
     for name, event in sorted(config.timeline.items(), key=lambda item: item[1].month):
         after_end = month_index(config.start, event.month) >= config.months
-        if name in own_events and after_end:
+        heard = event.announced is not None and month_index(config.start, event.announced) < config.months
+        if name in own_events and after_end and not heard:
             last = month_labels(config.start, config.months)[-1]
             needed = month_index(config.start, event.month) + 1
             messages.append(

@@ -147,13 +147,16 @@ def _field_kinds(cls: type[BaseModel], name: str) -> tuple[bool, frozenset[Any]]
     return is_option, frozenset(kinds)
 
 
-def field(description: str, unit: str = "", *, timeline: bool = False, **limits: Any) -> Any:
+def field(description: str, unit: str = "", *, timeline: bool = False, switch: bool = False, **limits: Any) -> Any:
     """A documented schema field with its unit and numeric limits (required unless ``default`` is given).
 
     ``timeline=True`` marks a value read every month, which timeline events may therefore change
-    (everything under it included).
+    (everything under it included). ``switch=True`` marks a boolean that turns its section's
+    mechanism on or off: while it is false, the section's other values may do nothing.
     """
-    extra: dict[str, Any] = {"unit": unit} | ({"timeline": True} if timeline else {})
+    extra: dict[str, Any] = (
+        {"unit": unit} | ({"timeline": True} if timeline else {}) | ({"switch": True} if switch else {})
+    )
     return Field(description=description, json_schema_extra=extra, **limits)
 
 
@@ -292,6 +295,12 @@ def field_at(root: type[BaseModel], loc: tuple) -> FieldInfo | None:
 def keys_at(root: type[BaseModel], loc: tuple) -> list[str]:
     """The keys a section at ``loc`` allows (sorted), or [] where it holds no section."""
     return sorted(getattr(_walk(root, loc)[1], "model_fields", {}))
+
+
+def is_switch(info: FieldInfo | None) -> bool:
+    """Whether a field is a section's on/off switch (``field(..., switch=True)``)."""
+    extra = info.json_schema_extra if info is not None else None
+    return isinstance(extra, dict) and bool(extra.get("switch"))
 
 
 def unit(info: FieldInfo | None) -> str:

@@ -60,6 +60,8 @@ def read_settings(path: Path | str) -> tuple[str, dict[str, Any]]:
     if not isinstance(settings, dict):
         raise ConfigError(f"settings={path}: 'settings' must map dotted config paths to values")
     for key, value in settings.items():
+        if value == {}:
+            raise ConfigError(f"settings={path}: settings.{key} is empty and sets nothing; remove it")
         if isinstance(value, dict) and "." not in str(key):
             raise ConfigError(
                 f"settings={path}: settings.{key} is nested; write each setting under its dotted path, "

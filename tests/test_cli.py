@@ -263,6 +263,7 @@ def test_replications_in_worker_processes_equal_those_in_this_one() -> None:
             ],
         ),
         (["months=6", "timeline.h200_approved.month=2025-06"], []),  # the run's last month: it acts
+        (["months=6", "timeline.h20_licence.month=2025-09"], []),  # announced in 2025-01: firms buy ahead
     ],
 )
 def test_a_timeline_event_overriding_a_value_you_set_is_named(overrides: list[str], messages: list[str]) -> None:
@@ -287,7 +288,7 @@ def test_a_timeline_event_overriding_a_value_you_set_is_named(overrides: list[st
             ],
         ),
         (["policy=strict", "policy.enforcement.escalation.customs_multiplier=3", "months=6"], []),  # switched on
-        (["policy.entity_list.firm_listing_months=12"], []),  # include_affiliates is off, but the value acts
+        (["policy.entity_list.firm_listing_months=12", "months=6"], []),  # include_affiliates is no switch
         (["policy.end_user_audits.audit_rate=0.2", "months=6"], []),  # no switch above it
     ],
 )
@@ -470,6 +471,7 @@ def test_a_bad_settings_file_names_itself_and_the_key(
     (tmp_path / "nested.yaml").write_text(
         "scenario: baseline\nsettings: {policy: {end_user_audits: {audit_rate: 0.3}}}\n"
     )
+    (tmp_path / "empty_section.yaml").write_text("scenario: baseline\nsettings: {policy: {}}\n")
     monkeypatch.chdir(tmp_path)
     for name, start, end in (
         ("bad.yaml", "settings=bad.yaml: policy.enforcement.audit_budget=8: unknown key", "'audit_budget_per_month'?"),
@@ -481,6 +483,7 @@ def test_a_bad_settings_file_names_itself_and_the_key(
         ("", "settings=: expected the path of a settings file", ""),
         ("binary.yaml", "settings=binary.yaml: not a text file", "(expected YAML in UTF-8)"),
         ("nested.yaml", "settings=nested.yaml: settings.policy is nested", "'policy.end_user_audits.audit_rate: 0.3'"),
+        ("empty_section.yaml", "settings=empty_section.yaml: settings.policy is empty", "sets nothing; remove it"),
     ):
         monkeypatch.setattr(sys, "argv", ["sim", f"settings={name}"])
         with pytest.raises(SystemExit) as exited:

@@ -13,7 +13,7 @@ import pytest
 
 from sim import load_config, run
 from sim.schema import with_settings
-from sim.sweep import load, load_experiment, resume_sweep, start_sweep, worker
+from sim.sweep import engine, load, load_experiment, resume_sweep, start_sweep, worker
 from sim.sweep.__main__ import main as sweep_main
 from sim.sweep.designs import run_seed
 from sim.sweep.summarize import point_table
@@ -223,10 +223,23 @@ def test_local_dask_workers_leave_ctrl_c_to_the_sweep_even_after_a_restart() -> 
     from sim.sweep.executors import _local_worker_plugin
 
     with (
-        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0") as cluster,
         Client(cluster) as client,
     ):
         client.register_plugin(_local_worker_plugin())
         assert set(client.run(_sigint_handler).values()) == {str(signal.SIG_IGN)}
         client.restart()  # as the nanny restarts a worker that died
         assert set(client.run(_sigint_handler).values()) == {str(signal.SIG_IGN)}
+
+
+def test_a_signal_only_flags_a_stop_while_workers_run_and_a_second_one_quits() -> None:
+    engine._stop_requested.clear()
+    with pytest.raises(KeyboardInterrupt):  # preparing, or running in this process: at once
+        engine.stop_on_signal(signal.SIGINT, None)
+    engine._stop_requested.clear()
+    with engine._interrupts_as_flag(True):
+        engine.stop_on_signal(signal.SIGINT, None)  # the sweep's wait sees the flag within a second
+        assert engine._stop_requested.is_set()
+        with pytest.raises(KeyboardInterrupt):  # pressed again while workers close: quit now
+            engine.stop_on_signal(signal.SIGINT, None)
+    engine._stop_requested.clear()

@@ -11,7 +11,7 @@ class CompliantChips(Lever):
 
     key = "compliant_chips"
 
-    allowed: bool = field("Whether compliant chips may be sold to China.")
+    allowed: bool = field("Whether compliant chips may be sold to China.", switch=True)
     chip: str = field("Best chip legally sold, a key of world.chips (H20; H100 with no controls).")
     price_usd_per_chip: float | None = field(
         "Price of one compliant chip before surcharge; null: the list price of Nvidia's current chips "

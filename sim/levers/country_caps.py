@@ -13,7 +13,7 @@ class CountryCaps(Lever):
 
     key = "country_caps"
 
-    enabled: bool = field("Whether tier caps apply.")
+    enabled: bool = field("Whether tier caps apply.", switch=True)
     tier2_cap_h100e_per_year: float | None = field("Annual cap for a tier-2 hub; null for none.", "H100e/year", ge=0)
     tier3_cap_h100e_per_year: float | None = field("Annual cap for a tier-3 hub; null for none.", "H100e/year", ge=0)
     hubs: Annotated[list[str], READ_ONLY] = field("Hubs the caps apply to; empty for every hub.")

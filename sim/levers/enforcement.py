@@ -23,7 +23,7 @@ class Allocation(StrEnum):
 class Escalation(Schema):
     """The regulator tightening a hub's rules on its own."""
 
-    enabled: bool = field("Whether the regulator escalates.")
+    enabled: bool = field("Whether the regulator escalates.", switch=True)
     threshold_detections: int = field("Detections in a hub in one month that trigger escalation.", "count", ge=1)
     customs_multiplier: float = field(
         "Multiplier on the hub's inspection rates at each escalation.", "ratio", ge=1, le=10

@@ -11,7 +11,7 @@ class EntityList(Lever):
 
     key = "entity_list"
 
-    list_on_detection: bool = field("List the intermediary and the firm of a detected transaction.")
+    list_on_detection: bool = field("List the intermediary and the firm of a detected transaction.", switch=True)
     include_affiliates: bool = field("Also list every intermediary with the same owner.")
     firm_listing_months: int = field(
         "Months a detected firm stays on the entity list (entries are rarely removed).", "months", ge=0, le=600

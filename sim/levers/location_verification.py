@@ -72,7 +72,7 @@ class LocationVerification(Lever):
     }
     counts: ClassVar[tuple[str, ...]] = ("verification_detections",)
 
-    enabled: bool = field("Whether export-controlled chips carry location verification.")
+    enabled: bool = field("Whether export-controlled chips carry location verification.", switch=True)
     from_month: str = field("First month whose deliveries carry it, YYYY-MM.")
     verified_share: float = field(
         "Share of the chips delivered from then on that report their location.", "share", ge=0, le=1

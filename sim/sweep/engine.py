@@ -100,10 +100,11 @@ def stop_on_signal(signum: int, frame: object) -> None:
     checks at least every second as it waits for them: an interrupt raised at once could land in
     a callback (a Dask future's clean-up, its garbage-collection diagnosis), be printed with a
     traceback and swallowed there. Otherwise (preparing the sweep, or running it in this process)
-    it raises KeyboardInterrupt at once.
+    it raises KeyboardInterrupt at once, as a second signal does (to quit while workers close).
     """
+    again = _stop_requested.is_set()
     _stop_requested.set()
-    if not _workers_running.is_set():
+    if again or not _workers_running.is_set():
         raise KeyboardInterrupt
 
 

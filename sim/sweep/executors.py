@@ -171,9 +171,12 @@ def _dask_client(spec: ExecutorSpec) -> Iterator[Any]:
             yield client
         return
     workers = spec.workers or os.cpu_count() or 1
-    # The scheduler's web server takes a free port: two sweeps at once do not compete for Dask's 8787.
+    # The scheduler's web server takes a free port on this machine only: two sweeps at once do not
+    # compete for Dask's 8787, and it is not open to the network.
     with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
+        ) as cluster,
         Client(cluster) as client,
     ):
         client.register_plugin(_local_worker_plugin())  # workers the nanny restarts too
