@@ -123,10 +123,19 @@ class Schema(BaseModel):
         if isinstance(value, str) and str not in kinds and kinds & {int, float}:
             if _YAML11_EXPONENT.fullmatch(value.strip()):
                 return float(value)  # 4.6e9 in a YAML file: PyYAML (YAML 1.1) reads it as text
-            raise ValueError(f"expected a number, got the text {value!r} (write it without quotes)")
+            raise ValueError(f"expected a number, got the text {value!r}" + _unquote_hint(value))
         if isinstance(value, int | float) and not isinstance(value, bool) and str in kinds and not is_option:
             return str(value)  # name=2025: Hydra reads the digits as a number; the field is text
         return value
+
+
+def _unquote_hint(text: str) -> str:
+    """`` (write it without quotes)`` when the text is a number in quotes, else ''."""
+    try:
+        float(text)
+    except ValueError:
+        return ""
+    return " (write it without quotes)"
 
 
 #: A number in exponent notation without a dot or a sign in its exponent (``1e9``, ``4.6e9``),

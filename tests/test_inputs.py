@@ -25,6 +25,7 @@ from sim.schema import ConfigError, ReadOnlyError, with_settings
         ("world.chips.Ascend910C=0", "world.chips.Ascend910C = 0"),
         ("policy.end_user_audits.audit_rate=true", "audit_rate = True: expected a number, got a boolean"),
         ('policy.end_user_audits.audit_rate="0.2"', "expected a number, got the text '0.2' (write it without quotes)"),
+        ("behaviour.temperature=abc", "temperature = 'abc': expected a number, got the text 'abc' (allowed:"),
         ("world.market.h100_price_usd=inf", "h100_price_usd = inf: Input should be a finite number"),
         ("world.firms.classes.startup.demand_h100e_months=inf", "demand_h100e_months = inf"),
         ("policy.enforcement.audit_budget_per_month=inf", "audit_budget_per_month = inf"),
