@@ -424,6 +424,37 @@ def test_a_claim_the_numbers_break_is_refused_with_its_line_or_listed(sweep: Swe
     assert len(broken) == 1 and "rewrite the sentence and its claim" in broken[0] and "-->?<!--" not in filled
 
 
+def test_a_rank_claim_is_checked_against_every_point_it_ranks_among(sweep: Sweep) -> None:
+    """Four points (two scenarios x two temperatures): the claim holds only for the true lowest and highest."""
+    means = sweep.runs.groupby(["scenario", "behaviour.temperature"])["access_ratio"].mean()  # 3 runs a point
+    (low_scenario, low_temperature), (high_scenario, high_temperature) = means.idxmin(), means.idxmax()
+    among = "among=scenario,behaviour.temperature:0..1"
+    lowest = f"access_ratio scenario={low_scenario} behaviour.temperature={low_temperature} claim=lowest {among}"
+    highest = f"access_ratio scenario={high_scenario} behaviour.temperature={high_temperature} claim=highest {among}"
+    text = f"between <!-- n {lowest} -->?<!-- /n --> and <!-- n {highest} -->?<!-- /n -->"
+    assert fill(text, sweep)[1] == 2
+    swapped = text.replace("claim=lowest", "claim=LOW").replace("claim=highest", "claim=lowest")
+    swapped = swapped.replace("claim=LOW", "claim=highest")
+    broken: list[str] = []
+    fill(swapped, sweep, broken=broken)
+    assert len(broken) == 2 and all("but scenario=" in b and "rewrite the sentence" in b for b in broken)
+    assert f"scenario={high_scenario} behaviour.temperature={high_temperature} has" in broken[0]  # the first it beats
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("access_ratio scenario=baseline claim=lowest", "claim=lowest|highest goes with among="),
+        ("access_ratio scenario=baseline among=scenario", "goes with among="),
+        ("access_ratio claim=lowest among=scenario", "the point names scenario=<its value>"),
+        ("access_ratio scenario=baseline claim=lowest among=scenario:0..1x", "a range is low..high, two numbers"),
+    ],
+)
+def test_a_wrong_rank_claim_says_what_it_needs(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse(text)
+
+
 @pytest.mark.parametrize(
     ("claim", "low", "high", "holds"),
     [

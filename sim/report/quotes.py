@@ -36,7 +36,11 @@ starts a line: there Markdown would take it for a block of HTML. The words of a 
   others rounded to the same place;
 - ``claim=above0``, ``below0`` or ``spans0``: what the sentence around the quote says of its
   interval (above zero, below zero, or "not distinguishable from zero"). Filling checks it: a
-  claim the new numbers break is an error naming its line, so prose cannot go stale unseen.
+  claim the new numbers break is an error naming its line, so prose cannot go stale unseen;
+- ``claim=lowest`` or ``highest`` with ``among=factor[:low..high],...``: the sentence names the
+  point as the lowest (highest) of the points that differ from it in those factors (within
+  their ranges), e.g. "between 0.961 (16 checks) and 0.962 (2 checks)": filling checks each
+  such point's mean against the quote's and names the one that beats it.
 
 A month without a value (a price while its channel is closed) is left out: ``agg=mean`` averages
 the months a run has, and a run (or a pair of runs) without a value is left out of the mean.
@@ -47,6 +51,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import fnmatch
+import itertools
 import math
 import re
 import sys
@@ -75,13 +80,15 @@ MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 #: Sobol indices a quote can give (``S1:metric``).
 INDICES = ("S1", "ST")
 #: Words that say how to measure, not which points.
-OPTIONS = ("over", "agg", "show", "unit", "sig", "of", "n", "claim")
+OPTIONS = ("over", "agg", "show", "unit", "sig", "of", "n", "claim", "among")
 #: What a sentence may claim of a quote's interval, and the test of each.
 CLAIMS = {
     "above0": lambda low, high: low > 0,
     "below0": lambda low, high: high < 0,
     "spans0": lambda low, high: low <= 0 <= high,
 }
+#: What a sentence may claim of a quote's mean against other points' (with ``among=``).
+RANKS = ("lowest", "highest")
 SAMPLES = re.compile(r"N(/(?P<divisor>[1-9]\d*))?|(?P<count>[1-9]\d*)")
 
 
@@ -108,7 +115,9 @@ class Query:
         index: ``S1`` or ``ST`` for a Sobol index of ``what`` ('' for a mean).
         of: The factor of the index.
         samples: Base samples of the index: ``N``, ``N/k`` or a number ('' for all).
-        claim: A key of :data:`CLAIMS` ('' for none).
+        claim: A key of :data:`CLAIMS` or one of :data:`RANKS` ('' for none).
+        among: For a rank, the factors the compared points differ in, each with its range
+            (None: all its values in the design).
     """
 
     what: str
@@ -123,6 +132,7 @@ class Query:
     of: str = ""
     samples: str = ""
     claim: str = ""
+    among: dict[str, Between | None] = field(default_factory=dict)
 
 
 def parse(text: str) -> Query:
@@ -164,6 +174,7 @@ def parse(text: str) -> Query:
         )
     if "n" in options and not SAMPLES.fullmatch(options["n"]):
         raise ValueError(f"n={options['n']}: allowed N, N/k (k a whole number) or a number of base samples")
+    among = _among(options.get("among", ""), options.get("claim", ""), point, reference)
     return Query(
         metric,
         point,
@@ -176,8 +187,25 @@ def parse(text: str) -> Query:
         index,
         options.get("of", ""),
         options.get("n", ""),
-        _allowed("claim", options.get("claim", ""), tuple(CLAIMS)),
+        _allowed("claim", options.get("claim", ""), (*CLAIMS, *RANKS)),
+        among,
     )
+
+
+def _among(text: str, claim: str, point: dict[str, Any], reference: dict[str, Any]) -> dict[str, Between | None]:
+    """The factors (and ranges) of ``among=``, which a rank claim needs and only it takes."""
+    if (claim in RANKS) != bool(text):
+        raise ValueError(f"claim={'|'.join(RANKS)} goes with among=factor[:low..high],... and only with it")
+    among: dict[str, Between | None] = {}
+    for item in filter(None, text.split(",")):
+        factor, colon, within = item.partition(":")
+        value = _factor_value(item, within) if colon else None
+        if colon and not isinstance(value, Between):
+            raise ValueError(f"among={text}: {item} gives a range as factor:low..high")
+        if factor not in point or isinstance(point[factor], Between) or reference:
+            raise ValueError(f"among={text}: the point names {factor}=<its value>; a rank compares points (no minus)")
+        among[factor] = value
+    return among
 
 
 def _factor_value(word: str, value: str) -> Any:
@@ -413,17 +441,47 @@ def fill(text: str, sweep: Sweep, where: str = "README", broken: list[str] | Non
         except (ValueError, ConfigError) as exc:
             raise ConfigError(f"{where_quote}: {exc}") from None
         shown = formatted(found, query)
-        if query.claim and not CLAIMS[query.claim](found.low, found.high):
+        problem = ""
+        if query.claim in CLAIMS and not CLAIMS[query.claim](found.low, found.high):
             problem = (
                 f"{where_quote}: its sentence claims {query.claim}, but the interval is now "
                 f"{formatted(found, dataclasses.replace(query, show='ci'))}; rewrite the sentence and its claim"
             )
-            if broken is None:
-                raise ConfigError(problem)
+        elif query.claim in RANKS and (beaten_by := _outranked(sweep, query, found.mean, where_quote)):
+            problem = (
+                f"{where_quote}: its sentence calls it the {query.claim} of its points ({shown}), but {beaten_by}; "
+                "rewrite the sentence and the point it names"
+            )
+        if problem and broken is None:
+            raise ConfigError(problem)
+        if problem:
             broken.append(problem)
         return f"<!-- n {match['query']} -->{shown}<!-- /n -->"
 
     return QUOTE.sub(replace, text), len(QUOTE.findall(text))
+
+
+def _outranked(sweep: Sweep, query: Query, mean: float, where_quote: str) -> str:
+    """The first point of the query's ``among`` whose mean beats ``mean`` (its rank claim), as words, or ''."""
+    levels = []
+    for factor, within in query.among.items():
+        if factor not in sweep.factors:
+            raise ConfigError(f"{where_quote}: among: {factor} is not a factor of this sweep")
+        values = list(dict.fromkeys(sweep.design[factor]))
+        if within is not None and not all(isinstance(v, int | float) for v in values):
+            raise ConfigError(f"{where_quote}: among: {factor}:low..high needs a numeric factor")
+        values = [v for v in values if within is None or within.low <= v <= within.high]
+        if query.point[factor] not in values:
+            raise ConfigError(f"{where_quote}: among: the point's {factor}={query.point[factor]} is not in its range")
+        levels.append([(factor, v) for v in values])
+    plain = dataclasses.replace(query, claim="", among={})
+    for combination in itertools.product(*levels):
+        other = dataclasses.replace(plain, point=query.point | dict(combination))
+        found = answer(sweep, other)
+        if found.mean < mean if query.claim == "lowest" else found.mean > mean:
+            words = " ".join(f"{factor}={value}" for factor, value in combination)
+            return f"{words} has {formatted(found, other)}"
+    return ""
 
 
 def _line(text: str, offset: int) -> int:
