@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.agents.firm import _needs
 from sim.config import Config
 from sim.ledger import Ledger
 from sim.model import ExportControlModel
@@ -171,3 +172,12 @@ def test_firms_buy_no_more_domestic_chips_than_are_made(baseline: Config) -> Non
     assert frame["domestic_supply_h100e"].tolist() == pytest.approx([20.0] * 6)
     bought = frame["orders_domestic_h100e"].to_numpy()  # nothing until the H20 licence closes that channel
     assert bought.max() <= 15.0 + 1e-9 and bought[3:].min() > 0.8 * 15.0  # scarce: most of it, never more
+
+
+def test_an_inference_chip_is_rationed_by_the_inference_need_it_can_serve() -> None:
+    """Firm 0 trains only, firm 1 serves inference only; 50 H100e of domestic work a month."""
+    demand, inference_share, covered = np.array([100.0, 100.0]), np.array([0.0, 1.0]), (np.zeros(2), np.zeros(2))
+    need, inference_need, ration = _needs(demand, inference_share, covered, 50.0, True)
+    assert need.tolist() == [100.0, 100.0] and inference_need.tolist() == [0.0, 100.0]
+    assert ration.tolist() == [0.0, 50.0]  # the trainer could not use an Ascend 910C
+    assert _needs(demand, inference_share, covered, 50.0, False)[2].tolist() == [25.0, 25.0]  # a chip for any work

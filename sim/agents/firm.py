@@ -176,15 +176,21 @@ class Firms:
         Training demand is met by chips and leases that serve any work; inference demand by
         inference chips first, then by what the others leave over. Rations are in H100e of
         the work the domestic chip does, as needs and orders are: the supply (H100e by
-        training performance) times the chip's worth (docs/ODD.md, section 7.10).
+        training performance) times the chip's worth, shared pro rata to the need the chip can
+        fill, the inference need for an inference chip (docs/ODD.md, section 7.10).
         """
         cfg = self.model.cfg
         any_work, inference = self.ledger.covered_h100e(
             self.stock_h100e.sum(axis=1), self.inference_stock_h100e.sum(axis=1)
         )
-        supply_of_work_h100e = domestic_supply_h100e * worth_per_h100e(cfg, cfg.world.domestic.chip)
+        chip = cfg.world.domestic.chip
+        supply_of_work_h100e = domestic_supply_h100e * worth_per_h100e(cfg, chip)
         self.need_h100e, self.inference_need_h100e, self.ration_h100e = _needs(
-            self.demand_h100e(month), self.inference_share, any_work, inference, supply_of_work_h100e
+            self.demand_h100e(month),
+            self.inference_share,
+            (any_work, inference),
+            supply_of_work_h100e,
+            chip in cfg.world.inference_chips,
         )  # the rows of one (3 x firms) block
 
     def receive(self, month: int, depreciation_per_month: float) -> Shipments:
@@ -220,13 +226,15 @@ class Firms:
 
 
 @njit(cache=True)
-def _needs(demand_h100e, inference_share, any_work_h100e, inference_h100e, domestic_supply_h100e):
+def _needs(demand_h100e, inference_share, covered_h100e, domestic_supply_h100e, domestic_for_inference):
     """(3 x firms) each firm's unmet demand, the inference demand in it, and its domestic ration (compiled).
 
-    Training demand is met by what serves any work; inference demand by inference chips,
-    then by what serving training demand leaves over. Domestic supply is rationed pro rata
-    to unmet demand.
+    Training demand is met by what serves any work (``covered_h100e[0]``); inference demand by
+    inference chips (``covered_h100e[1]``), then by what serving training demand leaves over.
+    Domestic supply is rationed pro rata to the unmet demand it can serve: the inference
+    demand when ``domestic_for_inference`` (an inference chip), else all of it.
     """
+    any_work_h100e, inference_h100e = covered_h100e
     needs = np.empty((3, demand_h100e.size))
     need_h100e, inference_need_h100e = needs[0], needs[1]
     for f in range(demand_h100e.size):
@@ -234,8 +242,9 @@ def _needs(demand_h100e, inference_share, any_work_h100e, inference_h100e, domes
         spare = max(0.0, any_work_h100e[f] - training_demand)
         inference_need_h100e[f] = max(0.0, inference_share[f] * demand_h100e[f] - inference_h100e[f] - spare)
         need_h100e[f] = max(0.0, training_demand - any_work_h100e[f]) + inference_need_h100e[f]
-    total_h100e = need_h100e.sum()
-    needs[2] = domestic_supply_h100e * (need_h100e / total_h100e if total_h100e > 0 else need_h100e)
+    servable_h100e = inference_need_h100e if domestic_for_inference else need_h100e
+    total_h100e = servable_h100e.sum()
+    needs[2] = domestic_supply_h100e * (servable_h100e / total_h100e if total_h100e > 0 else servable_h100e)
     return needs
 
 
