@@ -438,7 +438,8 @@ def test_a_rank_claim_is_checked_against_every_point_it_ranks_among(sweep: Sweep
     broken: list[str] = []
     fill(swapped, sweep, broken=broken)
     assert len(broken) == 2 and all("but scenario=" in b and "rewrite the sentence" in b for b in broken)
-    assert f"scenario={high_scenario} behaviour.temperature={high_temperature} has" in broken[0]  # the first it beats
+    named = re.search(r"but scenario=(\S+) behaviour\.temperature=(\S+) has", broken[0])  # a point that beats it
+    assert named is not None and means[(named[1], float(named[2]))] > means[(low_scenario, low_temperature)]
 
 
 @pytest.mark.parametrize(
