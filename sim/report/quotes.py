@@ -347,7 +347,7 @@ def _point_means(sweep: Sweep, query: Query) -> pd.Series:
         if factor not in sweep.factors:
             raise ValueError(f"{factor} is not a factor of this sweep; factors: {', '.join(sweep.factors)}")
         column = sweep.design[factor]
-        if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        if not _numeric(column):
             raise ValueError(f"{factor}={value.low:g}..{value.high:g}: a range needs a numeric factor")
         runs = runs[runs[factor].between(value.low, value.high)]
         if runs.empty:
@@ -356,6 +356,11 @@ def _point_means(sweep: Sweep, query: Query) -> pd.Series:
                 f"the design's points span {column.min():g}..{column.max():g}"
             )
     return per_run(sweep, query, runs[RUN_ID].tolist()).groupby(runs[POINT_ID].to_numpy()).mean()
+
+
+def _numeric(column: pd.Series) -> bool:
+    """Whether a design's factor takes numbers (not booleans), as a range of it needs."""
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
 def _sobol_index(sweep: Sweep, query: Query, indices: dict[tuple, pd.DataFrame]) -> Answer:
@@ -467,9 +472,9 @@ def _outranked(sweep: Sweep, query: Query, mean: float, where_quote: str) -> str
     for factor, within in query.among.items():
         if factor not in sweep.factors:
             raise ConfigError(f"{where_quote}: among: {factor} is not a factor of this sweep")
-        values = list(dict.fromkeys(sweep.design[factor]))
-        if within is not None and not all(isinstance(v, int | float) for v in values):
+        if within is not None and not _numeric(sweep.design[factor]):
             raise ConfigError(f"{where_quote}: among: {factor}:low..high needs a numeric factor")
+        values = list(dict.fromkeys(sweep.design[factor]))
         values = [v for v in values if within is None or within.low <= v <= within.high]
         if query.point[factor] not in values:
             raise ConfigError(f"{where_quote}: among: the point's {factor}={query.point[factor]} is not in its range")
