@@ -281,6 +281,12 @@ class OperatorRules(Schema):
     capacity_growth_per_month: float = field(
         "Monthly capacity growth an operator seeks, within the hub's import quota.", "share/month", ge=0, le=1
     )
+    import_ahead_months: float = field(
+        "Months of capacity growth an operator imports on top of each month's while a cap on its hub is announced.",
+        "months",
+        ge=0,
+        le=24,
+    )
     kyc_false_positive_rate: float = field(
         "Probability that screening refuses a legitimate customer, per unit of strictness.",
         "probability",

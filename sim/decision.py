@@ -192,9 +192,9 @@ def allocate_month(
 
     A firm with unmet demand first sets its own rations (its share of domestic supply, its
     inference demand) in their pools and splits its demand by :func:`allocate`. It then buys
-    ahead through each channel about to close: up to what it still wants on order there, less
-    the chips it has just ordered through it, through that channel's options only, paid from
-    its budget for the months ahead (docs/ODD.md, section 7.15).
+    chips ahead through each channel of chips about to close: up to what it still wants on
+    order there, less the chips it has just ordered through it, through that channel's options
+    only, paid from its budget for the months ahead (docs/ODD.md, section 7.15).
 
     Args:
         firm_order: Row of each firm, in the order they decide.
@@ -207,10 +207,9 @@ def allocate_month(
         scale_usd: Each firm's value of compute (the logit's scale).
         rations: The pools that are per-firm rations, and
             (firms x rations) what each firm may draw of them.
-        ahead: (channels about to close x options) which options each goes through and which
-            of them deliver chips (counted as on order once ordered), (firms x those channels)
-            what each firm still wants on order there, each firm's budget for buying ahead, and
-            the pool that takes the amount bought ahead.
+        ahead: (channels of chips about to close x options) which options each goes through,
+            (firms x those channels) what each firm still wants on order there, each firm's
+            budget for buying ahead, and the pool that takes the amount bought ahead.
         temperature: The logit's temperature (``behaviour.temperature``).
         min_share: Shares below it are dropped (``behaviour.min_order_share``).
         max_rounds: Rounds of re-splitting (``behaviour.max_rounds``).
@@ -235,7 +234,7 @@ def _allocate_month(firm_order, firms, pools, rule, rations, ahead):
     u, upfront, need, budget, scale = firms
     pool_left = pools[2]
     ration_pools, ration_h100e = rations
-    through, chips, ahead_h100e, ahead_budget, ahead_pool = ahead
+    through, ahead_h100e, ahead_budget, ahead_pool = ahead
     n = u.shape[1]
     most = 2 * firm_order.size * n  # every option for the month's demand and bought ahead
     firm, option, quantity = np.empty(most, np.int64), np.empty(most, np.int64), np.empty(most)
@@ -251,7 +250,7 @@ def _allocate_month(firm_order, firms, pools, rule, rations, ahead):
             _allocate(u[i], need[i], budget[i], upfront[i], scale[i], ordered, pools, rule, scratch)
         count = _emit(i, ordered, firm, option, quantity, count)
         for c in range(through.shape[0]):
-            just_ordered_h100e[c] = np.sum(ordered[chips[c]])
+            just_ordered_h100e[c] = np.sum(ordered[through[c]])
         ordered[:] = 0.0
         budget_left = ahead_budget[i]
         for c in range(through.shape[0]):

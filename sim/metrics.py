@@ -35,6 +35,7 @@ COLUMN_DOCS: dict[str, str] = {
     "access_hub_<hub>": "Compute used that came through a hub (smuggled stock and leases).",
     "orders_hub_<hub>_h100e": "Volume ordered through a hub this month, all offshore channels.",
     "smuggled_hub_<hub>_h100e": "Chips shipped by smugglers through a hub this month.",
+    "imports_hub_<hub>_h100e": "Chips imported into a hub this month: operators' new capacity and smuggling orders.",
     "attempts_<channel>": "Transactions placed through a channel, refused ones included.",
     "orders_<channel>_h100e": "Compute ordered through a channel this month, refused orders excluded (H100e of work).",
     "spend_<channel>_usd": "Money committed to a channel this month (chips' price, whole leases), refusals excluded.",
@@ -82,6 +83,7 @@ class MonthTally:
         self.cancelled_usd = np.zeros(n_channels)
         self.orders_hub_h100e = np.zeros(n_hubs)
         self.smuggled_hub_h100e = np.zeros(n_hubs)
+        self.imports_hub_h100e = np.zeros(n_hubs)
         self.own_detected = np.zeros((n_firms, n_cells))
         self.own_passed = np.zeros((n_firms, n_cells))
         self.public_detections = np.zeros(n_cells)
@@ -239,6 +241,7 @@ class RowLayout:
             *each("access_hub_{}", hubs),
             *each("orders_hub_{}_h100e", hubs),
             *each("smuggled_hub_{}_h100e", hubs),
+            *each("imports_hub_{}_h100e", hubs),
             *each("attempts_{}", channels),
             *each("orders_{}_h100e", channels),
             *each("spend_{}_usd", channels),
@@ -305,6 +308,7 @@ def month_row(tally: MonthTally, table: OptionTable, state: MonthState) -> np.nd
             sources.per_hub(access),
             tally.orders_hub_h100e,
             tally.smuggled_hub_h100e,
+            tally.imports_hub_h100e,
             tally.attempts,
             tally.orders_h100e,
             tally.spend_usd,
@@ -353,9 +357,9 @@ def summarise(columns: list[str], values: np.ndarray, seed: int, first_detection
         summary[f"access_{source}_total"] = total[f"access_{source}"]
         summary[f"channel_share_{source}"] = total[f"access_{source}"] / access if access > 0 else 0.0
     for column in columns:
-        if column.startswith(("access_hub_", "orders_", "spend_", "refusals_", "smuggled_hub_", "cancelled_")) or (
-            column.startswith("delivered_") and column.endswith("_usd")
-        ):
+        if column.startswith(
+            ("access_hub_", "orders_", "spend_", "refusals_", "smuggled_hub_", "imports_hub_", "cancelled_")
+        ) or (column.startswith("delivered_") and column.endswith("_usd")):
             summary[f"{column}_total"] = total[column]
     illicit_attempts = sum(total[f"attempts_{c}"] for c in ILLICIT_CHANNELS)
     illicit_detections = sum(total[f"detections_{c}"] for c in ILLICIT_CHANNELS)

@@ -127,7 +127,7 @@ class ExportControlModel(Model):
         return summarise(self.layout.columns, self.values(), self.cfg.seed, self.consequences.first_detection_month)
 
     def _refresh_supply(self) -> None:
-        """Leases end, intermediaries close and enter, quotas, supply and prices refresh, operators serve."""
+        """Leases end, intermediaries close and enter, quotas, supply and prices refresh, operators import and serve."""
         cfg = self.cfg
         ended = self.firms.ledger.end_leases(self.month)
         self.operators.release(ended.operator, ended.quantity_h100e)
@@ -141,12 +141,23 @@ class ExportControlModel(Model):
             np.zeros(len(self.sources.hubs), dtype=np.intp),
         )
         self.authorities.set_quota(importers, new_year)
+        expected = self._expected_config()
+        cap_announced = (
+            np.zeros(len(self.sources.hubs), dtype=bool)
+            if expected is None
+            else self.authorities.caps_tightened(expected, importers)
+        )
         self.domestic_supply_h100e = domestic_supply_h100e(cfg, self.month)
         self.list_price_usd_per_h100e = list_price_usd_per_h100e(cfg, self.month)
         self.gray_price_usd_per_h100e = gray_price_usd_per_h100e(
             cfg, self.month, self.smuggled_delivered_h100e, self.scarcity, self.seized_share
         )
-        self.authorities.record_imports(self.operators.refresh(self.authorities.quota_left_h100e()))
+        self._import(self.operators.refresh(self.authorities.quota_left_h100e(), cap_announced))
+
+    def _import(self, imported_h100e: np.ndarray) -> None:
+        """Chips imported into each hub draw its quota and count in the month's imports."""
+        self.authorities.record_imports(imported_h100e)
+        self.tally.imports_hub_h100e += imported_h100e
 
     def _trade(self) -> Orders:
         """Options are listed, orders a closed vendor cannot ship cancelled, and firms plan and order.
@@ -190,7 +201,7 @@ class ExportControlModel(Model):
         self.operators.lease(table.operator[ordered], totals_h100e[ordered])
         imported = ordered & table.uses_import_quota
         hubs = len(self.sources.hubs)
-        self.authorities.record_imports(np.bincount(table.hub[imported], totals_h100e[imported], minlength=hubs))
+        self._import(np.bincount(table.hub[imported], totals_h100e[imported], minlength=hubs))
 
     def _expected_config(self) -> Config | None:
         """The config in force with the rules announced for later applied; None when none is announced."""

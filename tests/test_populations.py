@@ -28,10 +28,20 @@ def test_operators_of_a_hub_draw_its_quota_in_row_order(baseline: Config) -> Non
     model = ExportControlModel(two_hubs(baseline))
     operators = model.operators
     assert operators.hub.tolist() == [0, 0, 1] and operators.first.tolist() == [0, 2, 3]
-    imported = operators.refresh(np.array([70.0, np.inf]))  # hub a has 70 H100e of quota left, b no cap
+    no_cap_announced = np.array([False, False])
+    imported = operators.refresh(np.array([70.0, np.inf]), no_cap_announced)  # 70 H100e of quota left in a, b no cap
     assert operators.capacity_h100e.tolist() == pytest.approx([550.0, 520.0, 330.0])
     assert imported.tolist() == pytest.approx([70.0, 30.0])
     assert operators.free_h100e.tolist() == pytest.approx([550.0, 520.0, 330.0])  # no legitimate demand, no lease
+
+
+def test_operators_import_ahead_of_a_cap_announced_on_their_hub(baseline: Config) -> None:
+    cfg = two_hubs(baseline, world__operators__import_ahead_months=1.0)
+    operators = ExportControlModel(cfg).operators
+    imported = operators.refresh(np.array([70.0, np.inf]), np.array([True, True]))
+    # two months of 10% growth at once: b's operator 300 * (1.1^2 - 1) = 63; a's first wants 105 of its 70
+    assert operators.capacity_h100e.tolist() == pytest.approx([570.0, 500.0, 363.0])
+    assert imported.tolist() == pytest.approx([70.0, 63.0])
 
 
 def test_leases_commit_and_free_operator_capacity_by_row(baseline: Config) -> None:

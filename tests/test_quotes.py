@@ -23,11 +23,11 @@ from sim.sweep.sensitivity import sweep_convergence, sweep_indices
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> Sweep:
-    """Two scenarios x two temperatures x 3 replications of 4 months."""
+    """Two scenarios x two temperatures x 3 replications of 8 months."""
     experiment = parse_experiment(
         {
             "name": "quotes",
-            "overrides": ["months=4"],
+            "overrides": ["months=8"],
             "design": {"kind": "factorial"},
             "levers": {"scenario": ["baseline", "crackdown_singapore"]},
             "uncertainties": {"behaviour.temperature": [0.05, 0.3]},
@@ -154,7 +154,7 @@ def test_months_and_patterns_sum_the_time_series(sweep: Sweep) -> None:
     expected = per_run.groupby(replication).mean()
     got = answer(sweep, parse("orders_hub_*_h100e scenario=baseline over=2025-02..2025-03"))
     assert got.mean == pytest.approx(expected.mean())
-    ratio = answer(sweep, parse("access_h100e_months/demand_h100e_months scenario=baseline over=2025-01..2025-04"))
+    ratio = answer(sweep, parse("access_h100e_months/demand_h100e_months scenario=baseline over=2025-01..2025-08"))
     runs = ts[ts["scenario"] == "baseline"].groupby("run_id")
     whole = (runs["access_h100e_months"].sum() / runs["demand_h100e_months"].sum()).groupby(replication).mean()
     assert ratio.mean == pytest.approx(whole.mean())
@@ -207,7 +207,7 @@ def test_fill_answers_every_quote_and_fills_again_the_same(sweep: Sweep) -> None
         ("<!-- n access_ratio minus scenario=baseline -->?<!-- /n -->", "minus scenario: the point names it too"),
         ("<!-- n access_ratio seed=1 minus seed=2 -->?<!-- /n -->", "the point: seed is not a factor of this sweep"),
         ("<!-- n smuggled_h100e_total over=2025-01 -->?<!-- /n -->", "is a run metric; over= needs a time-series"),
-        ("<!-- n smuggled_h100e over=2030-01 -->?<!-- /n -->", "no month of the runs in it; they run 2025-01..2025-04"),
+        ("<!-- n smuggled_h100e over=2030-01 -->?<!-- /n -->", "no month of the runs in it; they run 2025-01..2025-08"),
         ("<!-- n a -->1 <!-- n access_ratio -->2<!-- /n -->", "README:1: a quote without its closing <!-- /n -->"),
         ("<!-- n access_ratio -->0.9\n<!-- /n -->", "README:1: a quote without its closing <!-- /n --> on the same"),
         (

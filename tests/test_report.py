@@ -244,7 +244,7 @@ def test_a_sweep_with_fewer_replications_than_its_file_is_marked_quick_however_i
     source = tmp_path / "small.yaml"
     text = (
         "name: small\noverrides: [months=2]\ndesign: {kind: factorial}\n"
-        "levers: {behaviour.temperature: [0.05, 0.3]}\nreplications: 1\nseed: 3\nexecutor: {kind: serial}\n"
+        "levers: {behaviour.front_load_months: [1, 6]}\nreplications: 1\nseed: 3\nexecutor: {kind: serial}\n"
     )
     source.write_text(text)
     path = start_sweep(load_experiment(str(source)), tmp_path / "sweeps", progress=False).path

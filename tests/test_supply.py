@@ -12,7 +12,7 @@ from sim.model import ExportControlModel
 from sim.run import run
 from sim.schema import with_settings
 from sim.world import domestic_supply_h100e
-from tests.conftest import one_firm, rows, schedule_compliant, tiny_world
+from tests.conftest import one_firm, one_hub, rows, schedule_compliant, tiny_world
 
 SOURCE = 7  # any source index
 FROM_SOURCE = np.arange(8) == SOURCE  # the flags that select it
@@ -181,3 +181,30 @@ def test_an_inference_chip_is_rationed_by_the_inference_need_it_can_serve() -> N
     assert need.tolist() == [100.0, 100.0] and inference_need.tolist() == [0.0, 100.0]
     assert ration.tolist() == [0.0, 50.0]  # the trainer could not use an Ascend 910C
     assert _needs(demand, inference_share, covered, 50.0, False)[2].tolist() == [25.0, 25.0]  # a chip for any work
+
+
+def announced_world(base: Config, rule: dict[str, object], announced: str | None, **settings: object) -> Config:
+    """The tiny world (no reseller) for 4 months, with ``rule`` set from April 2025, announced in ``announced``."""
+    event = {"month": "2025-04", "note": "rule", "set": rule} | ({"announced": announced} if announced else {})
+    cfg = tiny_world(base, hub=one_hub(resellers=0, rental_capacity_h100e=1000.0), months=4, **settings)
+    return with_settings(cfg, {"timeline": {"rule": event}})
+
+
+def test_operators_import_ahead_of_an_announced_cap_and_the_hub_counts_it(baseline: Config) -> None:
+    growth = {"world__operators__capacity_growth_per_month": 0.1, "world__operators__import_ahead_months": 1.0}
+    caps = {"policy.country_caps.enabled": True}
+    surprise = run(announced_world(baseline, caps, None, **growth)).timeseries
+    ahead = run(announced_world(baseline, caps, "2025-01", **growth)).timeseries
+    # January: 10% of the operator's 1,000 H100e; forewarned, two months' growth at once, 1,000 * (1.1^2 - 1)
+    assert surprise["imports_hub_hubland_h100e"].iloc[0] == pytest.approx(100.0)
+    assert ahead["imports_hub_hubland_h100e"].iloc[0] == pytest.approx(210.0)
+    assert ahead["imports_hub_hubland_h100e"].iloc[1] == pytest.approx(1210.0 * 0.21)
+
+
+def test_leases_are_not_bought_ahead_of_a_rule_that_closes_legal_cloud_rental(baseline: Config) -> None:
+    legal = {"policy__remote_access__kyc_required": False}  # legal cloud rental open until April
+    kyc = {"policy.remote_access.kyc_required": True}
+    surprise = run(announced_world(baseline, kyc, None, **legal)).timeseries
+    ahead = run(announced_world(baseline, kyc, "2025-01", **legal)).timeseries
+    assert surprise["orders_cloud_rental_h100e"].iloc[0] == pytest.approx(100.0)  # the month's demand
+    assert ahead["orders_cloud_rental_h100e"].tolist() == surprise["orders_cloud_rental_h100e"].tolist()

@@ -37,7 +37,7 @@ scenario: baseline
 overrides: ["months=6"]
 design: {kind: factorial}
 uncertainties:
-  behaviour.temperature: [0.1, 0.2, 0.3]
+  behaviour.front_load_months: [1.0, 2.0, 3.0]
 replications: 2
 seed: 5
 executor: {kind: serial, batch_size: 2}
@@ -177,11 +177,11 @@ def test_resuming_a_finished_sweep_runs_nothing(tmp_path: Path) -> None:
 def test_a_failing_run_is_recorded_and_the_others_go_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A run that raises (here: at temperature 0.2, by a patched model) is a failure of that run only."""
+    """A run that raises (here: buying 2 months ahead, by a patched model) is a failure of that run only."""
 
     def run_or_fail(cfg):
-        if cfg.behaviour.temperature == 0.2:
-            raise RuntimeError("the model broke at 0.2")
+        if cfg.behaviour.front_load_months == 2.0:
+            raise RuntimeError("the model broke at 2")
         return run(cfg)
 
     monkeypatch.setattr(worker, "run", run_or_fail)  # the serial executor runs in this process
@@ -195,8 +195,8 @@ def test_a_failing_run_is_recorded_and_the_others_go_on(
     assert sorted(f["run_id"] for f in failures) == [2, 3]
     for f in failures:
         assert f["point_id"] == 1 and f["seed"] == run_seed(5, f["run_id"] % 2)  # its replication's seed
-        assert f["settings"] == {"behaviour.temperature": 0.2}
-        assert f["error"] == "RuntimeError: the model broke at 0.2"
+        assert f["settings"] == {"behaviour.front_load_months": 2.0}
+        assert f["error"] == "RuntimeError: the model broke at 2"
     sweep = load(path)
     assert sweep.runs["run_id"].tolist() == [0, 1, 4, 5]
     assert sweep.manifest["status"] == "complete with failures"

@@ -9,7 +9,7 @@ import numpy as np
 from mesa import Agent
 from numba import njit
 
-from sim.channels import CHANNEL_NAMES
+from sim.channels import CHANNEL_NAMES, CHANNELS, Delivery
 from sim.decision import Beliefs, allocate_month
 from sim.ledger import Ledger, Shipments
 from sim.option_table import FirmTerms, worth_per_h100e
@@ -103,20 +103,21 @@ class Firms:
     def decide(
         self, order: np.ndarray, table: OptionTable, capacities: Capacities, closing: frozenset[str]
     ) -> tuple[np.ndarray, ...]:
-        """Every firm plans its orders for its unmet demand, then buys ahead through channels about to close.
+        """Every firm plans its orders for its unmet demand, then buys chips ahead through channels about to close.
 
         Firms decide one after the other in ``order`` (rows), drawing on the same ``capacities``.
-        Anticipation (docs/ODD.md, section 7.15): once a rule that will close a channel is
-        announced, a firm tops up what it has on order through that channel (the chips just
+        Anticipation (docs/ODD.md, section 7.15): once a rule that will close a channel of chips
+        is announced, a firm tops up what it has on order through that channel (the chips just
         ordered included) to ``front_load_months`` months of the demand the channel serves for
         it (its inference demand for an inference chip, else all of it), through the channel's
-        options worth taking (U > 0), paid from the budget of the months it buys for.
+        options worth taking (U > 0), paid from the budget of the months it buys for. Leases
+        are not bought ahead: a lease runs from the month it is ordered and cannot be stocked.
 
         Returns:
             The orders as (firm, option, H100e), in the order decided (``allocate_month``).
         """
         behaviour = self.model.cfg.behaviour
-        channels = sorted(closing)
+        channels = sorted(c for c in closing if CHANNELS[c].delivers is Delivery.STOCK)
         through = np.zeros((len(channels), len(table)), dtype=bool)
         ahead_h100e = np.zeros((len(self), len(channels)))
         if channels:
@@ -125,7 +126,6 @@ class Firms:
             through[c] = table.channel == CHANNEL_NAMES.index(channel)
             serves = self.inference_share if table.inference[through[c]].any() else 1.0
             ahead_h100e[:, c] = behaviour.front_load_months * serves * demand - self.on_order_h100e(channel)
-        chips_through = through & table.stock  # chips ordered through a closing channel count as on order
         inference_pool = capacities.ration("inference_need")
         return allocate_month(
             order,
@@ -140,7 +140,7 @@ class Firms:
                 np.array([capacities.ration("domestic_ration"), inference_pool]),
                 np.array([self.ration_h100e, self.inference_need_h100e]).T.copy(),
             ),
-            (through, chips_through, ahead_h100e, behaviour.front_load_months * self.budget_usd, inference_pool),
+            (through, ahead_h100e, behaviour.front_load_months * self.budget_usd, inference_pool),
             behaviour.temperature,
             behaviour.min_order_share,
             behaviour.max_rounds,

@@ -83,24 +83,30 @@ class Operators:
         chosen = model.hub_columns.kyc_baseline * (1.0 - model.cfg.world.operators.risk_appetite * model.scarcity)
         return model.cfg.policy.remote_access.strictness(chosen)[self.hub]
 
-    def refresh(self, quota_left_h100e: np.ndarray) -> np.ndarray:
+    def refresh(self, quota_left_h100e: np.ndarray, cap_announced: np.ndarray) -> np.ndarray:
         """Screen at this month's strictness, grow capacity within the import quota, serve legit demand, offer the rest.
 
-        Operators of a hub import in row order, each what it wants while quota is left.
+        Decision rule (docs/ODD.md, section 7.8): an operator seeks ``capacity_growth_per_month``
+        of its capacity a month; while a cap on its hub is announced and not yet in force, it
+        imports ahead, each month the growth of ``1 + import_ahead_months`` months. Operators of
+        a hub import in row order, each what it wants while quota is left.
 
         Args:
             quota_left_h100e: Import room left in each hub (inf: no cap).
+            cap_announced: Which hubs a rule announced for later caps (or caps lower).
 
         Returns:
             What the operators of each hub imported.
         """
         rules = self.model.cfg.world.operators
         self.kyc_strictness = self._kyc_strictness()
+        months = np.where(cap_announced, 1.0 + rules.import_ahead_months, 1.0)
+        growth = (1.0 + rules.capacity_growth_per_month) ** months - 1.0
         imported_h100e, (self.legit_denied_h100e_months, self.free_h100e) = _refresh(
             (self.capacity_h100e, self.leased_h100e, self.kyc_strictness),
             (self.hub, self.first),
-            quota_left_h100e,
-            (rules.capacity_growth_per_month, rules.legit_demand_share, rules.kyc_false_positive_rate),
+            (quota_left_h100e, growth),
+            (rules.legit_demand_share, rules.kyc_false_positive_rate),
         )
         return imported_h100e
 
@@ -131,21 +137,24 @@ def _add_by_row(column, rows, quantity):
 
 
 @njit(cache=True)
-def _refresh(operators, hubs, quota_left_h100e, rules):
+def _refresh(operators, hubs, by_hub, rules):
     """The loop of :meth:`Operators.refresh`, compiled; grows ``capacity_h100e`` in place.
+
+    ``by_hub`` holds each hub's import room left and the growth its operators seek this month.
 
     Returns:
         What each hub imported, and (2 x operators) each operator's legitimate demand denied and free capacity.
     """
     capacity_h100e, leased_h100e, kyc_strictness = operators
     hub, first = hubs
-    growth_per_month, legit_demand_share, kyc_false_positive_rate = rules
+    quota_left_h100e, growth = by_hub
+    legit_demand_share, kyc_false_positive_rate = rules
     imported_h100e = np.zeros(len(quota_left_h100e))
     denied_and_free_h100e = np.empty((2, hub.size))
     denied_h100e, free_h100e = denied_and_free_h100e[0], denied_and_free_h100e[1]
     cumulative, hub_start = 0.0, 0.0  # what all operators before want, and at the hub's first
     for row in range(hub.size):
-        wanted = capacity_h100e[row] * growth_per_month
+        wanted = capacity_h100e[row] * growth[hub[row]]
         cumulative += wanted
         before = cumulative - wanted
         if row == first[hub[row]]:

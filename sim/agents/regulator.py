@@ -13,6 +13,7 @@ from sim.channels import CHANNEL_NAMES, CHANNELS, Audited
 
 if TYPE_CHECKING:
     from sim.agents.operator import Operators
+    from sim.config import Config
     from sim.protocols import Parties, Run
 
 
@@ -70,12 +71,21 @@ class Authorities:
         """Set this month's annual caps (importers may hold small-order exemptions); reset on a new year."""
         if new_year:
             self.imported_this_year_h100e[:] = 0.0
-        cfg = self.model.cfg
+        self.cap_h100e = self._caps(self.model.cfg, importers)
+
+    def caps_tightened(self, expected: Config, importers: np.ndarray) -> np.ndarray:
+        """Which hubs the ``expected`` config (announced rules applied) caps below this month's cap."""
+        return self._caps(expected, importers) < self.cap_h100e
+
+    def _caps(self, cfg: Config, importers: np.ndarray) -> np.ndarray:
+        """Each hub's annual import cap under ``cfg`` (inf: none)."""
         caps = cfg.policy.country_caps
+        annual_h100e = np.full(len(self.hubs), np.inf)
         for h, hub in enumerate(self.hubs):
             params = cfg.world.hubs[hub]
             cap = caps.annual_cap_h100e(hub, params.tier, params.import_cap_h100e_per_year, int(importers[h]))
-            self.cap_h100e[h] = np.inf if cap is None else cap
+            annual_h100e[h] = np.inf if cap is None else cap
+        return annual_h100e
 
     def quota_left_h100e(self) -> np.ndarray:
         """Room left under each hub's cap this year (inf: no cap)."""
