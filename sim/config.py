@@ -282,7 +282,7 @@ class OperatorRules(Schema):
         "Monthly capacity growth an operator seeks, within the hub's import quota.", "share/month", ge=0, le=1
     )
     import_ahead_months: float = field(
-        "Months of capacity growth an operator imports on top of each month's while a cap on its hub is announced.",
+        "How many months ahead of its growth path an operator imports while a cap on its hub is announced.",
         "months",
         ge=0,
         le=24,
@@ -419,8 +419,8 @@ class Behaviour(Schema):
     )
     max_rounds: int = field("Re-splits of demand left over when capacities fill.", "count", ge=1, le=20)
     front_load_months: float = field(
-        "Months of the demand a channel serves that a firm buys ahead through it once a rule that will close it "
-        "is announced (0: no anticipation).",
+        "Months of the demand a channel of chips serves that a firm buys ahead through it once a rule that will "
+        "close it is announced (0: no anticipation).",
         "months",
         ge=0,
         le=24,

@@ -329,7 +329,8 @@ def timeline_warnings(config: Config, overrides: list[str]) -> list[str]:
     An event counts when it takes effect before the run ends and sets a value the overrides set
     (:func:`user_values`) to something else; events the overrides add or change are the user's own.
     One of those that takes effect after the run ends, and is not announced before, is named
-    too: it changes nothing (an announcement within the run acts through buying ahead).
+    too: it changes nothing (an announcement within the run may act through firms buying chips
+    ahead and operators importing ahead, docs/ODD.md, sections 7.8 and 7.15).
     """
     mine = user_values(config, overrides)
     own_events = {

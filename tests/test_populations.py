@@ -38,10 +38,28 @@ def test_operators_of_a_hub_draw_its_quota_in_row_order(baseline: Config) -> Non
 def test_operators_import_ahead_of_a_cap_announced_on_their_hub(baseline: Config) -> None:
     cfg = two_hubs(baseline, world__operators__import_ahead_months=1.0)
     operators = ExportControlModel(cfg).operators
-    imported = operators.refresh(np.array([70.0, np.inf]), np.array([True, True]))
-    # two months of 10% growth at once: b's operator 300 * (1.1^2 - 1) = 63; a's first wants 105 of its 70
-    assert operators.capacity_h100e.tolist() == pytest.approx([570.0, 500.0, 363.0])
-    assert imported.tolist() == pytest.approx([70.0, 63.0])
+    imported = operators.refresh(np.array([np.inf, np.inf]), np.array([False, True]))
+    # b's operator imports up to its path a month after next month, 300 * 1.1^2; a's grow 10%
+    assert operators.capacity_h100e.tolist() == pytest.approx([550.0, 550.0, 363.0])
+    assert imported.tolist() == pytest.approx([100.0, 63.0])
+    operators.capacity_h100e[2] = 300.0  # cut back below its path (caught): it imports back to the path ahead
+    assert operators.refresh(np.array([np.inf, 40.0]), np.array([False, True])).tolist() == pytest.approx([110.0, 40.0])
+
+
+def test_a_cap_counts_as_announced_only_where_it_is_new_or_lower(baseline: Config) -> None:
+    cfg = with_settings(two_hubs(baseline), {"world.hubs.a.import_cap_h100e_per_year": 10_000.0})
+    authorities = ExportControlModel(cfg).authorities
+    importers = np.array([0, 0])
+    authorities.set_quota(importers, new_year=False)  # a: its own cap of 10,000; b: none
+
+    def tightened(**settings: object) -> list[bool]:
+        expected = with_settings(cfg, {"policy.country_caps.enabled": True} | settings)
+        return authorities.caps_tightened(expected, importers).tolist()
+
+    assert tightened() == [False, True]  # the tier-2 cap of 16,700 is above a's own; b had none
+    assert tightened(**{"policy.country_caps.tier2_cap_h100e_per_year": 5_000}) == [True, True]
+    assert tightened(**{"policy.country_caps.hubs": ["a"]}) == [False, False]
+    assert tightened(**{"policy.country_caps.enabled": False}) == [False, False]
 
 
 def test_leases_commit_and_free_operator_capacity_by_row(baseline: Config) -> None:

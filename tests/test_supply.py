@@ -195,10 +195,11 @@ def test_operators_import_ahead_of_an_announced_cap_and_the_hub_counts_it(baseli
     caps = {"policy.country_caps.enabled": True}
     surprise = run(announced_world(baseline, caps, None, **growth)).timeseries
     ahead = run(announced_world(baseline, caps, "2025-01", **growth)).timeseries
-    # January: 10% of the operator's 1,000 H100e; forewarned, two months' growth at once, 1,000 * (1.1^2 - 1)
-    assert surprise["imports_hub_hubland_h100e"].iloc[0] == pytest.approx(100.0)
-    assert ahead["imports_hub_hubland_h100e"].iloc[0] == pytest.approx(210.0)
-    assert ahead["imports_hub_hubland_h100e"].iloc[1] == pytest.approx(1210.0 * 0.21)
+    # 10% growth of the operator's 1,000 H100e a month; the cap (16,700 a year) never binds
+    assert surprise["imports_hub_hubland_h100e"].tolist() == pytest.approx([100.0, 110.0, 121.0, 133.1])
+    # forewarned, it imports in January up to where its path would be a month after February,
+    # 1,000 * 1.1^2, and from there grows as before, a month ahead of its path: 1,210 * 0.1, ...
+    assert ahead["imports_hub_hubland_h100e"].tolist() == pytest.approx([210.0, 121.0, 133.1, 146.41])
 
 
 def test_leases_are_not_bought_ahead_of_a_rule_that_closes_legal_cloud_rental(baseline: Config) -> None:

@@ -59,6 +59,7 @@ class Operators:
         self.first = np.concatenate([[0], np.cumsum(counts)])
         self.per_hub = counts
         self.capacity_h100e = np.repeat([p.rental_capacity_h100e / p.operators for p in params], counts)
+        self.start_capacity_h100e = self.capacity_h100e.copy()  # where each one's growth path starts
         self.leased_h100e = np.zeros(len(self.hub))
         self.free_h100e = np.zeros(len(self.hub))
         self.legit_denied_h100e_months = np.zeros(len(self.hub))
@@ -88,8 +89,9 @@ class Operators:
 
         Decision rule (docs/ODD.md, section 7.8): an operator seeks ``capacity_growth_per_month``
         of its capacity a month; while a cap on its hub is announced and not yet in force, it
-        imports ahead, each month the growth of ``1 + import_ahead_months`` months. Operators of
-        a hub import in row order, each what it wants while quota is left.
+        imports ahead, at least up to where its growth path from the start would be
+        ``import_ahead_months`` after next month. Operators of a hub import in row order, each
+        what it wants while quota is left.
 
         Args:
             quota_left_h100e: Import room left in each hub (inf: no cap).
@@ -100,12 +102,17 @@ class Operators:
         """
         rules = self.model.cfg.world.operators
         self.kyc_strictness = self._kyc_strictness()
-        months = np.where(cap_announced, 1.0 + rules.import_ahead_months, 1.0)
-        growth = (1.0 + rules.capacity_growth_per_month) ** months - 1.0
+        growth = rules.capacity_growth_per_month
+        wanted_h100e = self.capacity_h100e * growth
+        ahead = cap_announced[self.hub]
+        if ahead.any():
+            months = self.model.month + 1 + rules.import_ahead_months
+            path_h100e = self.start_capacity_h100e[ahead] * (1.0 + growth) ** months
+            wanted_h100e[ahead] = np.maximum(wanted_h100e[ahead], path_h100e - self.capacity_h100e[ahead])
         imported_h100e, (self.legit_denied_h100e_months, self.free_h100e) = _refresh(
-            (self.capacity_h100e, self.leased_h100e, self.kyc_strictness),
+            (self.capacity_h100e, self.leased_h100e, self.kyc_strictness, wanted_h100e),
             (self.hub, self.first),
-            (quota_left_h100e, growth),
+            quota_left_h100e,
             (rules.legit_demand_share, rules.kyc_false_positive_rate),
         )
         return imported_h100e
@@ -137,24 +144,21 @@ def _add_by_row(column, rows, quantity):
 
 
 @njit(cache=True)
-def _refresh(operators, hubs, by_hub, rules):
-    """The loop of :meth:`Operators.refresh`, compiled; grows ``capacity_h100e`` in place.
-
-    ``by_hub`` holds each hub's import room left and the growth its operators seek this month.
+def _refresh(operators, hubs, quota_left_h100e, rules):
+    """The loop of :meth:`Operators.refresh`, compiled; grows ``capacity_h100e`` in place by what each wants.
 
     Returns:
         What each hub imported, and (2 x operators) each operator's legitimate demand denied and free capacity.
     """
-    capacity_h100e, leased_h100e, kyc_strictness = operators
+    capacity_h100e, leased_h100e, kyc_strictness, wanted_h100e = operators
     hub, first = hubs
-    quota_left_h100e, growth = by_hub
     legit_demand_share, kyc_false_positive_rate = rules
     imported_h100e = np.zeros(len(quota_left_h100e))
     denied_and_free_h100e = np.empty((2, hub.size))
     denied_h100e, free_h100e = denied_and_free_h100e[0], denied_and_free_h100e[1]
     cumulative, hub_start = 0.0, 0.0  # what all operators before want, and at the hub's first
     for row in range(hub.size):
-        wanted = capacity_h100e[row] * growth[hub[row]]
+        wanted = wanted_h100e[row]
         cumulative += wanted
         before = cumulative - wanted
         if row == first[hub[row]]:
