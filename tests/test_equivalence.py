@@ -46,8 +46,8 @@ def test_outputs_are_distributed_as_before(scenario: str, reference: dict) -> No
 
 
 def test_the_comparison_rejects_a_changed_model(reference: dict) -> None:
-    """Customs that find every smuggled cargo they inspect (not half) change detections: the test must see it."""
-    changed = outputs("baseline", SEEDS, **{"policy.customs.detection_given_cargo_inspection": 1.0})
+    """Customs that inspect three times as much cargo change detections and smuggling: the test must see it."""
+    changed = outputs("baseline", SEEDS, **{"policy.customs.cargo_multiplier": 3.0})
     assert any(
         d.startswith(("detection_rate", "smuggled_h100e_total")) for d in differing(changed, reference["baseline"])
     )
