@@ -51,19 +51,29 @@ def _leave_interrupts_to_the_sweep() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+#: The loggers through which Dask and its network library print (each has its own handler).
+_DASK_LOGGERS = ("distributed", "tornado", "tornado.application")
+
+
+def _dask_handlers() -> list[logging.Handler]:
+    """The handlers that print Dask's messages in this process."""
+    return [handler for name in _DASK_LOGGERS for handler in logging.getLogger(name).handlers]
+
+
 def _quiet_once_closing(worker: Any) -> None:
     """In a local Dask worker: print none of Dask's messages once the worker is closing.
 
     Closing the cluster while runs are under way (after a Ctrl-C) made each worker log its
     cancelled runs and, at times, a traceback for a heartbeat the closing scheduler did not
-    answer. The sweep reports the interrupt itself; what it stopped is in its results.
+    answer or a connection it had closed. The sweep reports the interrupt itself; what it
+    stopped is in its results.
     """
     from distributed.core import Status
 
     def running(_: logging.LogRecord) -> bool:
         return worker.status not in (Status.closing, Status.closing_gracefully, Status.closed)
 
-    for handler in logging.getLogger("distributed").handlers:
+    for handler in _dask_handlers():
         handler.addFilter(running)
 
 
@@ -171,13 +181,31 @@ def _dask_client(spec: ExecutorSpec) -> Iterator[Any]:
             yield client
         return
     workers = spec.workers or os.cpu_count() or 1
-    # The scheduler's web server takes a free port on this machine only: two sweeps at once do not
-    # compete for Dask's 8787, and it is not open to the network.
-    with (
-        LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        client.register_plugin(_local_worker_plugin())  # workers the nanny restarts too
-        yield client
+    # After a Ctrl-C or an error the cluster closes with runs under way; the sweep reports why, and
+    # what Dask prints meanwhile (cancelled runs, closed connections) would not help.
+    closing_early = threading.Event()
+
+    def running(_: logging.LogRecord) -> bool:
+        return not closing_early.is_set()
+
+    handlers = _dask_handlers()
+    for handler in handlers:
+        handler.addFilter(running)
+    try:
+        # The scheduler's web server takes a free port on this machine only: two sweeps at once do
+        # not compete for Dask's 8787, and it is not open to the network.
+        with (
+            LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            client.register_plugin(_local_worker_plugin())  # workers the nanny restarts too
+            try:
+                yield client
+            except BaseException:
+                closing_early.set()
+                raise
+    finally:
+        for handler in handlers:
+            handler.removeFilter(running)
