@@ -141,12 +141,7 @@ class ExportControlModel(Model):
             np.zeros(len(self.sources.hubs), dtype=np.intp),
         )
         self.authorities.set_quota(importers, new_year)
-        expected = self._expected_config()
-        cap_announced = (
-            np.zeros(len(self.sources.hubs), dtype=bool)
-            if expected is None
-            else self.authorities.caps_tightened(expected, importers)
-        )
+        cap_announced = self.authorities.caps_tightened(self._expected_config(), importers)
         self.domestic_supply_h100e = domestic_supply_h100e(cfg, self.month)
         self.list_price_usd_per_h100e = list_price_usd_per_h100e(cfg, self.month)
         self.gray_price_usd_per_h100e = gray_price_usd_per_h100e(

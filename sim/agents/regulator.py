@@ -73,8 +73,10 @@ class Authorities:
             self.imported_this_year_h100e[:] = 0.0
         self.cap_h100e = self._caps(self.model.cfg, importers)
 
-    def caps_tightened(self, expected: Config, importers: np.ndarray) -> np.ndarray:
-        """Which hubs the ``expected`` config (announced rules applied) caps below this month's cap."""
+    def caps_tightened(self, expected: Config | None, importers: np.ndarray) -> np.ndarray:
+        """Which hubs the ``expected`` config (announced rules applied; None: none) caps below this month's cap."""
+        if expected is None:
+            return np.zeros(len(self.hubs), dtype=bool)
         return self._caps(expected, importers) < self.cap_h100e
 
     def _caps(self, cfg: Config, importers: np.ndarray) -> np.ndarray:
