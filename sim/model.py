@@ -16,9 +16,8 @@ from sim.ledger import Scheduled, Shipments
 from sim.levers import LEVERS
 from sim.metrics import MonthState, MonthTally, month_row, row_layout, summarise
 from sim.option_table import ChannelTerms, OptionTable
-from sim.schema import with_settings
 from sim.sources import Source, sources_of
-from sim.timeline import EVENT_PATHS_CHECKED, compile_expectations, compile_timeline, month_of_year
+from sim.timeline import compile_rules, month_of_year
 from sim.transactions import Orders, Transaction, first_detections, place
 from sim.world import HubColumns, domestic_supply_h100e, gray_price_usd_per_h100e, list_price_usd_per_h100e
 
@@ -37,9 +36,7 @@ class ExportControlModel(Model):
         super().__init__(rng=cfg.seed)
         self.cfg = cfg
         self.month = 0
-        self._timeline = compile_timeline(cfg)
-        self._expectations = compile_expectations(cfg)
-        self._expected_configs: dict[tuple[int, int], Config] = {}
+        self._rules = compile_rules(cfg)
         self.sources = sources_of(tuple(cfg.world.hubs))
         self.hub_columns = HubColumns(cfg.world.hubs)
         self.channels = [cls() for cls in CHANNELS.values()]
@@ -86,7 +83,7 @@ class ExportControlModel(Model):
         """One month: rules, supply, trade, checkpoints, deliveries and use, learning, metrics."""
         self.month = self.steps - 1
         self.tally = MonthTally(self.sources, len(self.firms))
-        before, self.cfg = self.cfg, self._timeline.get(self.month, self.cfg)
+        before, self.cfg = self.cfg, self._rules.in_force.get(self.month, self.cfg)
         if self.cfg is not before:
             self.levers = self.cfg.policy.levers()
             if self.cfg.world.hubs != before.world.hubs:  # an event changed a hub
@@ -200,13 +197,7 @@ class ExportControlModel(Model):
 
     def _expected_config(self) -> Config | None:
         """The config in force with the rules announced for later applied; None when none is announced."""
-        expected = self._expectations.get(self.month)
-        if expected is None:
-            return None
-        key = (id(self.cfg), id(expected))  # composed once per config in force and expectation
-        if key not in self._expected_configs:
-            self._expected_configs[key] = with_settings(self.cfg, expected, EVENT_PATHS_CHECKED)
-        return self._expected_configs[key]
+        return self._rules.expected.get(self.month)
 
     def _resolve(self, orders: Orders) -> None:
         """Orders pass their checkpoints; detected ones have consequences, the others deliver.

@@ -10,8 +10,9 @@ every month; the others are fixed at the start.
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, field_validator, model_validator
 
@@ -188,3 +189,63 @@ def compile_expectations(cfg: Any) -> dict[int, dict[str, Any]]:
         if expected.get(month - 1) == expected[month]:
             expected[month] = expected[month - 1]
     return expected
+
+
+class Rules(NamedTuple):
+    """A run's configs over time (``ExportControlModel`` reads them month by month).
+
+    Attributes:
+        in_force: The config in force from each event month on (:func:`compile_timeline`).
+        expected: For each month with rules announced but not yet in effect, the config in
+            force then with those rules applied (:func:`compile_expectations`).
+    """
+
+    in_force: dict[int, Any]
+    expected: dict[int, Any]
+
+
+#: Rules composed so far in this process, by config without its seed; the oldest go first.
+_RULES: dict[str, Rules] = {}
+_RULES_KEPT = 64
+_RULES_LOCK = threading.Lock()  # a worker may run several runs in threads
+
+
+def compile_rules[C: Schema](cfg: C) -> Rules:
+    """The configs a run of ``cfg`` moves through, each carrying ``cfg``'s seed.
+
+    Configs that differ only in their seed move through the same rules, so a process composes
+    (and validates) them once for all seeds of a config, as a sweep's replications need.
+
+    Raises:
+        TimelineEventError: An event sets a value the schema does not allow.
+    """
+    key = cfg.model_dump_json(exclude={"seed"})
+    with _RULES_LOCK:
+        if key not in _RULES:
+            if len(_RULES) >= _RULES_KEPT:
+                del _RULES[next(iter(_RULES))]
+            _RULES[key] = _composed(cfg)
+        in_force, expected = _RULES[key]
+    copies: dict[int, C] = {}  # by the composed config's id: months that shared one still do
+
+    def seeded(composed: C) -> C:
+        if id(composed) not in copies:
+            copies[id(composed)] = composed.model_copy(update={"seed": cfg.seed})
+        return copies[id(composed)]
+
+    return Rules({m: seeded(c) for m, c in in_force.items()}, {m: seeded(c) for m, c in expected.items()})
+
+
+def _composed[C: Schema](cfg: C) -> Rules:
+    """The rules of :func:`compile_rules`, composed: each expected config once per config in force and expectation."""
+    in_force = compile_timeline(cfg)
+    expected: dict[int, C] = {}
+    composed: dict[tuple[int, int], C] = {}
+    for month, settings in compile_expectations(cfg).items():
+        since = [m for m in in_force if m <= month]
+        current = in_force[max(since)] if since else cfg
+        key = (id(current), id(settings))  # months expecting the same share one settings dict
+        if key not in composed:
+            composed[key] = with_settings(current, settings, EVENT_PATHS_CHECKED)
+        expected[month] = composed[key]
+    return Rules(in_force, expected)

@@ -10,7 +10,7 @@ from sim import ConfigError, load_config
 from sim.docs import DOC_PATH, render
 from sim.loading import group_options
 from sim.schema import SettingsError, with_settings
-from sim.timeline import compile_timeline
+from sim.timeline import compile_expectations, compile_rules, compile_timeline
 
 
 @pytest.mark.parametrize("scenario", group_options("scenario"))
@@ -53,6 +53,20 @@ def test_events_before_start_apply_from_the_start_and_after_end_are_not_reached(
     late = compile_timeline(load_config(["start=2025-09", "months=3"]))
     assert list(late) == [0] and late[0].policy.compliant_chips.surcharge_share == 0.15
 
+
+
+def test_rules_are_composed_once_for_every_seed_and_carry_each_seed() -> None:
+    cfg = load_config(["scenario=baseline"])
+    first, second = compile_rules(cfg), compile_rules(with_settings(cfg, {"seed": 7}))
+    assert set(first.in_force) == set(compile_timeline(cfg)) and set(first.expected) == set(compile_expectations(cfg))
+    for month, in_force in second.in_force.items():
+        assert in_force.seed == 7 and first.in_force[month].seed == cfg.seed
+        assert in_force.model_copy(update={"seed": cfg.seed}) == first.in_force[month] == compile_timeline(cfg)[month]
+    assert all(expected.seed == 7 for expected in second.expected.values())
+    shared = [m for m in first.expected if m - 1 in first.expected and first.expected[m] is first.expected[m - 1]]
+    assert shared  # months expecting the same rules under the same config in force share one config
+    other = compile_rules(with_settings(cfg, {"policy.end_user_audits.audit_rate": 0.3}))
+    assert all(c.policy.end_user_audits.audit_rate == 0.3 for c in other.expected.values())  # another config
 
 BAD_INPUTS = [
     (["policy.end_user_audit.rate=0.1"], ["policy.end_user_audit", "end_user_audits"]),
