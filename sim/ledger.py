@@ -57,10 +57,10 @@ def _split[T: (Shipments, Leases)](rows: T, taken: np.ndarray) -> tuple[T, T]:
     """The entries of ``rows`` where ``taken`` holds, and the others (blocks kept C-contiguous)."""
     if not taken.any():
         return type(rows).empty(), rows
-    kept = ~taken
+    entries, others = taken.nonzero()[0], (~taken).nonzero()[0]
     return (
-        type(rows)(*(block.compress(taken, axis=-1) for block in rows)),
-        type(rows)(*(block.compress(kept, axis=-1) for block in rows)),
+        type(rows)(*(block.take(entries, axis=-1) for block in rows)),
+        type(rows)(*(block.take(others, axis=-1) for block in rows)),
     )
 
 
