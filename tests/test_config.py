@@ -54,7 +54,6 @@ def test_events_before_start_apply_from_the_start_and_after_end_are_not_reached(
     assert list(late) == [0] and late[0].policy.compliant_chips.surcharge_share == 0.15
 
 
-
 def test_rules_are_composed_once_for_every_seed_and_carry_each_seed() -> None:
     cfg = load_config(["scenario=baseline"])
     first, second = compile_rules(cfg), compile_rules(with_settings(cfg, {"seed": 7}))
@@ -67,6 +66,7 @@ def test_rules_are_composed_once_for_every_seed_and_carry_each_seed() -> None:
     assert shared  # months expecting the same rules under the same config in force share one config
     other = compile_rules(with_settings(cfg, {"policy.end_user_audits.audit_rate": 0.3}))
     assert all(c.policy.end_user_audits.audit_rate == 0.3 for c in other.expected.values())  # another config
+
 
 BAD_INPUTS = [
     (["policy.end_user_audit.rate=0.1"], ["policy.end_user_audit", "end_user_audits"]),
