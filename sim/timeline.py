@@ -1,4 +1,4 @@
-"""The scenario timeline: dated events that change settable config values, compiled once per run.
+"""The scenario timeline: dated events that change settable config values, compiled before a run.
 
 A scenario's ``timeline`` maps an event's name to the month it takes effect, what it sets and
 its source. Names let scenarios share events through Hydra's defaults (``configs/timeline/``)
