@@ -42,16 +42,20 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FunctionType
 from typing import Any
 
 import psutil
 from mesa import Agent, Model
 
+from sim.channels import CHANNELS, Channel
 from sim.commands import at_least, quiet_when_output_closes
 from sim.config import Config
+from sim.levers import LEVERS
+from sim.levers.base import Lever
 from sim.loading import load_config
 from sim.model import ExportControlModel
 from sim.run import run
@@ -313,13 +317,61 @@ def _time_phases(model: ExportControlModel, seconds: list[float]) -> None:
         setattr(owner, name, timed)
 
 
+def _mechanism_classes() -> list[type]:
+    """Every channel and lever class, the bases they share included (their code is the mechanisms')."""
+    concrete = [*CHANNELS.values(), *LEVERS.values()]
+    return list(dict.fromkeys(c for cls in concrete for c in cls.__mro__ if issubclass(c, Channel | Lever)))
+
+
+@contextlib.contextmanager
+def _timing_mechanisms(seconds: list[float]) -> Iterator[None]:
+    """While open, every method of every channel and lever class adds the time it takes to ``seconds[0]``.
+
+    A method called from another one (or from what another one calls) is not counted again.
+    The classes get their methods back on closing.
+    """
+    depth = [0]
+
+    def timed(function: Callable[..., Any]) -> Callable[..., Any]:
+        def method(*args: Any, **kwargs: Any) -> Any:
+            if depth[0]:
+                return function(*args, **kwargs)
+            depth[0] += 1
+            began = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                seconds[0] += time.perf_counter() - began
+                depth[0] -= 1
+
+        return method
+
+    originals = [
+        (cls, name, attribute)
+        for cls in _mechanism_classes()
+        for name, attribute in vars(cls).items()
+        if not name.startswith("__") and isinstance(attribute, FunctionType | classmethod)
+    ]
+    for cls, name, attribute in originals:
+        wrapped = classmethod(timed(attribute.__func__)) if isinstance(attribute, classmethod) else timed(attribute)
+        setattr(cls, name, wrapped)
+    try:
+        yield
+    finally:
+        for cls, name, attribute in originals:
+            setattr(cls, name, attribute)
+
+
 def bench_phases(base: Config, runs: int) -> dict[str, Any]:
     """Where a baseline run's time goes: building the model, each phase of its months, reading its results.
 
     Over ``runs`` runs (seeds 0, 1, ...): each phase in µs a month (:data:`PHASES`, and
-    :data:`REST_OF_MONTH`), building the model and reading its summary and time series in ms a run.
+    :data:`REST_OF_MONTH`), and across them the time spent in the channels' and levers' own
+    classes (:func:`_timing_mechanisms`); building the model and reading its summary and time
+    series in ms a run.
     """
     phases_s = [0.0] * len(PHASES)
+    mechanisms_s = [0.0]
     build_s = months_s = results_s = 0.0
     for seed in range(runs):
         cfg = with_settings(base, {"seed": seed})
@@ -327,7 +379,8 @@ def bench_phases(base: Config, runs: int) -> dict[str, Any]:
         model = ExportControlModel(cfg)
         build_s += time.perf_counter() - began
         _time_phases(model, phases_s)
-        months_s += _timed(lambda model=model, months=cfg.months: model.run_for(months))
+        with _timing_mechanisms(mechanisms_s):
+            months_s += _timed(lambda model=model, months=cfg.months: model.run_for(months))
         results_s += _timed(lambda model=model: (model.summary(), model.timeseries()))
     months = runs * base.months
     us_per_month = {what: seconds / months * 1e6 for (what, _), seconds in zip(PHASES, phases_s, strict=True)}
@@ -335,6 +388,7 @@ def bench_phases(base: Config, runs: int) -> dict[str, Any]:
     return {
         "runs": runs,
         "us_per_month": us_per_month,
+        "mechanisms_us_per_month": mechanisms_s[0] / months * 1e6,
         "build_ms": build_s / runs * 1e3,
         "results_ms": results_s / runs * 1e3,
     }
@@ -828,6 +882,8 @@ def report(f: dict[str, Any]) -> str:
     lines += [f"| {what} | {us:.0f} | {us / month_us:.0%} |" for what, us in p["us_per_month"].items()]
     lines += [
         f"| a month, all of it | {month_us:.0f} | 100% |",
+        f"| of all of it: in the channels' and levers' own classes (sim/channels.py, sim/levers/) | "
+        f"{p['mechanisms_us_per_month']:.0f} | {p['mechanisms_us_per_month'] / month_us:.0%} |",
         f"| outside the months: building the model (ms a run) | {p['build_ms']:.2f} | |",
         f"| outside the months: reading its summary and time series (ms a run) | {p['results_ms']:.2f} | |",
     ]

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from sim import bench
+from sim.channels import Channel, HomeChips, Smuggling
 from sim.config import Config
+from sim.levers.base import Lever
+from sim.levers.country_caps import CountryCaps
 from sim.model import ExportControlModel
 from sim.run import run
 from sim.schema import with_settings
@@ -49,10 +52,34 @@ def test_timing_a_months_phases_changes_nothing_and_times_each(baseline: Config)
     assert all(s > 0 for s in seconds)
 
 
+def test_timing_the_mechanisms_changes_nothing_and_gives_their_methods_back(baseline: Config) -> None:
+    cfg = with_settings(baseline, {"months": 6})
+    before = {cls: dict(vars(cls)) for cls in bench._mechanism_classes()}
+    assert {Smuggling, HomeChips, Channel, Lever, CountryCaps} <= set(before)
+    seconds = [0.0]
+    model = ExportControlModel(cfg)
+    with bench._timing_mechanisms(seconds):
+        months_s = bench._timed(lambda: model.run_for(cfg.months))
+    assert np.array_equal(model.values(), run(cfg).values, equal_nan=True)
+    assert 0 < seconds[0] < months_s
+    assert {cls: dict(vars(cls)) for cls in before} == before
+
+
+def test_a_mechanism_called_by_another_is_not_timed_again(monkeypatch: pytest.MonkeyPatch, baseline: Config) -> None:
+    clock = iter(range(100))
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: float(next(clock)))  # one second a reading
+    monkeypatch.setattr(Smuggling, "lead_time_months", lambda self, cfg: self.months_delivered(cfg))
+    seconds = [0.0]
+    with bench._timing_mechanisms(seconds):
+        assert Smuggling().lead_time_months(baseline) == Smuggling.months_delivered(baseline)
+    assert seconds == [2.0]  # each outer call read the clock twice; the inner call did not read it
+
+
 def test_the_phases_and_the_rest_make_up_the_month(baseline: Config) -> None:
     phases = bench.bench_phases(with_settings(baseline, {"months": 3}), runs=2)
     assert list(phases["us_per_month"]) == [what for what, _ in bench.PHASES] + [bench.REST_OF_MONTH]
     assert all(us > 0 for us in phases["us_per_month"].values())
+    assert 0 < phases["mechanisms_us_per_month"] < sum(phases["us_per_month"].values())
     assert phases["build_ms"] > 0 and phases["results_ms"] > 0
 
 
