@@ -11,19 +11,20 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 
-def at_least(minimum: int) -> Callable[[str], int]:
-    """An option type: a whole number of at least ``minimum``.
+def at_least(minimum: int, at_most: int | None = None) -> Callable[[str], int]:
+    """An option type: a whole number of at least ``minimum`` (and, if given, at most ``at_most``).
 
     argparse reports a value it refuses as ``argument --name: ...`` and exits with code 2.
     """
+    allowed = f"at least {minimum}" if at_most is None else f"from {minimum} to {at_most}"
 
     def whole_number(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {value}")
+            raise argparse.ArgumentTypeError(f"expected a whole number {allowed}, got {text!r}") from None
+        if value < minimum or (at_most is not None and value > at_most):
+            raise argparse.ArgumentTypeError(f"expected a whole number {allowed}, got {value}")
         return value
 
     return whole_number

@@ -395,6 +395,23 @@ def test_the_command_has_help():
     assert "--port" in done.stdout and "--host" in done.stdout
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--port", "99999", "from 0 to 65535, got 99999"),
+        ("--port", "-1", "from 0 to 65535, got -1"),
+        ("--workers", "-2", "at least 0, got -2"),
+    ],
+)
+def test_a_port_or_worker_count_out_of_range_is_refused_with_exit_2(option, value, said, capsys):
+    from sim.explore import __main__ as explore_command
+
+    with pytest.raises(SystemExit) as stopped:
+        explore_command.main([option, value])
+    assert stopped.value.code == 2
+    assert f"argument {option}: expected a whole number {said}" in capsys.readouterr().err
+
+
 def test_without_solara_the_command_says_how_to_install_it_and_exits_2(monkeypatch, capsys):
     from sim.explore import __main__ as explore_command
 

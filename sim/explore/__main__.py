@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 
+from sim.commands import at_least
 from sim.explore import WORKERS_ENV, assets
 
 APP = "sim.explore.app"
@@ -48,10 +49,18 @@ def command(host: str, port: int) -> list[str]:
 def main(argv: list[str]) -> int:
     """Serve the explorer until interrupted; return the server's exit code."""
     parser = argparse.ArgumentParser(prog="python -m sim.explore", description=__doc__.split("\n\n")[1].strip())
-    parser.add_argument("--port", type=int, default=8765, help="port to serve on (0: any free port; default 8765)")
+    parser.add_argument(
+        "--port",
+        type=at_least(0, at_most=65535),
+        default=8765,
+        help="port to serve on (0: any free port; default 8765)",
+    )
     parser.add_argument("--host", default="localhost", help="address to listen on (default localhost)")
     parser.add_argument(
-        "--workers", type=int, default=None, help="worker processes for the runs (default: up to 4 cores; 0: none)"
+        "--workers",
+        type=at_least(0),
+        default=None,
+        help="worker processes for the runs (default: up to 4 cores; 0: none)",
     )
     args = parser.parse_args(argv)
     if importlib.util.find_spec("solara") is None:
