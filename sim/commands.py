@@ -16,7 +16,7 @@ def at_least(minimum: int, at_most: int | None = None) -> Callable[[str], int]:
 
     argparse reports a value it refuses as ``argument --name: ...`` and exits with code 2.
     """
-    allowed = f"at least {minimum}" if at_most is None else f"from {minimum} to {at_most}"
+    allowed = f"of at least {minimum}" if at_most is None else f"from {minimum} to {at_most}"
 
     def whole_number(text: str) -> int:
         try:

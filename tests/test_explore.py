@@ -400,7 +400,7 @@ def test_the_command_has_help():
     [
         ("--port", "99999", "from 0 to 65535, got 99999"),
         ("--port", "-1", "from 0 to 65535, got -1"),
-        ("--workers", "-2", "at least 0, got -2"),
+        ("--workers", "-2", "of at least 0, got -2"),
     ],
 )
 def test_a_port_or_worker_count_out_of_range_is_refused_with_exit_2(option, value, said, capsys):
