@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from matplotlib.font_manager import FontProperties
 from scipy import stats
 
 import sim.__main__ as cli
@@ -231,6 +232,13 @@ def test_the_chart_of_one_run_marks_the_rule_changes_within_it() -> None:
     legend = [t.get_text() for t in fig.legends[0].get_texts()] if fig.legends else []
     legend += [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
     assert "1: H20 licence (2025-04)" in legend and not any(t.startswith("3:") for t in legend)
+    fig.draw_without_rendering()
+    numbers = [text.get_window_extent().y1 for text in top.texts if text.get_gid() == EVENT_GID]
+    assert top.title.get_window_extent().y0 >= max(numbers)  # the run's title stands above the event numbers
+    assert top.title.get_fontsize() == FontProperties(size="small").get_size_in_points()  # kept small
+    bottom = fig.axes[1]
+    labels = [tick.get_text() for tick in bottom.get_xticklabels() if tick.get_text()]
+    assert labels == ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]  # a short run: by month
 
 
 def test_replications_in_worker_processes_equal_those_in_this_one() -> None:

@@ -8,6 +8,7 @@ y extent of every confidence band.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -1045,6 +1046,27 @@ LAYOUT_FIGURES = {
         long_heat_table(), x="budget", y="cap", x_label="Audit budget (checks/month)", y_label="Tier-2 cap (H100e/year)"
     ),
 }
+
+
+def month_axis_labels(fig: Figure) -> set[str]:
+    """The labels of the major ticks within view on every axes' time axis."""
+    labels = set()
+    for ax in fig.axes:
+        low, high = ax.get_xlim()
+        formatter = ax.xaxis.get_major_formatter()
+        labels |= {formatter(t) for t in ax.get_xticks() if low <= t <= high and ax.get_xticklabels()}
+    return labels
+
+
+@pytest.mark.parametrize("name", ["access_over_time", "prices_over_time", "hub_flows"])
+def test_a_three_year_axis_is_labelled_by_year_a_shorter_one_by_month(name):
+    fig = LAYOUT_FIGURES[name]()
+    fig.draw_without_rendering()
+    years = month_axis_labels(fig)
+    assert {"2025", "2026", "2027"} <= years and all(re.fullmatch(r"\d{4}", year) for year in years)
+    short = TIME_FIGURES[name](())  # three months
+    short.draw_without_rendering()
+    assert month_axis_labels(short) == set(MONTHS)
 
 
 def overlap(a: Bbox, b: Bbox) -> bool:

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from sim.intervals import CONFIDENCE, clip_bounds, mean_ci, never_negative
-from sim.report.figures import access_over_time
+from sim.report.figures import EVENT_GID, access_over_time, room_for_event_numbers
 from sim.report.names import SOURCE_ORDER, event_marks, label
 from sim.report.style import theme
 from sim.results import changes_hash
@@ -76,7 +76,10 @@ def _seed_range(seeds: list[int]) -> str:
 def figure(tidy: pd.DataFrame, title: str, events: Sequence[tuple[str, str]] = ()) -> Figure:
     """The compute-by-source chart of a tidy table (:func:`access_by_source_table`), titled, with its events marked."""
     fig = access_over_time(tidy.assign(scenario="run"), events=events)
-    fig.axes[0].set_title(title, fontsize="small")
+    ax = fig.axes[0]
+    ax.set_title(title, fontsize="small")
+    if any(text.get_gid() == EVENT_GID for text in ax.texts):  # numbered events: the title goes above them
+        room_for_event_numbers(ax)
     return fig
 
 
