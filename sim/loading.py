@@ -170,13 +170,24 @@ def refuse_empty_mappings(overrides: list[str]) -> None:
 
 
 def check_path(base: dict[str, Any], path: str, line: str) -> None:
-    """Raise :class:`ConfigError` naming the valid keys if a dotted path is not in ``base``."""
+    """Raise :class:`ConfigError` naming the valid keys if a dotted path is not in ``base``.
+
+    A mapping keyed by dotted paths (a timeline event's ``set``) cannot be reached entry by
+    entry, since the override's dots nest: the message shows how to set the whole mapping.
+    """
     node: Any = base
     parts = path.split(".")
     for depth, part in enumerate(parts):
         if not isinstance(node, dict) or part not in node:
             where = ".".join(parts[:depth]) or "the top level"
             allowed = sorted(node) if isinstance(node, dict) else []
+            if any("." in key for key in allowed):
+                value = line.partition("=")[2]
+                raise ConfigError(
+                    f"{line}: {where} is keyed by dotted paths, which an override's dots cannot reach; "
+                    f"set the whole mapping, e.g. '{where}={{{'.'.join(parts[depth:])}: {value or '...'}}}' "
+                    f"(its entries now: {', '.join(allowed)})"
+                )
             detail = (
                 f"valid keys under {where}: {', '.join(allowed)}.{suggest(part, allowed)}"
                 if allowed

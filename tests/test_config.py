@@ -91,6 +91,14 @@ BAD_INPUTS = [
         ["fine_usd_per_h100e_month", "-5", "0 <= value"],
     ),
     (['+timeline.test={month: "2031-13", note: x, set: {}}'], ["2031-13", "YYYY-MM"]),
+    (
+        ["timeline.h20_licence.set.policy.compliant_chips.allowed=true"],
+        [
+            "timeline.h20_licence.set is keyed by dotted paths",
+            "'timeline.h20_licence.set={policy.compliant_chips.allowed: true}'",
+            "its entries now: policy.compliant_chips.allowed",
+        ],
+    ),
 ]
 
 
