@@ -35,7 +35,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.channels import ILLICIT_CHANNELS
-from sim.commands import EXIT_INTERRUPTED, quiet_when_output_closes
+from sim.commands import EXIT_INTERRUPTED, counted, quiet_when_output_closes
 from sim.config import Config
 from sim.loading import (
     CONFIG_DIR,
@@ -283,7 +283,7 @@ def header(config: Config, changes: list[str], settings: Sequence[tuple[str, lis
     for path, expanded in settings:
         lines.append(f"  settings={path} sets: {' '.join(o for o in expanded if _is_change(o)) or 'nothing'}")
     months = month_labels(config.start, config.months)
-    lines.append(f"{months[0]} to {months[-1]} ({config.months} months)")
+    lines.append(f"{months[0]} to {months[-1]} ({counted(config.months, 'month')})")
     return lines
 
 

@@ -11,6 +11,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 month", "6 points"."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def at_least(minimum: int, at_most: int | None = None) -> Callable[[str], int]:
     """An option type: a whole number of at least ``minimum`` (and, if given, at most ``at_most``).
 

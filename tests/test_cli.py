@@ -23,6 +23,7 @@ from scipy import stats
 
 import sim.__main__ as cli
 from sim import Config, load_config
+from sim.commands import counted
 from sim.loading import GROUPS, group_options, lever_groups, timeline_warnings
 from sim.report import one_run
 from sim.report.figures import EVENT_GID
@@ -203,6 +204,10 @@ def test_paths_results_moves_the_output(tmp_path: Path) -> None:
     for line in table.splitlines()[3 : 3 + len(cli.SUMMARY_ROWS)]:
         assert line.split()[-1] in UNITS and re.search(r"\d", line), line
     assert re.search(r"^  chips smuggled +\d{1,3}(,\d{3})* H100e$", table, re.MULTILINE)
+
+
+def test_counts_read_as_words() -> None:
+    assert [counted(1, "month"), counted(6, "point"), counted(1000, "run")] == ["1 month", "6 points", "1,000 runs"]
 
 
 def test_the_chart_title_and_folder_say_what_was_changed() -> None:

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 import pandas as pd
 from tqdm import tqdm
 
+from sim.commands import counted
 from sim.config import Config
 from sim.results import check_writable, code_hash, git_commit, package_versions
 from sim.schema import ConfigError, SettingsError, with_settings
@@ -363,12 +364,10 @@ def _execute(
     failed = failed_before
     finished = len(finished_before)
     status = "interrupted"
-    print(
-        f"sweep {experiment.name}: {total} runs ({len(design)} points x {experiment.replications} "
-        f"replications) in {store.path}" + (f"; {len(todo)} left to run" if finished_before else ""),
-        file=out,
-        flush=True,
-    )
+    points, replications = counted(len(design), "point"), counted(experiment.replications, "replication")
+    runs = f"{counted(total, 'run')} ({points} x {replications})"
+    left = f"; {len(todo)} left to run" if finished_before else ""
+    print(f"sweep {experiment.name}: {runs} in {store.path}{left}", file=out, flush=True)
     _stop_requested.clear()
     try:
         with (

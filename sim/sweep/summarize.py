@@ -11,7 +11,7 @@ import sys
 
 import pandas as pd
 
-from sim.commands import confidence_level, quiet_when_output_closes, readable_interval
+from sim.commands import confidence_level, counted, quiet_when_output_closes, readable_interval
 from sim.schema import ConfigError
 from sim.sweep.analysis import Sweep, load
 from sim.sweep.designs import POINT_ID
@@ -43,8 +43,9 @@ def header(sweep: Sweep) -> str:
     m = sweep.manifest
     finished = len(sweep.runs)
     return (
-        f"sweep {m['name']} ({m['design']['kind']}, {m['design']['points']} points x {m['replications']} "
-        f"replications = {m['runs']} runs): {finished} finished, {len(sweep.failures)} failed, "
+        f"sweep {m['name']} ({m['design']['kind']}, {counted(m['design']['points'], 'point')} x "
+        f"{counted(m['replications'], 'replication')} = {counted(m['runs'], 'run')}): {finished} finished, "
+        f"{len(sweep.failures)} failed, "
         f"status {m.get('status')}"
     )
 
