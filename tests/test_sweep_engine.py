@@ -243,3 +243,8 @@ def test_a_signal_only_flags_a_stop_while_workers_run_and_a_second_one_quits() -
         with pytest.raises(KeyboardInterrupt):  # pressed again while workers close: quit now
             engine.stop_on_signal(signal.SIGINT, None)
     engine._stop_requested.clear()
+
+
+def test_durations_read_as_seconds_or_clock_time() -> None:
+    shown = [engine._duration(s) for s in (0.08, 0.6, 42.0, 89.4, 3725.0)]
+    assert shown == ["under 1 s", "1 s", "42 s", "89 s", "1:02:05"]

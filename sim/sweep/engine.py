@@ -444,14 +444,16 @@ def _print_estimate(batch: BatchResult, todo: int, slots: int, size: int, experi
     plural = "s" * (slots > 1)
     print(
         f"{todo} runs on {slots} {experiment.executor.kind} worker{plural} in batches of "
-        f"{size}; {per_run_s:.3f} s a run, about {_duration(estimate_s)} in all",
+        f"{size}; {per_run_s:.3f} s a run, about {_duration(estimate_s)} of runs left",
         file=out,
         flush=True,
     )
 
 
 def _duration(seconds: float) -> str:
-    """Seconds as ``42 s`` or, from 90 s on, ``H:MM:SS``."""
+    """Seconds as ``under 1 s``, ``42 s`` or, from 90 s on, ``H:MM:SS``."""
+    if seconds < 0.5:
+        return "under 1 s"
     return f"{seconds:.0f} s" if seconds < 90 else str(timedelta(seconds=round(seconds)))
 
 
