@@ -273,3 +273,10 @@ def test_an_experiment_chooses_its_heatmaps_metrics_in_order(tmp_path: Path) -> 
     drawn = draw(next(s for s in SPECS if s.name == "heatmaps"), sweep)
     assert list(dict.fromkeys(drawn.table["metric"])) == ["smuggled_h100e_total", "access_ratio"]
     assert drawn.caption.startswith("Chips smuggled over the run (H100e) and Access ratio")
+
+
+def test_the_sample_counts_replications_of_the_plotted_values_only() -> None:
+    table = pd.DataFrame({"mean": [0.1, np.nan, 0.3], "n": [2, 0, 2]})  # a channel never attempted: not drawn
+    sample = tables.Selection(shown=("channel",)).sample(table)
+    assert (sample["n_min"], sample["n_max"]) == (2, 2)
+    assert tables.Selection(shown=()).sample(pd.DataFrame({"mean": [np.nan], "n": [0]}))["n_min"] is None

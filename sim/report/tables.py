@@ -51,6 +51,8 @@ class Selection:
     def sample(self, table: pd.DataFrame) -> dict[str, Any]:
         """What a table over this selection is computed from: n, what is held and pooled, the interval."""
         n = table["n"] if "n" in table.columns else pd.Series(dtype=float)
+        if "mean" in table.columns:
+            n = n[table["mean"].notna()]  # the values plotted: a mean of no replication is not drawn
         return {
             "n_min": int(n.min()) if n.notna().any() else None,
             "n_max": int(n.max()) if n.notna().any() else None,
