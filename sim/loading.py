@@ -24,6 +24,7 @@ from sim.schema import (
     field_at,
     format_validation_error,
     is_switch,
+    keys_at,
     suggest,
     unit,
     with_settings,
@@ -169,6 +170,29 @@ def refuse_empty_mappings(overrides: list[str]) -> None:
             )
 
 
+def refuse_required_deletions(overrides: list[str]) -> None:
+    """Refuse ``~key`` for a key the config cannot do without: a config group, or a field with no default.
+
+    Raises:
+        ConfigError: Names the override and what to do instead.
+    """
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides=overrides)
+    except Exception:  # unreadable overrides are reported by composition, with the quoting hint
+        return
+    for o in (o for o in parsed if o.is_delete()):
+        key = o.key_or_group
+        if key in GROUPS:
+            raise ConfigError(
+                f"{o.input_line}: the {key} group cannot be removed; choose one of its options instead "
+                f"({key}={'|'.join(group_options(key))})"
+            )
+        *section, name = key.split(".")
+        info = field_at(Config, (*section, name)) if name in keys_at(Config, tuple(section)) else None
+        if info is not None and info.is_required():
+            raise ConfigError(f"{o.input_line}: {key} is required and cannot be removed; set it instead ({key}=...)")
+
+
 def check_path(base: dict[str, Any], path: str, line: str) -> None:
     """Raise :class:`ConfigError` naming the valid keys if a dotted path is not in ``base``.
 
@@ -257,6 +281,7 @@ def load_config(overrides: list[str] | None = None) -> Config:
         raise ConfigError(f"overrides must be a list of strings such as ['months=6'], got {overrides!r}")
     overrides = list(overrides or [])
     refuse_empty_mappings(overrides)
+    refuse_required_deletions(overrides)
     try:
         data = compose_dict(overrides)
     except ConfigError:

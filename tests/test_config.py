@@ -91,6 +91,9 @@ BAD_INPUTS = [
         ["fine_usd_per_h100e_month", "-5", "0 <= value"],
     ),
     (['+timeline.test={month: "2031-13", note: x, set: {}}'], ["2031-13", "YYYY-MM"]),
+    (["~policy"], ["~policy: the policy group cannot be removed", "policy=diffusion_rule|jan2025|none|strict"]),
+    (["~policy.penalties"], ["~policy.penalties: policy.penalties is required and cannot be removed"]),
+    (["~world.hubs.malaysia.tier"], ["world.hubs.malaysia.tier is required and cannot be removed"]),
     (
         ["timeline.h20_licence.set.policy.compliant_chips.allowed=true"],
         [
