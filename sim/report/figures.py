@@ -52,7 +52,7 @@ def _size(kind: str, paper_height_in: float) -> tuple[float, float]:
     return width(kind), height(kind, paper_height_in)
 
 
-def _year_axis(ax: Axes, months: pd.Series | pd.Index) -> None:
+def _time_axis(ax: Axes, months: pd.Series | pd.Index) -> None:
     """Label a monthly time axis drawn over ``months`` (YYYY-MM) by year, or by month if under two years."""
     span = _months(months)
     count = (span.max().year - span.min().year) * 12 + span.max().month - span.min().month + 1
@@ -254,7 +254,7 @@ def access_over_time(
         for row, each in enumerate(grid[:, column]):
             _mark_events(each, events, None if panel_events is None else panel_events.get(scenario, ()), row == 0)
         grid[-1, column].set_xlabel("Month")
-        _year_axis(grid[-1, column], table["month"])
+        _time_axis(grid[-1, column], table["month"])
     grid[0, 0].set_ylabel(f"Compute used\n({prefix}H100e-months / month)")
     _count_axis(grid[0, 0].yaxis)  # the axes of a row share their tickers
     if offshore:
@@ -458,7 +458,7 @@ def _hub_panels(
             _band(ax, x, rows.reindex(columns=["ci_low", "ci_high"]) / 1e3, colour(hub))
         ax.set_title(label(hub))
         _mark_events(ax, events)
-        _year_axis(ax, table["month"])
+        _time_axis(ax, table["month"])
     for ax in axes.flat[len(hubs) :]:
         ax.set_visible(False)
     _count_axis(axes[0, 0].yaxis)  # the panels share their tickers
@@ -522,7 +522,7 @@ def prices_over_time(
         ax.set_title(label(scenario))
         _mark_events(ax, events, None if panel_events is None else panel_events.get(scenario, ()))
         ax.set_xlabel("Month")
-        _year_axis(ax, table["month"])
+        _time_axis(ax, table["month"])
     axes[0].set_ylabel("Price (USD / H100e-month)")
     _count_axis(axes[0].yaxis)  # the panels share their tickers
     _legend(axes[-1], axes, [label(c) for c in SOURCE_ORDER], events)
