@@ -1059,7 +1059,7 @@ def month_axis_labels(fig: Figure) -> set[str]:
 
 
 @pytest.mark.parametrize("name", ["access_over_time", "prices_over_time", "hub_flows"])
-def test_a_three_time_axis_is_labelled_by_year_a_shorter_one_by_month(name):
+def test_a_three_year_axis_is_labelled_by_year_a_shorter_one_by_month(name):
     fig = LAYOUT_FIGURES[name]()
     fig.draw_without_rendering()
     years = month_axis_labels(fig)
