@@ -152,26 +152,11 @@ def check_multirun(overrides: list[str]) -> Config:
     return base
 
 
-def refuse_empty_mappings(overrides: list[str]) -> None:
-    """Refuse ``key={}``: Hydra merges an empty mapping into the section, which changes nothing.
+def refuse_overrides_that_cannot_work(overrides: list[str]) -> None:
+    """Refuse ``key={}`` and ``~key`` for a key the config cannot do without, before composing.
 
-    Raises:
-        ConfigError: Names the override and how to remove entries instead.
-    """
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides=overrides)
-    except Exception:  # unreadable overrides are reported by composition, with the quoting hint
-        return
-    for o in parsed:
-        if not o.is_delete() and not o.is_sweep_override() and o.value() == {}:
-            raise ConfigError(
-                f"{o.input_line}: an empty mapping changes nothing (Hydra merges it into {o.key_or_group}); "
-                f"remove entries with ~{o.key_or_group}.<name>"
-            )
-
-
-def refuse_required_deletions(overrides: list[str]) -> None:
-    """Refuse ``~key`` for a key the config cannot do without: a config group, or a field with no default.
+    Hydra merges an empty mapping into the section, which changes nothing; a config group, or
+    a field with no default, cannot be removed.
 
     Raises:
         ConfigError: Names the override and what to do instead.
@@ -180,8 +165,15 @@ def refuse_required_deletions(overrides: list[str]) -> None:
         parsed = OverridesParser.create().parse_overrides(overrides=overrides)
     except Exception:  # unreadable overrides are reported by composition, with the quoting hint
         return
-    for o in (o for o in parsed if o.is_delete()):
+    for o in parsed:
         key = o.key_or_group
+        if not o.is_delete() and not o.is_sweep_override() and o.value() == {}:
+            raise ConfigError(
+                f"{o.input_line}: an empty mapping changes nothing (Hydra merges it into {key}); "
+                f"remove entries with ~{key}.<name>"
+            )
+        if not o.is_delete():
+            continue
         if key in GROUPS:
             raise ConfigError(
                 f"{o.input_line}: the {key} group cannot be removed; choose one of its options instead "
@@ -280,8 +272,7 @@ def load_config(overrides: list[str] | None = None) -> Config:
     if isinstance(overrides, str) or not all(isinstance(o, str) for o in overrides or []):
         raise ConfigError(f"overrides must be a list of strings such as ['months=6'], got {overrides!r}")
     overrides = list(overrides or [])
-    refuse_empty_mappings(overrides)
-    refuse_required_deletions(overrides)
+    refuse_overrides_that_cannot_work(overrides)
     try:
         data = compose_dict(overrides)
     except ConfigError:
