@@ -391,6 +391,10 @@ def test_every_command_has_a_help(module: str, monkeypatch: pytest.MonkeyPatch, 
         (["-m", "scenario=baseline,atlantis", "months=2"], "scenario=atlantis: unknown scenario"),
         (["-m", "behaviour.news_weight=0.5,5", "behaviour.news_trials=1,20"], "news_weight=5 behaviour.news_trials=1"),
         (["-m", "seed=interval(0,1)"], "not interval(...)"),
+        (["seed=1", "seed=2"], "seed=1 and seed=2: seed is given twice; give it once"),
+        (["months=3", "+months=4"], "months=3 and +months=4: months is given twice"),
+        (["hydra.run.dir=out"], "hydra.run.dir=out: this command does not use hydra.run.dir;"),
+        (["hydra.sweep.dir=out"], "set paths.results=<folder> instead"),
     ],
 )
 def test_bad_input_exits_2_with_one_message(

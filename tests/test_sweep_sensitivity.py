@@ -213,7 +213,10 @@ def test_sensitivity_command_writes_and_prints_the_table(model_sobol: Path, caps
     pd.testing.assert_frame_equal(written, pd.read_parquet(model_sobol / "sensitivity.parquet"))
     assert len(written) == 2
     assert main([str(model_sobol), "--outputs", "no_such_metric"]) == 2
-    assert "unknown outputs" in capsys.readouterr().err
+    assert "unknown metric 'no_such_metric'. It is none of this sweep's metrics." in capsys.readouterr().err
+    assert main([str(model_sobol), "--outputs", "acess_ratio"]) == 2
+    first_line = capsys.readouterr().err.splitlines()[0]
+    assert "unknown metric 'acess_ratio'. Did you mean 'access_ratio'? The sweep's " in first_line
 
 
 def test_sensitivity_command_writes_warnings_and_convergence(model_sobol: Path, capsys: pytest.CaptureFixture) -> None:

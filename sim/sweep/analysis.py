@@ -93,9 +93,9 @@ class Sweep:
         """Raise :class:`ConfigError` naming the first of ``metrics`` not in the runs, and the closest one that is."""
         unknown = [m for m in metrics if m not in self.metrics]
         if unknown:
+            hint = suggest(unknown[0], self.metrics) or " It is none of this sweep's metrics."
             raise ConfigError(
-                f"unknown metric {unknown[0]!r}; metrics of this sweep: {', '.join(self.metrics)}."
-                f"{suggest(unknown[0], self.metrics)}"
+                f"unknown metric {unknown[0]!r}.{hint} The sweep's {len(self.metrics)} metrics: {', '.join(self.metrics)}."
             )
 
     @cached_property

@@ -155,9 +155,7 @@ def factor_groups(experiment: dict[str, Any]) -> dict[str, str]:
 
 
 def _point_means(sweep: Sweep, outputs: list[str]) -> pd.DataFrame:
-    unknown = [o for o in outputs if o not in sweep.metrics]
-    if unknown:
-        raise ConfigError(f"unknown outputs {unknown}; metrics of this sweep: {', '.join(sweep.metrics)}")
+    sweep.check_metrics(outputs)
     return sweep.runs.groupby(POINT_ID)[outputs].mean()
 
 
