@@ -13,6 +13,7 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import ValidationError
@@ -72,6 +73,36 @@ QUOTING_HINT = (
 )
 
 
+def parsed_overrides(overrides: list[str]) -> list[Override]:
+    """Hydra's reading of the overrides.
+
+    Raises:
+        ConfigError: Names the first override Hydra's grammar cannot read, where it stops (for
+            an unexpected letter) and how to quote a value.
+    """
+    parser = OverridesParser.create()
+    try:
+        return parser.parse_overrides(overrides=overrides)
+    except Exception:  # Hydra raises its own OverrideParseException
+        for line in overrides:
+            try:
+                parser.parse_overrides(overrides=[line])
+            except Exception as exc:
+                reason = _reason(str(exc), line)
+                raise ConfigError(f"cannot read the override {line!r}: {reason}\n{QUOTING_HINT}") from None
+        raise ConfigError(f"cannot read the overrides {overrides}\n{QUOTING_HINT}") from None
+
+
+def _reason(hydra_message: str, line: str) -> str:
+    """Hydra's reason for not reading an override, in one line: where a letter it cannot read starts."""
+    first, *rest = hydra_message.splitlines()
+    caret = next((r for r in rest if r.strip() == "^"), None)
+    if caret is not None and line in first:  # the lexer repeats the override and points under the letter
+        at = caret.index("^") - first.index(line)
+        return f"{line[at:]!r}, from character {at + 1}, is not in the override grammar"
+    return "; ".join(r for r in [first, *rest] if not r.startswith(("See https://", "Error parsing override")))
+
+
 def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) -> None:
     """Raise :class:`ConfigError` for an override whose group option or key does not exist.
 
@@ -79,10 +110,7 @@ def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) ->
         overrides: Hydra override strings, sweeps (``seed=0,1``) allowed.
         base: The composed config the keys are looked up in; composed here when omitted.
     """
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides=overrides)
-    except Exception as exc:  # Hydra raises its own OverrideParseException
-        raise ConfigError(f"cannot read the overrides {overrides}: {exc}\n{QUOTING_HINT}") from None
+    parsed = parsed_overrides(overrides)
     groups = (*GROUPS, *lever_groups())
     for o in parsed:
         key = o.key_or_group
@@ -119,7 +147,7 @@ def check_multirun(overrides: list[str]) -> Config:
             ``interval(...)`` sweep, which Hydra's grid cannot run.
     """
     check_overrides(overrides)
-    parsed = OverridesParser.create().parse_overrides(overrides=overrides)
+    parsed = parsed_overrides(overrides)
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
     base = load_config(fixed)
     groups = (*GROUPS, *lever_groups())
@@ -161,11 +189,7 @@ def refuse_overrides_that_cannot_work(overrides: list[str]) -> None:
     Raises:
         ConfigError: Names the override and what to do instead.
     """
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides=overrides)
-    except Exception:  # unreadable overrides are reported by composition, with the quoting hint
-        return
-    for o in parsed:
+    for o in parsed_overrides(overrides):
         key = o.key_or_group
         if not o.is_delete() and not o.is_sweep_override() and o.value() == {}:
             raise ConfigError(
@@ -317,10 +341,7 @@ def user_values(config: Config, overrides: list[str]) -> dict[str, str]:
     ``policy=strict`` sets every value it changes against the scenario's own choices. Overrides of
     ``timeline`` are left out: they are the user's own events.
     """
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides=overrides)
-    except Exception:  # unreadable overrides were refused before
-        return {}
+    parsed = parsed_overrides(overrides)
     groups = (*GROUPS, *lever_groups())
     group_lines = [o.input_line for o in parsed if o.key_or_group in groups and o.key_or_group != "scenario"]
     found: dict[str, str] = {}

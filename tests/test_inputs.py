@@ -205,8 +205,15 @@ def test_the_documented_option_true_is_read_as_an_option_not_a_boolean() -> None
 
 
 def test_unquoted_special_characters_get_a_hint_to_quote() -> None:
-    with pytest.raises(ConfigError, match="must be quoted for Hydra inside the shell's quotes"):
-        load_config(["description=été"])
+    with pytest.raises(ConfigError, match="must be quoted for Hydra inside the shell's quotes") as refused:
+        load_config(["months=3", "description=été"])
+    reason, _ = str(refused.value).splitlines()  # the override Hydra cannot read, where, then the hint
+    assert reason == (
+        "cannot read the override 'description=été': 'été', from character 13, is not in the override grammar"
+    )
+    unread = r"cannot read the override 'months=1\)': extraneous input '\)' expecting <EOF>\n"
+    with pytest.raises(ConfigError, match=unread):
+        load_config(["months=1)"])
     assert load_config(["description='Café (draft)'"]).description == "Café (draft)"
 
 

@@ -94,9 +94,8 @@ class Sweep:
         unknown = [m for m in metrics if m not in self.metrics]
         if unknown:
             hint = suggest(unknown[0], self.metrics) or " It is none of this sweep's metrics."
-            raise ConfigError(
-                f"unknown metric {unknown[0]!r}.{hint} The sweep's {len(self.metrics)} metrics: {', '.join(self.metrics)}."
-            )
+            listed = f"The sweep's {len(self.metrics)} metrics: {', '.join(self.metrics)}."
+            raise ConfigError(f"unknown metric {unknown[0]!r}.{hint} {listed}")
 
     @cached_property
     def failures(self) -> pd.DataFrame:
