@@ -30,7 +30,7 @@ from sim.schema import (
     unit,
     with_settings,
 )
-from sim.timeline import TimelineEventError, compile_timeline, month_index, month_labels
+from sim.timeline import TimelineEventError, check_event_path, compile_timeline, month_index, month_labels
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 GROUPS = ("world", "policy", "scenario", "calibrated")
@@ -268,12 +268,44 @@ def validate(data: dict[str, Any]) -> Config:
         cfg = Config.model_validate(data)
         compile_timeline(cfg)
     except ValidationError as exc:
-        raise ConfigError(f"invalid config: {format_validation_error(exc, Config)}") from None
+        refused_sets = _refused_sets_of_broken_events(data, exc)
+        raise ConfigError(f"invalid config: {format_validation_error(exc, Config)}{refused_sets}") from None
     except TimelineEventError as exc:
         refused = exc.error.validation_error
         detail = format_validation_error(refused, Config) if refused is not None else str(exc.error)
         raise ConfigError(f"timeline.{exc.name} ({exc.event.month}, {exc.event.note}): {detail}") from None
     return cfg
+
+
+def _refused_sets_of_broken_events(data: dict[str, Any], exc: ValidationError) -> str:
+    """What the ``set`` of each timeline event pydantic refused would also be refused for, as more sentences.
+
+    An event missing its ``note``, say, is refused before its ``set`` is checked; this checks
+    each such ``set`` against the config without those events, so that one message names
+    everything wrong with a new event. Empty when the rest of the config is invalid too.
+    """
+    timeline = data.get("timeline")
+    broken = {str(e["loc"][1]) for e in exc.errors() if e["loc"][:1] == ("timeline",) and len(e["loc"]) > 1}
+    if not isinstance(timeline, dict) or not broken:
+        return ""
+    try:
+        rest = Config.model_validate(data | {"timeline": {k: v for k, v in timeline.items() if k not in broken}})
+    except ValidationError:
+        return ""
+    refused = []
+    for name in sorted(broken):
+        settings = timeline[name].get("set") if isinstance(timeline[name], dict) else None
+        if not isinstance(settings, dict):
+            continue
+        try:
+            for path in settings:
+                check_event_path(rest, name, str(path))
+            with_settings(rest, settings)
+        except SettingsError as error:
+            refused.append(f" timeline.{name} sets {error}")
+        except ValueError as error:  # a path no event may set
+            refused.append(f" {error}.")
+    return "".join(refused)
 
 
 def unit_of(path: str) -> str:

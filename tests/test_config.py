@@ -91,6 +91,14 @@ BAD_INPUTS = [
         ["fine_usd_per_h100e_month", "-5", "0 <= value"],
     ),
     (['+timeline.test={month: "2031-13", note: x, set: {}}'], ["2031-13", "YYYY-MM"]),
+    (  # an event refused for a missing note has its set checked too: one message names both
+        ['+timeline.test={month: "2025-02", set: {policy.penalties.fine_usd_per_h100e_month: -5}}'],
+        ["missing key 'timeline.test.note'.", "timeline.test sets policy.penalties.fine_usd_per_h100e_month = -5"],
+    ),
+    (
+        ['+timeline.test={month: "2025-02", set: {months: 3}}'],
+        ["missing key 'timeline.test.note'.", "timeline.test sets 'months': this value is fixed at start"],
+    ),
     (["~policy"], ["~policy: the policy group cannot be removed", "policy=diffusion_rule|jan2025|none|strict"]),
     (["~policy.penalties"], ["~policy.penalties: policy.penalties is required and cannot be removed"]),
     (["~world.hubs.malaysia.tier"], ["world.hubs.malaysia.tier is required and cannot be removed"]),
