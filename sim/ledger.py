@@ -109,7 +109,9 @@ class Ledger:
         if queues > len(booked) or booked.shape[1] != months:  # a row for every source ordered from
             self._booked_usd = np.zeros((max(queues, len(booked)), months))
             self._booked_usd[: len(booked), : booked.shape[1]] = booked[:, :months]
-        shipments, leases = _schedule(tuple(orders), self.shipments, self.leases, self._booked_usd, lease_months)
+        shipments, leases = _schedule(
+            tuple(orders), tuple(self.shipments), tuple(self.leases), self._booked_usd, lease_months
+        )  # plain tuples: numba types a named one slowly
         self.shipments, self.leases = Shipments(*shipments), Leases(*leases)
 
     def cancel(self, sources: np.ndarray) -> Shipments:
@@ -145,7 +147,9 @@ class Ledger:
         Returns:
             What can serve any work (leases included), and what serves inference only.
         """
-        any_work, inference_only = _covered(stock_h100e, inference_stock_h100e, self.shipments, self.leases)
+        any_work, inference_only = _covered(
+            stock_h100e, inference_stock_h100e, tuple(self.shipments), tuple(self.leases)
+        )  # plain tuples: numba types a named one slowly
         return any_work, inference_only
 
 

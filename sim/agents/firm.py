@@ -196,7 +196,7 @@ class Firms:
     def receive(self, month: int, depreciation_per_month: float) -> Shipments:
         """Stock depreciates, then the month's shipments join it; returns them."""
         s = self.ledger.arrivals(month)
-        _receive(self.stock_h100e, self.inference_stock_h100e, 1.0 - depreciation_per_month, s)
+        _receive(self.stock_h100e, self.inference_stock_h100e, 1.0 - depreciation_per_month, tuple(s))
         return s
 
     def use(self, month: int) -> tuple[np.ndarray, np.ndarray]:
