@@ -187,7 +187,8 @@ def refuse_overrides_that_cannot_work(overrides: list[str]) -> None:
     a field with no default, cannot be removed.
 
     Raises:
-        ConfigError: Names the override and what to do instead.
+        ConfigError: Names the override and what to do instead (or one Hydra cannot read,
+            :func:`parsed_overrides`).
     """
     for o in parsed_overrides(overrides):
         key = o.key_or_group
