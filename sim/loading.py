@@ -199,7 +199,7 @@ def refuse_overrides_that_cannot_work(overrides: list[str]) -> None:
             )
         if not o.is_delete():
             continue
-        if key in GROUPS:
+        if key in GROUPS and key != "calibrated":  # ~calibrated runs without the fitted values
             raise ConfigError(
                 f"{o.input_line}: the {key} group cannot be removed; choose one of its options instead "
                 f"({key}={'|'.join(group_options(key))})"

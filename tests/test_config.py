@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 
 import pytest
+import yaml
 
 from sim import ConfigError, load_config
 from sim.docs import DOC_PATH, render
-from sim.loading import group_options
+from sim.loading import CONFIG_DIR, group_options
 from sim.schema import SettingsError, with_settings
 from sim.timeline import compile_expectations, compile_rules, compile_timeline
 
@@ -30,6 +31,18 @@ def test_scenarios_pick_their_policy() -> None:
     assert load_config(["scenario=no_controls"]).policy.compliant_chips.chip == "H100"
     assert not load_config(["scenario=baseline"]).policy.country_caps.enabled
     assert load_config(["scenario=baseline", "policy=strict"]).policy.enforcement.escalation.enabled
+
+
+def test_fitted_values_apply_unless_a_policy_sets_them_and_can_be_left_out() -> None:
+    fitted = yaml.safe_load((CONFIG_DIR / "calibrated" / "baseline.yaml").read_text())
+    supply = fitted["policy"]["compliant_chips"]["supply_usd_per_month"]
+    assert load_config([]).policy.compliant_chips.supply_usd_per_month == supply
+    assert load_config(["policy=diffusion_rule"]).policy.compliant_chips.supply_usd_per_month == supply
+    for chosen in (["policy=none"], ["scenario=no_controls"]):  # no controls: the vendor sells without limit
+        assert load_config(chosen).policy.compliant_chips.supply_usd_per_month is None
+    uncalibrated = load_config(["~calibrated"])
+    assert uncalibrated.policy.compliant_chips.supply_usd_per_month == 1.43e9  # configs/config.yaml's, before the fit
+    assert uncalibrated.world.market.gray_premium != fitted["world"]["market"]["gray_premium"]
 
 
 def test_overrides_reach_the_config() -> None:
