@@ -7,6 +7,7 @@ y extent of every confidence band.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -260,6 +261,17 @@ def test_access_over_time_log_axis_spans_at_most_its_decades_below_the_largest()
     fig = access_over_time(table)
     largest = max(max(ACCESS_SOURCES[c][k]) for c in ACCESS_OFFSHORE for k in range(len(ACCESS_SCENARIOS))) / 1e3
     assert_allclose(access_rows(fig)[1][0].get_ylim(), (largest * 10.0**-LOG_DECADES, largest * 2))
+    plt.close(fig)
+
+
+def test_access_over_time_draws_a_run_with_nothing_offshore_and_says_so():
+    table = access_table()
+    table.loc[table["source"].isin(ACCESS_OFFSHORE), "mean"] = 0.0
+    fig = access_over_time(table, events=[("2025-02", "An event")])
+    fig.savefig(io.BytesIO())  # the log axis drew (it had no limits and raised when an event was marked)
+    _, low = access_rows(fig)
+    assert low[0].get_ylim() == (1.0, 10.0)
+    assert all([t.get_text() for t in ax.texts] == ["no offshore channel used"] for ax in low)
     plt.close(fig)
 
 

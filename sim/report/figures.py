@@ -268,6 +268,10 @@ def access_over_time(
             values = drawn.reindex(columns=["mean", "ci_low", "ci_high"]).to_numpy(dtype=float).ravel() / scale
             decade = 10.0 ** np.floor(np.log10(values[values > 0].min()))
             low.set_ylim(max(largest * 10.0**-LOG_DECADES, decade / 2), largest * 2)  # no tick in the corner
+        else:  # nothing went offshore: an empty log axis needs limits of its own
+            low.set_ylim(1, 10)
+            for each in grid[1]:
+                each.text(0.5, 0.5, "no offshore channel used", transform=each.transAxes, ha="center", va="center")
         low.set_ylabel("Offshore channels\n(as above, log scale)")  # a longer label runs into the one above
     _legend(grid[0, -1], list(grid[0]), [*map(label, SOURCE_ORDER), "Demand", band_label], events)
     return fig
