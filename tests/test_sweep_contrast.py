@@ -102,6 +102,8 @@ def test_the_command_writes_the_table_and_exits_2_on_bad_input(sweep_dir: Path, 
     assert monthly != written and set(pd.read_csv(written)["metric"]) == {"access_ratio", "detection_rate"}
     assert main([str(sweep_dir), "--a", "scenario=x", "--b", "scenario=baseline"]) == 2
     assert "not in the design" in capsys.readouterr().err
+    assert main([str(sweep_dir), *by_month[:-1], "access_smugling"]) == 2  # a mistyped column
+    assert "unknown time-series column 'access_smugling'. Did you mean 'access_smuggling'?" in capsys.readouterr().err
 
 
 def test_points_are_typed_like_yaml() -> None:

@@ -46,6 +46,16 @@ def point_means(runs: pd.DataFrame, factors: list[str], metrics: list[str], conf
     return params.merge(clip_bounds(table, table["metric"], never_negative(runs, metrics)), on=POINT_ID)
 
 
+def _refuse_unknown(names: list[str], allowed: list[str], noun: str) -> None:
+    """Raise :class:`ConfigError` naming the first of ``names`` not ``allowed``: the closest allowed one, then all."""
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        hint = suggest(unknown[0], allowed) or f" It is none of this sweep's {noun}s."
+        raise ConfigError(
+            f"unknown {noun} {unknown[0]!r}.{hint} The sweep's {len(allowed)} {noun}s: {', '.join(allowed)}."
+        )
+
+
 class Sweep:
     """A sweep folder read back: its design, runs, failures and time series.
 
@@ -91,11 +101,7 @@ class Sweep:
 
     def check_metrics(self, metrics: list[str]) -> None:
         """Raise :class:`ConfigError` naming the first of ``metrics`` not in the runs, and the closest one that is."""
-        unknown = [m for m in metrics if m not in self.metrics]
-        if unknown:
-            hint = suggest(unknown[0], self.metrics) or " It is none of this sweep's metrics."
-            listed = f"The sweep's {len(self.metrics)} metrics: {', '.join(self.metrics)}."
-            raise ConfigError(f"unknown metric {unknown[0]!r}.{hint} {listed}")
+        _refuse_unknown(metrics, self.metrics, "metric")
 
     @cached_property
     def failures(self) -> pd.DataFrame:
@@ -130,6 +136,8 @@ class Sweep:
         dataset = self._store.dataset(TIMESERIES_DIR)
         if dataset is None:
             return pd.DataFrame(columns=[RUN_ID, "month", *(columns or [])])
+        if columns is not None:
+            _refuse_unknown(columns, self.timeseries_columns, "time-series column")
         wanted = None if columns is None else list(dict.fromkeys([RUN_ID, "month", *columns]))
         where = None if run_ids is None else pc.field(RUN_ID).isin(run_ids)
         table = dataset.to_table(columns=wanted, filter=where).to_pandas()
