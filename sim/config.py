@@ -439,7 +439,7 @@ class Behaviour(Schema):
 class Paths(Schema):
     """Where a run writes."""
 
-    results: str = field("Folder for results, relative to the working directory or absolute.")
+    results: str = field("Folder for results, relative to the working directory or absolute.", min_length=1)
 
 
 class Config(Schema):

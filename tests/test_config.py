@@ -112,6 +112,7 @@ BAD_INPUTS = [
         ['+timeline.test={month: "2025-02", set: {months: 3}}'],
         ["missing key 'timeline.test.note'.", "timeline.test sets 'months': this value is fixed at start"],
     ),
+    (["paths.results="], ["paths.results = ''", "at least 1 character"]),  # not a silent ./runs/
     (["~policy"], ["~policy: the policy group cannot be removed", "policy=diffusion_rule|jan2025|none|strict"]),
     (["~policy.penalties"], ["~policy.penalties: policy.penalties is required and cannot be removed"]),
     (["~world.hubs.malaysia.tier"], ["world.hubs.malaysia.tier is required and cannot be removed"]),
