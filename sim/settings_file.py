@@ -32,6 +32,26 @@ def save_settings(path: Path | str, scenario: str, settings: Mapping[str, Any]) 
     return path
 
 
+class _KeyTwiceError(yaml.YAMLError):
+    """A mapping of a settings file gives one key twice (PyYAML would keep the last silently)."""
+
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(f"{key!r} is given twice (the second on line {line}); give it once")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _KeyTwiceError(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def read_settings(path: Path | str) -> tuple[str, dict[str, Any]]:
     """The scenario and settings of a settings file.
 
@@ -42,11 +62,13 @@ def read_settings(path: Path | str) -> tuple[str, dict[str, Any]]:
         raise ConfigError("settings=: expected the path of a settings file, e.g. settings=my_settings.yaml")
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except OSError as exc:
         raise ConfigError(f"settings={path}: cannot read it ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"settings={path}: not a text file (expected YAML in UTF-8)") from None
+    except _KeyTwiceError as exc:
+        raise ConfigError(f"settings={path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"settings={path}: not YAML ({exc})") from None
     stray = sorted(map(str, set(data) - {"scenario", "settings"})) if isinstance(data, dict) else []

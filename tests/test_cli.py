@@ -489,6 +489,7 @@ def test_a_bad_settings_file_names_itself_and_the_key(
         "scenario: baseline\nsettings: {policy: {end_user_audits: {audit_rate: 0.3}}}\n"
     )
     (tmp_path / "empty_section.yaml").write_text("scenario: baseline\nsettings: {policy: {}}\n")
+    (tmp_path / "twice.yaml").write_text("scenario: baseline\nsettings:\n  months: 2\n  seed: 1\n  months: 3\n")
     monkeypatch.chdir(tmp_path)
     for name, start, end in (
         ("bad.yaml", "settings=bad.yaml: policy.enforcement.audit_budget=8: unknown key", "'audit_budget_per_month'?"),
@@ -501,6 +502,7 @@ def test_a_bad_settings_file_names_itself_and_the_key(
         ("binary.yaml", "settings=binary.yaml: not a text file", "(expected YAML in UTF-8)"),
         ("nested.yaml", "settings=nested.yaml: settings.policy is nested", "'policy.end_user_audits.audit_rate: 0.3'"),
         ("empty_section.yaml", "settings=empty_section.yaml: settings.policy is empty", "sets nothing; remove it"),
+        ("twice.yaml", "settings=twice.yaml: 'months' is given twice (the second on line 5)", "give it once"),
     ):
         monkeypatch.setattr(sys, "argv", ["sim", f"settings={name}"])
         with pytest.raises(SystemExit) as exited:
