@@ -46,6 +46,7 @@ from sim.loading import (
     group_options,
     lever_groups,
     load_config,
+    refuse_keys_given_twice,
     resolved,
     switched_off,
     timeline_warnings,
@@ -204,7 +205,7 @@ def parse_args(argv: Sequence[str]) -> Request:
     """
     request = Request()
     base_seed: str | None = None
-    typed: dict[str, str] = {}  # each key typed on the command line, with its argument
+    typed: list[str] = []  # the overrides typed on the command line (not those of a settings file)
     for i, arg in enumerate(argv):
         key, sep, value = arg.partition("=")
         after = argv[i - 1] if i > 0 else ""
@@ -237,18 +238,16 @@ def parse_args(argv: Sequence[str]) -> Request:
                 raise ConfigError(f"{request.seeds_arg} and {arg}: give one of replications=N or seeds=A-B")
             request.seeds, request.seeds_arg = parse_seeds(key, value), arg
         else:
-            path = key.lstrip("+~")
-            if path in typed:
-                raise ConfigError(f"{typed[path]} and {arg}: {path} is given twice; give it once")
-            typed[path] = arg
+            typed.append(arg)
             request.overrides.append(arg)
             if key == "seed":
                 base_seed = value
             if _is_change(arg):
                 request.changes.append(arg)
-    for path, arg in typed.items():
-        ignored = path.startswith("hydra.run.") or (path.startswith("hydra.sweep.") and not request.multirun)
-        if ignored:
+    refuse_keys_given_twice(typed)
+    for arg in typed:
+        path = arg.partition("=")[0].lstrip("+~")
+        if path.startswith("hydra.run.") or (path.startswith("hydra.sweep.") and not request.multirun):
             raise ConfigError(
                 f"{arg}: this command does not use {path}; results go under paths.results "
                 "(runs/<scenario>/<time>/, or multirun/<time>/ with -m): set paths.results=<folder> instead"

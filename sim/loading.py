@@ -73,6 +73,19 @@ QUOTING_HINT = (
 )
 
 
+def refuse_keys_given_twice(args: list[str]) -> None:
+    """Raise :class:`ConfigError` naming a key that two of the ``key=value`` (or ``~key``) arguments give.
+
+    Hydra would take the last silently; which one the user meant, only they know.
+    """
+    first: dict[str, str] = {}
+    for arg in args:
+        key = arg.partition("=")[0].lstrip("+~")
+        if key in first:
+            raise ConfigError(f"{first[key]} and {arg}: {key} is given twice; give it once")
+        first[key] = arg
+
+
 def parsed_overrides(overrides: list[str]) -> list[Override]:
     """Hydra's reading of the overrides.
 

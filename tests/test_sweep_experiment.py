@@ -249,6 +249,8 @@ def test_bad_override_and_unknown_experiment_exit_2(tmp_path: Path) -> None:
     done = sweep_cli("experiment=smoke", "replications=[1", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.startswith("error: replications=[1") and "quote" in done.stderr
     assert "Traceback" not in done.stderr
+    done = sweep_cli("experiment=smoke", "replications=3", "replications=4", cwd=tmp_path)
+    assert done.returncode == 2 and "replications=3 and replications=4: replications is given twice" in done.stderr
     done = sweep_cli("experiment=smok", cwd=tmp_path)
     assert done.returncode == 2 and "shipped: " in done.stderr and "Did you mean 'smoke'?" in done.stderr
     assert not (tmp_path / "results").exists()

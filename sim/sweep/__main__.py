@@ -12,6 +12,7 @@ import signal
 import sys
 
 from sim.commands import EXIT_INTERRUPTED, quiet_when_output_closes
+from sim.loading import refuse_keys_given_twice
 from sim.schema import ConfigError
 from sim.sweep.engine import SweepInterrupted, resume_sweep, start_sweep, stop_on_signal
 from sim.sweep.experiment import experiment_names, load_experiment
@@ -51,6 +52,7 @@ def main(argv: list[str]) -> int:
     flags = {k: v for k, _, v in (a.partition("=") for a in argv) if k == "allow_code_change"}
     overrides = [a for a in argv if a.partition("=")[0] not in {*named, *flags}]
     try:
+        refuse_keys_given_twice(argv)
         if len(named) != 1:
             raise ConfigError(f"give one of experiment=<name> or resume=<dir>\n{USAGE}")
         if flags and ("resume" not in named or flags["allow_code_change"] not in ("true", "false")):
