@@ -74,13 +74,14 @@ QUOTING_HINT = (
 
 
 def refuse_keys_given_twice(args: list[str]) -> None:
-    """Raise :class:`ConfigError` naming a key that two of the ``key=value`` (or ``~key``) arguments give.
+    """Raise :class:`ConfigError` naming a key that two of the ``key=value`` arguments set.
 
-    Hydra would take the last silently; which one the user meant, only they know.
+    Hydra would take the last silently; which one the user meant, only they know. Removing a
+    key (``~key``) and setting it anew (``+key=...``) replaces it, as Hydra does.
     """
     first: dict[str, str] = {}
-    for arg in args:
-        key = arg.partition("=")[0].lstrip("+~")
+    for arg in (a for a in args if not a.startswith("~")):
+        key = arg.partition("=")[0].lstrip("+")
         if key in first:
             raise ConfigError(f"{first[key]} and {arg}: {key} is given twice; give it once")
         first[key] = arg
@@ -143,6 +144,50 @@ def check_overrides(overrides: list[str], base: dict[str, Any] | None = None) ->
         if key in groups or key.startswith("hydra") or o.is_add():
             continue  # a deletion (~key) must name a key that exists, as a change must
         check_path(base, key, o.input_line)
+        if not o.is_delete() and not o.is_sweep_override() and isinstance(o.value(), dict):
+            _refuse_new_entries(base, key, o.value(), o.input_line)
+
+
+def _refuse_new_entries(base: dict[str, Any], key: str, value: dict[str, Any], line: str) -> None:
+    """Raise :class:`ConfigError` for a mapping override naming entries the mapping at ``key`` lacks.
+
+    Hydra merges a mapping into the one there and refuses entries it does not have; the message
+    says how to add them, and how to replace the whole mapping.
+    """
+    node: Any = base
+    for part in key.split("."):
+        node = node[part]
+    if not isinstance(node, dict):
+        return  # a mapping for a value: the schema names what the key takes
+    new = [k for k in value if k not in node]
+    if new:
+        given = line.partition("=")[2]
+        raise ConfigError(
+            f"{line}: {', '.join(map(str, new))} not in {key} (its entries: {', '.join(map(str, node))}); "
+            f"Hydra merges a mapping into the one there: add entries with '+{key}={given}', or replace "
+            f"the whole mapping with '~{key}' '+{key}={given}'"
+        )
+
+
+def _refuse_adding_an_event_that_exists(overrides: list[str]) -> None:
+    """Raise :class:`ConfigError` for ``+timeline.<event>=...`` naming an event the config already has.
+
+    Hydra would merge the new event into the old one, keeping what the new one does not give.
+    """
+    adding = [o for o in parsed_overrides(overrides) if o.is_add() and o.key_or_group.count(".") == 1]
+    adding = [o for o in adding if o.key_or_group.startswith("timeline.")]
+    if not adding:
+        return
+    rest = [line for line in overrides if line not in {o.input_line for o in adding}]
+    events = compose_dict(rest).get("timeline") or {}
+    for o in adding:
+        name = o.key_or_group.partition(".")[2]
+        if name in events:
+            raise ConfigError(
+                f"{o.input_line}: the timeline already has an event {name!r}; change its keys "
+                f"(timeline.{name}.month=...), replace it with '~timeline.{name}' '{o.input_line}', "
+                "or give the new event another name"
+            )
 
 
 def check_multirun(overrides: list[str]) -> Config:
@@ -197,13 +242,16 @@ def refuse_overrides_that_cannot_work(overrides: list[str]) -> None:
     """Refuse ``key={}`` and ``~key`` for a key the config cannot do without, before composing.
 
     Hydra merges an empty mapping into the section, which changes nothing; a config group, or
-    a field with no default, cannot be removed.
+    a field with no default, cannot be removed unless the overrides add it anew (``~key`` then
+    ``+key=...`` replaces it).
 
     Raises:
         ConfigError: Names the override and what to do instead (or one Hydra cannot read,
             :func:`parsed_overrides`).
     """
-    for o in parsed_overrides(overrides):
+    parsed = parsed_overrides(overrides)
+    added = {o.key_or_group for o in parsed if o.is_add()}
+    for o in parsed:
         key = o.key_or_group
         if not o.is_delete() and not o.is_sweep_override() and o.value() == {}:
             raise ConfigError(
@@ -219,7 +267,7 @@ def refuse_overrides_that_cannot_work(overrides: list[str]) -> None:
             )
         *section, name = key.split(".")
         info = field_at(Config, (*section, name)) if name in keys_at(Config, tuple(section)) else None
-        if info is not None and info.is_required():
+        if info is not None and info.is_required() and key not in added:
             raise ConfigError(f"{o.input_line}: {key} is required and cannot be removed; set it instead ({key}=...)")
 
 
@@ -343,6 +391,7 @@ def load_config(overrides: list[str] | None = None) -> Config:
         raise ConfigError(f"overrides must be a list of strings such as ['months=6'], got {overrides!r}")
     overrides = list(overrides or [])
     refuse_overrides_that_cannot_work(overrides)
+    _refuse_adding_an_event_that_exists(overrides)
     try:
         data = compose_dict(overrides)
     except ConfigError:

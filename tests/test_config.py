@@ -45,6 +45,22 @@ def test_fitted_values_apply_unless_a_policy_sets_them_and_can_be_left_out() -> 
     assert uncalibrated.world.market.gray_premium != fitted["world"]["market"]["gray_premium"]
 
 
+def test_an_events_set_is_changed_added_to_or_replaced() -> None:
+    def licence_sets(*overrides: str) -> dict:
+        return dict(load_config(list(overrides)).timeline["h20_licence"].set)
+
+    assert licence_sets("timeline.h20_licence.set={policy.compliant_chips.allowed: true}") == {
+        "policy.compliant_chips.allowed": True
+    }
+    surge = "{policy.enforcement.audit_budget_per_month: 8}"
+    assert licence_sets(f"+timeline.h20_licence.set={surge}") == {
+        "policy.compliant_chips.allowed": False,
+        "policy.enforcement.audit_budget_per_month": 8,
+    }
+    replaced = licence_sets("~timeline.h20_licence.set", f"+timeline.h20_licence.set={surge}")
+    assert replaced == {"policy.enforcement.audit_budget_per_month": 8}
+
+
 def test_overrides_reach_the_config() -> None:
     cfg = load_config(["scenario=crackdown_singapore", "policy.end_user_audits.audit_rate=0.2", "seed=7"])
     assert (cfg.name, cfg.policy.end_user_audits.audit_rate, cfg.seed) == ("crackdown_singapore", 0.2, 7)
@@ -112,6 +128,19 @@ BAD_INPUTS = [
         ['+timeline.test={month: "2025-02", set: {months: 3}}'],
         ["missing key 'timeline.test.note'.", "timeline.test sets 'months': this value is fixed at start"],
     ),
+    (
+        ["timeline.h20_licence.set={policy.enforcement.audit_budget_per_month: 8}"],
+        [
+            "policy.enforcement.audit_budget_per_month not in timeline.h20_licence.set "
+            "(its entries: policy.compliant_chips.allowed)",
+            "'~timeline.h20_licence.set' '+timeline.h20_licence.set={policy.enforcement.audit_budget_per_month: 8}'",
+        ],
+    ),
+    (
+        ['+timeline.h20_licence={month: "2025-06", note: x, set: {policy.enforcement.audit_budget_per_month: 8}}'],
+        ["the timeline already has an event 'h20_licence'", "'~timeline.h20_licence' '+timeline.h20_licence={"],
+    ),
+    (["months={a: 1}"], ["months"]),
     (["paths.results="], ["paths.results = ''", "at least 1 character"]),  # not a silent ./runs/
     (["~policy"], ["~policy: the policy group cannot be removed", "policy=diffusion_rule|jan2025|none|strict"]),
     (["~policy.penalties"], ["~policy.penalties: policy.penalties is required and cannot be removed"]),
