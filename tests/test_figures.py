@@ -8,6 +8,7 @@ y extent of every confidence band.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 import subprocess
@@ -36,6 +37,7 @@ from sim.channels import CHANNEL_NAMES, CHANNELS
 from sim.report import style
 from sim.report.figures import (
     BAND_ALPHA,
+    COLOUR_BAR_TICKS,
     EVENT_GID,
     LOG_DECADES,
     TOTAL_BAND_LABEL,
@@ -489,6 +491,29 @@ def test_policy_heatmaps_counts_span_their_range_with_thousands_separators():
     assert cell_texts(ax)[(2.5, 0.5)].get_text() == "56,000"
     (bar,) = colorbars(fig)
     assert bar.xaxis.get_major_formatter()(50000.0, 0) == "50,000"
+
+
+def test_policy_heatmaps_colour_bars_have_few_ticks_whose_labels_do_not_overlap():
+    """Six-digit counts over a narrow range got a tick every 10,000 in a study's figure, labels run together."""
+    found, verified = [0, 0.001, 0.003, 0.01], [0, 0.02, 0.05]
+    smuggled = np.array([[319916.0, 301361, 301361], [319916, 287567, 287567], [319916, 254858, 254858]])
+    table = pd.DataFrame(
+        [
+            {"metric": metric, "verified": verified[j], "found": found[i], "mean": value}
+            for metric, scale in (("smuggled_h100e", 1.0), ("access_ratio", 2.8e-6))
+            for (i, j), value in np.ndenumerate(np.vstack([smuggled, [319916, 260520, 260520]]) * scale)
+        ]
+    )
+    with theme("paper"):
+        fig = policy_heatmaps(table, "verified", "found", "Verified chip found (per month)", "Tampered chip found")
+        fig.canvas.draw()
+    for bar in colorbars(fig):
+        low, high = bar.get_xlim()
+        shown = [t for t in bar.get_xticklabels() if t.get_text() and low <= t.get_position()[0] <= high]
+        boxes = sorted((t.get_window_extent() for t in shown), key=lambda box: box.x0)
+        assert 2 <= len(boxes) <= COLOUR_BAR_TICKS + 1
+        assert all(left.x1 < right.x0 for left, right in itertools.pairwise(boxes)), [t.get_text() for t in shown]
+    plt.close(fig)
 
 
 def test_policy_heatmaps_colour_bars_are_labelled_with_the_metric(heat_fig):

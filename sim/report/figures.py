@@ -24,7 +24,7 @@ from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
-from matplotlib.ticker import NullFormatter, StrMethodFormatter
+from matplotlib.ticker import MaxNLocator, NullFormatter, StrMethodFormatter
 
 from sim.commands import readable
 from sim.report.names import OFFSHORE_CHANNELS, SOURCE_ORDER, label
@@ -71,6 +71,8 @@ def _count_axis(axis: Axis) -> None:
     axis.set_major_formatter(StrMethodFormatter(NUMBER_FORMAT))
 
 
+#: Most intervals between the ticks of a heatmap's colour bar.
+COLOUR_BAR_TICKS = 3
 #: Most decimals a heatmap cell shows.
 MAX_DECIMALS = 4
 
@@ -363,6 +365,7 @@ def policy_heatmaps(table: pd.DataFrame, x: str, y: str, x_label: str, y_label: 
         ax.set_title(label(metric))
         bar = fig.colorbar(mesh, ax=ax, location="bottom", shrink=0.85, aspect=30, label=label(metric))
         _count_axis(bar.ax.xaxis)
+        bar.ax.xaxis.set_major_locator(MaxNLocator(COLOUR_BAR_TICKS))  # six-digit labels fit a panel's width
     _fit_in_cells(fig, axes[0])
     return fig
 
