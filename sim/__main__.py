@@ -34,7 +34,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sim.channels import ILLICIT_CHANNELS
+from sim.channels import ILLICIT_CHANNELS, SMUGGLED_CHIP
 from sim.commands import EXIT_INTERRUPTED, counted, quiet_when_output_closes
 from sim.config import Config
 from sim.loading import (
@@ -305,7 +305,7 @@ def summary_table(
     cfg = result.config
     lines = header(cfg, changes or [], settings)
     lines[-1] += f", one seed ({cfg.seed}): numbers vary from seed to seed; use replications=10 for an interval"
-    return _table(lines, [(_number(result.summary[row.key], row.unit),) for row in SUMMARY_ROWS])
+    return _table(lines, [(_number(result.summary[row.key], row.unit),) for row in SUMMARY_ROWS], cfg)
 
 
 def replications_table(
@@ -321,10 +321,25 @@ def replications_table(
         mean, low, high = (stats.loc[row.key, c] for c in ("mean", "ci_low", "ci_high"))
         interval = "[n/a]" if math.isnan(low) else f"[{_number(low, row.unit, True)}, {_number(high, row.unit, True)}]"
         cells.append((_number(mean, row.unit, True), interval))
-    return _table(lines, cells)
+    return _table(lines, cells, results[0].config)
 
 
-def _table(lines: list[str], cells: Sequence[tuple[str, ...]]) -> str:
+def row_notes(config: Config) -> list[str]:
+    """What the rows mean, and what they mean under this config where it differs (legal H100 sales)."""
+    rule = config.policy.compliant_chips
+    if not (rule.allowed and rule.chip == SMUGGLED_CHIP):
+        return list(ROW_NOTES)
+    return [
+        *ROW_NOTES,
+        f"here the {SMUGGLED_CHIP}, the chip smugglers sell, is sold to China legally (policy.compliant_chips."
+        f"chip={SMUGGLED_CHIP}), so the smuggling channel is resellers abroad buying chips and shipping them on "
+        "without breaking a rule; firms still buy some chips through it, dearer as they "
+        "are, since the decision rule shares demand among options whose utilities are close (behaviour.temperature, "
+        "docs/ODD.md section 7.12).",
+    ]
+
+
+def _table(lines: list[str], cells: Sequence[tuple[str, ...]], config: Config) -> str:
     """The header lines, one line per row (its label, its cells aligned, its unit) and the notes."""
     width = max(len(row.text) for row in SUMMARY_ROWS)
     widths = [max(len(c[i]) for c in cells) for i in range(len(cells[0]))]
@@ -334,7 +349,9 @@ def _table(lines: list[str], cells: Sequence[tuple[str, ...]]) -> str:
         shown = " ".join([f"{first:>{widths[0]}}", *(f"{v:<{w}}" for v, w in zip(rest, widths[1:], strict=True))])
         lines.append(f"  {row.text:<{width}}  {shown} {row.unit}")
     lines += ["", "what the rows mean:"]
-    lines += [textwrap.fill(note, NOTE_WIDTH, initial_indent="  ", subsequent_indent="    ") for note in ROW_NOTES]
+    lines += [
+        textwrap.fill(note, NOTE_WIDTH, initial_indent="  ", subsequent_indent="    ") for note in row_notes(config)
+    ]
     return "\n".join(lines)
 
 
