@@ -275,7 +275,7 @@ def check_path(base: dict[str, Any], path: str, line: str) -> None:
     """Raise :class:`ConfigError` naming the valid keys if a dotted path is not in ``base``.
 
     A mapping keyed by dotted paths (a timeline event's ``set``) cannot be reached entry by
-    entry, since the override's dots nest: the message shows how to set the whole mapping.
+    entry, since the override's dots nest: the message shows the mapping to give instead.
     """
     node: Any = base
     parts = path.split(".")
@@ -287,9 +287,13 @@ def check_path(base: dict[str, Any], path: str, line: str) -> None:
                 value = line.partition("=")[2]
                 raise ConfigError(
                     f"{line}: {where} is keyed by dotted paths, which an override's dots cannot reach; "
-                    f"set the whole mapping, e.g. '{where}={{{'.'.join(parts[depth:])}: {value or '...'}}}' "
-                    f"(its entries now: {', '.join(allowed)})"
+                    f"give a mapping, e.g. '{where}={{{'.'.join(parts[depth:])}: {value or '...'}}}', which Hydra "
+                    f"merges into the one there (its entries now: {', '.join(allowed)}; + in front adds new ones)"
                 )
+            if part in keys_at(Config, tuple(parts[:depth])):  # a key the schema has, left out of this config
+                missing = ".".join(parts[: depth + 1])
+                advice = "nothing to remove" if line.startswith("~") else f"add it with +{line.lstrip('+')}"
+                raise ConfigError(f"{line}: {missing} is not set in this config; {advice}")
             detail = (
                 f"valid keys under {where}: {', '.join(allowed)}.{suggest(part, allowed)}"
                 if allowed

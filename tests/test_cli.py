@@ -366,12 +366,12 @@ def test_every_command_has_a_help(module: str, monkeypatch: pytest.MonkeyPatch, 
     assert len(out.splitlines()) > 5
 
 
-
 def test_the_table_says_smuggling_breaks_no_rule_where_the_h100_is_sold_legally() -> None:
     legal = "is sold to China legally (policy.compliant_chips.chip=H100)"
     assert any(legal in note for note in cli.row_notes(load_config(["scenario=no_controls"])))
     assert not any(legal in note for note in cli.row_notes(load_config([])))
     assert cli.row_notes(load_config([])) == list(cli.ROW_NOTES)
+
 
 @pytest.mark.parametrize(
     ("args", "fragment"),

@@ -141,6 +141,10 @@ BAD_INPUTS = [
         ["the timeline already has an event 'h20_licence'", "'~timeline.h20_licence' '+timeline.h20_licence={"],
     ),
     (["months={a: 1}"], ["months"]),
+    (  # an optional event key the YAML leaves out is in the schema: Hydra needs it added
+        ["timeline.h20_licence.label=x"],
+        ["timeline.h20_licence.label is not set in this config; add it with +timeline.h20_licence.label=x"],
+    ),
     (["paths.results="], ["paths.results = ''", "at least 1 character"]),  # not a silent ./runs/
     (["~policy"], ["~policy: the policy group cannot be removed", "policy=diffusion_rule|jan2025|none|strict"]),
     (["~policy.penalties"], ["~policy.penalties: policy.penalties is required and cannot be removed"]),
