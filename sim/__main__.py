@@ -235,6 +235,7 @@ def parse_args(argv: Sequence[str]) -> Request:
             request.changes.append(f"settings={Path(value).name}")
         elif key in ("replications", "seeds"):
             if request.seeds_arg:
+                refuse_keys_given_twice([request.seeds_arg, arg])
                 raise ConfigError(f"{request.seeds_arg} and {arg}: give one of replications=N or seeds=A-B")
             request.seeds, request.seeds_arg = parse_seeds(key, value), arg
         else:

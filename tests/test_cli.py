@@ -399,6 +399,7 @@ def test_the_table_says_smuggling_breaks_no_rule_where_the_h100_is_sold_legally(
         (["-m", "behaviour.news_weight=0.5,5", "behaviour.news_trials=1,20"], "news_weight=5 behaviour.news_trials=1"),
         (["-m", "seed=interval(0,1)"], "not interval(...)"),
         (["seed=1", "seed=2"], "seed=1 and seed=2: seed is given twice; give it once"),
+        (["replications=2", "replications=3"], "replications=2 and replications=3: replications is given twice"),
         (["months=3", "+months=4"], "months=3 and +months=4: months is given twice"),
         (["hydra.run.dir=out"], "hydra.run.dir=out: this command does not use hydra.run.dir;"),
         (["hydra.sweep.dir=out"], "set paths.results=<folder> instead"),

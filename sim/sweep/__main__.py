@@ -72,9 +72,9 @@ def main(argv: list[str]) -> int:
             print(exc.path.resolve())
         return EXIT_INTERRUPTED
     if outcome.failed:
-        print(f"{outcome.failed} of {outcome.runs} runs failed; see {outcome.path / 'failures.jsonl'}")
+        print(f"{outcome.failed:,} of {outcome.runs:,} runs failed; see {outcome.path / 'failures.jsonl'}")
     else:
-        print(f"{outcome.finished} of {outcome.runs} runs finished")
+        print(f"{outcome.finished:,} of {outcome.runs:,} runs finished")
     print(outcome.path.resolve())
     return EXIT_RUNS_FAILED if outcome.failed else 0
 

@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -366,7 +366,7 @@ def _execute(
     status = "interrupted"
     points, replications = counted(len(design), "point"), counted(experiment.replications, "replication")
     runs = f"{counted(total, 'run')} ({points} x {replications})"
-    left = f"; {len(todo)} left to run" if finished_before else ""
+    left = f"; {len(todo):,} left to run" if finished_before else ""
     print(f"sweep {experiment.name}: {runs} in {store.path}{left}", file=out, flush=True)
     _stop_requested.clear()
     try:
@@ -431,7 +431,7 @@ def _print_pilot(found: Pilot, experiment: Experiment, runs: int, out: TextIO) -
     estimate_s = found.seconds_per_run * runs / min(slots, runs)
     print(
         f"pilot: {found.runs} runs of {found.seconds_per_run:.3f} s; {runs:,} runs on {slots} "
-        f"{experiment.executor.kind} slot{'s' * (slots > 1)}: about {_duration(estimate_s)} of runs",
+        f"{experiment.executor.kind} slot{'s' * (slots > 1)}: {_duration(estimate_s)} of runs",
         file=out,
         flush=True,
     )
@@ -443,18 +443,23 @@ def _print_estimate(batch: BatchResult, todo: int, slots: int, size: int, experi
     estimate_s = per_run_s * todo / min(slots, todo)
     plural = "s" * (slots > 1)
     print(
-        f"{todo} runs on {slots} {experiment.executor.kind} worker{plural} in batches of "
-        f"{size}; {per_run_s:.3f} s a run, about {_duration(estimate_s)} of runs left",
+        f"{todo:,} runs on {slots} {experiment.executor.kind} worker{plural} in batches of "
+        f"{size}; {per_run_s:.3f} s a run, {_duration(estimate_s)} of runs left",
         file=out,
         flush=True,
     )
 
 
 def _duration(seconds: float) -> str:
-    """Seconds as ``under 1 s``, ``42 s`` or, from 90 s on, ``H:MM:SS``."""
+    """An estimate of seconds in words: ``under 1 s``, ``about 42 s``, ``about 1 min 49 s``, ``about 1 h 02 min``."""
     if seconds < 0.5:
         return "under 1 s"
-    return f"{seconds:.0f} s" if seconds < 90 else str(timedelta(seconds=round(seconds)))
+    whole = round(seconds)
+    if whole < 90:
+        return f"about {whole} s"
+    if whole < 3600:
+        return f"about {whole // 60} min {whole % 60:02d} s"
+    return f"about {whole // 3600} h {round(whole % 3600 / 60):02d} min"
 
 
 def _first_done(pending: dict[Future, list[RunSpec]]) -> set[Future]:

@@ -44,7 +44,7 @@ def header(sweep: Sweep) -> str:
     finished = len(sweep.runs)
     return (
         f"sweep {m['name']} ({m['design']['kind']}, {counted(m['design']['points'], 'point')} x "
-        f"{counted(m['replications'], 'replication')} = {counted(m['runs'], 'run')}): {finished} finished, "
+        f"{counted(m['replications'], 'replication')} = {counted(m['runs'], 'run')}): {finished:,} finished, "
         f"{len(sweep.failures)} failed, "
         f"status {m.get('status')}"
     )
