@@ -66,7 +66,7 @@ class Event(Schema):
 
     month: str = field("Month the change takes effect, YYYY-MM.")
     set: Annotated[dict[str, Any], READ_ONLY] = field("Dotted config paths of settable values and their new values.")
-    note: str = field("What happened, with its source.")
+    note: str = field("What happened, with its source.", min_length=1)
     label: str | None = field(
         "What figures call it, briefly (null: its name in words); says what happened when the name does not.",
         default=None,
@@ -89,6 +89,8 @@ class Event(Schema):
     def _announced_first(self) -> Event:
         if self.announced is not None and self.announced > self.month:
             raise ValueError(f"announced {self.announced} is after the month it takes effect, {self.month}")
+        if not self.set and not self.expected:
+            raise ValueError("the event sets nothing (set: {}) and firms expect nothing of it (no expected:)")
         return self
 
     def anticipated(self) -> dict[str, Any]:

@@ -141,6 +141,8 @@ BAD_INPUTS = [
         ["the timeline already has an event 'h20_licence'", "'~timeline.h20_licence' '+timeline.h20_licence={"],
     ),
     (["months={a: 1}"], ["months"]),
+    (['+timeline.test={month: "2025-02", note: x, set: {}}'], ["the event sets nothing (set: {})"]),
+    (["timeline.h20_licence.note="], ["timeline.h20_licence.note = ''", "at least 1 character"]),
     (  # an optional event key the YAML leaves out is in the schema: Hydra needs it added
         ["timeline.h20_licence.label=x"],
         ["timeline.h20_licence.label is not set in this config; add it with +timeline.h20_licence.label=x"],

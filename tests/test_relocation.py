@@ -90,7 +90,12 @@ def test_local_fronts_stay(baseline: Config) -> None:
 def test_nobody_moves_without_a_tightening_event(baseline: Config) -> None:
     loosening = {"month": "2025-02", "note": "x", "set": {"world.hubs.home.cooperation": 0.2}}
     assert hubs_after(world(baseline, 0.0, {"l": loosening}), 3)["home"] == 6
-    assert hubs_after(world(baseline, 0.0, {"n": {**CRACKDOWN, "set": {}}}), 3)["home"] == 6
+    assert (
+        hubs_after(world(baseline, 0.0, {"n": {**CRACKDOWN, "set": {"policy.end_user_audits.audit_rate": 0.1}}}), 3)[
+            "home"
+        ]
+        == 6
+    )
 
 
 def test_nobody_moves_when_every_other_hub_is_stricter(baseline: Config) -> None:
