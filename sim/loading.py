@@ -275,7 +275,9 @@ def check_path(base: dict[str, Any], path: str, line: str) -> None:
     """Raise :class:`ConfigError` naming the valid keys if a dotted path is not in ``base``.
 
     A mapping keyed by dotted paths (a timeline event's ``set``) cannot be reached entry by
-    entry, since the override's dots nest: the message shows the mapping to give instead.
+    entry, since the override's dots nest: the message shows the mapping to give instead. A
+    key the config's schema has but ``base`` leaves out (an event's ``label``) is named as not
+    set yet, with the ``+`` that adds it.
     """
     node: Any = base
     parts = path.split(".")
@@ -290,7 +292,8 @@ def check_path(base: dict[str, Any], path: str, line: str) -> None:
                     f"give a mapping, e.g. '{where}={{{'.'.join(parts[depth:])}: {value or '...'}}}', which Hydra "
                     f"merges into the one there (its entries now: {', '.join(allowed)}; + in front adds new ones)"
                 )
-            if part in keys_at(Config, tuple(parts[:depth])):  # a key the schema has, left out of this config
+            optional = parts[0] in Config.model_fields and part in keys_at(Config, tuple(parts[:depth]))
+            if optional:  # a key the config's schema has, left out of this config
                 missing = ".".join(parts[: depth + 1])
                 advice = "nothing to remove" if line.startswith("~") else f"add it with +{line.lstrip('+')}"
                 raise ConfigError(f"{line}: {missing} is not set in this config; {advice}")
