@@ -459,7 +459,8 @@ def _duration(seconds: float) -> str:
         return f"about {whole} s"
     if whole < 3600:
         return f"about {whole // 60} min {whole % 60:02d} s"
-    return f"about {whole // 3600} h {round(whole % 3600 / 60):02d} min"
+    hours, minutes = divmod(round(whole / 60), 60)
+    return f"about {hours} h {minutes:02d} min"
 
 
 def _first_done(pending: dict[Future, list[RunSpec]]) -> set[Future]:
