@@ -25,7 +25,6 @@ import textwrap
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import hydra
@@ -35,7 +34,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.channels import ILLICIT_CHANNELS, SMUGGLED_CHIP
-from sim.commands import EXIT_INTERRUPTED, counted, quiet_when_output_closes
+from sim.commands import EXIT_INTERRUPTED, counted, quiet_when_output_closes, version_text
 from sim.config import Config
 from sim.loading import (
     CONFIG_DIR,
@@ -544,10 +543,7 @@ def main() -> None:
         print(help_text())
         return
     if "--version" in sys.argv[1:]:
-        try:
-            print(f"exportsim {version('exportsim')}")
-        except PackageNotFoundError:
-            print("exportsim (not installed: pip install -e .)")
+        print(version_text())
         return
     try:
         request = parse_args(sys.argv[1:])

@@ -9,6 +9,15 @@ import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+
+def version_text() -> str:
+    """``exportsim <version>``, what ``--version`` prints (or how to install it when it is not installed)."""
+    try:
+        return f"exportsim {version('exportsim')}"
+    except PackageNotFoundError:
+        return "exportsim (not installed: pip install -e .)"
 
 
 def counted(n: int, noun: str) -> str:

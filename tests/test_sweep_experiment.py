@@ -10,6 +10,7 @@ import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from sim.schema import ConfigError
+from sim.sweep.__main__ import main as sweep_main
 from sim.sweep.designs import run_seed, sample
 from sim.sweep.engine import prepare
 from sim.sweep.experiment import experiment_names, load_experiment, parse_experiment
@@ -254,6 +255,13 @@ def test_bad_override_and_unknown_experiment_exit_2(tmp_path: Path) -> None:
     done = sweep_cli("experiment=smok", cwd=tmp_path)
     assert done.returncode == 2 and "shipped: " in done.stderr and "Did you mean 'smoke'?" in done.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_the_sweep_command_prints_its_version_and_refuses_a_bare_word(capsys: pytest.CaptureFixture[str]) -> None:
+    assert sweep_main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("exportsim ")
+    assert sweep_main(["experiment=smoke", "foo"]) == 2
+    assert capsys.readouterr().err.startswith("error: foo: expected key=value (e.g. replications=2) or ~key")
 
 
 def test_unknown_factor_path_names_valid_keys() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 
-from sim.commands import EXIT_INTERRUPTED, quiet_when_output_closes
+from sim.commands import EXIT_INTERRUPTED, quiet_when_output_closes, version_text
 from sim.loading import refuse_keys_given_twice
 from sim.schema import ConfigError
 from sim.sweep.engine import SweepInterrupted, resume_sweep, start_sweep, stop_on_signal
@@ -46,12 +46,18 @@ def main(argv: list[str]) -> int:
             return EXIT_BAD_EXPERIMENT
         print(f"{USAGE}\n\n{HELP}\n\nexperiments: {', '.join(experiment_names())}")
         return 0
+    if "--version" in argv:
+        print(version_text())
+        return 0
     for stop in (signal.SIGINT, signal.SIGTERM):  # a scheduler's SIGTERM stops cleanly, like Ctrl-C
         signal.signal(stop, stop_on_signal)
     named = {k: v for k, _, v in (a.partition("=") for a in argv) if k in ("experiment", "resume")}
     flags = {k: v for k, _, v in (a.partition("=") for a in argv) if k == "allow_code_change"}
     overrides = [a for a in argv if a.partition("=")[0] not in {*named, *flags}]
     try:
+        for arg in argv:
+            if "=" not in arg and not arg.startswith("~"):
+                raise ConfigError(f"{arg}: expected key=value (e.g. replications=2) or ~key\n{USAGE}")
         refuse_keys_given_twice(argv)
         if len(named) != 1:
             raise ConfigError(f"give one of experiment=<name> or resume=<dir>\n{USAGE}")
