@@ -169,12 +169,13 @@ def _refuse_new_entries(base: dict[str, Any], key: str, value: dict[str, Any], l
         )
 
 
-def _refuse_adding_an_event_that_exists(overrides: list[str]) -> None:
+def _refuse_adding_an_event_that_exists(overrides: list[str], parsed: list[Override]) -> None:
     """Raise :class:`ConfigError` for ``+timeline.<event>=...`` naming an event the config already has.
 
     Hydra would merge the new event into the old one, keeping what the new one does not give.
+    ``parsed`` is Hydra's reading of ``overrides``.
     """
-    adding = [o for o in parsed_overrides(overrides) if o.is_add() and o.key_or_group.count(".") == 1]
+    adding = [o for o in parsed if o.is_add() and o.key_or_group.count(".") == 1]
     adding = [o for o in adding if o.key_or_group.startswith("timeline.")]
     if not adding:
         return
@@ -243,7 +244,7 @@ def refuse_overrides_that_cannot_work(overrides: list[str]) -> None:
 
     Hydra merges an empty mapping into the section, which changes nothing; a config group, or
     a field with no default, cannot be removed unless the overrides add it anew (``~key`` then
-    ``+key=...`` replaces it).
+    ``+key=...`` replaces it); an event cannot be added under a name the timeline has.
 
     Raises:
         ConfigError: Names the override and what to do instead (or one Hydra cannot read,
@@ -269,6 +270,7 @@ def refuse_overrides_that_cannot_work(overrides: list[str]) -> None:
         info = field_at(Config, (*section, name)) if name in keys_at(Config, tuple(section)) else None
         if info is not None and info.is_required() and key not in added:
             raise ConfigError(f"{o.input_line}: {key} is required and cannot be removed; set it instead ({key}=...)")
+    _refuse_adding_an_event_that_exists(overrides, parsed)
 
 
 def check_path(base: dict[str, Any], path: str, line: str) -> None:
@@ -398,7 +400,6 @@ def load_config(overrides: list[str] | None = None) -> Config:
         raise ConfigError(f"overrides must be a list of strings such as ['months=6'], got {overrides!r}")
     overrides = list(overrides or [])
     refuse_overrides_that_cannot_work(overrides)
-    _refuse_adding_an_event_that_exists(overrides)
     try:
         data = compose_dict(overrides)
     except ConfigError:
