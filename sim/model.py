@@ -14,6 +14,7 @@ from sim.config import Config
 from sim.consequences import Consequences
 from sim.ledger import Scheduled, Shipments
 from sim.levers import LEVERS
+from sim.levers.base import overriding
 from sim.metrics import MonthState, MonthTally, month_row, row_layout, summarise
 from sim.option_table import ChannelTerms, OptionTable
 from sim.sources import Source, sources_of
@@ -28,6 +29,7 @@ class ExportControlModel(Model):
     Attributes:
         cfg: The config in force this month (timeline events replace it).
         levers: Its levers' sections, in registry order.
+        penalising, acting: Those of ``levers`` whose class prices options, and acts after delivery.
         month: Months since ``cfg.start`` (0 in the first step).
         rows: One metrics row per month simulated.
     """
@@ -50,7 +52,7 @@ class ExportControlModel(Model):
         self.regulator = Regulator(self, self.authorities, self.operators, self.intermediaries)
         self.firms = Firms(self, self.sources)
         self.consequences = Consequences(self.firms, self.intermediaries, self.operators)
-        self.levers = cfg.policy.levers()  # those of the config in force
+        self._set_levers()
         self.lever_state = {key: lever.new_state() for key, lever in zip(LEVERS, self.levers, strict=True)}
         self.scarcity = self.firms.unmet_share(0)  # the scarcity the stockpiles leave at the start
         self.seized_share = 0.0
@@ -85,7 +87,7 @@ class ExportControlModel(Model):
         self.tally = MonthTally(self.sources, len(self.firms))
         before, self.cfg = self.cfg, self._rules.in_force.get(self.month, self.cfg)
         if self.cfg is not before:
-            self.levers = self.cfg.policy.levers()
+            self._set_levers()
             if self.cfg.world.hubs != before.world.hubs:  # an event changed a hub
                 self.hub_columns = HubColumns(self.cfg.world.hubs)
                 self.intermediaries.relocate(before.world.hubs, self.cfg.world.hubs)
@@ -110,6 +112,12 @@ class ExportControlModel(Model):
             lever_values,
         )
         self.rows.append(month_row(self.tally, self.table, state))
+
+    def _set_levers(self) -> None:
+        """The levers of the config in force, and those whose hooks the month calls."""
+        self.levers = self.cfg.policy.levers()
+        self.penalising = overriding(self.levers, "option_penalty_usd_per_h100e_month")
+        self.acting = overriding(self.levers, "after_delivery")
 
     def values(self) -> np.ndarray:
         """(months x ``layout.columns``) the months simulated so far."""
@@ -156,7 +164,7 @@ class ExportControlModel(Model):
 
         Firms order in random order, through the options priced for each of them.
         """
-        cfg, firms, levers = self.cfg, self.firms, self.levers
+        cfg, firms = self.cfg, self.firms
         self.capacities = Capacities(
             np.full(len(self.intermediaries), cfg.world.intermediaries.capacity_h100e_per_month),
             self.operators.free_h100e,
@@ -172,7 +180,7 @@ class ExportControlModel(Model):
         firms.plan(self.month, self.domestic_supply_h100e)
         inference_pool = self.capacities.ration("inference_need")
         table = OptionTable(cfg, offers, self.sources, firms.terms(self.month), inference_pool, self.channel_terms)
-        state = self.lever_state
+        state, levers = self.lever_state, self.penalising
         table.add_cost(
             sum((lever.option_penalty_usd_per_h100e_month(self, state[lever.key], table) for lever in levers), 0.0)
         )
@@ -260,7 +268,7 @@ class ExportControlModel(Model):
         """Chips depreciate and arrive, levers act on them, firms use stock and leases; prices respond."""
         self.arrivals = self.firms.receive(self.month, self.cfg.world.firms.stock_depreciation_per_month)
         self.tally.record_arrivals(self.arrivals)
-        for lever in self.levers:
+        for lever in self.acting:
             lever.after_delivery(self, self.lever_state[lever.key])
         self.tally.record_use(*self.firms.use(self.month))
         adjustment = self.cfg.world.market.price_adjustment

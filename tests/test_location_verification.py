@@ -11,6 +11,7 @@ import pytest
 
 from sim import Config, load_config, run
 from sim.levers.location_verification import LocationVerification, Lots
+from sim.model import ExportControlModel
 from sim.run import RunResult
 from sim.schema import with_settings
 from sim.sources import Source
@@ -176,3 +177,10 @@ def test_a_lot_found_after_delivery_is_the_firms_own_lesson_and_news_to_the_othe
     others = np.full(len(gained_a) - 1, 1.0)
     np.testing.assert_allclose(gained_a, [1.0, *(behaviour.news_weight * others)])
     np.testing.assert_allclose(gained_b, [0.0, *((behaviour.news_trials - behaviour.news_weight) * others)])
+
+
+def test_the_month_calls_a_hook_only_on_the_levers_that_override_it() -> None:
+    model = ExportControlModel(load_config(["policy/location_verification=chip_security_act"]))
+    assert len(model.levers) > 1
+    assert [lever.key for lever in model.penalising] == ["location_verification"]
+    assert [lever.key for lever in model.acting] == ["location_verification"]

@@ -3,9 +3,10 @@
 A lever is a :class:`Lever` subclass in a module of this package; defining it registers it
 under its ``key``, and ``sim.config.Policy`` gets one section per registered lever. The
 channels and agents a lever governs call its methods (``policy.customs.cargo_rate``); a
-lever that acts on its own (detection after delivery, say) uses the hooks below, which the
-model calls for every lever every month. A new lever is therefore one module here, one
-config group (``configs/policy/<key>/``), its test and its documentation.
+lever that acts on its own (detection after delivery, say) overrides the hooks of
+:class:`Lever`, which the model calls every month for every lever that overrides them. A new
+lever is therefore one module here, one config group (``configs/policy/<key>/``), its test
+and its documentation.
 """
 
 import importlib

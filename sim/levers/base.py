@@ -55,3 +55,9 @@ class Lever(Schema):
     def month_columns(self, state: Any) -> dict[str, float]:
         """This month's values of its ``columns``."""
         return {}
+
+
+def overriding(levers: list[Lever], hook: str) -> list[Lever]:
+    """The levers, in order, whose class overrides the hook ``hook``: the base class's does nothing."""
+    default = getattr(Lever, hook)
+    return [lever for lever in levers if getattr(type(lever), hook) is not default]
