@@ -308,6 +308,10 @@ class DataTransportTrips(Schema):
 class World(Schema):
     """The 2025 world: hubs, supply, markets and the populations of agents."""
 
+    as_of: str = field(
+        "The month the world's values describe, YYYY-MM: its stockpiles, demand, prices, capacities and the "
+        "starts of its supply paths. A run starts then (start)."
+    )
     chips: Annotated[dict[str, Performance], READ_ONLY] = field(
         "Training performance of each chip relative to an H100 (by TPP): its H100e.", "H100e/chip"
     )
@@ -323,6 +327,8 @@ class World(Schema):
     intermediaries: IntermediaryRules = field("Intermediaries in the hubs.")
     operators: OperatorRules = field("Data-centre operators.")
     data_transport: DataTransportTrips = field("The data-transport channel.")
+
+    _as_of = field_validator("as_of")(classmethod(lambda cls, v: check_year_month(v)))
 
     @field_validator("hubs")
     @classmethod
@@ -448,7 +454,7 @@ class Config(Schema):
     name: PlainName = field("Scenario name; results go under results/runs/<name>/.")
     description: str = field("What the scenario represents.")
     seed: int = field("Seed of the run's one random generator.", "", ge=0, le=2**63 - 1)
-    start: str = field("First month, YYYY-MM.")
+    start: str = field("First month, YYYY-MM: the month the world describes, world.as_of.")
     months: int = field("Months simulated.", "months", ge=1, le=600)
     world: World = field("The world.")
     policy: Policy = field(  # type: ignore[valid-type]
@@ -462,6 +468,13 @@ class Config(Schema):
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> Config:
+        if self.start != self.world.as_of:
+            raise ValueError(
+                f"start {self.start!r} is not the month the world describes (world.as_of {self.world.as_of!r}: "
+                "its stockpiles, demand, prices and the starts of its supply paths are that month's); "
+                f"allowed: start={self.world.as_of}, or set world.as_of={self.start} as well once the world's "
+                "values describe that month"
+            )
         if self.policy.compliant_chips.chip not in self.world.chips:
             raise ValueError(
                 f"policy.compliant_chips.chip {self.policy.compliant_chips.chip!r} is not in "

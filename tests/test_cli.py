@@ -82,7 +82,7 @@ def test_run_writes_results_where_it_is_called(tmp_path: Path) -> None:
 
 
 def test_the_header_folder_and_warning_name_the_overrides(tmp_path: Path) -> None:
-    args = ("policy=strict", "behaviour.temperature=0.5", "start=2025-06", "months=3")
+    args = ("policy=strict", "behaviour.temperature=0.5", "start=2025-06", "world.as_of=2025-06", "months=3")
     done = run_cli(*args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == f"scenario baseline; changed: {' '.join(args)}"
@@ -403,6 +403,7 @@ def test_the_table_says_smuggling_breaks_no_rule_where_the_h100_is_sold_legally(
         (["months=3", "+months=4"], "months=3 and +months=4: months is given twice"),
         (["hydra.run.dir=out"], "hydra.run.dir=out: this command does not use hydra.run.dir;"),
         (["hydra.sweep.dir=out"], "set paths.results=<folder> instead"),
+        (["start=2030-01"], "start '2030-01' is not the month the world describes (world.as_of '2025-01'"),
     ],
 )
 def test_bad_input_exits_2_with_one_message(

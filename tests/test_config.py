@@ -7,7 +7,7 @@ import itertools
 import pytest
 import yaml
 
-from sim import ConfigError, load_config
+from sim import ConfigError, load_config, run
 from sim.docs import DOC_PATH, render
 from sim.loading import CONFIG_DIR, group_options
 from sim.schema import SettingsError, with_settings
@@ -75,12 +75,20 @@ def test_timeline_changes_the_rules_at_its_month() -> None:
 
 
 def test_events_before_start_apply_from_the_start_and_after_end_are_not_reached() -> None:
-    cfg = load_config(["start=2025-06", "months=1"])
+    cfg = load_config(["start=2025-06", "world.as_of=2025-06", "months=1"])
     compiled = compile_timeline(cfg)
     assert list(compiled) == [0]  # April and May apply at the start; July and August are not reached
     assert not compiled[0].policy.compliant_chips.allowed
-    late = compile_timeline(load_config(["start=2025-09", "months=3"]))
+    late = compile_timeline(load_config(["start=2025-09", "world.as_of=2025-09", "months=3"]))
     assert list(late) == [0] and late[0].policy.compliant_chips.surcharge_share == 0.15
+
+
+def test_a_start_other_than_the_worlds_month_is_refused_unless_the_world_says_so_too() -> None:
+    refused = r"start '2030-01' is not the month the world describes \(world.as_of '2025-01'"
+    with pytest.raises(ConfigError, match=refused):
+        load_config(["start=2030-01"])
+    moved = load_config(["start=2030-01", "world.as_of=2030-01", "months=2"])
+    assert run(moved).timeseries["month"].tolist() == ["2030-01", "2030-02"]
 
 
 def test_rules_are_composed_once_for_every_seed_and_carry_each_seed() -> None:

@@ -120,7 +120,7 @@ def test_channels_are_labelled_and_ordered_from_the_registry():
     assert not set(CHANNELS) & set(LABELS)  # the report layer spells out no channel
     for name, channel in CHANNELS.items():
         assert label(name) == channel.label
-    assert label(STOCKPILE) == "Pre-2025 stockpile"
+    assert label(STOCKPILE) == "Stockpile at the start"
     assert label("saudi_arabia") == "Saudi Arabia"
     assert label("some_unlisted_name") == "Some unlisted name"
 

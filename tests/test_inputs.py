@@ -154,7 +154,7 @@ def numbers(data: object) -> list[float]:
     [
         (
             {"world.chipz.H20": 1},
-            "world.chipz.H20 = 1: unknown key 'world.chipz'; valid keys under world: chips, data_transport, ",
+            "world.chipz.H20 = 1: unknown key 'world.chipz'; valid keys under world: as_of, chips, data_transport, ",
         ),
         ({"world.chipz.H20": 1}, "Did you mean 'chips'?"),
         ({"seed.x": 1}, "seed.x = 1: unknown key 'seed.x'; seed is a value, not a section."),

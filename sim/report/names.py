@@ -13,7 +13,7 @@ from sim.config import Config
 from sim.levers import LEVERS
 from sim.loading import unit_of
 
-#: Compute a firm held before 2025; the one source of compute that is no channel.
+#: Compute a firm held at the start (world.as_of); the one source of compute that is no channel.
 STOCKPILE = "stockpile"
 #: Every source of compute, in the order figures stack and list them.
 SOURCE_ORDER: tuple[str, ...] = (STOCKPILE, *CHANNEL_NAMES)
@@ -21,7 +21,7 @@ SOURCE_ORDER: tuple[str, ...] = (STOCKPILE, *CHANNEL_NAMES)
 OFFSHORE_CHANNELS: tuple[str, ...] = tuple(n for n in CHANNEL_NAMES if CHANNELS[n].offshore)
 
 LABELS = {
-    STOCKPILE: "Pre-2025 stockpile",
+    STOCKPILE: "Stockpile at the start",
     "access_ratio": "Access ratio (access / demand)",
     "detection_rate": "Detection rate (detected / attempted)",
     "smuggled_h100e_total": "Chips smuggled over the run (H100e)",
