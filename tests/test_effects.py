@@ -82,3 +82,14 @@ def test_singapore_crackdown_cuts_its_flows() -> None:
 def test_no_controls_gives_the_highest_access(scenario: str) -> None:
     free = summaries("scenario=no_controls")["access_ratio"].mean()
     assert free > summaries(f"scenario={scenario}")["access_ratio"].mean()
+
+
+def test_listing_raises_access_only_through_the_chips_seized_from_the_smuggling_it_deters() -> None:
+    """docs/ODD.md, section 8: without listing firms smuggle more, and seized chips are compute lost."""
+
+    def access_without_listing_minus_with(*overrides: str) -> float:
+        listing, none = (summaries(*overrides, f"policy.entity_list.list_on_detection={on}") for on in (True, False))
+        return float((none["access_ratio"] - listing["access_ratio"]).mean())
+
+    assert access_without_listing_minus_with() < -0.005
+    assert abs(access_without_listing_minus_with("policy.penalties.seizure=false")) < 0.003
