@@ -159,6 +159,23 @@ class Request:
 _request = Request()
 
 
+def _refuse_settings_at_odds(earlier: list[tuple[str, list[str]]], path: str, expanded: list[str]) -> None:
+    """Raise :class:`ConfigError` if an earlier settings file sets a key of ``path``'s to another value.
+
+    Files that agree stack; where they differ, the last would win silently, and which one the
+    user meant, only they know.
+    """
+    values = dict(o.partition("=")[::2] for o in expanded)
+    for other, other_expanded in earlier:
+        for override in other_expanded:
+            key, _, value = override.partition("=")
+            if key in values and values[key] != value:
+                raise ConfigError(
+                    f"settings={other} sets {override} and settings={path} sets {key}={values[key]}: give one "
+                    f"file, or set {key}= after both"
+                )
+
+
 def _is_change(override: str) -> bool:
     """Whether an override changes the model (the scenario, output paths and Hydra's keys are shown apart)."""
     key = override.lstrip("+~").partition("=")[0]
@@ -229,6 +246,7 @@ def parse_args(argv: Sequence[str]) -> Request:
             )
         elif key == "settings":
             expanded = settings_overrides(value)
+            _refuse_settings_at_odds(request.settings, value, expanded)
             request.overrides += expanded
             request.settings.append((value, expanded))
             request.changes.append(f"settings={Path(value).name}")
@@ -491,7 +509,8 @@ options of the command (not config keys):
                     folder, and print each row's mean and 95% t interval over those seeds
   seeds=A-B         the same for seeds A to B, or a list: seeds=1,5,9
   settings=FILE     a settings file (scenario: and settings: of dotted keys, as the explorer
-                    saves them); overrides after it apply on top
+                    saves them); overrides after it apply on top, and a second file only
+                    where it agrees with the first
   -m, --multirun    Hydra's multirun over comma-separated values (seed=0,1), one folder per job
                     under results/multirun/<timestamp>/<job>/
   -h, --help        this help; --hydra-help for Hydra's own flags (--cfg job prints the config)

@@ -521,6 +521,26 @@ def test_a_bad_settings_file_names_itself_and_the_key(
         assert stderr.startswith(f"error: {start}") and stderr.rstrip().endswith(end), stderr
 
 
+def test_settings_files_that_agree_stack_and_those_at_odds_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.yaml").write_text("scenario: baseline\nsettings:\n  months: 2\n")
+    (tmp_path / "b.yaml").write_text("scenario: baseline\nsettings:\n  seed: 3\n")
+    (tmp_path / "c.yaml").write_text("scenario: no_controls\nsettings:\n  months: 2\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["sim", "settings=a.yaml", "settings=c.yaml"])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.startswith(
+        "error: settings=a.yaml sets scenario=baseline and settings=c.yaml sets scenario=no_controls: give one file"
+    )
+    monkeypatch.setattr(sys, "argv", ["sim", "settings=a.yaml", "settings=b.yaml"])
+    cli.main()
+    out = capsys.readouterr().out
+    assert "2025-01 to 2025-02 (2 months), one seed (3)" in out
+
+
 def test_a_settings_file_keeps_text_as_written(tmp_path: Path) -> None:
     """Beyond ASCII, and ${...}, which is text here, not an interpolation."""
     for text in ("Café (draft)", "price in ${USD}", "${oc.env:HOME}"):
