@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -226,6 +227,24 @@ def test_a_held_value_can_be_chosen_and_a_wrong_one_is_refused(two_factor_sweep:
     assert "behaviour.temperature=0.7 is not in the design; its values: 0.05, 0.3" in capsys.readouterr().err
     assert main([str(two_factor_sweep), "--pool", "nope"]) == 2
     assert "nope is not a factor" in capsys.readouterr().err
+
+
+def test_a_factor_pooled_or_held_when_reporting_outranks_the_experiments_own_choice(
+    two_factor_sweep: Path, tmp_path: Path, capsys
+) -> None:
+    copy = Path(shutil.copytree(two_factor_sweep, tmp_path / "held"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for chosen in ({"hold": {"behaviour.temperature": 0.3}}, {"pool": ["behaviour.temperature"]}):
+        manifest["experiment"]["report"] = chosen
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+        assert main([str(copy), "--pool", "behaviour.temperature"]) == 0
+        sample = json.loads((copy / "figures" / "access_by_source.json").read_text())["sample"]
+        assert sample["pooled"] == {"behaviour.temperature": 2} and sample["held"] == {}
+        assert main([str(copy), "--hold", "behaviour.temperature=0.05"]) == 0
+        sample = json.loads((copy / "figures" / "access_by_source.json").read_text())["sample"]
+        assert sample["held"] == {"behaviour.temperature": 0.05} and sample["pooled"] == {}
+    assert main([str(copy), "--pool", "behaviour.temperature", "--hold", "behaviour.temperature=0.05"]) == 2
+    assert "behaviour.temperature is both pooled and held; pick one" in capsys.readouterr().err
 
 
 def test_every_sidecar_states_its_sample_and_a_quick_run_says_so(two_factor_sweep: Path) -> None:

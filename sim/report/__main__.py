@@ -4,8 +4,9 @@ Each figure is written to ``<sweep dir>/figures/`` (``figures/slides/`` for the 
 as vector PDF and 300-dpi PNG, with the tidy CSV of exactly the numbers plotted and a JSON
 sidecar with its caption and sample. A figure's factors it does not show are held at one
 value (``--hold``; default the experiment's ``report.hold``, else each factor's first value)
-or, with ``--pool``, averaged within each replication (marginal means, labelled). The files
-are listed on stdout, each figure's caption after its files.
+or, with ``--pool``, averaged within each replication (marginal means, labelled); a factor
+given to ``--pool`` or ``--hold`` takes that choice over the experiment's own. The files are
+listed on stdout, each figure's caption after its files.
 """
 
 from __future__ import annotations

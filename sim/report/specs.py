@@ -343,15 +343,19 @@ def report(
     Args:
         sweep_dir: A folder written by ``python -m sim.sweep``.
         theme_name: The figure theme, ``paper`` or ``slides`` (``sim.report.style.THEMES``).
-        pool: Factors to average over (marginal means); None: the experiment's ``report.pool``.
-        hold: Values to hold factors at; None: the experiment's ``report.hold``.
+        pool: Factors to average over (marginal means); None: the experiment's ``report.pool``,
+            less the factors ``hold`` names.
+        hold: Values to hold factors at; None: the experiment's ``report.hold``, less the
+            factors ``pool`` names.
         quick: The sweep is a quick run: every figure says so; None: when :func:`is_reduced`.
     """
     sweep = Sweep(sweep_dir)
     quick = is_reduced(sweep) if quick is None else quick
     options = sweep.manifest["experiment"].get("report") or {}
-    pool = options.get("pool", []) if pool is None else pool
-    hold = options.get("hold", {}) if hold is None else hold
+    if pool is None:  # a factor asked for here outranks the experiment's own choice for it
+        pool = [f for f in options.get("pool", []) if f not in (hold or {})]
+    if hold is None:
+        hold = {f: v for f, v in options.get("hold", {}).items() if f not in pool}
     folder = sweep.path / THEME_FOLDERS[theme_name]
     folder.mkdir(parents=True, exist_ok=True)
     written = []
