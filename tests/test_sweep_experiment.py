@@ -223,6 +223,12 @@ IN_PROCESS_CASES = [
         ),
         "not both",
     ),
+    (
+        GOOD
+        + "report: {pool: [policy.enforcement.audit_budget_per_month], "
+        + "hold: {policy.enforcement.audit_budget_per_month: 2}}\n",
+        "report: policy.enforcement.audit_budget_per_month is both in report.pool and in report.hold; pick one",
+    ),
 ]
 
 

@@ -199,6 +199,9 @@ class Experiment(Schema):
             unknown = [f for f in names if f not in factors]
             if unknown:
                 raise ValueError(f"{where}: {unknown[0]} is not a factor; factors: {', '.join(factors)}")
+        pooled_and_held = [f for f in self.report.pool if f in self.report.hold]
+        if pooled_and_held:
+            raise ValueError(f"report: {pooled_and_held[0]} is both in report.pool and in report.hold; pick one")
         for factor, value in self.report.hold.items():
             values = factors[factor]
             if isinstance(values, list) and not matches(pd.Series(values), value).any():
