@@ -470,10 +470,10 @@ class Config(Schema):
     def _cross_checks(self, info: ValidationInfo) -> Config:
         if self.start != self.world.as_of:
             raise ValueError(
-                f"start {self.start!r} is not the month the world describes (world.as_of {self.world.as_of!r}: "
-                "its stockpiles, demand, prices and the starts of its supply paths are that month's); "
-                f"allowed: start={self.world.as_of}, or set world.as_of={self.start} as well once the world's "
-                "values describe that month"
+                f"start {self.start!r} is not the month the world describes (world.as_of {self.world.as_of!r}): "
+                "the world's stockpiles, demand, prices and the starts of its supply paths are that month's; "
+                f"allowed: the same month in both, start={self.world.as_of}, or world.as_of={self.start} once the "
+                f"world's values describe {self.start}"
             )
         if self.policy.compliant_chips.chip not in self.world.chips:
             raise ValueError(
