@@ -85,7 +85,7 @@ def test_no_controls_gives_the_highest_access(scenario: str) -> None:
 
 
 def test_listing_raises_access_only_through_the_chips_seized_from_the_smuggling_it_deters() -> None:
-    """docs/ODD.md, section 8: without listing firms smuggle more, and seized chips are compute lost."""
+    """docs/ODD.md, section 8: without listing firms smuggle more, and more of their chips are seized."""
 
     def access_without_listing_minus_with(*overrides: str) -> float:
         listing, none = (summaries(*overrides, f"policy.entity_list.list_on_detection={on}") for on in (True, False))
