@@ -172,7 +172,7 @@ def _refuse_settings_at_odds(earlier: list[tuple[str, list[str]]], path: str, ex
             if key in values and values[key] != value:
                 raise ConfigError(
                     f"settings={other} sets {override} and settings={path} sets {key}={values[key]}: give one "
-                    f"file, or take {key} out of one of them"
+                    f"file, or make them agree on {key}"
                 )
 
 
