@@ -165,7 +165,7 @@ def _refuse_settings_at_odds(earlier: list[tuple[str, list[str]]], path: str, ex
     Files that agree stack; where they differ, the last would win silently, and which one the
     user meant, only they know.
     """
-    values = dict(o.partition("=")[::2] for o in expanded)
+    values = dict(override.split("=", 1) for override in expanded)
     for other, other_expanded in earlier:
         for override in other_expanded:
             key, _, value = override.partition("=")

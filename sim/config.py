@@ -306,7 +306,7 @@ class DataTransportTrips(Schema):
 
 
 class World(Schema):
-    """The 2025 world: hubs, supply, markets and the populations of agents."""
+    """The world at one month (as_of): hubs, supply, markets and the populations of agents."""
 
     as_of: str = field(
         "The month the world's values describe, YYYY-MM: its stockpiles, demand, prices, capacities and the "
