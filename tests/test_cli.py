@@ -15,10 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from matplotlib.font_manager import FontProperties
+from numpy.testing import assert_allclose
 from scipy import stats
 
 import sim.__main__ as cli
@@ -225,6 +227,20 @@ def test_the_chart_title_and_folder_say_what_was_changed() -> None:
     result = run(load_config(["months=2"]))
     fig = one_run.figure(one_run.access_by_source_table(result.timeseries), title)
     assert fig.axes[0].get_title() == title
+
+
+def test_the_chart_of_replications_bands_total_access_and_each_offshore_channel() -> None:
+    results = [run(load_config(["months=4", f"seed={seed}"])) for seed in (0, 1, 2)]
+    table = one_run.mean_access_table(results).set_index(["source", "month"])
+    half = stats.t.ppf(0.975, 2) / 3**0.5
+    for source, column in (("total", "access_h100e_months"), ("smuggling", "access_smuggling")):
+        values = np.array([r.timeseries[column].to_numpy() for r in results])  # (seeds x months)
+        mean, std = values.mean(axis=0), values.std(axis=0, ddof=1)
+        rows = table.loc[source]
+        assert_allclose(rows["mean"], mean, rtol=1e-12)
+        assert_allclose(rows["ci_low"], np.maximum(0.0, mean - half * std), rtol=1e-9, atol=1e-9)
+        assert_allclose(rows["ci_high"], mean + half * std, rtol=1e-9)
+    assert table.loc["stockpile", "ci_low"].isna().all()  # the stack's layers carry no band of their own
 
 
 def test_the_chart_of_one_run_marks_the_rule_changes_within_it() -> None:

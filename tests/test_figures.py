@@ -354,6 +354,22 @@ def test_access_over_time_total_rows_without_ci_columns_draw_no_band():
         assert total_bands(ax) == []
 
 
+def test_access_over_time_source_never_used_draws_no_layer_edge_or_legend_entry():
+    table = access_table()
+    zero_everywhere = table["source"] == "domestic"
+    zero_in_baseline = (table["source"] == "smuggling") & (table["scenario"] == "baseline")
+    table.loc[zero_everywhere | zero_in_baseline, "mean"] = 0.0
+    fig = access_over_time(table)
+    top, _ = access_rows(fig)
+    drawn = [[p.get_label() for p in polys(ax) if not p.get_label().startswith(("_", TOTAL_BAND_LABEL))] for ax in top]
+    assert drawn == [
+        [label(s) for s in STACK_ORDER if s not in ("domestic", "smuggling")],
+        [label(s) for s in STACK_ORDER if s != "domestic"],
+    ]
+    assert [len(boundaries(ax)) for ax in top] == [len(names) for names in drawn]  # an edge per layer drawn
+    assert label("domestic") not in legend_texts(top[-1]) and label("smuggling") in legend_texts(top[-1])
+
+
 def test_access_over_time_missing_source_month_keeps_upper_layers():
     table = access_table(with_total=False)
     drop = (table["scenario"] == "baseline") & (table["source"] == "stockpile") & (table["month"] == MONTHS[1])

@@ -36,8 +36,9 @@ TOTAL_BAND_LABEL = "95% CI of total access"
 EVENT_GID = "event"
 #: Decades below the largest value that the log axis of offshore channels spans.
 LOG_DECADES = 5
-#: Line styles and markers of channels by their place in SOURCE_ORDER, so that lines that coincide stay apart.
-LINE_STYLES = ("-", "--", "-.", ":")
+#: Line styles (never dotted: a dotted line is an event) and markers: of channels by their place in
+#: SOURCE_ORDER, so that lines that coincide stay apart; of scenarios in hub panels.
+LINE_STYLES = ("-", "--", "-.", (0, (6, 2, 1, 2, 1, 2)))
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 #: Numbers with thousands separators, without exponent or float noise: 50,000 and 0.3.
 NUMBER_FORMAT = "{x:,.10g}"
@@ -225,7 +226,7 @@ def access_over_time(
         wide = rows.pivot(index="month", columns="source", values="mean").sort_index()
         x = _months(wide.index)
         bottom = np.zeros(len(wide))
-        for source in [s for s in SOURCE_ORDER if s in wide.columns]:
+        for source in [s for s in SOURCE_ORDER if s in wide.columns and wide[s].fillna(0.0).any()]:
             top = bottom + wide[source].fillna(0.0).to_numpy() / scale
             ax.fill_between(x, bottom, top, color=colour(source), linewidth=0, label=label(source))
             ax.plot(x, top, color=colour(source), linewidth=0.6)
@@ -455,10 +456,9 @@ def _hub_panels(
         squeeze=False,
         layout="constrained",
     )
-    styles = ["-", "--", "-.", (0, (6, 2, 1, 2, 1, 2))]  # never dotted: a dotted line is an event
     scenarios = list(dict.fromkeys(table["scenario"]))
     for ax, hub in zip(axes.flat, hubs, strict=False):
-        for scenario, style in zip(scenarios, itertools.cycle(styles)):
+        for scenario, style in zip(scenarios, itertools.cycle(LINE_STYLES)):
             rows = table[(table["hub"] == hub) & (table["scenario"] == scenario)].sort_values("month")
             x = _months(rows["month"])
             ax.plot(x, rows["mean"] / 1e3, linestyle=style, color=colour(hub), label=line_label(scenario))
@@ -476,7 +476,7 @@ def _hub_panels(
             ax.xaxis.set_tick_params(labelbottom=True)
     keys = [
         Line2D([], [], color="black", linestyle=style, label=line_label(scenario))
-        for scenario, style in zip(scenarios, itertools.cycle(styles))
+        for scenario, style in zip(scenarios, itertools.cycle(LINE_STYLES))
     ]
     keys += _event_keys(events)
     fig.legend(

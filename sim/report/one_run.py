@@ -1,9 +1,10 @@
 """The chart of one run, as ``python -m sim`` writes it: compute used per month by source.
 
-With replications it draws the mean over every seed and the 95% band of total access. Its title
-names the scenario, the seed(s) and what the command line changed; numbered lines mark the
-config's timeline events (rule changes), explained in the legend. Kept apart from the sweep
-tables (``sim.report.tables``) so that a single run imports no sweep code.
+With replications it draws the mean over every seed, with the 95% bands of total access and of
+the offshore channels. Its title names the scenario, the seed(s) and what the command line
+changed; numbered lines mark the config's timeline events (rule changes), explained in the
+legend. Kept apart from the sweep tables (``sim.report.tables``) so that a single run imports no
+sweep code.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 
 from sim.intervals import CONFIDENCE, clip_bounds, mean_ci, never_negative
 from sim.report.figures import EVENT_GID, access_over_time, room_for_event_numbers
-from sim.report.names import SOURCE_ORDER, event_marks, label
+from sim.report.names import OFFSHORE_CHANNELS, SOURCE_ORDER, event_marks, label
 from sim.report.style import theme
 from sim.results import changes_hash
 
@@ -42,14 +43,15 @@ def access_by_source_table(timeseries: pd.DataFrame) -> pd.DataFrame:
 
 
 def mean_access_table(results: list[RunResult], confidence: float = CONFIDENCE) -> pd.DataFrame:
-    """Mean compute used per month and source over runs, with a ``total`` row holding the t band of total access."""
+    """Mean compute used per month and source over runs, with t bands of total access (``total``) and offshore use."""
     tidy = pd.concat([access_by_source_table(r.timeseries) for r in results])
-    means = tidy.groupby(["month", "source"], sort=False, as_index=False)["mean"].mean()
+    banded = tidy["source"].isin(OFFSHORE_CHANNELS)
+    means = tidy[~banded].groupby(["month", "source"], sort=False, as_index=False)["mean"].mean()
     totals = pd.concat([r.timeseries[["month", "access_h100e_months"]] for r in results], ignore_index=True)
-    band = mean_ci(totals, ["month"], "access_h100e_months", confidence)  # months in order: YYYY-MM sorts so
-    band = clip_bounds(band, "access_h100e_months", never_negative(totals, ["access_h100e_months"]))
-    total = band[["month", "mean", "ci_low", "ci_high"]].assign(source="total")
-    return pd.concat([means, total], ignore_index=True)
+    long = pd.concat([tidy[banded], totals.rename(columns={"access_h100e_months": "mean"}).assign(source="total")])
+    bands = mean_ci(long, ["month", "source"], "mean", confidence)  # months in order: YYYY-MM sorts so
+    bands = clip_bounds(bands, bands["source"], never_negative(long, set(long["source"]), key="source", value="mean"))
+    return pd.concat([means, bands[["month", "source", "mean", "ci_low", "ci_high"]]], ignore_index=True)
 
 
 def chart_title(scenario: str, seeds: list[int], changes: list[str]) -> str:
