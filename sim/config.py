@@ -137,10 +137,16 @@ class Market(Schema):
         default=None,
     )
     scarcity_elasticity: float = field(
-        "Rise of the gray-market price per unit of last month's unmet demand share.", "ratio", ge=0, le=10
+        "Rise of the gray-market price per unit of scarcity S, the smoothed unmet demand share (docs/ODD.md, 7.1).",
+        "ratio",
+        ge=0,
+        le=10,
     )
     seizure_elasticity: float = field(
-        "Rise of the gray-market price per unit of last month's seized share.", "ratio", ge=0, le=10
+        "Rise of the gray-market price per unit of Z, the smoothed share of smuggled chips seized (docs/ODD.md, 7.1).",
+        "ratio",
+        ge=0,
+        le=10,
     )
     price_adjustment: float = field(
         "Share of the gap to last month's scarcity and seizure signals that the gray-market "
