@@ -696,6 +696,18 @@ def test_hub_flows_labels_legend_and_event_marker(hub_fig):
         assert [t.get_text() for t in event_texts(ax)] == ["1"]
 
 
+def test_hub_panels_name_the_scenarios_of_an_event_not_every_scenario_has():
+    first, second = HUB_SCENARIOS
+    events = [("2025-01", "Shared"), ("2025-02", "Crackdown")]
+    whose = {first: {"Shared"}, second: {"Shared", "Crackdown"}}
+    fig = hub_flows(hub_table(), events=events, panel_events=whose)
+    assert legend_texts(data_axes(fig)[0])[-2:] == [
+        "1: Shared (2025-01)",
+        f"2: Crackdown (2025-02; {label(second)} only)",
+    ]
+    assert all(len(event_lines(ax)) == 2 for ax in data_axes(fig))  # every hub panel draws every scenario's events
+
+
 def test_hub_flows_count_axis_has_thousands_separators(hub_fig):
     assert data_axes(hub_fig)[0].yaxis.get_major_formatter()(1500.0, 0) == "1,500"
 
@@ -1032,12 +1044,12 @@ def _cielab(name: str) -> np.ndarray:
 def test_width_and_height_follow_the_active_theme():
     assert (style.width("one_column"), style.width("two_column")) == (3.5, 7.2)  # paper outside any theme
     with theme("slides"):
-        assert (style.width("one_column"), style.width("two_column")) == (6.5, 10.0)
-        assert style.height("two_column", 2.4) == pytest.approx(2.4 * 10.0 / 7.2)
+        assert (style.width("one_column"), style.width("two_column")) == (6.125, 12.6)  # paper's, 1.75 times
+        assert style.height("two_column", 2.4) == pytest.approx(2.4 * 1.75)
         with theme("paper"):
             assert style.width("two_column") == 7.2
             assert style.height("two_column", 2.4) == 2.4
-        assert style.width("two_column") == 10.0
+        assert style.width("two_column") == 12.6
     assert style.width("two_column") == 7.2
     with pytest.raises(RuntimeError), theme("slides"):
         raise RuntimeError("boom")
@@ -1047,7 +1059,17 @@ def test_width_and_height_follow_the_active_theme():
 # --------------------------------------------------------------------------- layout in both themes
 
 LONG_MONTHS = [f"{year}-{month:02d}" for year in (2025, 2026, 2027) for month in range(1, 13)]
-LONG_SCENARIOS = ["baseline", "crackdown_singapore"]
+LONG_SCENARIOS = ["baseline", "diffusion_rule_kept", "crackdown_singapore"]  # three panels, long titles
+#: As many rule changes as the baseline's, as close together (numbers on three levels).
+LONG_EVENTS = [
+    ("2025-04", "H20 licence"),
+    ("2025-05", "Diffusion Rule in force"),
+    ("2025-05", "Diffusion Rule rescinded"),
+    ("2025-07", "Malaysia permit"),
+    ("2025-08", "Beijing discourages H20"),
+    ("2025-08", "H20 resumed"),
+    ("2025-12", "H200 approved"),
+]
 
 
 def long_table(key: str, names: list[str]) -> pd.DataFrame:
@@ -1091,10 +1113,10 @@ def long_heat_table() -> pd.DataFrame:
 
 LAYOUT_FIGURES = {
     "access_over_time": lambda: access_over_time(
-        long_table("source", [*SOURCE_ORDER, "demand", "total"]), events=[("2025-03", "Singapore crackdown")]
+        long_table("source", [*SOURCE_ORDER, "demand", "total"]), events=LONG_EVENTS
     ),
-    "prices_over_time": lambda: prices_over_time(long_table("channel", list(CHANNEL_NAMES))),
-    "hub_flows": lambda: hub_flows(long_table("hub", list(HUB_COLOURS)), events=[("2025-03", "Singapore crackdown")]),
+    "prices_over_time": lambda: prices_over_time(long_table("channel", list(CHANNEL_NAMES)), events=LONG_EVENTS),
+    "hub_flows": lambda: hub_flows(long_table("hub", list(HUB_COLOURS)), events=LONG_EVENTS),
     "policy_heatmaps": lambda: policy_heatmaps(
         long_heat_table(), x="budget", y="cap", x_label="Audit budget (checks/month)", y_label="Tier-2 cap (H100e/year)"
     ),
@@ -1147,7 +1169,7 @@ def drawn_tick_labels(ax: Axes) -> list[Text]:
 
 
 @pytest.mark.parametrize("name", LAYOUT_FIGURES)
-@pytest.mark.parametrize(("theme_name", "width_in"), [("paper", 7.2), ("slides", 10.0)])
+@pytest.mark.parametrize(("theme_name", "width_in"), [("paper", 7.2), ("slides", 12.6)])
 def test_figure_texts_do_not_overlap(name, theme_name, width_in):
     with theme(theme_name):  # tick density depends on the theme's font sizes: measure inside it
         fig = LAYOUT_FIGURES[name]()
@@ -1169,7 +1191,7 @@ def test_figure_texts_do_not_overlap(name, theme_name, width_in):
                 assert not overlap(legend.get_window_extent(), ax.get_window_extent())
 
 
-@pytest.mark.parametrize(("theme_name", "width_in"), [("paper", 3.5), ("slides", 6.5)])
+@pytest.mark.parametrize(("theme_name", "width_in"), [("paper", 3.5), ("slides", 6.125)])
 def test_one_column_figure_takes_the_theme_width(theme_name, width_in):
     with theme(theme_name):
         fig = detection_curves(detection_table(), x="audit", x_label="a")

@@ -152,22 +152,58 @@ def mark_event(ax: Axes, x: float, number: int | None) -> None:
     )
 
 
-def _event_keys(events: Sequence[tuple[str, str]]) -> list[Line2D]:
-    """Legend entries explaining the numbered event lines of ``_mark_events``."""
-    return [
-        Line2D([], [], color="black", linestyle=":", linewidth=0.8, label=f"{number}: {text} ({month})")
-        for number, (month, text) in enumerate(events, start=1)
-    ]
+def _event_keys(
+    events: Sequence[tuple[str, str]], panel_events: Mapping[str, Collection[str]] | None = None
+) -> list[Line2D]:
+    """Legend entries explaining the numbered event lines of ``_mark_events``.
+
+    With ``panel_events`` (each scenario's event labels), an event that not every scenario has
+    names the scenarios it belongs to, for panels that draw every scenario's events.
+    """
+    keys = []
+    for number, (month, text) in enumerate(events, start=1):
+        whose = [label(s) for s, own in (panel_events or {}).items() if text in own]
+        only = f"; {', '.join(whose)} only" if len(whose) < len(panel_events or {}) else ""
+        keys.append(
+            Line2D([], [], color="black", linestyle=":", linewidth=0.8, label=f"{number}: {text} ({month}{only})")
+        )
+    return keys
 
 
 def _legend(ax: Axes, axes: Sequence[Axes], order: Sequence[str], events: Sequence[tuple[str, str]]) -> None:
-    """A legend beside ``ax``: one entry per label of the artists of all ``axes``, in ``order``, then the events."""
+    """A legend of every label of the artists of all ``axes``, in ``order``, then the events.
+
+    It stands beside the panels (``axes``, a row), or above them when beside them it would leave
+    two neighbouring panels too narrow for their titles.
+    """
     handles: dict[str, Artist] = {}
     for each in axes:
         for handle, text in zip(*each.get_legend_handles_labels(), strict=True):
             handles.setdefault(text, handle)
     keys = [handles[text] for text in sorted(handles, key=order.index)] + _event_keys(events)
-    ax.figure.legend(handles=keys, loc="outside right upper")  # beside every row, not stretching one
+    fig = ax.figure
+    size = plt.rcParams["font.size"]
+    panel_pt = (fig.get_figwidth() * 72 - _legend_entry_pt(keys) - 6 * size) / len(axes)  # 6 em: the y labels
+    titles = [_text_pt(each.get_title(), plt.rcParams["axes.titlesize"]) for each in axes]
+    if all((a + b) / 2 + size <= panel_pt for a, b in itertools.pairwise(titles)):
+        fig.legend(handles=keys, loc="outside right upper")  # beside every row, not stretching one
+    else:  # the figure grows by the legend's height, so the panels keep theirs
+        ncols = _legend_columns(fig, keys)
+        rows = -(-len(keys) // ncols)
+        row_pt = 1.5 * FontProperties(size=plt.rcParams["legend.fontsize"]).get_size_in_points()
+        fig.set_figheight(fig.get_figheight() + (rows + 1) * row_pt / 72)
+        fig.legend(handles=keys, loc="outside upper center", ncols=ncols)  # the caption is below
+
+
+def _text_pt(text: str, size: str | float) -> float:
+    """About how wide a line of text is set, in points: 0.55 em a character."""
+    return len(text) * 0.55 * FontProperties(size=size).get_size_in_points()
+
+
+def _legend_entry_pt(keys: Sequence[Artist]) -> float:
+    """About how wide the legend's longest entry is, in points: its text, line sample and gap."""
+    size_pt = FontProperties(size=plt.rcParams["legend.fontsize"]).get_size_in_points()
+    return max(_text_pt(key.get_label(), size_pt) for key in keys) + 4 * size_pt
 
 
 def _panels(n: int, kind: str = "two_column", height_in: float = 2.4) -> tuple[Figure, list[Axes]]:
@@ -404,7 +440,11 @@ def detection_curves(table: pd.DataFrame, x: str, x_label: str) -> Figure:
     return fig
 
 
-def hub_flows(table: pd.DataFrame, events: Sequence[tuple[str, str]] = ()) -> Figure:
+def hub_flows(
+    table: pd.DataFrame,
+    events: Sequence[tuple[str, str]] = (),
+    panel_events: Mapping[str, Collection[str]] | None = None,
+) -> Figure:
     """Small multiples of the volume ordered through each hub per month, one line per scenario.
 
     Args:
@@ -412,20 +452,34 @@ def hub_flows(table: pd.DataFrame, events: Sequence[tuple[str, str]] = ()) -> Fi
             and optional CI columns.
         events: (month YYYY-MM, short label) pairs to mark, e.g. a crackdown; months outside the
             table's are skipped.
+        panel_events: The labels of each scenario's events: the legend names the scenarios of
+            an event that not all of them have (None: every event is every scenario's).
     """
-    return _hub_panels(table, events, "Ordered (k H100e / month)", label)
+    return _hub_panels(table, events, "Ordered (k H100e / month)", label, panel_events)
 
 
-def hub_differences(table: pd.DataFrame, events: Sequence[tuple[str, str]] = ()) -> Figure:
+def hub_differences(
+    table: pd.DataFrame,
+    events: Sequence[tuple[str, str]] = (),
+    panel_events: Mapping[str, Collection[str]] | None = None,
+) -> Figure:
     """Small multiples of each scenario minus the reference, per hub and month, with a zero line.
 
     Args:
         table: Rows of ``hub``, ``scenario``, ``reference``, ``month``, ``mean`` (difference in
             H100e ordered per month) and optional CI columns (paired intervals).
         events: (month YYYY-MM, short label) pairs to mark; months outside the table's are skipped.
+        panel_events: The labels of each scenario's events, the reference's included (as in
+            :func:`hub_flows`).
     """
     reference = label(str(table["reference"].iloc[0]))
-    fig = _hub_panels(table, events, "Difference in orders (k H100e / month)", lambda s: f"{label(s)} − {reference}")
+    fig = _hub_panels(
+        table,
+        events,
+        "Difference in orders (k H100e / month)",
+        lambda s: f"{label(s)} − {reference}",
+        panel_events,
+    )
     for ax in fig.axes:
         if ax.get_visible():
             ax.axhline(0, color="black", linewidth=0.5, gid="zero")
@@ -433,14 +487,16 @@ def hub_differences(table: pd.DataFrame, events: Sequence[tuple[str, str]] = ())
 
 
 def _legend_columns(fig: Figure, keys: Sequence[Artist]) -> int:
-    """As many legend columns as the figure's width holds at the longest entry (text, line sample and gap)."""
-    size_pt = FontProperties(size=plt.rcParams["legend.fontsize"]).get_size_in_points()
-    entry_pt = max(len(key.get_label()) for key in keys) * 0.55 * size_pt + 4 * size_pt
-    return max(1, min(len(keys), int(fig.get_figwidth() * 72 // entry_pt)))
+    """As many legend columns as the figure's width holds at the longest entry."""
+    return max(1, min(len(keys), int(fig.get_figwidth() * 72 // _legend_entry_pt(keys))))
 
 
 def _hub_panels(
-    table: pd.DataFrame, events: Sequence[tuple[str, str]], ylabel: str, line_label: Callable[[str], str]
+    table: pd.DataFrame,
+    events: Sequence[tuple[str, str]],
+    ylabel: str,
+    line_label: Callable[[str], str],
+    panel_events: Mapping[str, Collection[str]] | None,
 ) -> Figure:
     """One panel per hub of ``mean`` (in thousands) per month, one line style per scenario."""
     hubs = list(dict.fromkeys(table["hub"]))
@@ -478,7 +534,7 @@ def _hub_panels(
         Line2D([], [], color="black", linestyle=style, label=line_label(scenario))
         for scenario, style in zip(scenarios, itertools.cycle(LINE_STYLES))
     ]
-    keys += _event_keys(events)
+    keys += _event_keys(events, panel_events)
     fig.legend(
         handles=keys,
         loc="outside upper center",

@@ -168,7 +168,7 @@ SPECS: tuple[FigureSpec, ...] = (
         fits=lambda s: len(_scenarios(s)) > 1,
         shown=lambda s: (SCENARIO,),
         table=tables.hub_flows_table,
-        draw=lambda t, s: figures.hub_flows(t, events=events(s)),
+        draw=lambda t, s: figures.hub_flows(t, events=events(s), panel_events=panel_events(s)),
         what="Volume ordered through each hub per month, one line per scenario",
     ),
     FigureSpec(
@@ -176,7 +176,7 @@ SPECS: tuple[FigureSpec, ...] = (
         fits=lambda s: len(_scenarios(s)) > 1,
         shown=lambda s: (SCENARIO,),
         table=tables.hub_differences_table,
-        draw=lambda t, s: figures.hub_differences(t, events=events(s)),
+        draw=lambda t, s: figures.hub_differences(t, events=events(s), panel_events=panel_events(s)),
         what="Each scenario minus the first, volume ordered through each hub per month",
         interval="95% paired t-interval of the difference over replications (the same seed in both scenarios)",
     ),

@@ -33,30 +33,28 @@ HUB_COLOURS = {
     "hong_kong": "#6F4E37",  # a brown: Tol's olive (#999933) is hard to tell from Thailand's dark yellow
 }
 
+_PAPER_WIDTHS_IN = {"one_column": 3.5, "two_column": 7.2}
+_PAPER_RCPARAMS = {
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8,
+    "legend.fontsize": 7,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "lines.linewidth": 1.2,
+    "lines.markersize": 3.5,
+}
+#: Slides show the paper figure scaled up, text, lines and size alike, so that what fits in print
+#: fits on a slide: 12.6 in wide at two columns (a 16:9 slide is 13.33 in), 14 pt text.
+SLIDES_SCALE = 1.75
 #: Figure widths in inches per theme: one and two columns of a paper; a half and a full slide.
-WIDTHS_IN = {"paper": {"one_column": 3.5, "two_column": 7.2}, "slides": {"one_column": 6.5, "two_column": 10.0}}
-
+WIDTHS_IN = {
+    "paper": _PAPER_WIDTHS_IN,
+    "slides": {kind: inches * SLIDES_SCALE for kind, inches in _PAPER_WIDTHS_IN.items()},
+}
 _THEME_RCPARAMS = {
-    "paper": {
-        "font.size": 8,
-        "axes.titlesize": 9,
-        "axes.labelsize": 8,
-        "legend.fontsize": 7,
-        "xtick.labelsize": 7,
-        "ytick.labelsize": 7,
-        "lines.linewidth": 1.2,
-        "lines.markersize": 3.5,
-    },
-    "slides": {
-        "font.size": 14,
-        "axes.titlesize": 16,
-        "axes.labelsize": 14,
-        "legend.fontsize": 12,
-        "xtick.labelsize": 12,
-        "ytick.labelsize": 12,
-        "lines.linewidth": 2.0,
-        "lines.markersize": 6.0,
-    },
+    "paper": _PAPER_RCPARAMS,
+    "slides": {key: value * SLIDES_SCALE for key, value in _PAPER_RCPARAMS.items()},
 }
 THEMES = tuple(_THEME_RCPARAMS)
 _active_theme = "paper"  # the theme of the innermost ``theme`` block; figures made outside one are paper's
