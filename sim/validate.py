@@ -293,7 +293,8 @@ def markdown(
         "|" + "---|" * len(HEADER),
     ]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in table_rows(targets, results)]
-    lines += ["", f"![targets as ranges, model as intervals]({figure})", ""]
+    vector = Path(figure).with_suffix(".pdf").as_posix()
+    lines += ["", f"![targets as ranges, model as intervals]({figure}) (vector: [{vector}]({vector}))", ""]
     missing = [(n, a.reason) for n, a in results.items() if a.status == Status.NOT_COMPUTABLE]
     if missing:
         lines += ["## Not computable", ""] + [f"- `{n}`: {reason}" for n, reason in missing] + [""]
@@ -350,8 +351,9 @@ def _commit() -> str:
 def write_figure(targets: Mapping[str, Target], results: Mapping[str, Assessment], path: Path) -> None:
     """One row per target: the public range shaded, its value a line, the model's mean with its intervals.
 
-    Drawn in the paper style of ``sim.report.style`` (two columns wide, 300 dpi), each axis in the
-    tables' units (B, M or none) with thousands separators.
+    Drawn in the paper style of ``sim.report.style`` (two columns wide), each axis in the tables'
+    units (B, M or none) with thousands separators, each row titled in full (wrapped); written as
+    ``path`` (PNG, 300 dpi) and beside it as vector PDF.
     """
     import matplotlib
 
@@ -365,11 +367,22 @@ def write_figure(targets: Mapping[str, Target], results: Mapping[str, Assessment
     public, passing, failing = OKABE_ITO[2], OKABE_ITO[4], OKABE_ITO[5]  # green, blue, vermillion
     names = list(targets)
     with theme("paper"):
-        fig, axes = plt.subplots(
-            len(names), 1, figsize=(width("two_column"), 0.62 * len(names) + 0.5), squeeze=False, layout="constrained"
-        )
         chars = int(width("two_column") * 72 / (0.55 * plt.rcParams["axes.titlesize"]))
-        for ax, name in zip(axes[:, 0], names, strict=True):
+        titles = [
+            textwrap.fill(f"{results[n].status}: {n} ({targets[n].unit}): {targets[n].description.rstrip('.')}", chars)
+            for n in names
+        ]
+        line_in = 1.2 * plt.rcParams["axes.titlesize"] / 72
+        heights_in = [0.62 + title.count("\n") * line_in for title in titles]  # every row's axis alike
+        fig, axes = plt.subplots(
+            len(names),
+            1,
+            figsize=(width("two_column"), sum(heights_in) + 0.5),
+            height_ratios=heights_in,
+            squeeze=False,
+            layout="constrained",
+        )
+        for ax, name, title in zip(axes[:, 0], names, titles, strict=True):
             t, a = targets[name], results[name]
             low, high = t.public.bounds()
             shown = (low, high, t.public.value, a.spread_low, a.spread_high, a.mean)
@@ -397,14 +410,14 @@ def write_figure(targets: Mapping[str, Target], results: Mapping[str, Assessment
             ax.set_ylim(-1, 1)
             ax.set_yticks([])
             ax.spines["left"].set_visible(False)
-            title = f"{a.status}: {name} ({t.unit}): {t.description.rstrip('.')}"
-            ax.set_title(textwrap.shorten(title, chars, placeholder="..."), loc="left")
+            ax.set_title(title, loc="left")
         fig.suptitle(
             "Public targets (green: range, line: value) and the model\n"
             "(mean with 95% CI; thin line: runs 2.5-97.5%; blue: pass, vermillion: fail)"
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=PNG_DPI)
+        fig.savefig(path.with_suffix(".pdf"))
     plt.close(fig)
 
 

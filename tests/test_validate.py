@@ -2,6 +2,7 @@
 
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import yaml
@@ -74,6 +75,10 @@ def test_contrasts_are_paired_by_seed_and_missing_columns_do_not_crash():
     assert "no column orders_nowhere_h100e" in reasons["missing"]
 
 
+#: A description longer than a row of the figure is wide.
+LONG_DESCRIPTION = " ".join(["Chips smuggled in the first quarter, as a source counts them"] * 4) + " (the end)"
+
+
 def tiny_targets(tmp_path):
     data = {
         "scenarios": {
@@ -84,6 +89,7 @@ def tiny_targets(tmp_path):
         "targets": {
             "volume": target_data(
                 role="calibration",
+                description=LONG_DESCRIPTION,
                 expression='total(smuggled_h100e, "2025-01", "2025-03")',
                 public={"value": 10, "low": 0, "high": 1e9},
             ),
@@ -101,7 +107,9 @@ def tiny_targets(tmp_path):
     return path
 
 
-def test_the_command_reports_every_target_and_writes_the_docs(tmp_path, capsys):
+def test_the_command_reports_every_target_and_writes_the_docs(tmp_path, capsys, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(plt, "close", drawn.append)  # the figure, kept to read its titles
     out = tmp_path / "docs"
     code = main(["--targets", str(tiny_targets(tmp_path)), "--seeds", "2", "--workers", "1", "--out", str(out)])
     printed = capsys.readouterr().out
@@ -111,6 +119,11 @@ def test_the_command_reports_every_target_and_writes_the_docs(tmp_path, capsys):
     report = (out / "validation.md").read_text()
     assert "| volume | calibration | baseline |" in report and "Pass rule" in report
     assert (out / "figures" / "validation.png").stat().st_size > 0
+    assert (out / "figures" / "validation.pdf").read_bytes().startswith(b"%PDF")
+    assert "(vector: [figures/validation.pdf](figures/validation.pdf))" in report
+    (figure,) = drawn
+    (title,) = [ax.get_title(loc="left") for ax in figure.axes if "volume" in ax.get_title(loc="left")]
+    assert title.replace("\n", " ").endswith(LONG_DESCRIPTION.rstrip(".")) and title.count("\n") >= 2  # whole, wrapped
 
 
 def test_the_role_option_selects_targets(tmp_path, capsys):
