@@ -291,6 +291,17 @@ def test_access_over_time_offshore_lines_carry_their_bands_where_the_channel_is_
         assert_allclose(fill_bounds(band, x), ((means - 20.0) / 1e3, (means + 30.0) / 1e3))
 
 
+def test_access_over_time_marks_a_month_of_use_between_months_of_zero_with_a_dot(access_fig):
+    _, low = access_rows(access_fig)
+    for k, ax in enumerate(low):
+        line = next(line for line in named_lines(ax) if line.get_label() == label("remote_rental"))
+        used = np.array(ACCESS_SOURCES["remote_rental"][k]) > 0  # baseline: 0, 5, 8; the crackdown: 2, 0, 1
+        alone = used & ~np.roll(used, 1) & ~np.roll(used, -1)
+        alone[0], alone[-1] = used[0] and not used[1], used[-1] and not used[-2]
+        assert list(line.get_markevery()) == list(alone)
+    assert not any(line.get_markevery()[1] for line in named_lines(low[0]))  # in a run of months, a line
+
+
 def test_access_over_time_without_offshore_channels_has_one_row():
     table = access_table()
     fig = access_over_time(table[~table["source"].isin(OFFSHORE_CHANNELS)])

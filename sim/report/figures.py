@@ -226,7 +226,8 @@ def access_over_time(
     (``OFFSHORE_CHANNELS``), a second row draws them again as lines with their 95% bands on a log
     y axis from half the decade of the smallest value drawn (at most ``LOG_DECADES`` decades
     below the largest), so that channels too small to see in the stack stay readable; months of zero
-    leave gaps there, and a band whose interval includes zero reaches the bottom of the axis.
+    leave gaps there, a month used between two months of zero is a dot, and a band whose interval
+    includes zero reaches the bottom of the axis.
 
     Args:
         table: Rows of ``scenario``, ``month`` (YYYY-MM), ``source`` and ``mean`` compute used
@@ -286,7 +287,10 @@ def access_over_time(
         ax.set_title(label(scenario))
         for channel in [c for c in offshore if c in wide.columns]:
             positive = wide[channel].where(wide[channel] > 0)
-            grid[1, column].plot(x, positive / scale, color=colour(channel), label=label(channel))
+            alone = positive.notna() & positive.shift(1).isna() & positive.shift(-1).isna()  # no line to draw
+            grid[1, column].plot(
+                x, positive / scale, color=colour(channel), label=label(channel), marker="o", markevery=list(alone)
+            )
             band = rows[rows["source"] == channel].set_index("month").reindex(index=wide.index)
             bounds = band.reindex(columns=["ci_low", "ci_high"]).where(band["mean"] > 0) / scale
             _band(grid[1, column], x, bounds, colour(channel))

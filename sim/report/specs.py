@@ -152,7 +152,8 @@ SPECS: tuple[FigureSpec, ...] = (
         draw=lambda t, s: figures.access_over_time(t, events=events(s), panel_events=panel_events(s)),
         what=(
             "Compute used per month by source, one panel per scenario; lower panels: the offshore "
-            "channels on a log scale, where a band reaching the bottom has an interval that includes zero"
+            f"channels on a log scale spanning at most {figures.LOG_DECADES} decades below the largest value "
+            "(smaller values fall below it), where a band reaching the bottom has an interval that includes zero"
         ),
     ),
     FigureSpec(
