@@ -54,7 +54,7 @@ from sim.loading import (
     with_lever_groups,
 )
 from sim.report.names import SOURCE_ORDER, label
-from sim.results import check_writable, interval_table, new_run_dir, write_replications, write_run
+from sim.results import interval_table, new_run_dir, new_timestamped_dir, write_replications, write_run
 from sim.run import RunResult, run
 from sim.schema import suggest, with_settings
 from sim.settings_file import settings_overrides
@@ -571,7 +571,8 @@ def main() -> None:
     try:
         if request.multirun:
             base = check_multirun(request.overrides)
-            check_writable(Path(base.paths.results) / "multirun", "set paths.results to a folder you can write")
+            if not any(o.lstrip("+").startswith("hydra.sweep.dir=") for o in request.overrides):
+                request.overrides.append(_sweep_dir(Path(base.paths.results) / "multirun"))
         else:
             config = load_config(request.overrides)
     except ConfigError as exc:
@@ -585,6 +586,12 @@ def main() -> None:
     _request = request
     sys.argv = [sys.argv[0], *request.flags, *with_lever_groups(request.overrides)]  # Hydra sees every lever group
     _hydra_entry()
+
+
+def _sweep_dir(parent: Path) -> str:
+    """Hydra's override putting a grid in a new folder of its own, even beside one started the same second."""
+    folder = str(new_timestamped_dir(parent)).replace("\\", "\\\\").replace("'", "\\'")
+    return f"hydra.sweep.dir='{folder}'"
 
 
 def no_effect_warnings(config: Config, overrides: list[str]) -> list[str]:

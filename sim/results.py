@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -86,17 +87,18 @@ def new_timestamped_dir(parent: Path, suffix: str = "") -> Path:
     """
     stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
     tail = f"_{suffix}" if suffix else ""
-    path = parent / f"{stamp}{tail}"
-    n = 1
-    while path.exists():
-        path = parent / f"{stamp}_{n}{tail}"
-        n += 1
-    try:
-        path.mkdir(parents=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot write results under {parent}: {exc.strerror or exc}; set paths.results to a folder you can write"
-        ) from None
+    for n in itertools.count():
+        path = parent / (f"{stamp}{tail}" if n == 0 else f"{stamp}_{n}{tail}")
+        try:
+            path.mkdir(parents=True)  # made by this process alone, whatever else starts this second
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write results under {parent}: {exc.strerror or exc}; "
+                "set paths.results to a folder you can write"
+            ) from None
     check_writable(path, "set paths.results to a folder you can write")
     return path
 

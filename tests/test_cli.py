@@ -188,7 +188,16 @@ def test_multirun_writes_one_run_per_job(tmp_path: Path) -> None:
     (multirun,) = (tmp_path / "results" / "multirun").iterdir()
     seeds = [json.loads((multirun / job / "summary.json").read_text())["seed"] for job in ("0", "1")]
     assert seeds == [0, 1]
+    assert sorted(p.name for p in multirun.iterdir()) == ["0", "1", "multirun.yaml"]
     assert "scenario baseline; changed: months=2 seed=1" in done.stdout
+
+
+def test_grids_started_in_the_same_second_get_folders_of_their_own(tmp_path: Path) -> None:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parent = tmp_path / "it's a folder" / "multirun"  # a space and a quote survive Hydra's parsing
+    made = [OverridesParser.create().parse_override(cli._sweep_dir(parent)).value() for _ in range(3)]
+    assert len(set(made)) == 3 and all(Path(folder).parent == parent and Path(folder).is_dir() for folder in made)
 
 
 def test_paths_results_moves_the_output(tmp_path: Path) -> None:
