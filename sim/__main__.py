@@ -176,6 +176,21 @@ def _refuse_settings_at_odds(earlier: list[tuple[str, list[str]]], path: str, ex
                 )
 
 
+def _refuse_typed_before(typed: list[str], path: str, expanded: list[str]) -> None:
+    """Raise :class:`ConfigError` if a value typed before ``settings=path`` is one the file sets otherwise.
+
+    The file's value would replace it silently; a value typed after the file changes it.
+    """
+    values = dict(override.split("=", 1) for override in expanded)
+    for arg in typed:
+        key, _, value = arg.lstrip("+").partition("=")
+        if key in values and values[key] != value:
+            raise ConfigError(
+                f"{arg} comes before settings={path}, which sets {key}={values[key]} and would replace it: "
+                f"put {arg} after settings={path} to change the file's value"
+            )
+
+
 def _is_change(override: str) -> bool:
     """Whether an override changes the model (the scenario, output paths and Hydra's keys are shown apart)."""
     key = override.lstrip("+~").partition("=")[0]
@@ -247,6 +262,7 @@ def parse_args(argv: Sequence[str]) -> Request:
         elif key == "settings":
             expanded = settings_overrides(value)
             _refuse_settings_at_odds(request.settings, value, expanded)
+            _refuse_typed_before(typed, value, expanded)
             request.overrides += expanded
             request.settings.append((value, expanded))
             request.changes.append(f"settings={Path(value).name}")

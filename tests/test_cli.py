@@ -566,6 +566,27 @@ def test_settings_files_that_agree_stack_and_those_at_odds_are_refused(
     assert "2025-01 to 2025-02 (2 months), one seed (3)" in out
 
 
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("months=3", "months=3 comes before settings=a.yaml, which sets months=2 and would replace it: put months=3 "),
+        ("scenario=no_controls", "scenario=no_controls comes before settings=a.yaml, which sets scenario=baseline"),
+    ],
+)
+def test_a_value_typed_before_a_settings_file_that_sets_it_otherwise_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], typed: str, message: str
+) -> None:
+    (tmp_path / "a.yaml").write_text("scenario: baseline\nsettings:\n  months: 2\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["sim", typed, "settings=a.yaml"])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 2 and capsys.readouterr().err.startswith(f"error: {message}")
+    monkeypatch.setattr(sys, "argv", ["sim", "months=2", "settings=a.yaml", "seed=3"])  # agreeing: no conflict
+    cli.main()
+    assert "2025-01 to 2025-02 (2 months), one seed (3)" in capsys.readouterr().out
+
+
 def test_a_settings_file_keeps_text_as_written(tmp_path: Path) -> None:
     """Beyond ASCII, and ${...}, which is text here, not an interpolation."""
     for text in ("Café (draft)", "price in ${USD}", "${oc.env:HOME}"):
