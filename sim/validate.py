@@ -40,6 +40,7 @@ from sim.commands import at_least, fixed, quiet_when_output_closes, rounding_pla
 from sim.config import Config
 from sim.intervals import t_half_width
 from sim.loading import load_config
+from sim.results import check_writable
 from sim.run import run
 from sim.schema import ConfigError, with_settings
 from sim.sweep.executors import open_executor
@@ -470,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         if not targets:
             raise ConfigError(f"no {args.role or ''} target in {args.targets}")
         configs, broken = compose_scenarios(target_file.scenarios_for(targets), args.override)
+        check_writable(out / "figures", "give --out a folder you can write")  # before the runs, not after
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -71,3 +71,9 @@ def test_summarize_prints_means_with_intervals(tmp_path: Path, capsys: pytest.Ca
     assert (tmp_path / "points.csv").read_text().count("\n") == 5
     assert summarize([str(path), "--metrics", "acces_ratio"]) == 2
     assert "Did you mean 'access_ratio'?" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        summarize([str(path), "--max-rows", "0"])
+    assert (
+        refused.value.code == 2
+        and "--max-rows: expected a whole number of at least 1, got 0" in capsys.readouterr().err
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from sim.schema import with_settings
 from sim.sweep import engine, load, load_experiment, resume_sweep, start_sweep, worker
 from sim.sweep.__main__ import main as sweep_main
 from sim.sweep.designs import run_seed
+from sim.sweep.store import resume_command
 from sim.sweep.summarize import point_table
 from tests.conftest import signal_once_ready
 
@@ -251,3 +253,8 @@ def test_durations_read_as_seconds_or_clock_time() -> None:
         *("under 1 s", "about 1 s", "about 42 s", "about 89 s", "about 1 min 49 s"),
         *("about 1 h 02 min", "about 2 h 00 min"),
     ]
+
+
+def test_the_resume_command_printed_pastes_into_a_shell_whatever_the_path(tmp_path: Path) -> None:
+    folder = tmp_path / "my sweeps" / "it's here"
+    assert shlex.split(resume_command(folder)) == ["python", "-m", "sim.sweep", f"resume={folder.resolve()}"]

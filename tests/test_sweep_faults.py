@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +28,8 @@ import sim.sweep.executors as executors
 from sim.loading import CONFIG_DIR
 from sim.schema import ConfigError
 from sim.sweep import load, load_experiment, resume_sweep, start_sweep
+from sim.sweep.executors import open_executor
+from sim.sweep.experiment import Executor, ExecutorKind
 from sim.sweep.store import DamagedSweep, SweepStore
 from tests import crash_helpers
 
@@ -179,6 +182,15 @@ def session_members(session_id: int) -> list[str]:
     """Processes of a session (``ps -s``), as ``pid args`` lines."""
     listing = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(session_id)], capture_output=True, text=True)
     return [line.strip() for line in listing.stdout.splitlines() if line.strip()]
+
+
+def test_a_stopped_local_pool_stops_its_runs_under_way_instead_of_waiting_for_them() -> None:
+    with pytest.raises(KeyboardInterrupt), open_executor(Executor(kind=ExecutorKind.LOCAL, workers=1)) as (pool, _):
+        under_way = pool.submit(time.sleep, 30)
+        while not under_way.running():
+            time.sleep(0.05)
+        raise KeyboardInterrupt
+    assert isinstance(under_way.exception(), BrokenProcessPool)  # ended with its worker, not after 30 s of sleep
 
 
 def test_a_parent_killed_outright_leaves_no_process_behind(tmp_path: Path) -> None:
@@ -395,3 +407,15 @@ def test_a_sweep_folder_that_cannot_be_written_is_refused_before_resuming(tmp_pa
     monkeypatch.setattr(sim.results.tempfile, "TemporaryFile", read_only)
     with pytest.raises(ConfigError, match="Permission denied; make it writable, then resume again"):
         resume_sweep(path, progress=False)
+
+
+def test_a_sweep_stopped_before_any_run_finished_says_so_when_read(tmp_path: Path, monkeypatch) -> None:
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+        yield  # a generator, as the engine's is
+
+    monkeypatch.setattr(engine, "_completed", interrupted)
+    with pytest.raises(engine.SweepInterrupted) as stopped:
+        start_sweep(load_experiment("smoke", ["executor.kind=serial"]), tmp_path / "results", progress=False)
+    with pytest.raises(ConfigError, match=r"no run of this sweep has finished yet \(status interrupted\); continue"):
+        load(stopped.value.path).check_metrics(["access_ratio"])

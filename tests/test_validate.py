@@ -185,3 +185,13 @@ def test_a_model_interval_is_printed_at_one_place() -> None:
     assert interval(5740.2, 3920.0, 7570.9) == "5,740 [3,920, 7,570]"
     assert interval(1.63e10, 1.5e10, 1.7e10) == "16.3B [15.0B, 17.0B]"
     assert interval(float("nan"), float("nan"), float("nan")) == "- [-, -]"
+
+
+def test_an_out_folder_that_cannot_be_written_is_refused_before_any_run(tmp_path, capsys):
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    args = ["--targets", str(tiny_targets(tmp_path)), "--seeds", "2", "--workers", "1", "--out", str(blocker)]
+    assert main(args) == 2
+    printed = capsys.readouterr()
+    assert printed.err.startswith(f"error: cannot write results under {blocker / 'figures'}: ")
+    assert "give --out a folder you can write" in printed.err and "seeds each" not in printed.out  # nothing ran

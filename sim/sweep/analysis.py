@@ -19,7 +19,7 @@ from sim.intervals import clip_bounds, mean_ci, never_negative, t_half_width
 from sim.schema import ConfigError, suggest
 from sim.sweep.designs import POINT_ID, REPLICATION, RUN_ID
 from sim.sweep.experiment import matches
-from sim.sweep.store import MANIFEST_FILE, RUNS_DIR, TIMESERIES_DIR, SweepStore
+from sim.sweep.store import MANIFEST_FILE, RUNS_DIR, TIMESERIES_DIR, SweepStore, resume_command
 
 #: Columns of the runs table that are not metrics.
 RUN_COLUMNS = (RUN_ID, POINT_ID, REPLICATION, "seed", "wall_time_s")
@@ -100,7 +100,15 @@ class Sweep:
         return [c for c in self.runs.columns if c not in skip]
 
     def check_metrics(self, metrics: list[str]) -> None:
-        """Raise :class:`ConfigError` naming the first of ``metrics`` not in the runs, and the closest one that is."""
+        """Raise :class:`ConfigError` naming the first of ``metrics`` not in the runs, and the closest one that is.
+
+        A sweep with no finished run has no metric yet: the error says so, and how to resume it.
+        """
+        if self.runs.empty:
+            raise ConfigError(
+                f"{self.path}: no run of this sweep has finished yet (status {self.manifest.get('status')}); "
+                f"continue it with: {resume_command(self.path)}"
+            )
         _refuse_unknown(metrics, self.metrics, "metric")
 
     @cached_property

@@ -49,7 +49,7 @@ from sim.sweep.experiment import (
 )
 from sim.sweep.experiment import Executor as ExecutorSpec
 from sim.sweep.precheck import Pilot, pilot
-from sim.sweep.store import MANIFEST_FILE, SweepStore, file_sha256, new_sweep_dir
+from sim.sweep.store import MANIFEST_FILE, SweepStore, file_sha256, new_sweep_dir, resume_command
 from sim.sweep.worker import BatchResult, RunSpec, failure_record, run_batch
 
 MAX_AUTO_BATCH = 50
@@ -84,7 +84,7 @@ class SweepInterrupted(Exception):
         if path is None:
             super().__init__("sweep interrupted while it was being prepared; nothing was written")
         else:
-            super().__init__(f"sweep interrupted; continue it with: python -m sim.sweep resume={path.resolve()}")
+            super().__init__(f"sweep interrupted; continue it with: {resume_command(path)}")
         self.path = path
 
 
@@ -388,7 +388,7 @@ def _execute(
                     except OSError as exc:  # the disk filled up or the folder became read-only
                         raise ConfigError(
                             f"cannot write {store.path}: {exc.strerror or exc}; what was written is kept: free "
-                            f"space or make it writable, then: python -m sim.sweep resume={store.path.resolve()}"
+                            f"space or make it writable, then: {resume_command(store.path)}"
                         ) from None
                     part += 1
                     failed += len(batch.failures)
@@ -417,7 +417,7 @@ def _execute(
             if status != "interrupted":
                 raise ConfigError(
                     f"cannot write {store.path / MANIFEST_FILE}: {exc.strerror or exc}; every run is written: "
-                    f"python -m sim.sweep resume={store.path.resolve()} records it once the folder can be written"
+                    f"{resume_command(store.path)} records it once the folder can be written"
                 ) from None
     return SweepOutcome(store.path, total, finished, failed)
 

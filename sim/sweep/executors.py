@@ -142,6 +142,12 @@ class LocalPool(Executor):
         """Stop the workers."""
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
+    def terminate(self) -> None:
+        """Stop the workers at once, with the runs under way (their futures fail as a broken pool)."""
+        for process in list((self._pool._processes or {}).values()):  # no public way before Python 3.14
+            process.terminate()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
 
 @contextmanager
 def open_executor(spec: ExecutorSpec) -> Iterator[tuple[Executor, int]]:
@@ -157,6 +163,9 @@ def open_executor(spec: ExecutorSpec) -> Iterator[tuple[Executor, int]]:
         pool = LocalPool(workers)
         try:
             yield pool, workers
+        except BaseException:  # stopped (Ctrl-C, kill, an error): unfinished batches are redone on resume
+            pool.terminate()  # so not waited for, and a second Ctrl-C meets no wait it could hang
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     else:

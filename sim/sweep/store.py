@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import warnings
 from collections.abc import Iterator
@@ -56,6 +57,11 @@ PART = re.compile(r"^part-(\d{5,})\.parquet$")
 
 class DamagedSweep(ConfigError):
     """A sweep folder whose parts fail their checksums or repeat run ids; the message says which."""
+
+
+def resume_command(path: Path) -> str:
+    """The command that continues the sweep in ``path``, quoted for a shell (a path may hold spaces)."""
+    return f"python -m sim.sweep {shlex.quote(f'resume={path.resolve()}')}"
 
 
 def new_sweep_dir(results_root: Path, name: str) -> Path:

@@ -11,7 +11,7 @@ import sys
 
 import pandas as pd
 
-from sim.commands import confidence_level, counted, quiet_when_output_closes, readable_interval
+from sim.commands import at_least, confidence_level, counted, quiet_when_output_closes, readable_interval
 from sim.schema import ConfigError
 from sim.sweep.analysis import Sweep, load
 from sim.sweep.designs import POINT_ID
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("sweep_dir", help="a sweep folder (results/sweeps/<name>/<timestamp>)")
     parser.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS), help="summary metrics")
     parser.add_argument("--confidence", type=confidence_level, default=0.95, help="level of the confidence intervals")
-    parser.add_argument("--max-rows", type=int, default=60, help="points printed at most")
+    parser.add_argument("--max-rows", type=at_least(1), default=60, help="points printed at most")
     parser.add_argument("--csv", help="also write the per-point table (all points, tidy) to this file")
     args = parser.parse_args(argv)
     try:
