@@ -274,6 +274,9 @@ def test_a_sweep_with_fewer_replications_than_its_file_is_marked_quick_however_i
     assert sidecars and all(s["quick"] and QUICK_NOTE in s["caption"] for s in sidecars)
     source.unlink()  # a sweep whose file is gone is taken as it ran
     assert not is_reduced(load(path))
+    manifest = path / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"runs": 2,', '"runs": 3,'))  # one run not finished
+    assert is_reduced(load(path))
 
 
 def test_quick_studies_run_about_a_tenth() -> None:

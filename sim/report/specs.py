@@ -39,7 +39,10 @@ SENSITIVITY_OUTPUTS = ["access_ratio", "detection_rate"]
 PNG_DPI = 300
 #: Where each theme's figures go, under the sweep folder.
 THEME_FOLDERS = {"paper": Path("figures"), "slides": Path("figures") / "slides"}
-QUICK_NOTE = "QUICK RUN: fewer runs than its experiment file asks for, for checking, not for citing."
+QUICK_NOTE = (
+    "QUICK RUN: fewer runs than its experiment file asks for (a quick run, or a sweep not finished), "
+    "for checking, not for citing."
+)
 
 
 def heatmap_metrics(sweep: Sweep) -> list[str]:
@@ -310,11 +313,14 @@ def draw(
 
 
 def is_reduced(sweep: Sweep) -> bool:
-    """Whether the sweep ran fewer replications or samples than its experiment file asks for.
+    """Whether the sweep ran fewer runs than its experiment file asks for.
 
-    A quick run (``python -m sim.report.studies --quick``, or replications lowered on the
-    command line) is one; a sweep whose file is gone or no longer valid is taken as it ran.
+    A sweep not finished (interrupted, or still running) is one, and so is a quick run
+    (``python -m sim.report.studies --quick``, or replications or samples lowered on the command
+    line); of a sweep whose file is gone or no longer valid, only what it planned is asked for.
     """
+    if len(sweep.runs) + len(sweep.failures) < sweep.manifest["runs"]:
+        return True
     source = sweep.manifest.get("experiment_file")
     if not source or not Path(source).is_file():
         return False
