@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import multiprocessing
@@ -13,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -419,3 +420,34 @@ def test_a_sweep_stopped_before_any_run_finished_says_so_when_read(tmp_path: Pat
         start_sweep(load_experiment("smoke", ["executor.kind=serial"]), tmp_path / "results", progress=False)
     with pytest.raises(ConfigError, match=r"no run of this sweep has finished yet \(status interrupted\); continue"):
         load(stopped.value.path).check_metrics(["access_ratio"])
+
+
+class LosingWorkers(executors.SerialExecutor):
+    """Like a Dask client's executor: a run at ``temperature`` 0.2 loses its worker on every try (KilledWorker)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        from distributed import KilledWorker
+
+        if any(s.settings.get("behaviour.temperature") == 0.2 for s in args[1]):
+            future = Future()
+            future.set_exception(KilledWorker("run_batch", None, 3))
+            return future
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_run_that_dask_loses_its_workers_to_is_a_failure_and_the_sweep_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("distributed")
+
+    @contextlib.contextmanager
+    def losing(spec):
+        yield LosingWorkers(), 2
+
+    monkeypatch.setattr(engine, "open_executor", losing)
+    overrides = ["uncertainties.behaviour.temperature=[0.1,0.2,0.3]", "executor.batch_size=2", "executor.retries=1"]
+    outcome = start_sweep(load_experiment("smoke", overrides), tmp_path / "results", progress=False)
+    assert (outcome.runs, outcome.finished, outcome.failed) == (12, 12, 4)
+    failures = [json.loads(line) for line in (outcome.path / "failures.jsonl").read_text().splitlines()]
+    assert {f["settings"]["behaviour.temperature"] for f in failures} == {0.2}
+    assert all("worker process died on each of 2 tries" in f["error"] for f in failures)

@@ -35,7 +35,7 @@ from sim.sweep.designs import (
     sample,
     settings,
 )
-from sim.sweep.executors import open_executor
+from sim.sweep.executors import open_executor, worker_died
 from sim.sweep.experiment import (
     LARGE_SWEEP_RUNS,
     SCENARIO_FACTOR,
@@ -488,14 +488,16 @@ def _completed(
 
     A worker that dies (out of memory, a crash) breaks the local pool and every batch in flight:
     the pool is restarted and those batches' runs are rerun one at a time (:func:`_isolated`),
-    so the run that killed its worker is found and recorded as failed, and the sweep goes on.
+    so the run that killed its worker is found and recorded as failed, and the sweep goes on. On
+    Dask, a batch whose workers died on each of Dask's tries is rerun the same way, alone.
     """
     pending: dict[Future, list[RunSpec]] = {}
 
     def recover(lost: list[RunSpec]) -> Iterator[BatchResult]:
-        for future in list(pending):  # a broken pool takes every batch in flight with it
-            lost.extend(pending.pop(future))
-            future.cancel()
+        if hasattr(executor, "restart"):  # a broken local pool takes every batch in flight with it
+            for future in list(pending):
+                lost.extend(pending.pop(future))
+                future.cancel()
         yield from _isolated(executor, bases, sorted(lost, key=lambda s: s.run_id), keep_timeseries, spec)
 
     def finished(done: set[Future]) -> Iterator[BatchResult]:
@@ -504,7 +506,9 @@ def _completed(
             specs = pending.pop(future)
             try:
                 yield future.result()
-            except BrokenProcessPool:
+            except Exception as exc:
+                if not worker_died(exc):
+                    raise
                 lost.extend(specs)
         if lost:
             yield from recover(lost)
@@ -528,16 +532,12 @@ def _completed(
 def _isolated(
     executor: Executor, bases: dict[str, Config], specs: list[RunSpec], keep_timeseries: bool, spec: ExecutorSpec
 ) -> Iterator[BatchResult]:
-    """Rerun runs one at a time on a fresh pool; a run whose worker dies on every try is a failure.
+    """Rerun runs one at a time; a run whose worker dies on every try is a failure.
 
-    A run is tried ``1 + executor.retries`` times alone before it is recorded as failed.
-
-    Raises:
-        BrokenProcessPool: The executor cannot be restarted (only local pools can).
+    A run is tried ``1 + executor.retries`` times alone before it is recorded as failed, each
+    time on a fresh local pool (Dask replaces its lost workers itself).
     """
-    restart = getattr(executor, "restart", None)
-    if restart is None:
-        raise BrokenProcessPool("a worker died and this executor cannot replace it")
+    restart = getattr(executor, "restart", lambda: None)
     tries = spec.retries + 1
     for run_spec in specs:
         bases_needed = {run_spec.scenario: bases[run_spec.scenario]}
@@ -548,7 +548,9 @@ def _isolated(
                 _first_done({alone: [run_spec]})  # a stop is noticed while it runs, as in the main loop
                 yield alone.result()
                 break
-            except BrokenProcessPool:
+            except Exception as exc:
+                if not worker_died(exc):
+                    raise
                 if attempt == tries:
                     cause = RuntimeError(f"its worker process died on each of {tries} tries (out of memory, a crash)")
                     yield BatchResult(pd.DataFrame(), None, [failure_record(run_spec, cause)])

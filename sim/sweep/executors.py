@@ -11,10 +11,12 @@ import gc
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any
 
@@ -114,6 +116,14 @@ def _start_worker(parent_pid: int) -> None:
                 os._exit(EXIT_PARENT_GONE)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def worker_died(exc: BaseException) -> bool:
+    """Whether a run's exception says its worker died (a broken local pool, or a worker Dask lost on each try)."""
+    if isinstance(exc, BrokenProcessPool):
+        return True
+    distributed = sys.modules.get("distributed")  # loaded only by a sweep on Dask
+    return distributed is not None and isinstance(exc, distributed.KilledWorker)
 
 
 class LocalPool(Executor):
