@@ -77,6 +77,15 @@ HYDRA_FLAGS = frozenset(
         *("--package", "-p", "--resolve", "--run", "-r", "--shell-completion", "-sc", "--version"),
     )
 )
+#: Hydra's flags this command does not take: it composes ``configs/config.yaml`` itself, checking every value first.
+UNAVAILABLE_FLAGS = frozenset(
+    (
+        *("--config-dir", "-cd", "--config-name", "-cn", "--config-path", "-cp"),
+        *("--shell-completion", "-sc", "--experimental-rerun"),
+    )
+)
+#: Hydra's flags that choose what it does (run, run a grid, print the config, print information): one at most.
+MODE_FLAGS = {"-m": "-m", "--multirun": "-m", "--cfg": "--cfg", "-c": "--cfg", "--info": "--info", "-i": "--info"}
 #: Hydra's flags that take the next argument as their value (``--cfg job``).
 FLAGS_WITH_VALUE = frozenset(
     ("--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd")
@@ -251,9 +260,16 @@ def parse_args(argv: Sequence[str]) -> Request:
                     f"{arg}: unknown flag; this command's are -m, --help and --version, Hydra's are listed by "
                     f"--hydra-help.{suggest(arg, sorted(HYDRA_FLAGS))}"
                 )
+            if arg in UNAVAILABLE_FLAGS:
+                raise ConfigError(
+                    f"{arg}: Hydra's flag is not available here: this command composes configs/config.yaml itself "
+                    "and checks every value first; change values with key=value or settings=<file> (see --help)"
+                )
             if arg in FLAGS_WITH_VALUE and (following.startswith("-") or "=" in following):
                 raise ConfigError(f"{arg} needs a value (e.g. --cfg job); see --hydra-help")
             request.flags.append(arg)
+            if arg in INFO_FLAGS and following not in INFO_VALUES:
+                request.flags.append("all")  # its default, named: else Hydra would take the next argument
         elif not sep and not arg.startswith("~"):
             raise ConfigError(
                 f"{arg}: expected key=value (e.g. months=12), ~key to remove an entry (e.g. ~timeline.<event>) "
@@ -278,6 +294,9 @@ def parse_args(argv: Sequence[str]) -> Request:
                 base_seed = value
             if _is_change(arg):
                 request.changes.append(arg)
+    modes = sorted({MODE_FLAGS[f] for f in request.flags if f in MODE_FLAGS})
+    if len(modes) > 1:
+        raise ConfigError(f"{' and '.join(modes)}: Hydra does one of them at a time; give one")
     refuse_keys_given_twice(typed)
     for arg in typed:
         path = arg.partition("=")[0].lstrip("+~")
@@ -601,6 +620,8 @@ def main() -> None:
         return
     _request = request
     sys.argv = [sys.argv[0], *request.flags, *with_lever_groups(request.overrides)]  # Hydra sees every lever group
+    if "--hydra-help" in request.flags:  # Hydra's own help: it composes nothing, and the overrides were checked
+        sys.argv = [sys.argv[0], "--hydra-help"]
     _hydra_entry()
 
 

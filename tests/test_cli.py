@@ -182,6 +182,15 @@ def test_a_settings_file_runs_with_overrides_on_top(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "flags", [["--info"], ["-i", "months=2"], ["--info", "defaults"], ["--hydra-help", "months=2"]]
+)
+def test_hydras_information_flags_print_and_exit_0(tmp_path: Path, flags: list[str]) -> None:
+    done = run_cli(*flags, cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.strip() and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "results").exists()  # nothing ran
+
+
 def test_multirun_writes_one_run_per_job(tmp_path: Path) -> None:
     done = run_cli("-m", "months=2", "seed=0,1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -427,6 +436,10 @@ def test_the_table_says_smuggling_breaks_no_rule_where_the_h100_is_sold_legally(
         (["replications=2", "replications=3"], "replications=2 and replications=3: replications is given twice"),
         (["months=3", "+months=4"], "months=3 and +months=4: months is given twice"),
         (["hydra.run.dir=out"], "hydra.run.dir=out: this command does not use hydra.run.dir;"),
+        (["--config-name", "foo"], "--config-name: Hydra's flag is not available here"),
+        (["--shell-completion"], "--shell-completion: Hydra's flag is not available here"),
+        (["-m", "months=2,3", "--cfg", "job"], "--cfg and -m: Hydra does one of them at a time; give one"),
+        (["--info", "--cfg", "job"], "--cfg and --info: Hydra does one of them at a time"),
         (["hydra.sweep.dir=out"], "set paths.results=<folder> instead"),
         (["start=2030-01"], "start '2030-01' is not the month the world describes (world.as_of '2025-01'"),
     ],
