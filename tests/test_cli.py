@@ -512,10 +512,12 @@ def test_a_grid_whose_every_combination_keeps_a_rule_across_keys_is_accepted() -
 def test_a_deletion_and_hydras_flags_reach_the_config_and_hydra(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    request = cli.parse_args(["~timeline.h20_resumed", "--cfg", "job", "--info", "config", "months=2"])
+    request = cli.parse_args(["~timeline.h20_resumed", "--cfg", "job", "months=2"])
     assert request.overrides == ["~timeline.h20_resumed", "months=2"]
-    assert request.flags == ["--cfg", "job", "--info", "config"]
-    assert cli.parse_args(["--info", "~timeline.h20_resumed"]).overrides == ["~timeline.h20_resumed"]
+    assert request.flags == ["--cfg", "job"]
+    assert cli.parse_args(["--info", "config", "months=2"]).flags == ["--info", "config"]
+    alone = cli.parse_args(["--info", "~timeline.h20_resumed"])  # its value named, so Hydra takes no override for it
+    assert alone.overrides == ["~timeline.h20_resumed"] and alone.flags == ["--info", "all"]
     assert "h20_resumed" not in load_config(request.overrides).timeline
     monkeypatch.setattr(sys, "argv", ["sim", "--version"])
     cli.main()

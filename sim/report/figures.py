@@ -11,6 +11,7 @@ at its top the legend explains.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 
 import matplotlib.dates as mdates
@@ -24,7 +25,7 @@ from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator, NullFormatter, StrMethodFormatter
+from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter, StrMethodFormatter
 
 from sim.commands import readable
 from sim.report.names import OFFSHORE_CHANNELS, SOURCE_ORDER, label
@@ -54,7 +55,10 @@ def _size(kind: str, paper_height_in: float) -> tuple[float, float]:
 
 
 def _time_axis(ax: Axes, months: pd.Series | pd.Index) -> None:
-    """Label a monthly time axis drawn over ``months`` (YYYY-MM) by year, or by month if under two years."""
+    """Label a monthly time axis drawn over ``months`` (YYYY-MM) by year, or by month if under two years.
+
+    Month labels are spaced to fit the panel's width (at most six).
+    """
     span = _months(months)
     count = (span.max().year - span.min().year) * 12 + span.max().month - span.min().month + 1
     if count >= 24:
@@ -62,7 +66,11 @@ def _time_axis(ax: Axes, months: pd.Series | pd.Index) -> None:
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
         ax.xaxis.set_minor_locator(mdates.MonthLocator(bymonth=(4, 7, 10)))
         return
-    ax.xaxis.set_major_locator(mdates.MonthLocator(interval=-(-count // 6)))  # at most about 6 labels
+    panel_pt = 0.9 * ax.get_position().width * ax.figure.get_figwidth() * 72  # less the room the layout takes
+    label_pt = _text_pt("2025-01 ", plt.rcParams["xtick.labelsize"])  # a label and a gap
+    step = max(1, -(-count // 6), math.ceil((count - 1) * label_pt / panel_pt))  # labels far enough apart
+    every = pd.date_range(span.min(), span.max(), freq="MS")[::step]  # from the first month
+    ax.xaxis.set_major_locator(FixedLocator(mdates.date2num(every)))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
     ax.xaxis.set_minor_locator(mdates.MonthLocator())
 
