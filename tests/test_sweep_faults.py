@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import multiprocessing
@@ -451,3 +452,20 @@ def test_a_run_that_dask_loses_its_workers_to_is_a_failure_and_the_sweep_goes_on
     failures = [json.loads(line) for line in (outcome.path / "failures.jsonl").read_text().splitlines()]
     assert {f["settings"]["behaviour.temperature"] for f in failures} == {0.2}
     assert all("worker process died on each of 2 tries" in f["error"] for f in failures)
+
+
+def test_a_dask_sweep_without_dask_installed_is_refused_before_its_folder_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else found(name, *a)
+    )
+    with pytest.raises(ConfigError, match=r"executor.kind=dask needs dask.distributed; install it with"):
+        start_sweep(load_experiment("smoke", ["executor.kind=dask"]), tmp_path / "results", progress=False)
+    assert not (tmp_path / "results" / "sweeps").exists()
+
+
+def test_a_scheduler_address_without_kind_dask_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"address 'tcp://127.0.0.1:1' is a dask scheduler's, but kind is 'local'"):
+        load_experiment("smoke", ["executor.address=tcp://127.0.0.1:1"])

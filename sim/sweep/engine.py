@@ -35,7 +35,7 @@ from sim.sweep.designs import (
     sample,
     settings,
 )
-from sim.sweep.executors import open_executor, worker_died
+from sim.sweep.executors import check_installed, open_executor, worker_died
 from sim.sweep.experiment import (
     LARGE_SWEEP_RUNS,
     SCENARIO_FACTOR,
@@ -201,6 +201,7 @@ def start_sweep(
         bases, design = prepare(experiment)
         root = Path(results_root if results_root is not None else next(iter(bases.values())).paths.results)
         check_writable(root / "sweeps" / experiment.name, "set paths.results to a folder you can write")
+        check_installed(experiment.executor)  # before the sweep's folder is made
         found = pilot(experiment, bases, design)
     except (KeyboardInterrupt, SystemError) as exc:  # before the first write: nothing to resume
         if not _interrupted(exc):

@@ -8,6 +8,7 @@ Dask is imported only when asked for.
 from __future__ import annotations
 
 import gc
+import importlib.util
 import logging
 import os
 import signal
@@ -183,14 +184,17 @@ def open_executor(spec: ExecutorSpec) -> Iterator[tuple[Executor, int]]:
             yield client.get_executor(pure=False), max(1, sum(client.nthreads().values()))
 
 
+def check_installed(spec: ExecutorSpec) -> None:
+    """Raise :class:`ConfigError` if the executor a spec names needs a library that is not installed."""
+    if spec.kind is ExecutorKind.DASK and importlib.util.find_spec("distributed") is None:
+        raise ConfigError("executor.kind=dask needs dask.distributed; install it with: pip install -e '.[dask]'")
+
+
 @contextmanager
 def _dask_client(spec: ExecutorSpec) -> Iterator[Any]:
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise ConfigError(
-            "executor.kind=dask needs dask.distributed; install it with: pip install -e '.[dask]'"
-        ) from None
+    check_installed(spec)
+    from distributed import Client, LocalCluster
+
     if spec.address:
         try:
             client = Client(spec.address, timeout="30s")

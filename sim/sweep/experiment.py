@@ -132,6 +132,15 @@ class Executor(Schema):
         le=10,
     )
 
+    @model_validator(mode="after")
+    def _address_is_for_dask(self) -> Executor:
+        if self.address is not None and self.kind is not ExecutorKind.DASK:
+            raise ValueError(
+                f"address {self.address!r} is a dask scheduler's, but kind is {self.kind.value!r}: "
+                "set kind: dask to use it, or leave address out"
+            )
+        return self
+
 
 class ReportOptions(Schema):
     """How ``python -m sim.report`` treats the factors a figure does not show."""
