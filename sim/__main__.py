@@ -42,6 +42,7 @@ from sim.loading import (
     LEVER_OFF,
     ConfigError,
     check_multirun,
+    first_job,
     group_options,
     lever_groups,
     load_config,
@@ -606,15 +607,17 @@ def main() -> None:
     try:
         if request.multirun:
             base = check_multirun(request.overrides)
+            job = first_job(request.overrides)
+            config, where = load_config(job), "in the grid's first job, "  # what its warnings are checked on
             if not any(o.lstrip("+").startswith("hydra.sweep.dir=") for o in request.overrides):
                 request.overrides.append(_sweep_dir(Path(base.paths.results) / "multirun"))
         else:
-            config = load_config(request.overrides)
+            job, where = request.overrides, ""
+            config = load_config(job)
     except ConfigError as exc:
         _fail(_from_settings(exc, request))
-    if not request.multirun:
-        for message in [*timeline_warnings(config, request.overrides), *no_effect_warnings(config, request.overrides)]:
-            print(f"warning: {message}", file=sys.stderr)
+    for message in [*timeline_warnings(config, job), *no_effect_warnings(config, job)]:
+        print(f"warning: {where}{message}", file=sys.stderr)
     if request.seeds:
         run_replications(config, request)
         return

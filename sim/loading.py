@@ -474,6 +474,14 @@ def _same(a: Any, b: Any) -> bool:
     return a == b and isinstance(a, bool) == isinstance(b, bool)
 
 
+def first_job(overrides: list[str]) -> list[str]:
+    """The overrides of a multirun's first job: each swept key at its first value."""
+    return [
+        f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}" if o.is_sweep_override() else o.input_line
+        for o in parsed_overrides(overrides)
+    ]
+
+
 def timeline_warnings(config: Config, overrides: list[str]) -> list[str]:
     """One message per value the user set that a timeline event of the run changes.
 

@@ -199,6 +199,10 @@ def test_multirun_writes_one_run_per_job(tmp_path: Path) -> None:
     assert seeds == [0, 1]
     assert sorted(p.name for p in multirun.iterdir()) == ["0", "1", "multirun.yaml"]
     assert "scenario baseline; changed: months=2 seed=1" in done.stdout
+    done = run_cli("-m", "months=2", "policy.enforcement.escalation.customs_multiplier=3,4", cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr.startswith(  # a grid warns as a single run does
+        "warning: in the grid's first job, policy.enforcement.escalation.customs_multiplier=3 changes nothing"
+    ), done.stderr
 
 
 def test_grids_started_in_the_same_second_get_folders_of_their_own(tmp_path: Path) -> None:
