@@ -535,15 +535,16 @@ def _isolated(
 ) -> Iterator[BatchResult]:
     """Rerun runs one at a time; a run whose worker dies on every try is a failure.
 
-    A run is tried ``1 + executor.retries`` times alone before it is recorded as failed, each
-    time on a fresh local pool (Dask replaces its lost workers itself).
+    A run is tried ``1 + executor.retries`` times alone before it is recorded as failed. A local
+    pool is replaced when it broke, before the first, and after each run whose worker died, not
+    before every run (starting workers takes seconds); Dask replaces its lost workers itself.
     """
     restart = getattr(executor, "restart", lambda: None)
+    restart()
     tries = spec.retries + 1
     for run_spec in specs:
         bases_needed = {run_spec.scenario: bases[run_spec.scenario]}
         for attempt in range(1, tries + 1):
-            restart()
             try:
                 alone = executor.submit(run_batch, bases_needed, [run_spec], keep_timeseries)
                 _first_done({alone: [run_spec]})  # a stop is noticed while it runs, as in the main loop
@@ -552,6 +553,7 @@ def _isolated(
             except Exception as exc:
                 if not worker_died(exc):
                     raise
+                restart()
                 if attempt == tries:
                     cause = RuntimeError(f"its worker process died on each of {tries} tries (out of memory, a crash)")
                     yield BatchResult(pd.DataFrame(), None, [failure_record(run_spec, cause)])
