@@ -168,10 +168,11 @@ def _event_keys(
     With ``panel_events`` (each scenario's event labels), an event that not every scenario has
     names the scenarios it belongs to, for panels that draw every scenario's events.
     """
+    scenarios = panel_events or {}
     keys = []
     for number, (month, text) in enumerate(events, start=1):
-        whose = [label(s) for s, own in (panel_events or {}).items() if text in own]
-        only = f"; {', '.join(whose)} only" if len(whose) < len(panel_events or {}) else ""
+        whose = [label(s) for s, own in scenarios.items() if text in own]
+        only = f"; {', '.join(whose)} only" if len(whose) < len(scenarios) else ""
         keys.append(
             Line2D([], [], color="black", linestyle=":", linewidth=0.8, label=f"{number}: {text} ({month}{only})")
         )
